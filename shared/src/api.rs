@@ -1,0 +1,77 @@
+//! JSON bodies of the HTTP account endpoints.
+//!
+//! | endpoint            | request        | success                      |
+//! |---------------------|----------------|------------------------------|
+//! | `POST /api/signup`  | [`Credentials`] | 201 [`SessionInfo`] + cookie |
+//! | `POST /api/login`   | [`Credentials`] | 200 [`SessionInfo`] + cookie |
+//! | `POST /api/logout`  | -              | 204, cookie cleared          |
+//! | `GET /api/session`  | -              | 200 [`SessionInfo`]          |
+//!
+//! The session token travels only in an `HttpOnly; SameSite=Strict` cookie named
+//! [`SESSION_COOKIE`], never in a body or a URL. Failures answer with an [`ApiError`].
+
+use serde::{Deserialize, Serialize};
+
+pub const SESSION_COOKIE: &str = "chat_session";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The username as it was chosen at sign-up (original case).
+    pub username: String,
+}
+
+/// Why an HTTP request failed. The status code says whose fault it is; the code says what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    /// 400: the body was not the expected JSON.
+    BadRequest,
+    /// 400: a field broke a rule in [`crate::limits`]; the message says which.
+    InvalidInput,
+    /// 409: sign-up with a username that exists (case-insensitively).
+    UsernameTaken,
+    /// 401: log-in with an unknown username or a wrong password.
+    InvalidCredentials,
+    /// 401: no valid session cookie.
+    Unauthenticated,
+    /// 403: the request came from a page whose origin is not allowed.
+    ForbiddenOrigin,
+    /// 429: too many attempts; retry later.
+    RateLimited,
+    /// 500: our fault; details are in the server log, not here.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ApiErrorCode,
+    /// A sentence to show to the person.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_format() {
+        let err = ApiError {
+            code: ApiErrorCode::UsernameTaken,
+            message: "That username is taken.".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            json!({"code": "username_taken", "message": "That username is taken."})
+        );
+        let creds: Credentials =
+            serde_json::from_value(json!({"username": "alice", "password": "pw"})).unwrap();
+        assert_eq!(creds.username, "alice");
+    }
+}

@@ -1,0 +1,123 @@
+//! HTTP endpoints for sign-up, log-in, log-out and "who am I".
+
+use crate::auth::{hash_token, new_session_token};
+use crate::error::ApiFailure;
+use crate::now_ms;
+use crate::request::{check_origin, session_token};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::api::{Credentials, SESSION_COOKIE, SessionInfo};
+use shared::limits::{check_password, check_username};
+use std::net::SocketAddr;
+
+pub async fn signup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    limit_attempts(&state, peer)?;
+    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    check_username(&creds.username).map_err(ApiFailure::Invalid)?;
+    check_password(&creds.password).map_err(ApiFailure::Invalid)?;
+    let hash = state.hasher.hash(creds.password).await?;
+    let now = now_ms();
+    let user = state.store.create_user(&creds.username, &hash, now).await?;
+    tracing::info!(user = user.0, "account created");
+    start_session(&state, user, creds.username, StatusCode::CREATED).await
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    limit_attempts(&state, peer)?;
+    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let found = state.store.find_user(&creds.username).await?;
+    let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
+    if !state.hasher.verify(creds.password, stored_hash).await? {
+        tracing::info!("failed log-in");
+        return Err(ApiFailure::InvalidCredentials);
+    }
+    let user = found.ok_or(ApiFailure::InvalidCredentials)?;
+    start_session(&state, user.id, user.username, StatusCode::OK).await
+}
+
+/// Ends the session in the cookie (if any) and closes the sockets opened with it.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    if let Some(token) = session_token(&headers) {
+        let hash = hash_token(&token);
+        state.store.delete_session(&hash).await?;
+        let closed = state.hub.disconnect_session(&hash);
+        tracing::info!(sockets_closed = closed, "logged out");
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    set_cookie(&mut response, &session_cookie(&state, "", 0));
+    Ok(response)
+}
+
+pub async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SessionInfo>, ApiFailure> {
+    let authed = crate::request::authenticate(&state, &headers).await?;
+    Ok(Json(SessionInfo {
+        username: authed.username,
+    }))
+}
+
+pub async fn not_found() -> ApiFailure {
+    ApiFailure::NotFound
+}
+
+fn limit_attempts(state: &AppState, peer: SocketAddr) -> Result<(), ApiFailure> {
+    state
+        .auth_limiter
+        .check_key(&peer.ip())
+        .map_err(|_| ApiFailure::RateLimited)
+}
+
+async fn start_session(
+    state: &AppState,
+    user: crate::store::UserId,
+    username: String,
+    status: StatusCode,
+) -> Result<Response, ApiFailure> {
+    let (token, hash) = new_session_token();
+    let now = now_ms();
+    state
+        .store
+        .create_session(&hash, user, now, now + state.session_ms)
+        .await?;
+    let mut response = (status, Json(SessionInfo { username })).into_response();
+    let max_age_secs = state.session_ms / 1000;
+    set_cookie(&mut response, &session_cookie(state, &token, max_age_secs));
+    Ok(response)
+}
+
+fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+fn set_cookie(response: &mut Response, cookie: &str) {
+    let value = HeaderValue::from_str(cookie).expect("cookie is base64url and ASCII attributes");
+    response.headers_mut().insert(header::SET_COOKIE, value);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}

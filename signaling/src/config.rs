@@ -1,0 +1,109 @@
+//! Command-line flags and environment variables. `signaling --help` documents every one.
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "signaling",
+    version,
+    about = "Self-hosted real-time chat server"
+)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Directory for the embedded SQLite database (`chat.db`). Created if missing.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Directory holding the built frontend (Trunk's `dist/`). Unknown paths fall back to its
+    /// `index.html` so client-side routes load.
+    #[arg(long, env = "CHAT_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+
+    /// Origins (scheme://host[:port]) whose pages may open the WebSocket and call the API,
+    /// comma-separated. Default: http://127.0.0.1:PORT and http://localhost:PORT of --bind.
+    /// Set this to your public https origin when serving behind a reverse proxy.
+    #[arg(
+        long = "allowed-origin",
+        env = "CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on behind TLS.
+    #[arg(long, env = "CHAT_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// How long a session stays valid after log-in, in days.
+    #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+
+    /// Sign-up and log-in attempts allowed per client IP per minute (a burst of up to this
+    /// many, refilled evenly over the minute).
+    #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
+    pub auth_attempts_per_minute: u32,
+
+    /// Log line format.
+    #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Settings for tests and embedding: loopback on a free port, everything else default.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        let mut config = Self::parse_from(["signaling"]);
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data_dir;
+        config
+    }
+
+    /// The allowlist actually enforced, once the listening port is known.
+    pub fn effective_origins(&self, local: SocketAddr) -> Vec<String> {
+        if !self.allowed_origins.is_empty() {
+            return self
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
+        let port = local.port();
+        vec![
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_origins_follow_the_bound_port() {
+        let config = Config::for_data_dir("x".into());
+        let origins = config.effective_origins("127.0.0.1:4321".parse().unwrap());
+        assert_eq!(origins, ["http://127.0.0.1:4321", "http://localhost:4321"]);
+    }
+
+    #[test]
+    fn explicit_origins_are_normalised() {
+        let config = Config::parse_from([
+            "signaling",
+            "--allowed-origin",
+            "https://chat.example.org/, https://b.example",
+        ]);
+        let origins = config.effective_origins("127.0.0.1:1".parse().unwrap());
+        assert_eq!(origins, ["https://chat.example.org", "https://b.example"]);
+    }
+}

@@ -1,0 +1,96 @@
+//! Errors of the HTTP API and their single mapping to status codes and JSON bodies.
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::api::{ApiError, ApiErrorCode};
+use shared::limits::InvalidInput;
+
+/// Why an API request failed. Everything but `Internal` is the caller's doing.
+#[derive(Debug)]
+pub enum ApiFailure {
+    BadRequest(String),
+    Invalid(InvalidInput),
+    UsernameTaken,
+    InvalidCredentials,
+    Unauthenticated,
+    ForbiddenOrigin,
+    RateLimited,
+    NotFound,
+    /// Already logged with its cause; the client learns only that it was our fault.
+    Internal,
+}
+
+impl From<StoreError> for ApiFailure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UsernameTaken => Self::UsernameTaken,
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiFailure {
+    fn from(e: AuthError) -> Self {
+        tracing::error!(error = %e, "password hashing failure");
+        Self::Internal
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::BadRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                ApiErrorCode::BadRequest,
+                format!("Malformed request: {detail}"),
+            ),
+            Self::Invalid(why) => (
+                StatusCode::BAD_REQUEST,
+                ApiErrorCode::InvalidInput,
+                why.explain(),
+            ),
+            Self::UsernameTaken => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::UsernameTaken,
+                "That username is already taken.".to_owned(),
+            ),
+            Self::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::InvalidCredentials,
+                "Wrong username or password.".to_owned(),
+            ),
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::Unauthenticated,
+                "You are not logged in.".to_owned(),
+            ),
+            Self::ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::ForbiddenOrigin,
+                "Requests from this origin are not allowed.".to_owned(),
+            ),
+            Self::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                "Too many attempts. Wait a minute and try again.".to_owned(),
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                ApiErrorCode::BadRequest,
+                "No such endpoint.".to_owned(),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiErrorCode::Internal,
+                "Something went wrong on the server. Try again.".to_owned(),
+            ),
+        };
+        (status, Json(ApiError { code, message })).into_response()
+    }
+}

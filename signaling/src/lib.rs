@@ -1,0 +1,125 @@
+//! The chat server as a library, so integration tests start the real thing on port 0.
+//!
+//! [`start`] binds, opens the store and serves until [`Server::shutdown`]; `main.rs` adds only
+//! flag parsing, logging and signal handling.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod request;
+pub mod routes;
+pub mod state;
+pub mod store;
+pub mod ws;
+
+use crate::config::Config;
+use crate::state::{AppState, Shared};
+use crate::store::Store;
+use governor::{Quota, RateLimiter};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for sockets to send their close frames.
+const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often expired sessions and idle rate-limiter entries are swept.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
+
+pub fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Asks the server to stop: no new connections, sockets close with 1001.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until the server has stopped and the database is closed.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    let store = Store::open(&config.data_dir).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let attempts = NonZeroU32::new(config.auth_attempts_per_minute.max(1)).expect("max(1)");
+    let shutdown = CancellationToken::new();
+    let state = AppState::new(Shared {
+        store: store.clone(),
+        hub: hub::Hub::default(),
+        hasher: auth::PasswordHasherPool::default(),
+        allowed_origins: config.effective_origins(addr),
+        secure_cookies: config.secure_cookies,
+        session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
+        auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+        shutdown: shutdown.clone(),
+        sockets: TaskTracker::new(),
+    });
+    if !config.static_dir.join("index.html").exists() {
+        tracing::warn!(dir = %config.static_dir.display(), "no built frontend here; only the API is served");
+    }
+    let app = routes::router(state.clone(), &config.static_dir);
+    tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
+
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let server_shutdown = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await?;
+        // Upgraded sockets are not HTTP connections any more; wait for them separately.
+        state.sockets.close();
+        if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close in time");
+        }
+        housekeeping.abort();
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Server {
+        addr,
+        shutdown: server_shutdown,
+        task,
+    })
+}
+
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    loop {
+        tick.tick().await;
+        match state.store.purge_expired_sessions(now_ms()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+        }
+        state.auth_limiter.retain_recent();
+    }
+}

@@ -1,0 +1,43 @@
+//! The state every handler shares: a cheap-to-clone handle over one `Arc`.
+
+use crate::auth::PasswordHasherPool;
+use crate::hub::Hub;
+use crate::store::Store;
+use governor::DefaultKeyedRateLimiter;
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub store: Store,
+    pub hub: Hub,
+    pub hasher: PasswordHasherPool,
+    /// Exact `Origin` values allowed to open sockets and call the API.
+    pub allowed_origins: Vec<String>,
+    pub secure_cookies: bool,
+    pub session_ms: i64,
+    /// Sign-up and log-in attempts per client IP.
+    pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Cancelled once on shutdown; sockets then close with 1001.
+    pub shutdown: CancellationToken,
+    /// Socket tasks, so shutdown can wait for them to say goodbye.
+    pub sockets: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

@@ -1,0 +1,42 @@
+//! The WebSocket endpoint `/ws`.
+//!
+//! The upgrade is refused (403 / 401, JSON body) unless the `Origin` is allowed and the session
+//! cookie is valid, so an unauthenticated peer never gets a socket. Limits are explicit: frames
+//! and messages up to [`MAX_FRAME_BYTES`], small read/write buffers per socket.
+
+mod connection;
+mod dispatch;
+
+use crate::error::ApiFailure;
+use crate::request::{authenticate, check_origin};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use shared::limits::MAX_FRAME_BYTES;
+
+/// Bytes read from the socket at a time; small because chat frames are small.
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes batched before a write is flushed.
+const WRITE_BUFFER: usize = 4 * 1024;
+/// Unsent bytes a socket may hold before writes fail (the peer stopped reading).
+const MAX_WRITE_BUFFER: usize = 4 * MAX_FRAME_BYTES;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    let authed = authenticate(&state, &headers).await?;
+    let tasks = state.sockets.clone();
+    Ok(ws
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| tasks.track_future(connection::run(socket, state, authed)))
+        .into_response())
+}

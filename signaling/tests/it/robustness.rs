@@ -1,0 +1,168 @@
+//! Bad input gets a clear answer and leaves the connection and the server working.
+
+use crate::harness::TestServer;
+use shared::limits::{MAX_BODY_CHARS, MAX_FRAME_BYTES};
+use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId};
+use tokio_tungstenite::tungstenite::{self, Message};
+
+fn error(event: ServerMessage) -> Option<(ErrorCode, Option<ClientMsgId>)> {
+    match event {
+        ServerMessage::Error {
+            code,
+            client_id,
+            message,
+        } => {
+            assert!(!message.is_empty());
+            Some((code, client_id))
+        }
+        _ => None,
+    }
+}
+
+async fn still_works(client: &mut crate::harness::Client) {
+    client.send(&ClientMessage::Ping { nonce: 42 }).await;
+    let pong = client.next_event().await;
+    assert_eq!(pong, ServerMessage::Pong { nonce: 42 });
+}
+
+fn http_status(result: Result<crate::harness::Client, tungstenite::Error>) -> u16 {
+    match result {
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(other) => panic!("expected an HTTP refusal, got {other:?}"),
+        Ok(_) => panic!("expected the upgrade to be refused"),
+    }
+}
+
+#[tokio::test]
+async fn the_socket_refuses_strangers_and_foreign_pages() {
+    let server = TestServer::start().await;
+    let cookie = server.create_user("alice").await;
+    assert_eq!(
+        http_status(server.try_connect(None, Some(&server.origin())).await),
+        401
+    );
+    assert_eq!(
+        http_status(server.try_connect(Some("chat_session=forged"), None).await),
+        401
+    );
+    assert_eq!(
+        http_status(
+            server
+                .try_connect(Some(&cookie), Some("http://evil.example"))
+                .await
+        ),
+        403
+    );
+    server.connect(&cookie).await;
+}
+
+#[tokio::test]
+async fn malformed_and_unsupported_frames_get_errors() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+
+    alice.send_raw(Message::text("{not json")).await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::BadFrame, None))
+    );
+    alice
+        .send_raw(Message::text(r#"{"type":"launch_missiles"}"#))
+        .await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::BadFrame, None))
+    );
+    alice.send_raw(Message::binary(vec![1, 2, 3])).await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::UnsupportedFrame, None))
+    );
+    still_works(&mut alice).await;
+}
+
+#[tokio::test]
+async fn invalid_messages_are_refused_with_their_client_id() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let key = Some(ClientMsgId("k".into()));
+
+    alice.say("k", &"x".repeat(MAX_BODY_CHARS + 1)).await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::InvalidMessage, key.clone()))
+    );
+    alice.say("k", "   ").await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::InvalidMessage, key.clone()))
+    );
+    alice.say("bad id!", "hello").await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::InvalidMessage, None))
+    );
+    alice
+        .send(&ClientMessage::Send {
+            room: RoomId("someone-elses-room".into()),
+            client_id: ClientMsgId("k".into()),
+            body: "let me in".into(),
+        })
+        .await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::NoSuchRoom, key))
+    );
+    alice
+        .send(&ClientMessage::History {
+            room: RoomId("someone-elses-room".into()),
+            before: None,
+            limit: 10,
+        })
+        .await;
+    assert_eq!(
+        alice.next_event().await.pipe(error),
+        Some((ErrorCode::NoSuchRoom, None))
+    );
+    still_works(&mut alice).await;
+}
+
+#[tokio::test]
+async fn an_oversize_frame_closes_only_that_socket_with_1009() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    alice
+        .send_raw(Message::text("x".repeat(MAX_FRAME_BYTES + 1)))
+        .await;
+    let frame = alice.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1009);
+    still_works(&mut bob).await;
+}
+
+#[tokio::test]
+async fn flooding_is_rate_limited_without_dropping_the_socket() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    for i in 0..60 {
+        alice.send(&ClientMessage::Ping { nonce: i }).await;
+    }
+    let mut limited = 0;
+    for _ in 0..60 {
+        if let ServerMessage::Error { code, .. } = alice.next_event().await {
+            assert_eq!(code, ErrorCode::RateLimited);
+            limited += 1;
+        }
+    }
+    assert!(limited >= 20, "only {limited} of 60 frames were limited");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    still_works(&mut alice).await;
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl Pipe for ServerMessage {}
