@@ -1,0 +1,69 @@
+// Headless Debian Chromium through playwright-core, with screenshots of every page on failure.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const artifacts = resolve(import.meta.dirname, '..', 'artifacts');
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * Runs `body(pages)` and, if it throws, saves a screenshot of every page it opened into
+ * e2e/artifacts/<name>-<n>.png before rethrowing.
+ */
+export async function withPages(browser, name, count, body) {
+  const contexts = [];
+  const pages = [];
+  for (let i = 0; i < count; i++) {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`[${name} page ${i}] ${e}`));
+    pages.push(page);
+  }
+  try {
+    await body(pages, contexts);
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    for (const [i, page] of pages.entries()) {
+      const path = join(artifacts, `${name}-${i}.png`);
+      await page.screenshot({ path, fullPage: true }).catch(() => {});
+      console.error(`screenshot saved: ${path}`);
+    }
+    throw error;
+  } finally {
+    for (const context of contexts) await context.close().catch(() => {});
+  }
+}
+
+/** Signs a new user up through the form and waits until the chat is connected. */
+export async function signUp(page, baseUrl, username, password = 'correct horse battery') {
+  await page.goto(baseUrl);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await waitConnected(page);
+}
+
+export async function waitConnected(page) {
+  await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 15_000 });
+}
+
+export async function say(page, text) {
+  await page.getByLabel('Message').fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}

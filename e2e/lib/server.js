@@ -1,0 +1,78 @@
+// Starts the real `signaling` binary on a free loopback port with a fresh data directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+export class TestServer {
+  constructor(dataDir) {
+    this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
+    this.ownsDir = !dataDir;
+    this.port = 0;
+    this.log = [];
+  }
+
+  static async start() {
+    const server = new TestServer();
+    await server.boot();
+    return server;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the process (on the same port and data as before, when restarting). */
+  async boot() {
+    const bin = process.env.SIGNALING_BIN ?? join(root, 'target', 'debug', 'signaling');
+    const args = [
+      '--bind', `127.0.0.1:${this.port}`,
+      '--data-dir', this.dataDir,
+      '--static-dir', process.env.DIST_DIR ?? join(root, 'dist'),
+    ];
+    this.proc = spawn(bin, args, {
+      env: { ...process.env, RUST_LOG: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const ready = new Promise((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.log.join('')}`)), 20_000);
+      const onData = (chunk) => {
+        const text = chunk.toString();
+        this.log.push(text);
+        const match = /Chat is running at http:\/\/127\.0\.0\.1:(\d+)/.exec(this.log.join(''));
+        if (match) {
+          clearTimeout(timer);
+          this.port = Number(match[1]);
+          resolveReady();
+        }
+      };
+      this.proc.stderr.on('data', onData);
+      this.proc.stdout.on('data', (chunk) => this.log.push(chunk.toString()));
+      this.proc.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}:\n${this.log.join('')}`));
+      });
+    });
+    await ready;
+  }
+
+  /** SIGTERM, wait for a clean exit. */
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await exited;
+  }
+
+  async restart() {
+    await this.stop();
+    await this.boot();
+  }
+
+  async dispose() {
+    await this.stop();
+    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,103 @@
+// Two people, two browser contexts, one real server: the chat as a user sees it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../lib/server.js';
+import { launch, withPages, signUp, say, waitConnected } from '../lib/browser.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await TestServer.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+const log = (page) => page.getByRole('log');
+const messageFrom = (page, sender, text) =>
+  log(page).locator(`article[data-sender="${sender}"]`).filter({ hasText: text });
+
+test('a message typed by one user appears for the other in real time', async () => {
+  await withPages(browser, 'realtime', 2, async ([alice, bob]) => {
+    await signUp(alice, server.url, 'alice');
+    await signUp(bob, server.url, 'bob');
+
+    await say(alice, 'Hello from Alice');
+    await messageFrom(bob, 'alice', 'Hello from Alice').waitFor();
+    // The sender sees it once, confirmed (no lingering "Sending…").
+    await messageFrom(alice, 'alice', 'Hello from Alice').locator('.delivery').waitFor({ state: 'detached' });
+    assert.equal(await messageFrom(alice, 'alice', 'Hello from Alice').count(), 1);
+    assert.equal(await alice.getByLabel('Message').inputValue(), '', 'composer is cleared');
+
+    await bob.getByLabel('Message').fill('Hi Alice!\nSecond line');
+    await bob.getByLabel('Message').press('Enter');
+    await messageFrom(alice, 'bob', 'Second line').waitFor();
+    assert.equal(await messageFrom(bob, 'bob', 'Hi Alice!').count(), 1);
+  });
+});
+
+test('history and the session survive a reload; log-out and log-in work', async () => {
+  await withPages(browser, 'session', 1, async ([carol]) => {
+    await signUp(carol, server.url, 'carol');
+    await say(carol, 'remember me');
+    await messageFrom(carol, 'carol', 'remember me').locator('.delivery').waitFor({ state: 'detached' });
+
+    await carol.reload();
+    await waitConnected(carol);
+    await messageFrom(carol, 'carol', 'remember me').waitFor();
+    assert.equal(await messageFrom(carol, 'carol', 'remember me').count(), 1);
+
+    await carol.getByRole('button', { name: 'Log out' }).click();
+    await carol.getByLabel('Username').fill('carol');
+    await carol.getByLabel('Password').fill('not my password');
+    await carol.getByRole('button', { name: 'Log in' }).click();
+    await carol.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+
+    await carol.getByLabel('Password').fill('correct horse battery');
+    await carol.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(carol);
+    await messageFrom(carol, 'carol', 'remember me').waitFor();
+  });
+});
+
+test('sign-up explains taken names and weak passwords', async () => {
+  await withPages(browser, 'signup-errors', 1, async ([page]) => {
+    await page.goto(server.url);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Password must be' }).waitFor();
+
+    await page.getByLabel('Password').fill('long enough password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('alert').filter({ hasText: 'already taken' }).waitFor();
+  });
+});
+
+test('the client reconnects by itself and delivers what was typed offline, once', async () => {
+  await withPages(browser, 'reconnect', 2, async ([dave, erin]) => {
+    await signUp(dave, server.url, 'dave');
+    await signUp(erin, server.url, 'erin');
+
+    await server.stop();
+    await dave.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
+    await say(dave, 'typed while the server was down');
+    await messageFrom(dave, 'dave', 'typed while the server was down')
+      .getByText('Sending…')
+      .waitFor();
+
+    await server.boot();
+    await waitConnected(dave);
+    await waitConnected(erin);
+    await messageFrom(erin, 'dave', 'typed while the server was down').waitFor();
+    await messageFrom(dave, 'dave', 'typed while the server was down')
+      .locator('.delivery')
+      .waitFor({ state: 'detached' });
+    assert.equal(await messageFrom(erin, 'dave', 'typed while the server was down').count(), 1);
+    assert.equal(await messageFrom(dave, 'dave', 'typed while the server was down').count(), 1);
+  });
+});

@@ -1,0 +1,65 @@
+//! Calls to the account endpoints. The session cookie is HttpOnly: this code never sees the
+//! token, the browser attaches it.
+
+use gloo_net::http::{Request, Response};
+use shared::api::{ApiError, Credentials, SessionInfo};
+
+/// Why an account call failed, worded for the person at the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiProblem(pub String);
+
+pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
+    let response = send(Request::post("/api/signup").json(creds)).await?;
+    read(response).await
+}
+
+pub async fn log_in(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
+    let response = send(Request::post("/api/login").json(creds)).await?;
+    read(response).await
+}
+
+pub async fn log_out() -> Result<(), ApiProblem> {
+    let response = send(Request::post("/api/logout").build()).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(problem(response).await)
+    }
+}
+
+/// The logged-in user, or `None` when the cookie is missing or expired.
+pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
+    let response = send(Request::get("/api/session").build()).await?;
+    if response.status() == 401 {
+        return Ok(None);
+    }
+    read(response).await.map(Some)
+}
+
+async fn send(
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<Response, ApiProblem> {
+    let request = request.map_err(|e| ApiProblem(format!("Could not build the request: {e}")))?;
+    request
+        .send()
+        .await
+        .map_err(|_| ApiProblem("Cannot reach the server. Check your connection.".to_owned()))
+}
+
+async fn read(response: Response) -> Result<SessionInfo, ApiProblem> {
+    if response.ok() {
+        response
+            .json::<SessionInfo>()
+            .await
+            .map_err(|_| ApiProblem("The server sent an unexpected answer.".to_owned()))
+    } else {
+        Err(problem(response).await)
+    }
+}
+
+async fn problem(response: Response) -> ApiProblem {
+    match response.json::<ApiError>().await {
+        Ok(error) => ApiProblem(error.message),
+        Err(_) => ApiProblem(format!("The server answered {}.", response.status())),
+    }
+}

@@ -1,0 +1,104 @@
+//! Sign-up and log-in form.
+
+use crate::api;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::Credentials;
+use shared::limits::{check_password, check_username};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    SignUp,
+    LogIn,
+}
+
+#[component]
+pub fn AuthForm(
+    /// Called with the username once a session exists.
+    on_authed: Callback<String>,
+    /// A message to show above the form (why the user was logged out, say).
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |action: Action| {
+        if busy.get_untracked() {
+            return;
+        }
+        let creds = Credentials {
+            username: username.get_untracked().trim().to_owned(),
+            password: password.get_untracked(),
+        };
+        if action == Action::SignUp {
+            // Log-in checks only what the server knows; sign-up explains the rules up front.
+            let local = check_username(&creds.username).and_then(|()| check_password(&creds.password));
+            if let Err(why) = local {
+                error.set(Some(why.explain()));
+                return;
+            }
+        } else if creds.username.is_empty() || creds.password.is_empty() {
+            error.set(Some("Enter your username and password.".to_owned()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = match action {
+                Action::SignUp => api::sign_up(&creds).await,
+                Action::LogIn => api::log_in(&creds).await,
+            };
+            busy.set(false);
+            match result {
+                Ok(session) => on_authed.run(session.username),
+                Err(problem) => error.set(Some(problem.0)),
+            }
+        });
+    };
+
+    view! {
+        <section class="auth card" aria-labelledby="auth-title">
+            <h1 id="auth-title">"Chat"</h1>
+            <p class="tagline">"Sign up or log in to join the conversation."</p>
+            <Show when=move || notice.get().is_some()>
+                <p class="notice">{move || notice.get()}</p>
+            </Show>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                submit(Action::LogIn);
+            }>
+                <label for="username">"Username"</label>
+                <input
+                    id="username"
+                    name="username"
+                    type="text"
+                    autocomplete="username"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    required
+                    bind:value=username
+                />
+                <label for="password">"Password"</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    bind:value=password
+                />
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || busy.get()>"Log in"</button>
+                    <button type="button" disabled=move || busy.get() on:click=move |_| submit(Action::SignUp)>
+                        "Sign up"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,40 @@
+//! One row of the message log.
+
+use crate::timeline::{Delivery, Entry};
+use leptos::prelude::*;
+use shared::ClientMsgId;
+
+/// Local wall-clock time as HH:MM.
+fn clock(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+#[component]
+pub fn MessageRow(entry: Entry, own: bool, retry: Callback<ClientMsgId>) -> impl IntoView {
+    let class = if own { "message own" } else { "message" };
+    let client_id = entry.client_id.clone();
+    let delivery = match entry.delivery {
+        Delivery::Sent => None,
+        Delivery::Pending => Some(view! { <span class="delivery pending">"Sending…"</span> }.into_any()),
+        Delivery::Failed(reason) => Some(
+            view! {
+                <span class="delivery failed">
+                    "Not sent: " {reason} " "
+                    <button type="button" class="link" on:click=move |_| retry.run(client_id.clone())>"Retry"</button>
+                </span>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <article class=class data-sender=entry.sender.clone()>
+            <header>
+                <span class="sender">{entry.sender.clone()}</span>
+                <time>{clock(entry.sent_at_ms)}</time>
+            </header>
+            <p class="body">{entry.body}</p>
+            {delivery}
+        </article>
+    }
+}

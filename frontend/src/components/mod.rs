@@ -1,0 +1,52 @@
+//! Views. They hold no protocol logic: they read signals and call into `api`, `connection` and
+//! `timeline`.
+
+mod auth;
+mod chat;
+mod message;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+pub use auth::AuthForm;
+pub use chat::ChatView;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Screen {
+    Loading,
+    SignedOut,
+    Chat(String),
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let screen = RwSignal::new(Screen::Loading);
+    let notice = RwSignal::new(None::<String>);
+    spawn_local(async move {
+        match crate::api::current_session().await {
+            Ok(Some(session)) => screen.set(Screen::Chat(session.username)),
+            Ok(None) => screen.set(Screen::SignedOut),
+            Err(problem) => {
+                notice.set(Some(problem.0));
+                screen.set(Screen::SignedOut);
+            }
+        }
+    });
+    let on_authed = Callback::new(move |username: String| {
+        notice.set(None);
+        screen.set(Screen::Chat(username));
+    });
+    let on_logged_out = Callback::new(move |why: Option<String>| {
+        notice.set(why);
+        screen.set(Screen::SignedOut);
+    });
+    view! {
+        <main class="app">
+            {move || match screen.get() {
+                Screen::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+                Screen::SignedOut => view! { <AuthForm on_authed notice /> }.into_any(),
+                Screen::Chat(username) => view! { <ChatView username on_logged_out /> }.into_any(),
+            }}
+        </main>
+    }
+}

@@ -1,0 +1,268 @@
+//! The WebSocket to the server, kept alive: reconnects with capped exponential backoff after any
+//! drop, and detects a silently stalled socket (offline laptop, dead NAT entry) with a ping
+//! every [`HEARTBEAT`] that must be answered within [`SILENCE_LIMIT`]. The `close` event alone
+//! is not enough: a socket whose network vanished can stay OPEN for minutes.
+//!
+//! States: Connecting → Online (on the server's Welcome) → Offline (drop; retry timer) →
+//! Connecting … ; LoggedOut is final (the server closed with `close::LOGGED_OUT`).
+
+use leptos::prelude::{IntervalHandle, set_interval_with_handle, set_timeout};
+use shared::ws::{ClientMessage, ServerMessage, close};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(25);
+const BACKOFF_FIRST_MS: u32 = 500;
+const BACKOFF_MAX_MS: u32 = 15_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Online,
+    /// Disconnected; the next attempt starts in about this many milliseconds.
+    Offline { retry_in_ms: u32 },
+    LoggedOut,
+}
+
+impl ConnState {
+    /// Shown in the status bar.
+    pub fn describe(self) -> String {
+        match self {
+            Self::Connecting => "Connecting…".to_owned(),
+            Self::Online => "Connected".to_owned(),
+            Self::Offline { retry_in_ms } => format!(
+                "Offline. Reconnecting in {} s…",
+                retry_in_ms.div_ceil(1000).max(1)
+            ),
+            Self::LoggedOut => "Logged out".to_owned(),
+        }
+    }
+}
+
+/// Delay before reconnect attempt number `attempt` (0-based): 0.5 s doubling to 15 s.
+pub fn backoff_ms(attempt: u32) -> u32 {
+    BACKOFF_FIRST_MS
+        .saturating_mul(1u32 << attempt.min(10))
+        .min(BACKOFF_MAX_MS)
+}
+
+pub enum Event {
+    State(ConnState),
+    Server(ServerMessage),
+}
+
+type Handler = Rc<dyn Fn(Event)>;
+
+struct Socket {
+    ws: WebSocket,
+    // Kept alive as long as the socket; detached before it is dropped.
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Socket {
+    fn detach_and_close(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+struct Inner {
+    socket: Option<Socket>,
+    attempt: u32,
+    last_heard_ms: f64,
+    stopped: bool,
+    heartbeat: Option<IntervalHandle>,
+    nonce: u64,
+}
+
+/// Cheap-to-clone handle; all clones drive the same socket.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Rc<RefCell<Inner>>,
+    handler: Handler,
+}
+
+impl Connection {
+    /// Opens the socket and keeps it open until [`Connection::stop`].
+    pub fn start(handler: impl Fn(Event) + 'static) -> Self {
+        let connection = Self {
+            inner: Rc::new(RefCell::new(Inner {
+                socket: None,
+                attempt: 0,
+                last_heard_ms: 0.0,
+                stopped: false,
+                heartbeat: None,
+                nonce: 0,
+            })),
+            handler: Rc::new(handler),
+        };
+        connection.connect();
+        let beat = connection.clone();
+        let handle = set_interval_with_handle(move || beat.heartbeat(), HEARTBEAT).ok();
+        connection.inner.borrow_mut().heartbeat = handle;
+        connection
+    }
+
+    /// Sends if the socket is open; returns false otherwise (the caller keeps the message
+    /// queued and it is sent after the next Welcome).
+    pub fn send(&self, message: &ClientMessage) -> bool {
+        let inner = self.inner.borrow();
+        let Some(socket) = inner.socket.as_ref() else {
+            return false;
+        };
+        if socket.ws.ready_state() != WebSocket::OPEN {
+            return false;
+        }
+        let text = serde_json::to_string(message).expect("protocol types serialize");
+        socket.ws.send_with_str(&text).is_ok()
+    }
+
+    /// Closes the socket for good (log-out, leaving the page).
+    pub fn stop(&self) {
+        let (socket, heartbeat) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.stopped = true;
+            (inner.socket.take(), inner.heartbeat.take())
+        };
+        if let Some(socket) = socket {
+            socket.detach_and_close();
+        }
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.clear();
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        (self.handler)(event);
+    }
+
+    fn connect(&self) {
+        if self.inner.borrow().stopped {
+            return;
+        }
+        self.emit(Event::State(ConnState::Connecting));
+        let ws = match WebSocket::new(&socket_url()) {
+            Ok(ws) => ws,
+            Err(_) => return self.schedule_reconnect(),
+        };
+        let on_open = {
+            let this = self.clone();
+            Closure::<dyn FnMut()>::new(move || this.heard())
+        };
+        let on_message = {
+            let this = self.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                this.heard();
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match serde_json::from_str::<ServerMessage>(&text) {
+                    Ok(message) => {
+                        if matches!(message, ServerMessage::Welcome { .. }) {
+                            this.inner.borrow_mut().attempt = 0;
+                            this.emit(Event::State(ConnState::Online));
+                        }
+                        this.emit(Event::Server(message));
+                    }
+                    Err(e) => leptos::logging::warn!("unreadable server frame: {e}"),
+                }
+            })
+        };
+        let on_close = {
+            let this = self.clone();
+            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+                let socket = this.inner.borrow_mut().socket.take();
+                if let Some(socket) = socket {
+                    // This very closure belongs to `socket`: drop it only after it returns.
+                    set_timeout(move || socket.detach_and_close(), Duration::ZERO);
+                }
+                if event.code() == close::LOGGED_OUT {
+                    this.stop();
+                    this.emit(Event::State(ConnState::LoggedOut));
+                } else {
+                    this.schedule_reconnect();
+                }
+            })
+        };
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let old = self.inner.borrow_mut().socket.replace(Socket {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+        });
+        if let Some(old) = old {
+            old.detach_and_close();
+        }
+    }
+
+    fn schedule_reconnect(&self) {
+        let delay = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.stopped {
+                return;
+            }
+            let delay = backoff_ms(inner.attempt);
+            inner.attempt += 1;
+            // ±20 % jitter so a restarted server is not hit by every client at once.
+            let jitter = 0.8 + js_sys::Math::random() * 0.4;
+            (f64::from(delay) * jitter) as u32
+        };
+        self.emit(Event::State(ConnState::Offline { retry_in_ms: delay }));
+        let this = self.clone();
+        set_timeout(move || this.connect(), Duration::from_millis(u64::from(delay)));
+    }
+
+    fn heard(&self) {
+        self.inner.borrow_mut().last_heard_ms = js_sys::Date::now();
+    }
+
+    /// Pings an open socket, or replaces it when it has been silent too long.
+    fn heartbeat(&self) {
+        let (stalled, open) = {
+            let inner = self.inner.borrow();
+            let open = inner
+                .socket
+                .as_ref()
+                .is_some_and(|s| s.ws.ready_state() == WebSocket::OPEN);
+            let silent_ms = js_sys::Date::now() - inner.last_heard_ms;
+            (open && silent_ms > SILENCE_LIMIT.as_millis() as f64, open)
+        };
+        if stalled {
+            leptos::logging::warn!("socket silent too long; reconnecting");
+            let socket = self.inner.borrow_mut().socket.take();
+            if let Some(socket) = socket {
+                socket.detach_and_close();
+            }
+            self.schedule_reconnect();
+        } else if open {
+            let nonce = {
+                let mut inner = self.inner.borrow_mut();
+                inner.nonce += 1;
+                inner.nonce
+            };
+            self.send(&ClientMessage::Ping { nonce });
+        }
+    }
+}
+
+fn socket_url() -> String {
+    let location = web_sys::window().expect("a window").location();
+    let scheme = match location.protocol().as_deref() {
+        Ok("https:") => "wss",
+        _ => "ws",
+    };
+    let host = location.host().unwrap_or_default();
+    format!("{scheme}://{host}/ws")
+}

@@ -1,0 +1,5 @@
+//! Entry point Trunk builds: mounts the app.
+
+fn main() {
+    frontend::start();
+}
