@@ -25,7 +25,9 @@ pub enum ConnState {
     Connecting,
     Online,
     /// Disconnected; the next attempt starts in about this many milliseconds.
-    Offline { retry_in_ms: u32 },
+    Offline {
+        retry_in_ms: u32,
+    },
     LoggedOut,
 }
 
@@ -221,7 +223,10 @@ impl Connection {
         };
         self.emit(Event::State(ConnState::Offline { retry_in_ms: delay }));
         let this = self.clone();
-        set_timeout(move || this.connect(), Duration::from_millis(u64::from(delay)));
+        set_timeout(
+            move || this.connect(),
+            Duration::from_millis(u64::from(delay)),
+        );
     }
 
     fn heard(&self) {

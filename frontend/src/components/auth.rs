@@ -34,7 +34,8 @@ pub fn AuthForm(
         };
         if action == Action::SignUp {
             // Log-in checks only what the server knows; sign-up explains the rules up front.
-            let local = check_username(&creds.username).and_then(|()| check_password(&creds.password));
+            let local =
+                check_username(&creds.username).and_then(|()| check_password(&creds.password));
             if let Err(why) = local {
                 error.set(Some(why.explain()));
                 return;

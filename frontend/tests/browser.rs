@@ -1,0 +1,196 @@
+//! The frontend's tests, run in headless Chromium by wasm-bindgen-test.
+
+use frontend::components::AuthForm;
+use frontend::connection::{ConnState, backoff_ms};
+use frontend::ids::new_client_id;
+use frontend::timeline::{Delivery, Timeline};
+use leptos::prelude::*;
+use shared::ws::ChatMessage;
+use shared::{ClientMsgId, MessageId, RoomId};
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn stored(id: i64, sender: &str, client_id: &str, body: &str) -> ChatMessage {
+    ChatMessage {
+        id: MessageId(id),
+        room: RoomId::lobby(),
+        client_id: ClientMsgId(client_id.into()),
+        sender: sender.into(),
+        body: body.into(),
+        sent_at_ms: id * 1000,
+    }
+}
+
+fn bodies(timeline: &Timeline) -> Vec<String> {
+    timeline.entries().iter().map(|e| e.body.clone()).collect()
+}
+
+#[wasm_bindgen_test]
+fn a_pending_message_becomes_sent_without_duplicating() {
+    let mut t = Timeline::default();
+    t.add_pending(ClientMsgId("c1".into()), "me", "hello".into(), 0);
+    assert_eq!(t.pending().count(), 1);
+    // The echo from another device and the ack both describe the same message.
+    t.insert_stored(stored(5, "me", "c1", "hello"));
+    t.insert_stored(stored(5, "me", "c1", "hello"));
+    assert_eq!(t.entries().len(), 1);
+    assert_eq!(t.entries()[0].delivery, Delivery::Sent);
+    assert_eq!(t.entries()[0].id, Some(MessageId(5)));
+    assert_eq!(t.pending().count(), 0);
+}
+
+#[wasm_bindgen_test]
+fn stored_messages_are_ordered_by_id_and_precede_pending_ones() {
+    let mut t = Timeline::default();
+    t.add_pending(ClientMsgId("mine".into()), "me", "unsent".into(), 0);
+    t.insert_stored(stored(9, "bob", "b9", "nine"));
+    t.insert_stored(stored(3, "bob", "b3", "three"));
+    t.insert_stored(stored(6, "ann", "a6", "six"));
+    assert_eq!(bodies(&t), ["three", "six", "nine", "unsent"]);
+    assert_eq!(t.oldest_id(), Some(MessageId(3)));
+}
+
+#[wasm_bindgen_test]
+fn a_refused_message_can_be_retried() {
+    let mut t = Timeline::default();
+    let id = ClientMsgId("c1".into());
+    t.add_pending(id.clone(), "me", "hi".into(), 0);
+    t.mark_failed(&id, "me", "Slow down".into());
+    assert_eq!(
+        t.entries()[0].delivery,
+        Delivery::Failed("Slow down".into())
+    );
+    assert_eq!(
+        t.pending().count(),
+        0,
+        "failed messages are not resent automatically"
+    );
+    t.retry(&id, "me");
+    assert_eq!(t.pending().count(), 1);
+}
+
+#[wasm_bindgen_test]
+fn another_users_message_with_my_client_id_is_a_different_message() {
+    let mut t = Timeline::default();
+    t.add_pending(ClientMsgId("same".into()), "me", "mine".into(), 0);
+    t.insert_stored(stored(1, "bob", "same", "bob's"));
+    assert_eq!(bodies(&t), ["bob's", "mine"]);
+    assert_eq!(t.pending().count(), 1);
+}
+
+#[wasm_bindgen_test]
+fn reconnect_backoff_doubles_up_to_a_cap() {
+    let delays: Vec<u32> = (0..8).map(backoff_ms).collect();
+    assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+    assert_eq!(backoff_ms(u32::MAX), 15000);
+    assert_eq!(
+        ConnState::Offline { retry_in_ms: 1500 }.describe(),
+        "Offline. Reconnecting in 2 s…"
+    );
+}
+
+#[wasm_bindgen_test]
+fn client_ids_are_random_and_valid() {
+    let a = new_client_id();
+    let b = new_client_id();
+    assert!(a.is_valid() && b.is_valid());
+    assert_eq!(a.0.len(), 32);
+    assert_ne!(a, b);
+}
+
+fn element(selector: &str) -> Option<web_sys::Element> {
+    document().query_selector(selector).unwrap()
+}
+
+async fn next_frame() {
+    sleep(Duration::from_millis(20)).await;
+}
+
+async fn sleep(duration: Duration) {
+    let (tx, rx) = one_shot();
+    set_timeout(tx, duration);
+    rx.await;
+}
+
+/// A one-shot callback → future, without pulling in another crate.
+fn one_shot() -> (impl FnOnce(), impl std::future::Future<Output = ()>) {
+    let promise_resolve = std::rc::Rc::new(std::cell::RefCell::new(None::<js_sys::Function>));
+    let slot = promise_resolve.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, _| *slot.borrow_mut() = Some(resolve));
+    let fire = move || {
+        if let Some(resolve) = promise_resolve.borrow_mut().take() {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    };
+    let wait = async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    };
+    (fire, wait)
+}
+
+#[wasm_bindgen_test]
+async fn the_auth_form_is_labelled_and_explains_bad_input_before_calling_the_server() {
+    let host = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&host).unwrap();
+    let authed = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let _handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        view! { <AuthForm on_authed=Callback::new(move |name| authed.set(Some(name))) notice /> }
+    });
+    next_frame().await;
+
+    let username = element("label[for=username]").unwrap();
+    assert_eq!(username.text_content().unwrap(), "Username");
+    assert!(element("input#username").is_some());
+    assert_eq!(
+        element("label[for=password]")
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "Password"
+    );
+    assert_eq!(
+        element("input#password")
+            .unwrap()
+            .get_attribute("type")
+            .as_deref(),
+        Some("password")
+    );
+    let buttons: Vec<String> = (0..host.query_selector_all("button").unwrap().length())
+        .map(|i| {
+            host.query_selector_all("button")
+                .unwrap()
+                .item(i)
+                .unwrap()
+                .text_content()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(buttons, ["Log in", "Sign up"]);
+
+    let input: web_sys::HtmlInputElement = element("input#username").unwrap().unchecked_into();
+    input.set_value("al");
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let sign_up: web_sys::HtmlElement = host
+        .query_selector_all("button")
+        .unwrap()
+        .item(1)
+        .unwrap()
+        .unchecked_into();
+    sign_up.click();
+    next_frame().await;
+    let alert = element("[role=alert]").expect("an alert explains the problem");
+    assert!(
+        alert
+            .text_content()
+            .unwrap()
+            .contains("Username must be 3 to 32")
+    );
+    assert_eq!(authed.get_untracked(), None);
+    host.remove();
+}
