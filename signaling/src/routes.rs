@@ -3,7 +3,10 @@
 use crate::state::AppState;
 use crate::{accounts, ws};
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{any, get, post};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
@@ -35,6 +38,7 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
         .route("/healthz", get(healthz))
         .fallback_service(frontend)
         .with_state(state)
+        .layer(middleware::from_fn(cache_policy))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -53,4 +57,49 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Trunk names built assets `name-<content hash>.ext`, so they can be cached forever; everything
+/// else (index.html, the manifest, icons, API answers) must be revalidated so that a deploy is
+/// picked up on the next load.
+async fn cache_policy(request: Request, next: Next) -> Response {
+    let immutable = is_hashed_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if immutable && response.status().is_success() {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(file) = path.rsplit('/').next() else {
+        return false;
+    };
+    let stem = file.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn only_content_hashed_files_are_immutable() {
+        assert!(is_hashed_asset("/frontend-449cbbd410f9c9a0_bg.wasm"));
+        assert!(is_hashed_asset("/frontend-449cbbd410f9c9a0.js"));
+        assert!(is_hashed_asset("/style-604a01a25487d229.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/"));
+        assert!(!is_hashed_asset("/manifest.webmanifest"));
+        assert!(!is_hashed_asset("/my-room"));
+    }
 }

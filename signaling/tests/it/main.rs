@@ -5,3 +5,4 @@ mod accounts;
 mod harness;
 mod messaging;
 mod robustness;
+mod static_files;
