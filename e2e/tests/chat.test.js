@@ -101,3 +101,24 @@ test('the client reconnects by itself and delivers what was typed offline, once'
     assert.equal(await messageFrom(dave, 'dave', 'typed while the server was down').count(), 1);
   });
 });
+
+test('a session ended elsewhere returns the user to the log-in screen', async () => {
+  await withPages(browser, 'session-ended', 1, async ([frank]) => {
+    await signUp(frank, server.url, 'frank');
+    // Another tab of the same browser logs out: same cookie, so this tab's socket is closed.
+    await frank.evaluate(() => fetch('/api/logout', { method: 'POST' }));
+    await frank.getByText('Your session ended. Log in again.').waitFor();
+    await frank.getByLabel('Username').waitFor();
+  });
+});
+
+test('an expired or revoked session found on reconnect also returns to log-in', async () => {
+  await withPages(browser, 'session-revoked', 1, async ([gina], [context]) => {
+    await signUp(gina, server.url, 'gina');
+    // Swap the cookie for a revoked one, then drop the connection by restarting the server.
+    const [cookie] = await context.cookies();
+    await context.addCookies([{ ...cookie, value: 'revoked-token' }]);
+    await server.restart();
+    await gina.getByText('Your session ended. Log in again.').waitFor({ timeout: 15_000 });
+  });
+});

@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
 
+    /// Frames per second one socket may send, sustained (bursts of 3x are allowed). Frames
+    /// beyond it are answered with a `rate_limited` error, not dropped silently.
+    #[arg(long, env = "CHAT_SOCKET_FRAMES_PER_SECOND", default_value_t = 10)]
+    pub socket_frames_per_second: u32,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

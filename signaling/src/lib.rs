@@ -66,6 +66,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let addr = listener.local_addr()?;
     let attempts = NonZeroU32::new(config.auth_attempts_per_minute.max(1)).expect("max(1)");
     let shutdown = CancellationToken::new();
+    let per_second = NonZeroU32::new(config.socket_frames_per_second.max(1)).expect("max(1)");
+    let burst = per_second.saturating_mul(NonZeroU32::new(3).expect("non-zero"));
     let state = AppState::new(Shared {
         store: store.clone(),
         hub: hub::Hub::default(),
@@ -73,6 +75,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         allowed_origins: config.effective_origins(addr),
         secure_cookies: config.secure_cookies,
         session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
+        socket_quota: Quota::per_second(per_second).allow_burst(burst),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         shutdown: shutdown.clone(),
         sockets: TaskTracker::new(),

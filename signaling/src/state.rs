@@ -21,6 +21,8 @@ pub struct Shared {
     pub allowed_origins: Vec<String>,
     pub secure_cookies: bool,
     pub session_ms: i64,
+    /// Per-socket frame quota (see `Config::socket_frames_per_second`).
+    pub socket_quota: governor::Quota,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Cancelled once on shutdown; sockets then close with 1001.

@@ -49,7 +49,12 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             state.set(ConnState::LoggedOut);
             on_logged_out.run(Some("Your session ended. Log in again.".to_owned()));
         }
-        Event::State(new_state) => state.set(new_state),
+        Event::State(new_state) => {
+            state.set(new_state);
+            if matches!(new_state, ConnState::Offline { .. }) {
+                check_session_still_valid(state, connection, on_logged_out);
+            }
+        }
         Event::Server(message) => on_server_message(message, timeline, connection, me),
     };
     connection.set_value(Some(Connection::start(handle)));
@@ -197,6 +202,26 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             </form>
         </section>
     }
+}
+
+/// A refused upgrade (expired or revoked session) looks like any other failed connection to the
+/// WebSocket API, so ask the server directly: an answer without a session means log in again,
+/// no answer means we are offline and the reconnect loop goes on.
+fn check_session_still_valid(
+    state: RwSignal<ConnState>,
+    connection: StoredValue<Option<Connection>, LocalStorage>,
+    on_logged_out: Callback<Option<String>>,
+) {
+    spawn_local(async move {
+        if let Ok(None) = api::current_session().await
+            && state.get_untracked() != ConnState::Online
+        {
+            if let Some(c) = connection.get_value() {
+                c.stop();
+            }
+            on_logged_out.run(Some("Your session ended. Log in again.".to_owned()));
+        }
+    });
 }
 
 fn on_server_message(

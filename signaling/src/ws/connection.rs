@@ -10,19 +10,14 @@ use crate::request::Authed;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, RateLimiter};
 use shared::RoomId;
 use shared::ws::{ErrorCode, ServerMessage, close};
-use std::num::NonZeroU32;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// A client that cannot take a frame within this long is treated as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames per second a socket may send, sustained.
-const FRAMES_PER_SECOND: u32 = 10;
-/// Frames a socket may send at once after being quiet.
-const FRAME_BURST: u32 = 30;
 
 /// What the dispatcher needs to know about the socket it serves.
 pub struct SocketContext {
@@ -41,12 +36,10 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     let registration = state.hub.register(authed.user, authed.session_hash);
     let conn = registration.id;
     tracing::debug!(user = authed.user.0, "socket open");
-    let quota = Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).expect("non-zero"))
-        .allow_burst(NonZeroU32::new(FRAME_BURST).expect("non-zero"));
     let ctx = SocketContext {
         conn,
         authed,
-        limiter: RateLimiter::direct(quota),
+        limiter: RateLimiter::direct(state.socket_quota),
     };
     let ending = serve(
         socket,
