@@ -33,7 +33,8 @@ export class TestServer {
       '--static-dir', process.env.DIST_DIR ?? join(root, 'dist'),
     ];
     this.proc = spawn(bin, args, {
-      env: { ...process.env, RUST_LOG: 'info' },
+      // A generous per-socket frame rate: tests type faster than people do.
+      env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const ready = new Promise((resolveReady, reject) => {

@@ -122,3 +122,39 @@ test('an expired or revoked session found on reconnect also returns to log-in', 
     await gina.getByText('Your session ended. Log in again.').waitFor({ timeout: 15_000 });
   });
 });
+
+test('after a connection drops, the client fills the gap however long it is, without duplicates', async () => {
+  await withPages(browser, 'catch-up', 2, async ([hana, ivan]) => {
+    // Proxy hana's socket so the test can lose server → client frames, then cut the line.
+    let blackhole = false;
+    let pageSide;
+    await hana.routeWebSocket(/\/ws$/, (ws) => {
+      pageSide = ws;
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        if (!blackhole) ws.send(message);
+      });
+      ws.onMessage((message) => upstream.send(message));
+    });
+    await signUp(hana, server.url, 'hana');
+    await signUp(ivan, server.url, 'ivan');
+    await say(ivan, 'before the gap');
+    await messageFrom(hana, 'ivan', 'before the gap').waitFor();
+
+    blackhole = true;
+    const missed = 60; // more than one page of history
+    for (let i = 0; i < missed; i++) await say(ivan, `gap message ${i}`);
+    await log(ivan).getByText('Sending…').first().waitFor({ state: 'detached' });
+    assert.equal(await log(hana).getByText('gap message 0').count(), 0, 'the frames were lost');
+
+    blackhole = false;
+    await pageSide.close();
+    await waitConnected(hana);
+    await messageFrom(hana, 'ivan', `gap message ${missed - 1}`).waitFor();
+    const fromIvan = await log(hana).locator('article[data-sender="ivan"] .body').allTextContents();
+    assert.deepEqual(fromIvan, [
+      'before the gap',
+      ...Array.from({ length: missed }, (_, i) => `gap message ${i}`),
+    ]);
+  });
+});

@@ -119,6 +119,11 @@ impl Timeline {
         self.entries.iter().find_map(|e| e.id)
     }
 
+    /// The newest stored message, where catching up after a reconnect starts.
+    pub fn newest_id(&self) -> Option<MessageId> {
+        self.entries.iter().rev().find_map(|e| e.id)
+    }
+
     fn find_unsent(&mut self, client_id: &ClientMsgId, sender: &str) -> Option<&mut Entry> {
         self.entries
             .iter_mut()

@@ -51,6 +51,14 @@ pub enum ClientMessage {
         before: Option<MessageId>,
         limit: u32,
     },
+    /// Ask for up to `limit` messages newer than `after`, oldest first: how a client that
+    /// reconnects fills the gap since the last message it has, page by page, until
+    /// [`ServerMessage::CaughtUp`] says `up_to_date`.
+    CatchUp {
+        room: RoomId,
+        after: MessageId,
+        limit: u32,
+    },
     /// Liveness probe; answered by [`ServerMessage::Pong`] with the same nonce.
     Ping { nonce: u64 },
 }
@@ -79,6 +87,14 @@ pub enum ServerMessage {
         room: RoomId,
         messages: Vec<ChatMessage>,
         complete: bool,
+    },
+    /// Answer to [`ClientMessage::CatchUp`]: messages after `after`, oldest first.
+    /// `up_to_date` is true when nothing newer than the last one exists (yet).
+    CaughtUp {
+        room: RoomId,
+        after: MessageId,
+        messages: Vec<ChatMessage>,
+        up_to_date: bool,
     },
     Pong {
         nonce: u64,
@@ -185,6 +201,12 @@ mod tests {
                 room: RoomId::lobby(),
                 messages: vec![sample()],
                 complete: true,
+            },
+            ServerMessage::CaughtUp {
+                room: RoomId::lobby(),
+                after: MessageId(6),
+                messages: vec![sample()],
+                up_to_date: false,
             },
             ServerMessage::Pong { nonce: 3 },
         ];

@@ -235,21 +235,54 @@ impl Store {
         let mut messages: Vec<ChatMessage> = rows
             .into_iter()
             .take(limit as usize)
-            .map(|r| ChatMessage {
-                id: MessageId(r.get(0)),
-                room: room.clone(),
-                client_id: ClientMsgId(r.get(1)),
-                sender: r.get(2),
-                body: r.get(3),
-                sent_at_ms: r.get(4),
-            })
+            .map(|r| message_from_row(room, &r))
             .collect();
         messages.reverse();
         Ok((messages, complete))
     }
 
+    /// Up to `limit` messages of `room` newer than `after`, oldest first, and whether they reach
+    /// the newest message.
+    pub async fn messages_after(
+        &self,
+        room: &RoomId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<(Vec<ChatMessage>, bool), StoreError> {
+        let rows = sqlx::query(
+            "SELECT messages.id, messages.client_id, users.username, messages.body, messages.sent_at
+             FROM messages JOIN users ON users.id = messages.sender_id
+             WHERE messages.room = ? AND messages.id > ?
+             ORDER BY messages.id ASC LIMIT ?",
+        )
+        .bind(&room.0)
+        .bind(after.0)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let up_to_date = rows.len() <= limit as usize;
+        let messages = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(|r| message_from_row(room, &r))
+            .collect();
+        Ok((messages, up_to_date))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Maps a row of `SELECT id, client_id, username, body, sent_at`.
+fn message_from_row(room: &RoomId, row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
+    ChatMessage {
+        id: MessageId(row.get(0)),
+        room: room.clone(),
+        client_id: ClientMsgId(row.get(1)),
+        sender: row.get(2),
+        body: row.get(3),
+        sent_at_ms: row.get(4),
     }
 }
 
@@ -320,6 +353,28 @@ mod tests {
         let (older, complete) = store.history(&room, Some(newest[0].id), 3).await.unwrap();
         assert_eq!(bodies(&older), ["m0", "m1", "m2"]);
         assert!(complete);
+    }
+
+    #[tokio::test]
+    async fn catching_up_pages_forward_from_a_known_message() {
+        let (store, _dir) = store().await;
+        let user = store.create_user("alice", "h", 1).await.unwrap();
+        let room = RoomId::lobby();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let key = ClientMsgId(format!("k{i}"));
+            let body = format!("m{i}");
+            let stored = store.insert_message(&room, user, "alice", &key, &body, i);
+            ids.push(stored.await.unwrap().message.id);
+        }
+        let (page, up_to_date) = store.messages_after(&room, ids[0], 2).await.unwrap();
+        assert_eq!(bodies(&page), ["m1", "m2"]);
+        assert!(!up_to_date);
+        let (page, up_to_date) = store.messages_after(&room, ids[2], 2).await.unwrap();
+        assert_eq!(bodies(&page), ["m3", "m4"]);
+        assert!(up_to_date);
+        let (page, up_to_date) = store.messages_after(&room, ids[4], 2).await.unwrap();
+        assert!(page.is_empty() && up_to_date);
     }
 
     #[tokio::test]

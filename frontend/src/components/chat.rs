@@ -29,6 +29,14 @@ fn request_history(connection: &Connection, before: Option<MessageId>) {
     });
 }
 
+fn request_catch_up(connection: &Connection, after: MessageId) {
+    connection.send(&ClientMessage::CatchUp {
+        room: RoomId::lobby(),
+        after,
+        limit: PAGE,
+    });
+}
+
 fn send_message(connection: &Connection, client_id: ClientMsgId, body: String) {
     connection.send(&ClientMessage::Send {
         room: RoomId::lobby(),
@@ -235,7 +243,12 @@ fn on_server_message(
             let Some(c) = connection.get_value() else {
                 return;
             };
-            request_history(&c, None);
+            // A first connect loads the newest page; a reconnect fetches exactly what was
+            // missed, so the list never has a hole in the middle.
+            match timeline.with_untracked(Timeline::newest_id) {
+                Some(newest) => request_catch_up(&c, newest),
+                None => request_history(&c, None),
+            }
             let pending: Vec<_> = timeline.with_untracked(|t| {
                 t.pending()
                     .map(|e| (e.client_id.clone(), e.body.clone()))
@@ -272,6 +285,21 @@ fn on_server_message(
         }
         ServerMessage::Error { message, .. } => {
             leptos::logging::warn!("server refused a request: {message}");
+        }
+        ServerMessage::CaughtUp {
+            messages,
+            up_to_date,
+            ..
+        } => {
+            let last = messages.last().map(|m| m.id);
+            timeline.update(|t| {
+                for message in messages {
+                    t.insert_stored(message);
+                }
+            });
+            if let (false, Some(last), Some(c)) = (up_to_date, last, connection.get_value()) {
+                request_catch_up(&c, last);
+            }
         }
         ServerMessage::Pong { .. } => {}
     }

@@ -64,6 +64,21 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
                 Err(e) => internal(e, None),
             }
         }
+        ClientMessage::CatchUp { room, after, limit } => {
+            if !may_access(&ctx.authed, &room) {
+                return no_such_room(None);
+            }
+            let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+            match state.store.messages_after(&room, after, limit).await {
+                Ok((messages, up_to_date)) => ServerMessage::CaughtUp {
+                    room,
+                    after,
+                    messages,
+                    up_to_date,
+                },
+                Err(e) => internal(e, None),
+            }
+        }
         ClientMessage::Send {
             room,
             client_id,

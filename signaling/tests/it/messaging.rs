@@ -139,3 +139,45 @@ async fn the_same_user_on_two_devices_sees_its_own_messages() {
 fn bodies(messages: &[ChatMessage]) -> Vec<&str> {
     messages.iter().map(|m| m.body.as_str()).collect()
 }
+
+#[tokio::test]
+async fn a_reconnecting_client_catches_up_on_exactly_what_it_missed() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    alice.say("seen", "seen before the drop").await;
+    let last_seen = alice.wait_for(ack).await.id;
+    for i in 0..5 {
+        alice.say(&format!("k{i}"), &format!("missed {i}")).await;
+        alice.wait_for(ack).await;
+    }
+    let mut bodies_seen = Vec::new();
+    let mut after = last_seen;
+    loop {
+        alice
+            .send(&ClientMessage::CatchUp {
+                room: RoomId::lobby(),
+                after,
+                limit: 2,
+            })
+            .await;
+        let (page, up_to_date) = alice
+            .wait_for(|e| match e {
+                ServerMessage::CaughtUp {
+                    messages,
+                    up_to_date,
+                    ..
+                } => Some((messages, up_to_date)),
+                _ => None,
+            })
+            .await;
+        bodies_seen.extend(page.iter().map(|m| m.body.clone()));
+        if up_to_date {
+            break;
+        }
+        after = page.last().unwrap().id;
+    }
+    assert_eq!(
+        bodies_seen,
+        ["missed 0", "missed 1", "missed 2", "missed 3", "missed 4"]
+    );
+}
