@@ -3,7 +3,7 @@
 use crate::auth::{hash_token, new_session_token};
 use crate::error::ApiFailure;
 use crate::now_ms;
-use crate::request::{check_origin, session_token};
+use crate::request::{check_origin, client_key, session_token};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -21,7 +21,7 @@ pub async fn signup(
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
-    limit_attempts(&state, peer)?;
+    limit_attempts(&state, peer, &headers)?;
     let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     check_username(&creds.username).map_err(ApiFailure::Invalid)?;
     check_password(&creds.password).map_err(ApiFailure::Invalid)?;
@@ -39,7 +39,7 @@ pub async fn login(
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
-    limit_attempts(&state, peer)?;
+    limit_attempts(&state, peer, &headers)?;
     let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     let found = state.store.find_user(&creds.username).await?;
     let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
@@ -82,10 +82,15 @@ pub async fn not_found() -> ApiFailure {
     ApiFailure::NotFound
 }
 
-fn limit_attempts(state: &AppState, peer: SocketAddr) -> Result<(), ApiFailure> {
+fn limit_attempts(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), ApiFailure> {
+    let key = client_key(peer.ip(), headers, state.trust_forwarded_for);
     state
         .auth_limiter
-        .check_key(&peer.ip())
+        .check_key(&key)
         .map_err(|_| ApiFailure::RateLimited)
 }
 

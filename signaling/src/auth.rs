@@ -50,12 +50,13 @@ impl Default for PasswordHasherPool {
 
 impl PasswordHasherPool {
     pub async fn hash(&self, password: String) -> Result<String, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AuthError::Closed)?;
-        tokio::task::spawn_blocking(move || hash_password(&password)).await?
+        let permit = self.permit().await?;
+        // The permit lives in the blocking task: a cancelled request cannot free it early.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_password(&password)
+        })
+        .await?
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when the user does not exist,
@@ -65,17 +66,22 @@ impl PasswordHasherPool {
         password: String,
         stored: Option<String>,
     ) -> Result<bool, AuthError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AuthError::Closed)?;
+        let permit = self.permit().await?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let exists = stored.is_some();
             let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
             Ok(verify_password(&password, &hash) && exists)
         })
         .await?
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, AuthError> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AuthError::Closed)
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
 
+    /// Count rate limits against the rightmost `X-Forwarded-For` address instead of the TCP
+    /// peer. Turn on only behind a reverse proxy that sets that header.
+    #[arg(long, env = "CHAT_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
     /// Frames per second one socket may send, sustained (bursts of 3x are allowed). Frames
     /// beyond it are answered with a `rate_limited` error, not dropped silently.
     #[arg(long, env = "CHAT_SOCKET_FRAMES_PER_SECOND", default_value_t = 10)]

@@ -110,7 +110,7 @@ impl Hub {
     pub fn broadcast(&self, frame: &Utf8Bytes, skip: Option<ConnId>) {
         let registry = self.lock();
         for (id, conn) in &registry.conns {
-            if Some(*id) == skip {
+            if Some(*id) == skip || conn.kick.is_kicked() {
                 continue;
             }
             if conn.outbound.try_send(frame.clone()).is_err() {

@@ -75,6 +75,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         allowed_origins: config.effective_origins(addr),
         secure_cookies: config.secure_cookies,
         session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
+        trust_forwarded_for: config.trust_forwarded_for,
+        delivery_order: tokio::sync::Mutex::new(()),
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         shutdown: shutdown.clone(),

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use crate::store::UserId;
 use axum::http::{HeaderMap, header};
 use shared::api::SESSION_COOKIE;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -14,6 +15,8 @@ pub struct Authed {
     pub user: UserId,
     pub username: String,
     pub session_hash: [u8; 32],
+    /// When the session stops being valid; open sockets are closed then.
+    pub expires_at_ms: i64,
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site or POST requests, so a
@@ -50,16 +53,41 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
     let token = session_token(headers).ok_or(ApiFailure::Unauthenticated)?;
     let session_hash = hash_token(&token);
-    let (user, username) = state
+    let session = state
         .store
         .session_user(&session_hash, now_ms())
         .await?
         .ok_or(ApiFailure::Unauthenticated)?;
     Ok(Authed {
-        user,
-        username,
+        user: session.user,
+        username: session.username,
         session_hash,
+        expires_at_ms: session.expires_at_ms,
     })
+}
+
+/// The address that rate limits are counted against.
+///
+/// Behind a reverse proxy every request comes from the proxy, so with `trust_forwarded_for` the
+/// rightmost `X-Forwarded-For` entry (the one the proxy itself appended; entries to its left are
+/// whatever the client claimed) is used instead. IPv6 clients usually own a whole /64, so they
+/// are counted per /64, not per address.
+pub fn client_key(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok());
+    match forwarded.unwrap_or(peer) {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(Ipv6Addr::from(segments))
+        }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED)),
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +112,35 @@ mod tests {
         assert!(check_origin(&headers, &allowed).is_err());
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(check_origin(&headers, &allowed).is_err());
+    }
+
+    #[test]
+    fn rate_limit_keys() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, 5.6.7.8"),
+        );
+        assert_eq!(
+            client_key(peer, &headers, false),
+            peer,
+            "untrusted header ignored"
+        );
+        assert_eq!(
+            client_key(peer, &headers, true),
+            "5.6.7.8".parse::<IpAddr>().unwrap()
+        );
+        let v6: IpAddr = "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap();
+        assert_eq!(
+            client_key(v6, &HeaderMap::new(), false),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            client_key(mapped, &HeaderMap::new(), false),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

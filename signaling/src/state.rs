@@ -21,6 +21,12 @@ pub struct Shared {
     pub allowed_origins: Vec<String>,
     pub secure_cookies: bool,
     pub session_ms: i64,
+    pub trust_forwarded_for: bool,
+    /// Held from a message's insert to its broadcast, so every socket receives a room's
+    /// messages in id order and a client may resume from the newest one it got live. An async
+    /// mutex on purpose: it must be held across the insert's `.await`; SQLite serialises those
+    /// writes anyway, so it costs no parallelism.
+    pub delivery_order: tokio::sync::Mutex<()>,
     /// Per-socket frame quota (see `Config::socket_frames_per_second`).
     pub socket_quota: governor::Quota,
     /// Sign-up and log-in attempts per client IP.

@@ -34,6 +34,13 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
+/// The account behind a live session.
+pub struct SessionUser {
+    pub user: UserId,
+    pub username: String,
+    pub expires_at_ms: i64,
+}
+
 /// Result of storing a message: the stored row, and whether this call created it.
 pub struct Inserted {
     pub message: ChatMessage,
@@ -125,16 +132,21 @@ impl Store {
         &self,
         token_hash: &[u8],
         now_ms: i64,
-    ) -> Result<Option<(UserId, String)>, StoreError> {
+    ) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
-            "SELECT users.id, users.username FROM sessions JOIN users ON users.id = sessions.user_id
+            "SELECT users.id, users.username, sessions.expires_at
+             FROM sessions JOIN users ON users.id = sessions.user_id
              WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
         )
         .bind(token_hash)
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| (UserId(r.get(0)), r.get(1))))
+        Ok(row.map(|r| SessionUser {
+            user: UserId(r.get(0)),
+            username: r.get(1),
+            expires_at_ms: r.get(2),
+        }))
     }
 
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {

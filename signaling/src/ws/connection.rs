@@ -1,11 +1,12 @@
 //! One authenticated socket: a single task that alternates between the client's frames, the
-//! hub's queued events, and the signals that end it (kick, shutdown, idle timeout).
+//! hub's queued events, and the signals that end it (kick, session expiry, shutdown, idle).
 //!
 //! A frame is handled to completion (including the durable write) before the next is read, so
 //! acks come back in the order the client sent its messages.
 
-use super::dispatch::{encode, handle_text};
-use crate::hub::{ConnId, KickReason};
+use super::dispatch::{self, encode, handle_text};
+use crate::hub::{ConnId, Hub, Kick, KickReason};
+use crate::now_ms;
 use crate::request::Authed;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -14,33 +15,54 @@ use governor::{DefaultDirectRateLimiter, RateLimiter};
 use shared::RoomId;
 use shared::ws::{ErrorCode, ServerMessage, close};
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// A client that cannot take a frame within this long is treated as gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing socket waits for the peer's half of the close handshake.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Rate-limited frames in a row after which the client is considered abusive and dropped.
+const MAX_LIMITED_IN_A_ROW: u32 = 100;
+/// Close code for a policy violation (RFC 6455).
+const POLICY_VIOLATION: u16 = 1008;
 
 /// What the dispatcher needs to know about the socket it serves.
 pub struct SocketContext {
     pub conn: ConnId,
     pub authed: Authed,
-    pub limiter: DefaultDirectRateLimiter,
 }
 
+#[derive(Debug)]
 enum Ending {
     ClientLeft,
     Close(u16, &'static str),
     Broken,
 }
 
+/// Removes the socket from the hub however its task ends, panics included.
+struct Registered<'a> {
+    hub: &'a Hub,
+    id: ConnId,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.hub.unregister(self.id);
+    }
+}
+
 pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     let registration = state.hub.register(authed.user, authed.session_hash);
-    let conn = registration.id;
-    tracing::debug!(user = authed.user.0, "socket open");
-    let ctx = SocketContext {
-        conn,
-        authed,
-        limiter: RateLimiter::direct(state.socket_quota),
+    let _registered = Registered {
+        hub: &state.hub,
+        id: registration.id,
     };
+    let ctx = SocketContext {
+        conn: registration.id,
+        authed,
+    };
+    tracing::debug!(user = ctx.authed.user.0, "socket open");
     let ending = serve(
         socket,
         &state,
@@ -49,74 +71,140 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
         registration.kick,
     )
     .await;
-    state.hub.unregister(conn);
-    tracing::debug!(user = ctx.authed.user.0, ending = ?ending_name(&ending), "socket closed");
+    tracing::debug!(user = ctx.authed.user.0, ?ending, "socket closed");
+}
+
+/// A logout that ran between the upgrade's session check and the hub registration would have
+/// missed this socket; look again now that the hub knows it.
+async fn session_still_valid(state: &AppState, authed: &Authed) -> bool {
+    match state
+        .store
+        .session_user(&authed.session_hash, now_ms())
+        .await
+    {
+        Ok(session) => session.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not re-check a session; keeping the socket");
+            true
+        }
+    }
 }
 
 async fn serve(
     socket: WebSocket,
     state: &AppState,
     ctx: &SocketContext,
-    mut outbound: tokio::sync::mpsc::Receiver<Utf8Bytes>,
-    kick: crate::hub::Kick,
+    mut outbound: mpsc::Receiver<Utf8Bytes>,
+    kick: Kick,
 ) -> Ending {
     let (mut sink, mut stream) = socket.split();
+    let ending = if session_still_valid(state, &ctx.authed).await {
+        relay(&mut sink, &mut stream, state, ctx, &mut outbound, &kick).await
+    } else {
+        Ending::Close(close::LOGGED_OUT, "logged out")
+    };
+    match ending {
+        Ending::Close(code, reason) => {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            if send(&mut sink, Message::Close(Some(frame))).await.is_ok() {
+                // Let the peer answer so it sees a clean close, not a reset.
+                let _ = timeout(CLOSE_HANDSHAKE_TIMEOUT, async {
+                    while let Some(Ok(frame)) = stream.next().await {
+                        if matches!(frame, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            }
+        }
+        // tungstenite queued its reply to the client's close frame; flush it out.
+        Ending::ClientLeft => {
+            let _ = timeout(CLOSE_HANDSHAKE_TIMEOUT, sink.close()).await;
+        }
+        Ending::Broken => {}
+    }
+    ending
+}
+
+async fn relay<Si, St>(
+    sink: &mut Si,
+    stream: &mut St,
+    state: &AppState,
+    ctx: &SocketContext,
+    outbound: &mut mpsc::Receiver<Utf8Bytes>,
+    kick: &Kick,
+) -> Ending
+where
+    Si: futures_util::Sink<Message, Error = axum::Error> + Unpin,
+    St: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(state.socket_quota);
+    let mut limited_in_a_row = 0u32;
     let idle_limit = Duration::from_secs(close::IDLE_TIMEOUT_SECS);
+    let expires_in = u64::try_from(ctx.authed.expires_at_ms - now_ms()).unwrap_or(0);
+    let expiry = Instant::now() + Duration::from_millis(expires_in);
     let welcome = ServerMessage::Welcome {
         username: ctx.authed.username.clone(),
         rooms: vec![RoomId::lobby()],
     };
-    if send(&mut sink, Message::Text(encode(&welcome)))
-        .await
-        .is_err()
-    {
+    if send(sink, Message::Text(encode(&welcome))).await.is_err() {
         return Ending::Broken;
     }
     let mut deadline = Instant::now() + idle_limit;
-    let ending = loop {
+    loop {
         tokio::select! {
-            reason = kick.kicked() => break match reason {
+            reason = kick.kicked() => return match reason {
                 KickReason::LoggedOut => Ending::Close(close::LOGGED_OUT, "logged out"),
                 KickReason::TooSlow => Ending::Close(close::TOO_SLOW, "too slow reading messages"),
             },
-            () = state.shutdown.cancelled() => break Ending::Close(1001, "server shutting down"),
-            () = sleep_until(deadline) => break Ending::Close(close::IDLE, "idle timeout"),
+            () = sleep_until(expiry) => return Ending::Close(close::LOGGED_OUT, "session expired"),
+            () = state.shutdown.cancelled() => return Ending::Close(1001, "server shutting down"),
+            () = sleep_until(deadline) => return Ending::Close(close::IDLE, "idle timeout"),
             frame = outbound.recv() => match frame {
                 Some(frame) => {
-                    if send(&mut sink, Message::Text(frame)).await.is_err() {
-                        break Ending::Broken;
+                    if send(sink, Message::Text(frame)).await.is_err() {
+                        return Ending::Broken;
                     }
                 }
-                None => break Ending::Broken,
+                None => return Ending::Broken,
             },
             incoming = stream.next() => {
                 deadline = Instant::now() + idle_limit;
-                let reply = match incoming {
-                    None | Some(Ok(Message::Close(_))) => break Ending::ClientLeft,
-                    Some(Err(e)) => break read_failure(&e),
-                    Some(Ok(Message::Text(text))) => handle_text(state, ctx, text.as_str()).await,
-                    Some(Ok(Message::Binary(_))) => super::dispatch::error(
-                        ErrorCode::UnsupportedFrame,
-                        "Binary frames are not supported; send JSON text.",
-                        None,
-                    ),
+                let frame = match incoming {
+                    None | Some(Ok(Message::Close(_))) => return Ending::ClientLeft,
+                    Some(Err(e)) => return read_failure(&e),
                     // The WebSocket layer answers pings itself.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(frame)) => frame,
                 };
-                if send(&mut sink, Message::Text(encode(&reply))).await.is_err() {
-                    break Ending::Broken;
+                // Every data frame counts against the quota, parseable or not.
+                let reply = if limiter.check().is_err() {
+                    limited_in_a_row += 1;
+                    if limited_in_a_row > MAX_LIMITED_IN_A_ROW {
+                        return Ending::Close(POLICY_VIOLATION, "rate limit exceeded");
+                    }
+                    dispatch::rate_limited(&frame)
+                } else {
+                    limited_in_a_row = 0;
+                    match frame {
+                        Message::Text(text) => handle_text(state, ctx, text.as_str()).await,
+                        _ => dispatch::error(
+                            ErrorCode::UnsupportedFrame,
+                            "Binary frames are not supported; send JSON text.",
+                            None,
+                        ),
+                    }
+                };
+                if send(sink, Message::Text(encode(&reply))).await.is_err() {
+                    return Ending::Broken;
                 }
             }
         }
-    };
-    if let Ending::Close(code, reason) = ending {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        let _ = send(&mut sink, Message::Close(Some(frame))).await;
     }
-    ending
 }
 
 /// tungstenite reports an over-long message as a capacity error; tell the client why with 1009
@@ -138,14 +226,13 @@ where
 {
     match timeout(SEND_TIMEOUT, sink.send(message)).await {
         Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
-}
-
-fn ending_name(ending: &Ending) -> &'static str {
-    match ending {
-        Ending::ClientLeft => "client left",
-        Ending::Close(_, reason) => reason,
-        Ending::Broken => "transport broken",
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "socket write failed");
+            Err(())
+        }
+        Err(_) => {
+            tracing::info!("socket write timed out; dropping the client");
+            Err(())
+        }
     }
 }

@@ -3,9 +3,9 @@
 use crate::now_ms;
 use crate::request::Authed;
 use crate::state::AppState;
-use axum::extract::ws::Utf8Bytes;
+use axum::extract::ws::{Message, Utf8Bytes};
 use shared::limits::{MAX_HISTORY_PAGE, check_body};
-use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
+use shared::ws::{ChatMessage, ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
 
 use super::connection::SocketContext;
@@ -28,22 +28,60 @@ pub fn error(
     }
 }
 
+/// Bytes of message data one history or catch-up reply may carry. Pages are cut short to fit
+/// (and say they are incomplete), so a reply always fits the socket's write buffer whatever the
+/// messages contain.
+pub const PAGE_BYTE_BUDGET: usize = 128 * 1024;
+/// Allowance per message for the JSON around its body.
+const PER_MESSAGE_OVERHEAD: usize = 256;
+
+/// Keeps the longest run of `messages` (oldest first) that fits [`PAGE_BYTE_BUDGET`], taken from
+/// the newest end (`keep_newest`, for backward pages) or the oldest end (for catch-up), and says
+/// whether anything was dropped.
+fn fit_page(mut messages: Vec<ChatMessage>, keep_newest: bool) -> (Vec<ChatMessage>, bool) {
+    let cost = |m: &ChatMessage| m.body.len() * 2 + m.sender.len() + PER_MESSAGE_OVERHEAD;
+    let mut used = 0;
+    let mut fits = |m: &ChatMessage| {
+        used += cost(m);
+        used <= PAGE_BYTE_BUDGET
+    };
+    let keep = if keep_newest {
+        messages.iter().rev().take_while(|m| fits(m)).count()
+    } else {
+        messages.iter().take_while(|m| fits(m)).count()
+    };
+    // Always return at least one message so paging makes progress.
+    let keep = keep.max(1).min(messages.len());
+    let dropped = keep < messages.len();
+    if keep_newest {
+        messages.drain(..messages.len() - keep);
+    } else {
+        messages.truncate(keep);
+    }
+    (messages, dropped)
+}
+
+/// The answer to a frame refused by the rate limit, naming the message it refused if it was one.
+pub fn rate_limited(frame: &Message) -> ServerMessage {
+    let client_id = match frame {
+        Message::Text(text) => match serde_json::from_str(text.as_str()) {
+            Ok(ClientMessage::Send { client_id, .. }) => Some(client_id),
+            _ => None,
+        },
+        _ => None,
+    };
+    error(
+        ErrorCode::RateLimited,
+        "Slow down: too many messages.",
+        client_id,
+    )
+}
+
 pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> ServerMessage {
     let request: ClientMessage = match serde_json::from_str(text) {
         Ok(request) => request,
         Err(e) => return error(ErrorCode::BadFrame, format!("Unreadable frame: {e}"), None),
     };
-    if ctx.limiter.check().is_err() {
-        let client_id = match &request {
-            ClientMessage::Send { client_id, .. } => Some(client_id.clone()),
-            _ => None,
-        };
-        return error(
-            ErrorCode::RateLimited,
-            "Slow down: too many messages.",
-            client_id,
-        );
-    }
     match request {
         ClientMessage::Ping { nonce } => ServerMessage::Pong { nonce },
         ClientMessage::History {
@@ -56,11 +94,14 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
             }
             let limit = limit.clamp(1, MAX_HISTORY_PAGE);
             match state.store.history(&room, before, limit).await {
-                Ok((messages, complete)) => ServerMessage::History {
-                    room,
-                    messages,
-                    complete,
-                },
+                Ok((messages, complete)) => {
+                    let (messages, cut) = fit_page(messages, true);
+                    ServerMessage::History {
+                        room,
+                        messages,
+                        complete: complete && !cut,
+                    }
+                }
                 Err(e) => internal(e, None),
             }
         }
@@ -70,12 +111,15 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
             }
             let limit = limit.clamp(1, MAX_HISTORY_PAGE);
             match state.store.messages_after(&room, after, limit).await {
-                Ok((messages, up_to_date)) => ServerMessage::CaughtUp {
-                    room,
-                    after,
-                    messages,
-                    up_to_date,
-                },
+                Ok((messages, up_to_date)) => {
+                    let (messages, cut) = fit_page(messages, false);
+                    ServerMessage::CaughtUp {
+                        room,
+                        after,
+                        messages,
+                        up_to_date: up_to_date && !cut,
+                    }
+                }
                 Err(e) => internal(e, None),
             }
         }
@@ -107,6 +151,8 @@ async fn send(
     if let Err(why) = check_body(&body) {
         return error(ErrorCode::InvalidMessage, why.explain(), Some(client_id));
     }
+    // Insert and broadcast as one step so that sockets see the room in id order.
+    let _in_order = state.delivery_order.lock().await;
     let stored = state
         .store
         .insert_message(
@@ -157,4 +203,37 @@ pub fn encode(message: &ServerMessage) -> Utf8Bytes {
     serde_json::to_string(message)
         .expect("protocol types always serialize")
         .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::{ClientMsgId, MessageId};
+
+    fn message(id: i64, body_len: usize) -> ChatMessage {
+        ChatMessage {
+            id: MessageId(id),
+            room: RoomId::lobby(),
+            client_id: ClientMsgId(format!("c{id}")),
+            sender: "s".into(),
+            body: "x".repeat(body_len),
+            sent_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn pages_are_cut_to_the_byte_budget_from_the_right_end() {
+        let big = PAGE_BYTE_BUDGET / 2 / 3;
+        let page: Vec<_> = (1..=5).map(|id| message(id, big)).collect();
+        let (newest, cut) = fit_page(page.clone(), true);
+        assert!(cut);
+        assert_eq!(newest.iter().map(|m| m.id.0).collect::<Vec<_>>(), [4, 5]);
+        let (oldest, cut) = fit_page(page, false);
+        assert!(cut);
+        assert_eq!(oldest.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
+        let (small, cut) = fit_page(vec![message(1, 10), message(2, 10)], true);
+        assert!(!cut);
+        assert_eq!(small.len(), 2);
+        assert!(fit_page(Vec::new(), true).0.is_empty());
+    }
 }

@@ -1,6 +1,7 @@
 //! Bad input gets a clear answer and leaves the connection and the server working.
 
 use crate::harness::TestServer;
+use futures_util::SinkExt;
 use shared::limits::{MAX_BODY_CHARS, MAX_FRAME_BYTES};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
@@ -166,3 +167,98 @@ trait Pipe: Sized {
     }
 }
 impl Pipe for ServerMessage {}
+
+#[tokio::test]
+async fn junk_frames_count_against_the_rate_limit_and_abuse_is_cut_off() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    for _ in 0..60 {
+        alice.send_raw(Message::binary(vec![0u8; 1024])).await;
+    }
+    let mut limited = 0;
+    for _ in 0..60 {
+        if let Some((ErrorCode::RateLimited, _)) = alice.next_event().await.pipe(error) {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 20,
+        "only {limited} of 60 junk frames were limited"
+    );
+
+    // Keep hammering well past the allowance: the server hangs up with a policy violation.
+    for _ in 0..200 {
+        if alice.ws.send(Message::text("{}")).await.is_err() {
+            break;
+        }
+    }
+    let frame = alice.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1008);
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    still_works(&mut bob).await;
+}
+
+#[tokio::test]
+async fn a_page_of_huge_messages_never_breaks_the_socket() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let huge = "😀".repeat(MAX_BODY_CHARS);
+    // 320 KB in all, more than a socket's 256 KiB write buffer; sends and pages stay within the
+    // default burst of 30 frames.
+    let count = 20;
+    for i in 0..count {
+        alice.say(&format!("k{i}"), &huge).await;
+        alice
+            .wait_for(|e| matches!(e, ServerMessage::Ack { .. }).then_some(()))
+            .await;
+    }
+    // Page backwards with the largest page size until the start: every page must arrive.
+    let mut before = None;
+    let mut seen = 0;
+    loop {
+        alice
+            .send(&ClientMessage::History {
+                room: RoomId::lobby(),
+                before,
+                limit: 100,
+            })
+            .await;
+        let (page, complete) = alice
+            .wait_for(|e| match e {
+                ServerMessage::History {
+                    messages, complete, ..
+                } => Some((messages, complete)),
+                _ => None,
+            })
+            .await;
+        assert!(!page.is_empty());
+        seen += page.len();
+        before = Some(page[0].id);
+        if complete {
+            break;
+        }
+    }
+    assert_eq!(seen, count);
+    still_works(&mut alice).await;
+}
+
+#[tokio::test]
+async fn an_open_socket_is_closed_when_its_session_expires() {
+    let server = TestServer::start().await;
+    server.create_user("alice").await;
+    // Give alice a session that ends in one second, written straight into the server's database.
+    let store = signaling::store::Store::open(server.dir.path())
+        .await
+        .unwrap();
+    let user = store.find_user("alice").await.unwrap().unwrap().id;
+    let (token, hash) = signaling::auth::new_session_token();
+    let now = signaling::now_ms();
+    store
+        .create_session(&hash, user, now, now + 1000)
+        .await
+        .unwrap();
+    let mut alice = server.connect(&format!("chat_session={token}")).await;
+    let frame = alice.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), shared::ws::close::LOGGED_OUT);
+    assert_eq!(frame.reason.as_str(), "session expired");
+}
