@@ -7,15 +7,16 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..', '..');
 
 export class TestServer {
-  constructor(dataDir) {
-    this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-    this.ownsDir = !dataDir;
+  constructor({ env = {} } = {}) {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
+    this.env = env;
     this.port = 0;
     this.log = [];
   }
 
-  static async start() {
-    const server = new TestServer();
+  /** `env` adds or overrides the server's environment (CHAT_* settings). */
+  static async start(options) {
+    const server = new TestServer(options);
     await server.boot();
     return server;
   }
@@ -34,7 +35,7 @@ export class TestServer {
     ];
     this.proc = spawn(bin, args, {
       // A generous per-socket frame rate: tests type faster than people do.
-      env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100' },
+      env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const ready = new Promise((resolveReady, reject) => {
@@ -74,6 +75,6 @@ export class TestServer {
 
   async dispose() {
     await this.stop();
-    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

@@ -17,6 +17,12 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(25);
+/// A connection attempt still not open after this long is abandoned and retried: on a
+/// black-holed network the browser's own timeout can take minutes.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The backoff restarts from its first step only after a socket stayed up this long, so a
+/// server that accepts and then drops every connection is not hammered.
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
 const BACKOFF_FIRST_MS: u32 = 500;
 const BACKOFF_MAX_MS: u32 = 15_000;
 
@@ -79,6 +85,8 @@ impl Socket {
 
 struct Inner {
     socket: Option<Socket>,
+    /// When the current socket was created (`Date.now()` ms).
+    started_ms: f64,
     attempt: u32,
     last_heard_ms: f64,
     stopped: bool,
@@ -99,6 +107,7 @@ impl Connection {
         let connection = Self {
             inner: Rc::new(RefCell::new(Inner {
                 socket: None,
+                started_ms: 0.0,
                 attempt: 0,
                 last_heard_ms: 0.0,
                 stopped: false,
@@ -170,7 +179,6 @@ impl Connection {
                 match serde_json::from_str::<ServerMessage>(&text) {
                     Ok(message) => {
                         if matches!(message, ServerMessage::Welcome { .. }) {
-                            this.inner.borrow_mut().attempt = 0;
                             this.emit(Event::State(ConnState::Online));
                         }
                         this.emit(Event::Server(message));
@@ -198,6 +206,7 @@ impl Connection {
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.inner.borrow_mut().started_ms = js_sys::Date::now();
         let old = self.inner.borrow_mut().socket.replace(Socket {
             ws,
             _on_open: on_open,
@@ -233,19 +242,24 @@ impl Connection {
         self.inner.borrow_mut().last_heard_ms = js_sys::Date::now();
     }
 
-    /// Pings an open socket, or replaces it when it has been silent too long.
+    /// Pings an open socket, or replaces it when it has been silent (or connecting) too long.
     fn heartbeat(&self) {
         let (stalled, open) = {
-            let inner = self.inner.borrow();
-            let open = inner
-                .socket
-                .as_ref()
-                .is_some_and(|s| s.ws.ready_state() == WebSocket::OPEN);
-            let silent_ms = js_sys::Date::now() - inner.last_heard_ms;
-            (open && silent_ms > SILENCE_LIMIT.as_millis() as f64, open)
+            let mut inner = self.inner.borrow_mut();
+            let now = js_sys::Date::now();
+            let ready_state = inner.socket.as_ref().map(|s| s.ws.ready_state());
+            let open = ready_state == Some(WebSocket::OPEN);
+            let silent = now - inner.last_heard_ms > SILENCE_LIMIT.as_millis() as f64;
+            let age_ms = now - inner.started_ms;
+            let stuck_connecting = ready_state == Some(WebSocket::CONNECTING)
+                && age_ms > CONNECT_TIMEOUT.as_millis() as f64;
+            if open && age_ms > STABLE_AFTER.as_millis() as f64 {
+                inner.attempt = 0;
+            }
+            ((open && silent) || stuck_connecting, open)
         };
         if stalled {
-            leptos::logging::warn!("socket silent too long; reconnecting");
+            leptos::logging::warn!("socket silent or stuck connecting; reconnecting");
             let socket = self.inner.borrow_mut().socket.take();
             if let Some(socket) = socket {
                 socket.detach_and_close();

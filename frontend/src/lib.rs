@@ -1,12 +1,14 @@
 //! The chat's browser client: a Leptos CSR app compiled to WebAssembly.
 //!
 //! Modules with one job each: [`api`] (account HTTP calls), [`connection`] (the self-healing
-//! WebSocket), [`timeline`] (the message list model, no DOM), [`components`] (thin views).
+//! WebSocket), [`timeline`] (the message list model, no DOM), [`sync`] (keeps a timeline in step
+//! with the server), [`components`] (thin views).
 
 pub mod api;
 pub mod components;
 pub mod connection;
 pub mod ids;
+pub mod sync;
 pub mod timeline;
 
 /// Mounts the app on `<body>`.

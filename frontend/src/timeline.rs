@@ -4,6 +4,15 @@
 //! A message is identified by (sender, client id) from the moment it is typed, so the pending
 //! copy and the server's acknowledgement, echo or history copy of it collapse into one entry:
 //! nothing is shown twice, whatever order the events arrive in.
+//!
+//! ## Staying gap-free across reconnects
+//!
+//! `synced_up_to` is the newest id up to which the list is known to hold *every* message. After
+//! each Welcome the client re-syncs from it ([`Timeline::resync`]): the newest page on first
+//! connect, else `catch_up` pages until up to date. It advances only on those pages and, once
+//! caught up, on live messages — the server delivers a room's messages to a socket in id order,
+//! so a live message proves everything before it arrived. Acks never advance it (an ack can
+//! overtake broadcasts still queued for this socket).
 
 use shared::ws::ChatMessage;
 use shared::{ClientMsgId, MessageId};
@@ -46,11 +55,22 @@ impl Entry {
     }
 }
 
+/// What to ask the server for to bring the list up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// The newest page (first connect).
+    Newest,
+    /// Everything after this id, a page at a time.
+    After(MessageId),
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
     entries: Vec<Entry>,
     /// True once history reached the room's first message.
     pub reached_start: bool,
+    synced_up_to: Option<MessageId>,
+    catching_up: bool,
 }
 
 impl Timeline {
@@ -70,9 +90,75 @@ impl Timeline {
         });
     }
 
-    /// Records a stored message (ack, live delivery or history), replacing the pending copy of
-    /// it if there is one and ignoring it if it is already shown.
-    pub fn insert_stored(&mut self, message: ChatMessage) {
+    /// Called on every Welcome: what to fetch so that nothing is missing.
+    pub fn resync(&mut self) -> Fetch {
+        self.catching_up = true;
+        self.synced_up_to.map_or(Fetch::Newest, Fetch::After)
+    }
+
+    /// Whether a re-sync is under way (its pages have not all arrived).
+    pub fn is_catching_up(&self) -> bool {
+        self.catching_up
+    }
+
+    /// A page of history: the newest page (`before` is `None`) or an older one.
+    pub fn apply_history(
+        &mut self,
+        before: Option<MessageId>,
+        page: Vec<ChatMessage>,
+        complete: bool,
+    ) {
+        if before.is_none() {
+            if self.synced_up_to.is_none() {
+                // An empty room is synced from its very start.
+                self.synced_up_to = Some(page.last().map_or(MessageId(0), |m| m.id));
+            }
+            self.catching_up = false;
+        }
+        let extends_back = match (page.first(), self.oldest_id()) {
+            (Some(first), Some(oldest)) => first.id < oldest,
+            _ => true,
+        };
+        for message in page {
+            self.insert_stored(message);
+        }
+        if complete && extends_back {
+            self.reached_start = true;
+        }
+    }
+
+    /// A catch-up page; returns the next page to fetch, if any.
+    pub fn apply_catch_up(&mut self, page: Vec<ChatMessage>, up_to_date: bool) -> Option<Fetch> {
+        if let Some(last) = page.last() {
+            self.synced_up_to = self.synced_up_to.max(Some(last.id));
+        }
+        for message in page {
+            self.insert_stored(message);
+        }
+        if up_to_date {
+            self.catching_up = false;
+            None
+        } else {
+            self.synced_up_to.map(Fetch::After)
+        }
+    }
+
+    /// A message delivered live by the server.
+    pub fn apply_live(&mut self, message: ChatMessage) {
+        if !self.catching_up && self.synced_up_to.is_some() {
+            self.synced_up_to = self.synced_up_to.max(Some(message.id));
+        }
+        self.insert_stored(message);
+    }
+
+    /// The server stored one of our messages.
+    pub fn apply_ack(&mut self, message: ChatMessage) {
+        self.insert_stored(message);
+    }
+
+    /// Records a stored message, replacing the pending copy of it if there is one and ignoring
+    /// it if it is already shown.
+    fn insert_stored(&mut self, message: ChatMessage) {
         let existing = self
             .entries
             .iter()
@@ -114,14 +200,16 @@ impl Timeline {
             .filter(|e| e.delivery == Delivery::Pending)
     }
 
+    /// The body of a message not yet stored, if it is still pending.
+    pub fn pending_body(&self, client_id: &ClientMsgId, sender: &str) -> Option<String> {
+        self.pending()
+            .find(|e| &e.client_id == client_id && e.sender == sender)
+            .map(|e| e.body.clone())
+    }
+
     /// The oldest stored message, where the next history page ends.
     pub fn oldest_id(&self) -> Option<MessageId> {
         self.entries.iter().find_map(|e| e.id)
-    }
-
-    /// The newest stored message, where catching up after a reconnect starts.
-    pub fn newest_id(&self) -> Option<MessageId> {
-        self.entries.iter().rev().find_map(|e| e.id)
     }
 
     fn find_unsent(&mut self, client_id: &ClientMsgId, sender: &str) -> Option<&mut Entry> {

@@ -3,7 +3,7 @@
 use frontend::components::AuthForm;
 use frontend::connection::{ConnState, backoff_ms};
 use frontend::ids::new_client_id;
-use frontend::timeline::{Delivery, Timeline};
+use frontend::timeline::{Delivery, Fetch, Timeline};
 use leptos::prelude::*;
 use shared::ws::ChatMessage;
 use shared::{ClientMsgId, MessageId, RoomId};
@@ -34,8 +34,8 @@ fn a_pending_message_becomes_sent_without_duplicating() {
     t.add_pending(ClientMsgId("c1".into()), "me", "hello".into(), 0);
     assert_eq!(t.pending().count(), 1);
     // The echo from another device and the ack both describe the same message.
-    t.insert_stored(stored(5, "me", "c1", "hello"));
-    t.insert_stored(stored(5, "me", "c1", "hello"));
+    t.apply_ack(stored(5, "me", "c1", "hello"));
+    t.apply_live(stored(5, "me", "c1", "hello"));
     assert_eq!(t.entries().len(), 1);
     assert_eq!(t.entries()[0].delivery, Delivery::Sent);
     assert_eq!(t.entries()[0].id, Some(MessageId(5)));
@@ -46,9 +46,9 @@ fn a_pending_message_becomes_sent_without_duplicating() {
 fn stored_messages_are_ordered_by_id_and_precede_pending_ones() {
     let mut t = Timeline::default();
     t.add_pending(ClientMsgId("mine".into()), "me", "unsent".into(), 0);
-    t.insert_stored(stored(9, "bob", "b9", "nine"));
-    t.insert_stored(stored(3, "bob", "b3", "three"));
-    t.insert_stored(stored(6, "ann", "a6", "six"));
+    t.apply_live(stored(9, "bob", "b9", "nine"));
+    t.apply_live(stored(3, "bob", "b3", "three"));
+    t.apply_live(stored(6, "ann", "a6", "six"));
     assert_eq!(bodies(&t), ["three", "six", "nine", "unsent"]);
     assert_eq!(t.oldest_id(), Some(MessageId(3)));
 }
@@ -76,9 +76,69 @@ fn a_refused_message_can_be_retried() {
 fn another_users_message_with_my_client_id_is_a_different_message() {
     let mut t = Timeline::default();
     t.add_pending(ClientMsgId("same".into()), "me", "mine".into(), 0);
-    t.insert_stored(stored(1, "bob", "same", "bob's"));
+    t.apply_live(stored(1, "bob", "same", "bob's"));
     assert_eq!(bodies(&t), ["bob's", "mine"]);
     assert_eq!(t.pending().count(), 1);
+}
+
+#[wasm_bindgen_test]
+fn first_connect_loads_the_newest_page_and_reconnects_resume_after_it() {
+    let mut t = Timeline::default();
+    assert_eq!(t.resync(), Fetch::Newest);
+    assert!(t.is_catching_up());
+    t.apply_history(
+        None,
+        vec![
+            stored(4, "bob", "b4", "four"),
+            stored(5, "bob", "b5", "five"),
+        ],
+        false,
+    );
+    assert!(!t.is_catching_up());
+    assert!(!t.reached_start);
+    assert_eq!(t.resync(), Fetch::After(MessageId(5)));
+}
+
+#[wasm_bindgen_test]
+fn an_empty_room_is_synced_from_its_start() {
+    let mut t = Timeline::default();
+    t.resync();
+    t.apply_history(None, Vec::new(), true);
+    assert!(t.reached_start);
+    assert_eq!(t.resync(), Fetch::After(MessageId(0)));
+}
+
+#[wasm_bindgen_test]
+fn catch_up_pages_until_up_to_date_and_only_then_trusts_live_messages() {
+    let mut t = Timeline::default();
+    t.resync();
+    t.apply_history(None, vec![stored(5, "bob", "b5", "five")], false);
+    assert_eq!(t.resync(), Fetch::After(MessageId(5)));
+    // While catching up, a live message may be far ahead of the gap: it must not move the mark.
+    t.apply_live(stored(30, "bob", "b30", "thirty"));
+    let next = t.apply_catch_up(
+        vec![
+            stored(6, "bob", "b6", "six"),
+            stored(7, "bob", "b7", "seven"),
+        ],
+        false,
+    );
+    assert_eq!(next, Some(Fetch::After(MessageId(7))));
+    assert_eq!(
+        t.resync(),
+        Fetch::After(MessageId(7)),
+        "a drop now resumes after 7, not 30"
+    );
+    assert_eq!(
+        t.apply_catch_up(vec![stored(30, "bob", "b30", "thirty")], true),
+        None
+    );
+    assert!(!t.is_catching_up());
+    assert_eq!(bodies(&t), ["five", "six", "seven", "thirty"]);
+    // Caught up: live messages now advance the mark; our own acks never do.
+    t.apply_live(stored(31, "bob", "b31", "thirty-one"));
+    t.apply_ack(stored(40, "me", "m40", "forty"));
+    assert_eq!(t.resync(), Fetch::After(MessageId(31)));
 }
 
 #[wasm_bindgen_test]

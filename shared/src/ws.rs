@@ -85,6 +85,9 @@ pub enum ServerMessage {
     /// A page of history, oldest first. `complete` is true when nothing older exists.
     History {
         room: RoomId,
+        /// The request's `before`: `None` marks the newest page.
+        #[serde(default)]
+        before: Option<MessageId>,
         messages: Vec<ChatMessage>,
         complete: bool,
     },
@@ -199,6 +202,7 @@ mod tests {
             ServerMessage::Message { message: sample() },
             ServerMessage::History {
                 room: RoomId::lobby(),
+                before: Some(MessageId(9)),
                 messages: vec![sample()],
                 complete: true,
             },

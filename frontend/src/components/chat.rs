@@ -1,76 +1,25 @@
-//! The chat screen: header with connection status, the message log, and the composer.
-//!
-//! Sending never waits for the network: a typed message enters the timeline as pending and is
-//! sent now if the socket is open, else after the next Welcome. Every Welcome resends all pending
-//! messages; the server's idempotency on client ids makes the resend harmless.
+//! The chat screen: header with connection status, the message log, and the composer. A thin
+//! view over [`ChatSync`], which owns the protocol logic.
 
 use super::message::MessageRow;
-use crate::api;
-use crate::connection::{ConnState, Connection, Event};
-use crate::ids::new_client_id;
-use crate::timeline::Timeline;
+use crate::connection::ConnState;
+use crate::sync::ChatSync;
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use shared::ClientMsgId;
 use shared::limits::{MAX_BODY_CHARS, check_body};
-use shared::ws::{ClientMessage, ServerMessage};
-use shared::{ClientMsgId, MessageId, RoomId};
 
-/// Messages fetched per history page.
-const PAGE: u32 = 50;
 /// How close to the bottom (px) counts as "reading the newest messages".
 const STICKY_PX: i32 = 80;
 
-fn request_history(connection: &Connection, before: Option<MessageId>) {
-    connection.send(&ClientMessage::History {
-        room: RoomId::lobby(),
-        before,
-        limit: PAGE,
-    });
-}
-
-fn request_catch_up(connection: &Connection, after: MessageId) {
-    connection.send(&ClientMessage::CatchUp {
-        room: RoomId::lobby(),
-        after,
-        limit: PAGE,
-    });
-}
-
-fn send_message(connection: &Connection, client_id: ClientMsgId, body: String) {
-    connection.send(&ClientMessage::Send {
-        room: RoomId::lobby(),
-        client_id,
-        body,
-    });
-}
-
 #[component]
 pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> impl IntoView {
-    let timeline = RwSignal::new(Timeline::default());
-    let state = RwSignal::new(ConnState::Connecting);
-    let connection = StoredValue::new_local(None::<Connection>);
+    let sync = ChatSync::start(username.clone(), on_logged_out);
+    let ChatSync {
+        timeline, state, ..
+    } = sync;
     let me = StoredValue::new(username.clone());
-
-    let handle = move |event: Event| match event {
-        Event::State(ConnState::LoggedOut) => {
-            state.set(ConnState::LoggedOut);
-            on_logged_out.run(Some("Your session ended. Log in again.".to_owned()));
-        }
-        Event::State(new_state) => {
-            state.set(new_state);
-            if matches!(new_state, ConnState::Offline { .. }) {
-                check_session_still_valid(state, connection, on_logged_out);
-            }
-        }
-        Event::Server(message) => on_server_message(message, timeline, connection, me),
-    };
-    connection.set_value(Some(Connection::start(handle)));
-    on_cleanup(move || {
-        if let Some(c) = connection.get_value() {
-            c.stop();
-        }
-    });
+    on_cleanup(move || sync.stop());
 
     let draft = RwSignal::new(String::new());
     let composer_error = RwSignal::new(None::<String>);
@@ -82,41 +31,14 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             return;
         }
         composer_error.set(None);
-        let client_id = new_client_id();
-        let sender = me.get_value();
-        let now = js_sys::Date::now() as i64;
-        timeline.update(|t| t.add_pending(client_id.clone(), &sender, body.clone(), now));
         draft.set(String::new());
-        if let Some(c) = connection.get_value() {
-            send_message(&c, client_id, body);
-        }
+        sync.send_new(body);
         if let Some(el) = composer.get_untracked() {
             let _ = el.focus();
         }
     };
-    let retry = Callback::new(move |client_id: ClientMsgId| {
-        let sender = me.get_value();
-        let body = timeline.with_untracked(|t| {
-            t.entries()
-                .iter()
-                .find(|e| e.client_id == client_id && e.sender == sender)
-                .map(|e| e.body.clone())
-        });
-        timeline.update(|t| t.retry(&client_id, &sender));
-        if let (Some(body), Some(c)) = (body, connection.get_value()) {
-            send_message(&c, client_id, body);
-        }
-    });
-
-    let log_out = move |_| {
-        spawn_local(async move {
-            let result = api::log_out().await;
-            if let Some(c) = connection.get_value() {
-                c.stop();
-            }
-            on_logged_out.run(result.err().map(|p| p.0));
-        });
-    };
+    let retry = Callback::new(move |client_id: ClientMsgId| sync.retry(client_id));
+    let log_out = move |_| sync.log_out();
 
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
@@ -137,10 +59,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     };
     let load_older = move |_| {
         stick_to_bottom.set(false);
-        let before = timeline.with_untracked(Timeline::oldest_id);
-        if let Some(c) = connection.get_value() {
-            request_history(&c, before);
-        }
+        sync.load_older();
     };
 
     let status_class = move || match state.get() {
@@ -209,98 +128,5 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                 </Show>
             </form>
         </section>
-    }
-}
-
-/// A refused upgrade (expired or revoked session) looks like any other failed connection to the
-/// WebSocket API, so ask the server directly: an answer without a session means log in again,
-/// no answer means we are offline and the reconnect loop goes on.
-fn check_session_still_valid(
-    state: RwSignal<ConnState>,
-    connection: StoredValue<Option<Connection>, LocalStorage>,
-    on_logged_out: Callback<Option<String>>,
-) {
-    spawn_local(async move {
-        if let Ok(None) = api::current_session().await
-            && state.get_untracked() != ConnState::Online
-        {
-            if let Some(c) = connection.get_value() {
-                c.stop();
-            }
-            on_logged_out.run(Some("Your session ended. Log in again.".to_owned()));
-        }
-    });
-}
-
-fn on_server_message(
-    message: ServerMessage,
-    timeline: RwSignal<Timeline>,
-    connection: StoredValue<Option<Connection>, LocalStorage>,
-    me: StoredValue<String>,
-) {
-    match message {
-        ServerMessage::Welcome { .. } => {
-            let Some(c) = connection.get_value() else {
-                return;
-            };
-            // A first connect loads the newest page; a reconnect fetches exactly what was
-            // missed, so the list never has a hole in the middle.
-            match timeline.with_untracked(Timeline::newest_id) {
-                Some(newest) => request_catch_up(&c, newest),
-                None => request_history(&c, None),
-            }
-            let pending: Vec<_> = timeline.with_untracked(|t| {
-                t.pending()
-                    .map(|e| (e.client_id.clone(), e.body.clone()))
-                    .collect()
-            });
-            for (client_id, body) in pending {
-                send_message(&c, client_id, body);
-            }
-        }
-        ServerMessage::Message { message } | ServerMessage::Ack { message, .. } => {
-            timeline.update(|t| t.insert_stored(message));
-        }
-        ServerMessage::History {
-            messages, complete, ..
-        } => timeline.update(|t| {
-            let older_than_all = match (messages.first(), t.oldest_id()) {
-                (Some(first), Some(oldest)) => first.id < oldest,
-                _ => true,
-            };
-            for message in messages {
-                t.insert_stored(message);
-            }
-            if complete && older_than_all {
-                t.reached_start = true;
-            }
-        }),
-        ServerMessage::Error {
-            client_id: Some(client_id),
-            message,
-            ..
-        } => {
-            let sender = me.get_value();
-            timeline.update(|t| t.mark_failed(&client_id, &sender, message));
-        }
-        ServerMessage::Error { message, .. } => {
-            leptos::logging::warn!("server refused a request: {message}");
-        }
-        ServerMessage::CaughtUp {
-            messages,
-            up_to_date,
-            ..
-        } => {
-            let last = messages.last().map(|m| m.id);
-            timeline.update(|t| {
-                for message in messages {
-                    t.insert_stored(message);
-                }
-            });
-            if let (false, Some(last), Some(c)) = (up_to_date, last, connection.get_value()) {
-                request_catch_up(&c, last);
-            }
-        }
-        ServerMessage::Pong { .. } => {}
     }
 }

@@ -98,6 +98,7 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
                     let (messages, cut) = fit_page(messages, true);
                     ServerMessage::History {
                         room,
+                        before,
                         messages,
                         complete: complete && !cut,
                     }
