@@ -20,9 +20,7 @@ pub async fn signup(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    check_origin(&headers, &state.allowed_origins)?;
-    limit_attempts(&state, peer, &headers)?;
-    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let creds = admit(&state, peer, &headers, body)?;
     check_username(&creds.username).map_err(ApiFailure::Invalid)?;
     check_password(&creds.password).map_err(ApiFailure::Invalid)?;
     let hash = state.hasher.hash(creds.password).await?;
@@ -38,9 +36,7 @@ pub async fn login(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    check_origin(&headers, &state.allowed_origins)?;
-    limit_attempts(&state, peer, &headers)?;
-    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let creds = admit(&state, peer, &headers, body)?;
     let found = state.store.find_user(&creds.username).await?;
     let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
     if !state.hasher.verify(creds.password, stored_hash).await? {
@@ -80,6 +76,20 @@ pub async fn session(
 
 pub async fn not_found() -> ApiFailure {
     ApiFailure::NotFound
+}
+
+/// What sign-up and log-in check before looking at the credentials: where the request comes
+/// from, how often this client tried, and that the body is well-formed.
+fn admit(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Credentials, ApiFailure> {
+    check_origin(headers, &state.allowed_origins)?;
+    limit_attempts(state, peer, headers)?;
+    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    Ok(creds)
 }
 
 fn limit_attempts(
