@@ -158,3 +158,22 @@ test('after a connection drops, the client fills the gap however long it is, wit
     ]);
   });
 });
+
+test('while offline the status counts down and "Reconnect now" skips the wait', async () => {
+  await withPages(browser, 'reconnect-now', 1, async ([mia]) => {
+    await signUp(mia, server.url, 'mia');
+    await server.stop();
+    // Let the backoff grow (0.5, 1, 2, 4, 8 s…) until the next attempt is 5+ s away, so that
+    // without the button the reconnect could not happen within the 1.5 s allowed below.
+    const status = mia.getByRole('status');
+    await status.filter({ hasText: /Reconnecting in ([5-9]|1\d) s/ }).waitFor({ timeout: 20_000 });
+    const before = Number(/in (\d+) s/.exec(await status.textContent())[1]);
+    await mia.waitForTimeout(1100);
+    const after = Number(/in (\d+) s/.exec(await status.textContent())[1]);
+    assert.ok(after < before, `countdown moves: ${before} → ${after}`);
+
+    await server.boot();
+    await mia.getByRole('button', { name: 'Reconnect now' }).click();
+    await status.filter({ hasText: 'Connected' }).waitFor({ timeout: 1500 });
+  });
+});

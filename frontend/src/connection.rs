@@ -30,22 +30,22 @@ const BACKOFF_MAX_MS: u32 = 15_000;
 pub enum ConnState {
     Connecting,
     Online,
-    /// Disconnected; the next attempt starts in about this many milliseconds.
+    /// Disconnected; the next attempt starts at this time (`Date.now()` ms).
     Offline {
-        retry_in_ms: u32,
+        retry_at_ms: u64,
     },
     LoggedOut,
 }
 
 impl ConnState {
-    /// Shown in the status bar.
-    pub fn describe(self) -> String {
+    /// Shown in the status bar; `now_ms` counts the retry down.
+    pub fn describe(self, now_ms: u64) -> String {
         match self {
             Self::Connecting => "Connecting…".to_owned(),
             Self::Online => "Connected".to_owned(),
-            Self::Offline { retry_in_ms } => format!(
+            Self::Offline { retry_at_ms } => format!(
                 "Offline. Reconnecting in {} s…",
-                retry_in_ms.div_ceil(1000).max(1)
+                retry_at_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
             ),
             Self::LoggedOut => "Logged out".to_owned(),
         }
@@ -92,6 +92,9 @@ struct Inner {
     stopped: bool,
     heartbeat: Option<IntervalHandle>,
     nonce: u64,
+    /// Bumped by every scheduled or manual reconnect; a retry timer whose generation is stale
+    /// does nothing (the user already reconnected by hand).
+    generation: u64,
 }
 
 /// Cheap-to-clone handle; all clones drive the same socket.
@@ -113,6 +116,7 @@ impl Connection {
                 stopped: false,
                 heartbeat: None,
                 nonce: 0,
+                generation: 0,
             })),
             handler: Rc::new(handler),
         };
@@ -219,23 +223,42 @@ impl Connection {
     }
 
     fn schedule_reconnect(&self) {
-        let delay = {
+        let (delay, generation) = {
             let mut inner = self.inner.borrow_mut();
             if inner.stopped {
                 return;
             }
             let delay = backoff_ms(inner.attempt);
             inner.attempt += 1;
+            inner.generation += 1;
             // ±20 % jitter so a restarted server is not hit by every client at once.
             let jitter = 0.8 + js_sys::Math::random() * 0.4;
-            (f64::from(delay) * jitter) as u32
+            ((f64::from(delay) * jitter) as u64, inner.generation)
         };
-        self.emit(Event::State(ConnState::Offline { retry_in_ms: delay }));
+        let retry_at_ms = js_sys::Date::now() as u64 + delay;
+        self.emit(Event::State(ConnState::Offline { retry_at_ms }));
         let this = self.clone();
         set_timeout(
-            move || this.connect(),
-            Duration::from_millis(u64::from(delay)),
+            move || {
+                if this.inner.borrow().generation == generation {
+                    this.connect();
+                }
+            },
+            Duration::from_millis(delay),
         );
+    }
+
+    /// Skips the rest of the backoff wait ("Reconnect now"). Does nothing while a socket is
+    /// open or connecting.
+    pub fn reconnect_now(&self) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            if inner.stopped || inner.socket.is_some() {
+                return;
+            }
+            inner.generation += 1;
+        }
+        self.connect();
     }
 
     fn heard(&self) {

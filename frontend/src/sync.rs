@@ -82,6 +82,12 @@ impl ChatSync {
         self.resend_if_pending(client_id);
     }
 
+    pub fn reconnect_now(self) {
+        if let Some(c) = self.connection() {
+            c.reconnect_now();
+        }
+    }
+
     pub fn load_older(self) {
         let before = self.timeline.with_untracked(Timeline::oldest_id);
         self.request(Fetch::Newest, before);

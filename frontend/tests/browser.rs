@@ -146,10 +146,12 @@ fn reconnect_backoff_doubles_up_to_a_cap() {
     let delays: Vec<u32> = (0..8).map(backoff_ms).collect();
     assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
     assert_eq!(backoff_ms(u32::MAX), 15000);
-    assert_eq!(
-        ConnState::Offline { retry_in_ms: 1500 }.describe(),
-        "Offline. Reconnecting in 2 s…"
-    );
+    let offline = ConnState::Offline {
+        retry_at_ms: 10_000,
+    };
+    assert_eq!(offline.describe(8_500), "Offline. Reconnecting in 2 s…");
+    assert_eq!(offline.describe(9_999), "Offline. Reconnecting in 1 s…");
+    assert_eq!(offline.describe(12_000), "Offline. Reconnecting in 1 s…");
 }
 
 #[wasm_bindgen_test]

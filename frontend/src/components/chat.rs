@@ -4,11 +4,14 @@
 use super::message::MessageRow;
 use crate::connection::ConnState;
 use crate::sync::ChatSync;
+use crate::timeline::Entry;
 use leptos::html;
 use leptos::prelude::*;
 use shared::ClientMsgId;
 use shared::limits::{MAX_BODY_CHARS, check_body};
 
+/// Messages from one sender closer together than this share one header.
+const GROUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// How close to the bottom (px) counts as "reading the newest messages".
 const STICKY_PX: i32 = 80;
 
@@ -62,6 +65,14 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
         sync.load_older();
     };
 
+    // Ticks once a second so the reconnect countdown counts.
+    let now = RwSignal::new(js_sys::Date::now() as u64);
+    if let Ok(ticker) = set_interval_with_handle(
+        move || now.set(js_sys::Date::now() as u64),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || ticker.clear());
+    }
     let status_class = move || match state.get() {
         ConnState::Online => "status online",
         ConnState::Connecting => "status connecting",
@@ -74,7 +85,12 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             <header class="topbar">
                 <div class="room">
                     <h1>"# lobby"</h1>
-                    <span class=status_class role="status">{move || state.get().describe()}</span>
+                    <span class=status_class role="status">{move || state.get().describe(now.get())}</span>
+                    <Show when=move || matches!(state.get(), ConnState::Offline { .. })>
+                        <button type="button" class="link" on:click=move |_| sync.reconnect_now()>
+                            "Reconnect now"
+                        </button>
+                    </Show>
                 </div>
                 <div class="me">
                     <span class="whoami">"Signed in as " <strong>{username}</strong></span>
@@ -92,11 +108,13 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     <p class="empty">"No messages yet. Say hello!"</p>
                 </Show>
                 <For
-                    each=move || timeline.with(|t| t.entries().to_vec())
-                    key=|entry| (entry.key(), entry.id, format!("{:?}", entry.delivery))
-                    children=move |entry| {
+                    each=move || timeline.with(|t| grouped(t.entries()))
+                    key=|(entry, continued)| {
+                        (entry.key(), entry.id, format!("{:?}", entry.delivery), *continued)
+                    }
+                    children=move |(entry, continued)| {
                         let own = entry.sender == me.get_value();
-                        view! { <MessageRow entry own retry /> }
+                        view! { <MessageRow entry own continued retry /> }
                     }
                 />
             </div>
@@ -129,4 +147,20 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             </form>
         </section>
     }
+}
+
+/// Pairs each entry with whether it continues the previous one (same sender, within
+/// [`GROUP_WINDOW_MS`]), in which case its header is not repeated.
+fn grouped(entries: &[Entry]) -> Vec<(Entry, bool)> {
+    let mut previous: Option<&Entry> = None;
+    entries
+        .iter()
+        .map(|entry| {
+            let continued = previous.is_some_and(|p| {
+                p.sender == entry.sender && entry.sent_at_ms - p.sent_at_ms < GROUP_WINDOW_MS
+            });
+            previous = Some(entry);
+            (entry.clone(), continued)
+        })
+        .collect()
 }

@@ -11,8 +11,19 @@ fn clock(ms: i64) -> String {
 }
 
 #[component]
-pub fn MessageRow(entry: Entry, own: bool, retry: Callback<ClientMsgId>) -> impl IntoView {
-    let class = if own { "message own" } else { "message" };
+pub fn MessageRow(
+    entry: Entry,
+    own: bool,
+    /// Same sender as the row above, moments later: the header is only for screen readers.
+    continued: bool,
+    retry: Callback<ClientMsgId>,
+) -> impl IntoView {
+    let class = match (own, continued) {
+        (true, true) => "message own continued",
+        (true, false) => "message own",
+        (false, true) => "message continued",
+        (false, false) => "message",
+    };
     let client_id = entry.client_id.clone();
     let delivery = match entry.delivery {
         Delivery::Sent => None,
@@ -29,7 +40,7 @@ pub fn MessageRow(entry: Entry, own: bool, retry: Callback<ClientMsgId>) -> impl
     };
     view! {
         <article class=class data-sender=entry.sender.clone()>
-            <header>
+            <header class:visually-hidden=continued>
                 <span class="sender">{entry.sender.clone()}</span>
                 <time>{clock(entry.sent_at_ms)}</time>
             </header>
