@@ -24,6 +24,8 @@ try {
     await bob.getByText('Did the deploy go out?').waitFor();
     await say(bob, 'Yes, 10 minutes ago.\nMetrics look fine so far.');
     await alice.getByText('Metrics look fine').waitFor();
+    await say(bob, 'Rollback plan is ready if we need it.');
+    await alice.getByText('Rollback plan').waitFor();
     await say(alice, 'Great, thanks 🙌');
     await bob.getByText('Great, thanks').waitFor();
     await alice.screenshot({ path: join(out, `chat-${scheme}.png`) });
