@@ -49,10 +49,16 @@ setup_build_tools() {
 setup_browser_tools() {
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing Debian's chromium and chromium-driver"
-    local sudo=""
-    [[ "$(id -u)" != 0 ]] && sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    local sudo=()
+    if [[ "$(id -u)" != 0 ]]; then
+      command -v sudo >/dev/null || {
+        echo "chromium and chromium-driver are missing; install them as root (apt-get install chromium chromium-driver)" >&2
+        return 1
+      }
+      sudo=(sudo)
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
   if [[ ! -d "$ROOT/e2e/node_modules/playwright-core" ]] ||
      ! cmp -s "$ROOT/e2e/package-lock.json" "$ROOT/e2e/node_modules/.installed-lock.json"; then

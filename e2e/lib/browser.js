@@ -1,9 +1,10 @@
 // Headless Debian Chromium through playwright-core, with screenshots of every page on failure.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const artifacts = resolve(import.meta.dirname, '..', 'artifacts');
+export const artifacts = fileURLToPath(new URL('../artifacts', import.meta.url));
 
 export async function launch() {
   return chromium.launch({

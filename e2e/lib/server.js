@@ -2,9 +2,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = resolve(import.meta.dirname, '..', '..');
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export class TestServer {
   constructor({ env = {} } = {}) {
@@ -33,6 +34,7 @@ export class TestServer {
       '--data-dir', this.dataDir,
       '--static-dir', process.env.DIST_DIR ?? join(root, 'dist'),
     ];
+    this.log = []; // only this process's output decides readiness
     this.proc = spawn(bin, args, {
       // A generous per-socket frame rate: tests type faster than people do.
       env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100', ...this.env },
@@ -62,10 +64,19 @@ export class TestServer {
 
   /** SIGTERM, wait for a clean exit. */
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (!this.running) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGTERM');
     await exited;
+  }
+
+  get running() {
+    return Boolean(this.proc) && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Brings a server that a failed test left stopped back up for the next test. */
+  async ensureRunning() {
+    if (!this.running) await this.boot();
   }
 
   async restart() {

@@ -1,5 +1,5 @@
 // Two people, two browser contexts, one real server: the chat as a user sees it.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from '../lib/server.js';
 import { launch, withPages, signUp, say, waitConnected } from '../lib/browser.js';
@@ -10,6 +10,10 @@ let browser;
 before(async () => {
   server = await TestServer.start();
   browser = await launch();
+});
+
+afterEach(async () => {
+  await server?.ensureRunning();
 });
 
 after(async () => {
@@ -163,10 +167,10 @@ test('while offline the status counts down and "Reconnect now" skips the wait', 
   await withPages(browser, 'reconnect-now', 1, async ([mia]) => {
     await signUp(mia, server.url, 'mia');
     await server.stop();
-    // Let the backoff grow (0.5, 1, 2, 4, 8 s…) until the next attempt is 5+ s away, so that
-    // without the button the reconnect could not happen within the 1.5 s allowed below.
+    // Let the backoff grow (0.5, 1, 2, 4, 8 s…) until the next attempt is 7+ s away, so that
+    // without the button the reconnect could not happen within the 3 s allowed below.
     const status = mia.getByRole('status');
-    await status.filter({ hasText: /Reconnecting in ([5-9]|1\d) s/ }).waitFor({ timeout: 20_000 });
+    await status.filter({ hasText: /Reconnecting in ([7-9]|1\d) s/ }).waitFor({ timeout: 20_000 });
     const before = Number(/in (\d+) s/.exec(await status.textContent())[1]);
     await mia.waitForTimeout(1100);
     const after = Number(/in (\d+) s/.exec(await status.textContent())[1]);
@@ -174,6 +178,18 @@ test('while offline the status counts down and "Reconnect now" skips the wait', 
 
     await server.boot();
     await mia.getByRole('button', { name: 'Reconnect now' }).click();
-    await status.filter({ hasText: 'Connected' }).waitFor({ timeout: 1500 });
+    await status.filter({ hasText: 'Connected' }).waitFor({ timeout: 3000 });
+  });
+});
+
+test('logging out while offline says what could not be done', async () => {
+  await withPages(browser, 'offline-logout', 1, async ([nia]) => {
+    await signUp(nia, server.url, 'nia');
+    await server.stop();
+    await say(nia, 'never delivered');
+    await nia.getByRole('button', { name: 'Log out' }).click();
+    await nia.getByText('1 unsent message was discarded.').waitFor();
+    await nia.getByText('Could not reach the server').waitFor();
+    await nia.getByLabel('Username').waitFor();
   });
 });

@@ -1,6 +1,6 @@
 // The in-memory outbox against a strict server: a burst of resends after a reconnect hits the
 // per-socket rate limit, and every message must still arrive, once, without the user's help.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from '../lib/server.js';
 import { launch, withPages, signUp, say, waitConnected } from '../lib/browser.js';
@@ -12,6 +12,10 @@ before(async () => {
   // 2 frames/s with a burst of 6: far below what the resend burst needs.
   server = await TestServer.start({ env: { CHAT_SOCKET_FRAMES_PER_SECOND: '2' } });
   browser = await launch();
+});
+
+afterEach(async () => {
+  await server?.ensureRunning();
 });
 
 after(async () => {

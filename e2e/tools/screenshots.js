@@ -1,11 +1,12 @@
 // Renders the main screens into docs/screenshots/ so a person can look at them:
 //   node e2e/tools/screenshots.js     (after `trunk build --release` and `cargo build -p signaling`)
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TestServer } from '../lib/server.js';
 import { launch, signUp, say } from '../lib/browser.js';
 
-const out = resolve(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const out = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 mkdirSync(out, { recursive: true });
 let server;
 const browser = await launch();

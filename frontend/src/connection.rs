@@ -89,6 +89,10 @@ struct Inner {
     started_ms: f64,
     attempt: u32,
     last_heard_ms: f64,
+    /// When the oldest unanswered ping went out. Silence is measured from it, not from the
+    /// last frame: a hidden tab's timers may run only once a minute, and a socket must not be
+    /// called dead just because nobody asked it anything.
+    ping_outstanding_since: Option<f64>,
     stopped: bool,
     heartbeat: Option<IntervalHandle>,
     nonce: u64,
@@ -113,6 +117,7 @@ impl Connection {
                 started_ms: 0.0,
                 attempt: 0,
                 last_heard_ms: 0.0,
+                ping_outstanding_since: None,
                 stopped: false,
                 heartbeat: None,
                 nonce: 0,
@@ -262,7 +267,9 @@ impl Connection {
     }
 
     fn heard(&self) {
-        self.inner.borrow_mut().last_heard_ms = js_sys::Date::now();
+        let mut inner = self.inner.borrow_mut();
+        inner.last_heard_ms = js_sys::Date::now();
+        inner.ping_outstanding_since = None;
     }
 
     /// Pings an open socket, or replaces it when it has been silent (or connecting) too long.
@@ -272,7 +279,9 @@ impl Connection {
             let now = js_sys::Date::now();
             let ready_state = inner.socket.as_ref().map(|s| s.ws.ready_state());
             let open = ready_state == Some(WebSocket::OPEN);
-            let silent = now - inner.last_heard_ms > SILENCE_LIMIT.as_millis() as f64;
+            let silent = inner
+                .ping_outstanding_since
+                .is_some_and(|sent| now - sent > SILENCE_LIMIT.as_millis() as f64);
             let age_ms = now - inner.started_ms;
             let stuck_connecting = ready_state == Some(WebSocket::CONNECTING)
                 && age_ms > CONNECT_TIMEOUT.as_millis() as f64;
@@ -283,7 +292,11 @@ impl Connection {
         };
         if stalled {
             leptos::logging::warn!("socket silent or stuck connecting; reconnecting");
-            let socket = self.inner.borrow_mut().socket.take();
+            let socket = {
+                let mut inner = self.inner.borrow_mut();
+                inner.ping_outstanding_since = None;
+                inner.socket.take()
+            };
             if let Some(socket) = socket {
                 socket.detach_and_close();
             }
@@ -292,6 +305,9 @@ impl Connection {
             let nonce = {
                 let mut inner = self.inner.borrow_mut();
                 inner.nonce += 1;
+                inner
+                    .ping_outstanding_since
+                    .get_or_insert_with(js_sys::Date::now);
                 inner.nonce
             };
             self.send(&ClientMessage::Ping { nonce });

@@ -22,8 +22,11 @@ use std::time::Duration;
 
 /// Messages fetched per history or catch-up page.
 pub const PAGE: u32 = 50;
-/// Wait before resending a message or page the server asked us to retry.
+/// Wait before resending a message or page the server asked us to retry; doubles per attempt
+/// up to 8 times this.
 pub const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Automatic resends of one message before it is shown as failed with a Retry button.
+pub const MAX_AUTO_RETRIES: u32 = 8;
 const SESSION_ENDED: &str = "Your session ended. Log in again.";
 
 #[derive(Clone, Copy)]
@@ -94,15 +97,44 @@ impl ChatSync {
     }
 
     pub fn log_out(self) {
-        let connection = self.connection();
+        // Stop first: the server closes our socket before it answers, and that close must not
+        // be taken for a session that ended on its own.
+        self.stop();
+        let lost = self.unsent_notice();
         let on_logged_out = self.on_logged_out;
         spawn_local(async move {
-            let result = api::log_out().await;
-            if let Some(c) = connection {
-                c.stop();
-            }
-            on_logged_out.run(result.err().map(|p| p.0));
+            let unreachable = api::log_out().await.err().map(|_| {
+                "Could not reach the server, so your session may still be active there; \
+                 log in and out again to end it."
+                    .to_owned()
+            });
+            let notice: Vec<String> = unreachable.into_iter().chain(lost).collect();
+            on_logged_out.run((!notice.is_empty()).then(|| notice.join(" ")));
         });
+    }
+
+    /// Leaves the chat because the session is gone, saying what happened to unsent messages.
+    fn session_ended(self) {
+        self.stop();
+        let mut notice = SESSION_ENDED.to_owned();
+        if let Some(lost) = self.unsent_notice() {
+            notice.push(' ');
+            notice.push_str(&lost);
+        }
+        self.on_logged_out.run(Some(notice));
+    }
+
+    /// The outbox lives in memory: say how many messages leaving the chat discards.
+    fn unsent_notice(self) -> Option<String> {
+        let unsent = self
+            .timeline
+            .try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
+            .unwrap_or(0);
+        match unsent {
+            0 => None,
+            1 => Some("1 unsent message was discarded.".to_owned()),
+            n => Some(format!("{n} unsent messages were discarded.")),
+        }
     }
 
     fn send(self, client_id: ClientMsgId, body: String) {
@@ -154,7 +186,7 @@ impl ChatSync {
         match event {
             Event::State(ConnState::LoggedOut) => {
                 self.state.set(ConnState::LoggedOut);
-                self.on_logged_out.run(Some(SESSION_ENDED.to_owned()));
+                self.session_ended();
             }
             Event::State(new_state) => {
                 self.state.set(new_state);
@@ -177,15 +209,20 @@ impl ChatSync {
                     .try_get_untracked()
                     .is_some_and(|s| s != ConnState::Online)
             {
-                self.stop();
-                self.on_logged_out.run(Some(SESSION_ENDED.to_owned()));
+                self.session_ended();
             }
         });
     }
 
     fn on_server_message(self, message: ServerMessage) {
         match message {
-            ServerMessage::Welcome { .. } => {
+            ServerMessage::Welcome { username, .. } => {
+                // Another tab may have logged in as someone else meanwhile (same cookie jar):
+                // never send this screen's messages under that name.
+                if self.me().is_some_and(|me| me != username) {
+                    self.session_ended();
+                    return;
+                }
                 self.resync();
                 let pending: Vec<_> = self
                     .timeline
@@ -235,7 +272,21 @@ impl ChatSync {
         let retryable = matches!(code, ErrorCode::RateLimited | ErrorCode::Internal);
         match (client_id, retryable) {
             (Some(client_id), true) => {
-                set_timeout(move || self.resend_if_pending(client_id), RETRY_DELAY);
+                let Some(me) = self.me() else { return };
+                let attempt = self
+                    .timeline
+                    .try_update(|t| t.count_auto_retry(&client_id, &me))
+                    .flatten();
+                match attempt {
+                    Some(n) if n > MAX_AUTO_RETRIES => self
+                        .timeline
+                        .update(|t| t.mark_failed(&client_id, &me, message)),
+                    Some(n) => set_timeout(
+                        move || self.resend_if_pending(client_id),
+                        RETRY_DELAY * (1 << (n - 1).min(3)),
+                    ),
+                    None => {}
+                }
             }
             (Some(client_id), false) => {
                 if let Some(me) = self.me() {

@@ -35,6 +35,8 @@ pub struct Entry {
     pub body: String,
     pub sent_at_ms: i64,
     pub delivery: Delivery,
+    /// Automatic resends after retryable refusals since the user last touched it.
+    pub auto_retries: u32,
 }
 
 impl Entry {
@@ -51,6 +53,7 @@ impl Entry {
             body: message.body,
             sent_at_ms: message.sent_at_ms,
             delivery: Delivery::Sent,
+            auto_retries: 0,
         }
     }
 }
@@ -87,6 +90,7 @@ impl Timeline {
             body,
             sent_at_ms: now_ms,
             delivery: Delivery::Pending,
+            auto_retries: 0,
         });
     }
 
@@ -190,7 +194,19 @@ impl Timeline {
     pub fn retry(&mut self, client_id: &ClientMsgId, sender: &str) {
         if let Some(entry) = self.find_unsent(client_id, sender) {
             entry.delivery = Delivery::Pending;
+            entry.auto_retries = 0;
         }
+    }
+
+    /// Counts one more automatic resend of a pending message and returns the count so far
+    /// (`None` when it is no longer pending).
+    pub fn count_auto_retry(&mut self, client_id: &ClientMsgId, sender: &str) -> Option<u32> {
+        let entry = self.find_unsent(client_id, sender)?;
+        if entry.delivery != Delivery::Pending {
+            return None;
+        }
+        entry.auto_retries += 1;
+        Some(entry.auto_retries)
     }
 
     /// Messages still waiting for an acknowledgement, oldest first.

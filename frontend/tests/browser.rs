@@ -256,3 +256,26 @@ async fn the_auth_form_is_labelled_and_explains_bad_input_before_calling_the_ser
     assert_eq!(authed.get_untracked(), None);
     host.remove();
 }
+
+#[wasm_bindgen_test]
+fn automatic_retries_are_counted_until_the_user_steps_in() {
+    let mut t = Timeline::default();
+    let id = ClientMsgId("c1".into());
+    t.add_pending(id.clone(), "me", "hi".into(), 0);
+    assert_eq!(t.count_auto_retry(&id, "me"), Some(1));
+    assert_eq!(t.count_auto_retry(&id, "me"), Some(2));
+    t.mark_failed(&id, "me", "busy".into());
+    assert_eq!(
+        t.count_auto_retry(&id, "me"),
+        None,
+        "failed messages wait for the user"
+    );
+    t.retry(&id, "me");
+    assert_eq!(
+        t.count_auto_retry(&id, "me"),
+        Some(1),
+        "a manual retry starts over"
+    );
+    t.apply_ack(stored(3, "me", "c1", "hi"));
+    assert_eq!(t.count_auto_retry(&id, "me"), None);
+}

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 pub mod close {
     /// The session was logged out: do not reconnect, show the log-in screen.
     pub const LOGGED_OUT: u16 = 4001;
-    /// Nothing arrived for [`IDLE_TIMEOUT_SECS`]: the client's pings stopped.
+    /// Nothing arrived for [`IDLE_TIMEOUT_SECS`]: the client's pings stopped. Generous because
+    /// browsers run a hidden tab's timers only once a minute.
     pub const IDLE: u16 = 4002;
     /// The client did not read its messages fast enough; reconnect and reload history.
     pub const TOO_SLOW: u16 = 4003;
     /// Seconds of silence after which the server closes a socket. Clients ping well within it.
-    pub const IDLE_TIMEOUT_SECS: u64 = 60;
+    pub const IDLE_TIMEOUT_SECS: u64 = 150;
 }
 
 /// A message as stored and delivered.

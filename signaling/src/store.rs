@@ -66,6 +66,9 @@ impl Store {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A socket waits for the database inline; fail fast (the client retries) rather
+            // than stall its pings for sqlx's default 30 s.
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;

@@ -28,6 +28,9 @@ pub fn error(
     }
 }
 
+/// Longest wait for the delivery-order lock before a send is refused as retryable.
+const ORDER_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Bytes of message data one history or catch-up reply may carry. Pages are cut short to fit
 /// (and say they are incomplete), so a reply always fits the socket's write buffer whatever the
 /// messages contain.
@@ -152,8 +155,17 @@ async fn send(
     if let Err(why) = check_body(&body) {
         return error(ErrorCode::InvalidMessage, why.explain(), Some(client_id));
     }
-    // Insert and broadcast as one step so that sockets see the room in id order.
-    let _in_order = state.delivery_order.lock().await;
+    // Insert and broadcast as one step so that sockets see the room in id order. Bounded: a
+    // socket stuck here answers nothing, so past the limit the client is told to retry.
+    let Ok(_in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
+    else {
+        tracing::warn!("delivery lock busy; asking the client to retry");
+        return error(
+            ErrorCode::Internal,
+            "The server is busy. Your message will be retried.",
+            Some(client_id),
+        );
+    };
     let stored = state
         .store
         .insert_message(
