@@ -16,6 +16,11 @@ fn may_access(_user: &Authed, room: &RoomId) -> bool {
     room.0 == RoomId::LOBBY
 }
 
+/// The page size to serve if the user may read `room` (the client's, bounded), else `None`.
+fn readable_page(ctx: &SocketContext, room: &RoomId, limit: u32) -> Option<u32> {
+    may_access(&ctx.authed, room).then(|| limit.clamp(1, MAX_HISTORY_PAGE))
+}
+
 pub fn error(
     code: ErrorCode,
     message: impl Into<String>,
@@ -92,10 +97,9 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
             before,
             limit,
         } => {
-            if !may_access(&ctx.authed, &room) {
+            let Some(limit) = readable_page(ctx, &room, limit) else {
                 return no_such_room(None);
-            }
-            let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+            };
             match state.store.history(&room, before, limit).await {
                 Ok((messages, complete)) => {
                     let (messages, cut) = fit_page(messages, true);
@@ -110,10 +114,9 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> S
             }
         }
         ClientMessage::CatchUp { room, after, limit } => {
-            if !may_access(&ctx.authed, &room) {
+            let Some(limit) = readable_page(ctx, &room, limit) else {
                 return no_such_room(None);
-            }
-            let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+            };
             match state.store.messages_after(&room, after, limit).await {
                 Ok((messages, up_to_date)) => {
                     let (messages, cut) = fit_page(messages, false);
