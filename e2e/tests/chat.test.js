@@ -1,34 +1,19 @@
 // Two people, two browser contexts, one real server: the chat as a user sees it.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer } from '../lib/server.js';
-import { launch, withPages, signUp, say, waitConnected } from '../lib/browser.js';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await TestServer.start();
-  browser = await launch();
-});
-
-afterEach(async () => {
-  await server?.ensureRunning();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const fixture = useServerAndBrowser();
 
 const log = (page) => page.getByRole('log');
 const messageFrom = (page, sender, text) =>
   log(page).locator(`article[data-sender="${sender}"]`).filter({ hasText: text });
 
 test('a message typed by one user appears for the other in real time', async () => {
-  await withPages(browser, 'realtime', 2, async ([alice, bob]) => {
-    await signUp(alice, server.url, 'alice');
-    await signUp(bob, server.url, 'bob');
+  await withPages(fixture.browser, 'realtime', 2, async ([alice, bob]) => {
+    await signUp(alice, fixture.server.url, 'alice');
+    await signUp(bob, fixture.server.url, 'bob');
 
     await say(alice, 'Hello from Alice');
     await messageFrom(bob, 'alice', 'Hello from Alice').waitFor();
@@ -45,8 +30,8 @@ test('a message typed by one user appears for the other in real time', async () 
 });
 
 test('history and the session survive a reload; log-out and log-in work', async () => {
-  await withPages(browser, 'session', 1, async ([carol]) => {
-    await signUp(carol, server.url, 'carol');
+  await withPages(fixture.browser, 'session', 1, async ([carol]) => {
+    await signUp(carol, fixture.server.url, 'carol');
     await say(carol, 'remember me');
     await messageFrom(carol, 'carol', 'remember me').locator('.delivery').waitFor({ state: 'detached' });
 
@@ -69,8 +54,8 @@ test('history and the session survive a reload; log-out and log-in work', async 
 });
 
 test('sign-up explains taken names and weak passwords', async () => {
-  await withPages(browser, 'signup-errors', 1, async ([page]) => {
-    await page.goto(server.url);
+  await withPages(fixture.browser, 'signup-errors', 1, async ([page]) => {
+    await page.goto(fixture.server.url);
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill('short');
     await page.getByRole('button', { name: 'Sign up' }).click();
@@ -83,18 +68,18 @@ test('sign-up explains taken names and weak passwords', async () => {
 });
 
 test('the client reconnects by itself and delivers what was typed offline, once', async () => {
-  await withPages(browser, 'reconnect', 2, async ([dave, erin]) => {
-    await signUp(dave, server.url, 'dave');
-    await signUp(erin, server.url, 'erin');
+  await withPages(fixture.browser, 'reconnect', 2, async ([dave, erin]) => {
+    await signUp(dave, fixture.server.url, 'dave');
+    await signUp(erin, fixture.server.url, 'erin');
 
-    await server.stop();
+    await fixture.server.stop();
     await dave.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
     await say(dave, 'typed while the server was down');
     await messageFrom(dave, 'dave', 'typed while the server was down')
       .getByText('Sending…')
       .waitFor();
 
-    await server.boot();
+    await fixture.server.boot();
     await waitConnected(dave);
     await waitConnected(erin);
     await messageFrom(erin, 'dave', 'typed while the server was down').waitFor();
@@ -107,8 +92,8 @@ test('the client reconnects by itself and delivers what was typed offline, once'
 });
 
 test('a session ended elsewhere returns the user to the log-in screen', async () => {
-  await withPages(browser, 'session-ended', 1, async ([frank]) => {
-    await signUp(frank, server.url, 'frank');
+  await withPages(fixture.browser, 'session-ended', 1, async ([frank]) => {
+    await signUp(frank, fixture.server.url, 'frank');
     // Another tab of the same browser logs out: same cookie, so this tab's socket is closed.
     await frank.evaluate(() => fetch('/api/logout', { method: 'POST' }));
     await frank.getByText('Your session ended. Log in again.').waitFor();
@@ -117,18 +102,18 @@ test('a session ended elsewhere returns the user to the log-in screen', async ()
 });
 
 test('an expired or revoked session found on reconnect also returns to log-in', async () => {
-  await withPages(browser, 'session-revoked', 1, async ([gina], [context]) => {
-    await signUp(gina, server.url, 'gina');
+  await withPages(fixture.browser, 'session-revoked', 1, async ([gina], [context]) => {
+    await signUp(gina, fixture.server.url, 'gina');
     // Swap the cookie for a revoked one, then drop the connection by restarting the server.
     const [cookie] = await context.cookies();
     await context.addCookies([{ ...cookie, value: 'revoked-token' }]);
-    await server.restart();
+    await fixture.server.restart();
     await gina.getByText('Your session ended. Log in again.').waitFor({ timeout: 15_000 });
   });
 });
 
 test('after a connection drops, the client fills the gap however long it is, without duplicates', async () => {
-  await withPages(browser, 'catch-up', 2, async ([hana, ivan]) => {
+  await withPages(fixture.browser, 'catch-up', 2, async ([hana, ivan]) => {
     // Proxy hana's socket so the test can lose server → client frames, then cut the line.
     let blackhole = false;
     let pageSide;
@@ -140,8 +125,8 @@ test('after a connection drops, the client fills the gap however long it is, wit
       });
       ws.onMessage((message) => upstream.send(message));
     });
-    await signUp(hana, server.url, 'hana');
-    await signUp(ivan, server.url, 'ivan');
+    await signUp(hana, fixture.server.url, 'hana');
+    await signUp(ivan, fixture.server.url, 'ivan');
     await say(ivan, 'before the gap');
     await messageFrom(hana, 'ivan', 'before the gap').waitFor();
 
@@ -164,9 +149,9 @@ test('after a connection drops, the client fills the gap however long it is, wit
 });
 
 test('while offline the status counts down and "Reconnect now" skips the wait', async () => {
-  await withPages(browser, 'reconnect-now', 1, async ([mia]) => {
-    await signUp(mia, server.url, 'mia');
-    await server.stop();
+  await withPages(fixture.browser, 'reconnect-now', 1, async ([mia]) => {
+    await signUp(mia, fixture.server.url, 'mia');
+    await fixture.server.stop();
     // Let the backoff grow (0.5, 1, 2, 4, 8 s…) until the next attempt is 7+ s away, so that
     // without the button the reconnect could not happen within the 3 s allowed below.
     const status = mia.getByRole('status');
@@ -176,16 +161,16 @@ test('while offline the status counts down and "Reconnect now" skips the wait', 
     const after = Number(/in (\d+) s/.exec(await status.textContent())[1]);
     assert.ok(after < before, `countdown moves: ${before} → ${after}`);
 
-    await server.boot();
+    await fixture.server.boot();
     await mia.getByRole('button', { name: 'Reconnect now' }).click();
     await status.filter({ hasText: 'Connected' }).waitFor({ timeout: 3000 });
   });
 });
 
 test('logging out while offline says what could not be done', async () => {
-  await withPages(browser, 'offline-logout', 1, async ([nia]) => {
-    await signUp(nia, server.url, 'nia');
-    await server.stop();
+  await withPages(fixture.browser, 'offline-logout', 1, async ([nia]) => {
+    await signUp(nia, fixture.server.url, 'nia');
+    await fixture.server.stop();
     await say(nia, 'never delivered');
     await nia.getByRole('button', { name: 'Log out' }).click();
     await nia.getByText('1 unsent message was discarded.').waitFor();

@@ -1,37 +1,24 @@
 // The in-memory outbox against a strict server: a burst of resends after a reconnect hits the
 // per-socket rate limit, and every message must still arrive, once, without the user's help.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer } from '../lib/server.js';
-import { launch, withPages, signUp, say, waitConnected } from '../lib/browser.js';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
 
-let server;
-let browser;
-
-before(async () => {
+const fixture = useServerAndBrowser({
   // 2 frames/s with a burst of 6: far below what the resend burst needs.
-  server = await TestServer.start({ env: { CHAT_SOCKET_FRAMES_PER_SECOND: '2' } });
-  browser = await launch();
-});
-
-afterEach(async () => {
-  await server?.ensureRunning();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+  env: { CHAT_SOCKET_FRAMES_PER_SECOND: '2' },
 });
 
 test('rate-limited resends are retried until every queued message is stored', async () => {
-  await withPages(browser, 'outbox-rate-limit', 2, async ([kim, lee]) => {
-    await signUp(kim, server.url, 'kim');
-    await signUp(lee, server.url, 'lee');
-    await server.stop();
+  await withPages(fixture.browser, 'outbox-rate-limit', 2, async ([kim, lee]) => {
+    await signUp(kim, fixture.server.url, 'kim');
+    await signUp(lee, fixture.server.url, 'lee');
+    await fixture.server.stop();
     await kim.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
     const queued = 12;
     for (let i = 0; i < queued; i++) await say(kim, `queued ${i}`);
-    await server.boot();
+    await fixture.server.boot();
     await waitConnected(kim);
 
     const log = (page) => page.getByRole('log');
