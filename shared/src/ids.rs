@@ -3,19 +3,24 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Server-assigned id of a stored message. Strictly increasing in the order the server
-/// accepted messages, so it doubles as the position in a room's timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Position of an event in its room's timeline: 1 for the room's first event, then +1 for every
+/// event, with no gaps. A message is identified by (room, seq). A client that has applied every
+/// event up to `n` resumes with `catch_up { after: n }`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
-pub struct MessageId(pub i64);
+pub struct Seq(pub i64);
 
 /// A client-chosen id that makes sending idempotent.
 ///
-/// Contract: the key is (sender, room, client id). A second `Send` with the same key is not
-/// stored again; the server answers it with an `Ack` carrying the message stored the first time
-/// (same [`MessageId`], same body) and does not broadcast it again. Keys are remembered for as
-/// long as the message is, i.e. forever today. At most [`ClientMsgId::MAX_LEN`] characters of
-/// `[A-Za-z0-9_-]`.
+/// Contract: every request that adds an event to a room carries one. The key is (sender,
+/// client id) and is bound to the room the first request named: a second request with the same
+/// key is not applied again; the server answers it with an `Ack` carrying the event stored the
+/// first time (same room, same [`Seq`]) and broadcasts nothing. Reusing a key for another room
+/// is refused. Keys are remembered as long as the event is, i.e. forever, so this holds across
+/// reconnects and server restarts. At most [`ClientMsgId::MAX_LEN`] characters of
+/// `[A-Za-z0-9_-]`; clients use 128 random bits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ClientMsgId(pub String);
@@ -33,7 +38,8 @@ impl ClientMsgId {
     }
 }
 
-/// Name of a room. Only the shared `lobby` exists at this stage.
+/// Opaque id of a room or direct conversation. `lobby` is the room every account joins at
+/// sign-up; the server names other rooms with 64 random bits in hex.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RoomId(pub String);
@@ -52,7 +58,7 @@ impl fmt::Display for RoomId {
     }
 }
 
-impl fmt::Display for MessageId {
+impl fmt::Display for Seq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
     }

@@ -6,8 +6,10 @@
 //! so the client can explain a problem before the server has to reject it.
 
 pub mod api;
+pub mod events;
 pub mod ids;
 pub mod limits;
+pub mod rooms;
 pub mod ws;
 
-pub use ids::{ClientMsgId, MessageId, RoomId};
+pub use ids::{ClientMsgId, RoomId, Seq};

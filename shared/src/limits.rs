@@ -3,10 +3,20 @@
 
 /// Largest WebSocket message (and frame) the server reads, in bytes.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Longest message body, in characters (Unicode scalar values).
-pub const MAX_BODY_CHARS: usize = 4000;
-/// Most messages returned by one history request.
+/// Longest message body, in bytes of UTF-8 (16 KiB). Bytes, not characters, because bytes are
+/// what a message costs to store and deliver.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Most events returned by one history or catch-up request.
 pub const MAX_HISTORY_PAGE: u32 = 100;
+/// Longest room name and topic, in characters.
+pub const ROOM_NAME_MAX: usize = 64;
+pub const ROOM_TOPIC_MAX: usize = 300;
+/// Longest reaction, in bytes: room for one emoji with skin tone and joiners, not for text.
+pub const EMOJI_MAX_BYTES: usize = 32;
+/// Different emoji one message can carry.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
+/// Rooms and direct conversations one account can be in; keeps the room list one frame.
+pub const MAX_ROOMS_PER_USER: usize = 300;
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
 /// OWASP ASVS asks for at least 8 characters and allowing at least 64.
@@ -22,6 +32,9 @@ pub enum InvalidInput {
     BodyEmpty,
     BodyTooLong,
     BodyControlCharacters,
+    RoomNameLength,
+    RoomTopicLength,
+    NotAnEmoji,
 }
 
 impl InvalidInput {
@@ -38,8 +51,17 @@ impl InvalidInput {
                 format!("Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
             }
             Self::BodyEmpty => "Message is empty.".to_owned(),
-            Self::BodyTooLong => format!("Message is longer than {MAX_BODY_CHARS} characters."),
+            Self::BodyTooLong => {
+                format!("Message is longer than {} KiB.", MAX_BODY_BYTES / 1024)
+            }
             Self::BodyControlCharacters => "Message contains control characters.".to_owned(),
+            Self::RoomNameLength => {
+                format!("Room name must be 1 to {ROOM_NAME_MAX} characters long.")
+            }
+            Self::RoomTopicLength => {
+                format!("Topic must be at most {ROOM_TOPIC_MAX} characters long.")
+            }
+            Self::NotAnEmoji => "A reaction must be a single emoji.".to_owned(),
         }
     }
 }
@@ -67,13 +89,13 @@ pub fn check_password(password: &str) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// A body must have visible content, fit [`MAX_BODY_CHARS`] and carry no control characters
+/// A body must have visible content, fit [`MAX_BODY_BYTES`] and carry no control characters
 /// other than newline and tab (they would let one message forge the look of another).
 pub fn check_body(body: &str) -> Result<(), InvalidInput> {
     if body.trim().is_empty() {
         return Err(InvalidInput::BodyEmpty);
     }
-    if body.chars().count() > MAX_BODY_CHARS {
+    if body.len() > MAX_BODY_BYTES {
         return Err(InvalidInput::BodyTooLong);
     }
     if body
@@ -83,6 +105,61 @@ pub fn check_body(body: &str) -> Result<(), InvalidInput> {
         return Err(InvalidInput::BodyControlCharacters);
     }
     Ok(())
+}
+
+/// A room name has visible content, no control characters, and fits [`ROOM_NAME_MAX`].
+pub fn check_room_name(name: &str) -> Result<(), InvalidInput> {
+    let len = name.trim().chars().count();
+    if len == 0 || name.chars().count() > ROOM_NAME_MAX || name.chars().any(char::is_control) {
+        return Err(InvalidInput::RoomNameLength);
+    }
+    Ok(())
+}
+
+pub fn check_room_topic(topic: &str) -> Result<(), InvalidInput> {
+    if topic.chars().count() > ROOM_TOPIC_MAX || topic.chars().any(char::is_control) {
+        return Err(InvalidInput::RoomTopicLength);
+    }
+    Ok(())
+}
+
+/// A reaction is a short run of non-ASCII symbols (one emoji, possibly with modifiers and
+/// joiners): no letters, digits, spaces or control characters, so it cannot carry text.
+pub fn check_emoji(emoji: &str) -> Result<(), InvalidInput> {
+    let plausible = !emoji.is_empty()
+        && emoji.len() <= EMOJI_MAX_BYTES
+        && !emoji.is_ascii()
+        && emoji
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && !c.is_alphanumeric());
+    if plausible {
+        Ok(())
+    } else {
+        Err(InvalidInput::NotAnEmoji)
+    }
+}
+
+/// The `@name` mentions in `body`, in order of first appearance, without duplicates. A mention
+/// starts at the beginning or after a character that cannot be part of a username, so e-mail
+/// addresses are not mentions. The server keeps only names of room members.
+pub fn mentioned_names(body: &str) -> Vec<&str> {
+    let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    let bytes = body.as_bytes();
+    let mut names: Vec<&str> = Vec::new();
+    for (at, _) in body.match_indices('@') {
+        if at > 0 && is_name_byte(bytes[at - 1]) {
+            continue;
+        }
+        let start = at + 1;
+        let len = bytes[start..].iter().take_while(|b| is_name_byte(**b)).count();
+        // A trailing '.' ends a sentence, not a name.
+        let name = body[start..start + len].trim_end_matches('.');
+        let known = names.iter().any(|n| n.eq_ignore_ascii_case(name));
+        if check_username(name).is_ok() && !known {
+            names.push(name);
+        }
+    }
+    names
 }
 
 #[cfg(test)]
@@ -124,14 +201,43 @@ mod tests {
         assert_eq!(check_body("hi"), Ok(()));
         assert_eq!(check_body("line\nline\ttab"), Ok(()));
         assert_eq!(check_body("  \n "), Err(InvalidInput::BodyEmpty));
-        assert_eq!(check_body(&"ü".repeat(MAX_BODY_CHARS)), Ok(()));
+        assert_eq!(check_body(&"ü".repeat(MAX_BODY_BYTES / 2)), Ok(()));
         assert_eq!(
-            check_body(&"ü".repeat(MAX_BODY_CHARS + 1)),
+            check_body(&"x".repeat(MAX_BODY_BYTES + 1)),
             Err(InvalidInput::BodyTooLong)
         );
         assert_eq!(
             check_body("a\u{1b}[31m"),
             Err(InvalidInput::BodyControlCharacters)
         );
+    }
+
+    #[test]
+    fn room_names_and_topics() {
+        assert_eq!(check_room_name("Design crew"), Ok(()));
+        assert_eq!(check_room_name("  "), Err(InvalidInput::RoomNameLength));
+        assert_eq!(check_room_name(&"x".repeat(65)), Err(InvalidInput::RoomNameLength));
+        assert_eq!(check_room_name("a\nb"), Err(InvalidInput::RoomNameLength));
+        assert_eq!(check_room_topic(""), Ok(()));
+        assert_eq!(check_room_topic(&"x".repeat(301)), Err(InvalidInput::RoomTopicLength));
+    }
+
+    #[test]
+    fn reactions_are_emoji_not_text() {
+        for ok in ["👍", "❤️", "👍🏽", "👩‍👩‍👧", "🇫🇷"] {
+            assert_eq!(check_emoji(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "a", "lol", "👍 ", "<b>", "é", &"👍".repeat(9)] {
+            assert_eq!(check_emoji(bad), Err(InvalidInput::NotAnEmoji), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_usernames_after_an_at_sign() {
+        assert_eq!(
+            mentioned_names("@alice and @bob.smith, ask @Alice. mail x@example.org @ @x"),
+            ["alice", "bob.smith"]
+        );
+        assert_eq!(mentioned_names("(@carol)"), ["carol"]);
     }
 }

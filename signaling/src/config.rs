@@ -57,6 +57,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_SOCKET_FRAMES_PER_SECOND", default_value_t = 10)]
     pub socket_frames_per_second: u32,
 
+    /// Events (messages, edits, reactions, room changes) per second one user may create across
+    /// all their sockets, sustained (bursts of 4x are allowed).
+    #[arg(long, env = "CHAT_USER_EVENTS_PER_SECOND", default_value_t = 5)]
+    pub user_events_per_second: u32,
+
+    /// Milliseconds a user's last socket may be gone before others see them offline, so a
+    /// reload or a brief reconnect does not flicker.
+    #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]
+    pub presence_grace_ms: u64,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -1,15 +1,19 @@
-//! Who is connected, and fan-out of events to their sockets.
+//! The sockets connected to this process: who they belong to, which rooms they follow, and
+//! whether their user is present.
 //!
-//! Each socket owns a bounded queue ([`OUTBOUND_QUEUE`] frames). Fan-out never waits: a socket
+//! Each socket owns a bounded queue ([`OUTBOUND_QUEUE`] frames). Delivery never waits: a socket
 //! whose queue is full is a client that stopped reading, and it is disconnected rather than
-//! buffered without limit (it reloads history when it reconnects, so it loses nothing).
+//! buffered without limit (it catches up from its cursor when it reconnects, so it loses
+//! nothing).
 //!
 //! The registry sits behind a `std::sync::Mutex`: every critical section is a short map
 //! operation with no `.await` inside, which is cheaper than an async mutex.
 
 use crate::store::UserId;
 use axum::extract::ws::Utf8Bytes;
-use std::collections::HashMap;
+use shared::RoomId;
+use shared::rooms::Presence;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -52,17 +56,87 @@ impl Kick {
     }
 }
 
+/// Who receives a frame.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Every socket following the room.
+    Room(RoomId),
+    /// Every socket following any of the rooms, once each.
+    Rooms(Vec<RoomId>),
+    /// Every socket of the user.
+    User(UserId),
+}
+
 struct Conn {
     user: UserId,
     session: [u8; 32],
     outbound: mpsc::Sender<Utf8Bytes>,
     kick: Kick,
+    rooms: HashSet<RoomId>,
+    /// The client said its tab is hidden or idle.
+    away: bool,
 }
 
 #[derive(Default)]
 struct Registry {
     next_id: u64,
     conns: HashMap<ConnId, Conn>,
+    /// Sockets following each room.
+    rooms: HashMap<RoomId, HashSet<ConnId>>,
+    users: HashMap<UserId, HashSet<ConnId>>,
+    /// The presence last announced for each user; absent means offline.
+    announced: HashMap<UserId, Presence>,
+}
+
+impl Registry {
+    fn push(&self, id: ConnId, frame: &Utf8Bytes) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        if conn.kick.is_kicked() {
+            return;
+        }
+        if conn.outbound.try_send(frame.clone()).is_err() {
+            tracing::warn!(
+                user = conn.user.0,
+                "outbound queue full; disconnecting slow socket"
+            );
+            conn.kick.kick(KickReason::TooSlow);
+        }
+    }
+
+    fn follow(&mut self, id: ConnId, room: &RoomId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.rooms.insert(room.clone());
+            self.rooms.entry(room.clone()).or_default().insert(id);
+        }
+    }
+
+    fn unfollow(&mut self, id: ConnId, room: &RoomId) {
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.rooms.remove(room);
+        }
+        if let Some(followers) = self.rooms.get_mut(room) {
+            followers.remove(&id);
+            if followers.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+
+    /// The user's presence from their sockets: online if any is active, away if all are idle.
+    fn status(&self, user: UserId) -> Presence {
+        let Some(conns) = self.users.get(&user) else {
+            return Presence::Offline;
+        };
+        if conns.iter().any(|id| self.conns.get(id).is_some_and(|c| !c.away)) {
+            Presence::Online
+        } else if conns.is_empty() {
+            Presence::Offline
+        } else {
+            Presence::Away
+        }
+    }
 }
 
 /// Cheap-to-clone handle to the registry.
@@ -92,8 +166,11 @@ impl Hub {
                 session,
                 outbound: tx,
                 kick: kick.clone(),
+                rooms: HashSet::new(),
+                away: false,
             },
         );
+        registry.users.entry(user).or_default().insert(id);
         Registration {
             id,
             outbound: rx,
@@ -101,26 +178,114 @@ impl Hub {
         }
     }
 
-    pub fn unregister(&self, id: ConnId) {
-        self.lock().conns.remove(&id);
-    }
-
-    /// Queues `frame` for every socket except `skip`. Everyone is in the lobby at this stage,
-    /// so the audience is every connection.
-    pub fn broadcast(&self, frame: &Utf8Bytes, skip: Option<ConnId>) {
-        let registry = self.lock();
-        for (id, conn) in &registry.conns {
-            if Some(*id) == skip || conn.kick.is_kicked() {
-                continue;
-            }
-            if conn.outbound.try_send(frame.clone()).is_err() {
-                tracing::warn!(
-                    user = conn.user.0,
-                    "outbound queue full; disconnecting slow socket"
-                );
-                conn.kick.kick(KickReason::TooSlow);
+    /// Forgets the socket. Returns true if it was its user's last one here.
+    pub fn unregister(&self, id: ConnId) -> bool {
+        let mut registry = self.lock();
+        let Some(conn) = registry.conns.remove(&id) else {
+            return false;
+        };
+        for room in &conn.rooms {
+            if let Some(followers) = registry.rooms.get_mut(room) {
+                followers.remove(&id);
+                if followers.is_empty() {
+                    registry.rooms.remove(room);
+                }
             }
         }
+        let Some(siblings) = registry.users.get_mut(&conn.user) else {
+            return true;
+        };
+        siblings.remove(&id);
+        let last = siblings.is_empty();
+        if last {
+            registry.users.remove(&conn.user);
+        }
+        last
+    }
+
+    /// The socket follows these rooms from now on.
+    pub fn follow(&self, id: ConnId, rooms: &[RoomId]) {
+        let mut registry = self.lock();
+        for room in rooms {
+            registry.follow(id, room);
+        }
+    }
+
+    /// Every socket of `user` starts (`joined`) or stops following `room`.
+    pub fn set_membership(&self, user: UserId, room: &RoomId, joined: bool) {
+        let mut registry = self.lock();
+        let conns: Vec<ConnId> = registry
+            .users
+            .get(&user)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default();
+        for id in conns {
+            if joined {
+                registry.follow(id, room);
+            } else {
+                registry.unfollow(id, room);
+            }
+        }
+    }
+
+    /// Queues `frame` for the audience, except the socket `skip`.
+    pub fn deliver(&self, audience: &Audience, frame: &Utf8Bytes, skip: Option<ConnId>) {
+        let registry = self.lock();
+        let send = |id: &ConnId| {
+            if Some(*id) != skip {
+                registry.push(*id, frame);
+            }
+        };
+        match audience {
+            Audience::Room(room) => registry.rooms.get(room).into_iter().flatten().for_each(send),
+            Audience::User(user) => registry.users.get(user).into_iter().flatten().for_each(send),
+            Audience::Rooms(rooms) => {
+                let mut reached = HashSet::new();
+                for id in rooms.iter().filter_map(|r| registry.rooms.get(r)).flatten() {
+                    if reached.insert(*id) {
+                        send(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records whether the socket's user is idle there.
+    pub fn set_away(&self, id: ConnId, away: bool) {
+        if let Some(conn) = self.lock().conns.get_mut(&id) {
+            conn.away = away;
+        }
+    }
+
+    /// If the user's presence differs from what was last announced, records and returns the
+    /// new one. `offline_now` false holds back an offline change: the caller announces it after
+    /// a grace period, so a reconnecting tab does not flicker.
+    pub fn presence_change(&self, user: UserId, offline_now: bool) -> Option<Presence> {
+        let mut registry = self.lock();
+        let status = registry.status(user);
+        let announced = registry
+            .announced
+            .get(&user)
+            .copied()
+            .unwrap_or(Presence::Offline);
+        if status == announced || (status == Presence::Offline && !offline_now) {
+            return None;
+        }
+        if status == Presence::Offline {
+            registry.announced.remove(&user);
+        } else {
+            registry.announced.insert(user, status);
+        }
+        Some(status)
+    }
+
+    /// The presence others have been told.
+    pub fn presence(&self, user: UserId) -> Presence {
+        self.lock()
+            .announced
+            .get(&user)
+            .copied()
+            .unwrap_or(Presence::Offline)
     }
 
     /// Closes every socket opened with this session (used by logout).
@@ -139,7 +304,7 @@ impl Hub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
-        // A panic while holding this lock leaves only a map behind; keep serving.
+        // A panic while holding this lock leaves only maps behind; keep serving.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -148,19 +313,79 @@ impl Hub {
 mod tests {
     use super::*;
 
+    fn lobby() -> RoomId {
+        RoomId::lobby()
+    }
+
     #[test]
-    fn broadcast_skips_the_sender_and_kicks_stalled_readers() {
+    fn rooms_reach_their_followers_once_and_skip_the_sender() {
         let hub = Hub::default();
         let mut a = hub.register(UserId(1), [1; 32]);
         let mut b = hub.register(UserId(2), [2; 32]);
-        hub.broadcast(&Utf8Bytes::from_static("x"), Some(a.id));
+        let mut c = hub.register(UserId(3), [3; 32]);
+        let other = RoomId("other".into());
+        hub.follow(a.id, &[lobby(), other.clone()]);
+        hub.follow(b.id, &[lobby(), other.clone()]);
+        hub.follow(c.id, std::slice::from_ref(&other));
+        hub.deliver(&Audience::Room(lobby()), &"x".into(), Some(a.id));
         assert!(a.outbound.try_recv().is_err());
         assert_eq!(b.outbound.try_recv().unwrap().as_str(), "x");
+        assert!(c.outbound.try_recv().is_err(), "c is not in the lobby");
+        hub.deliver(&Audience::Rooms(vec![lobby(), other]), &"y".into(), None);
+        for r in [&mut a, &mut b, &mut c] {
+            assert_eq!(r.outbound.try_recv().unwrap().as_str(), "y");
+            assert!(r.outbound.try_recv().is_err(), "once, not once per room");
+        }
+    }
+
+    #[test]
+    fn membership_changes_reach_every_socket_of_the_user() {
+        let hub = Hub::default();
+        let mut tab1 = hub.register(UserId(1), [1; 32]);
+        let mut tab2 = hub.register(UserId(1), [2; 32]);
+        let room = RoomId("r".into());
+        hub.set_membership(UserId(1), &room, true);
+        hub.deliver(&Audience::Room(room.clone()), &"in".into(), None);
+        assert_eq!(tab1.outbound.try_recv().unwrap().as_str(), "in");
+        assert_eq!(tab2.outbound.try_recv().unwrap().as_str(), "in");
+        hub.set_membership(UserId(1), &room, false);
+        hub.deliver(&Audience::Room(room), &"out".into(), None);
+        assert!(tab1.outbound.try_recv().is_err());
+        assert!(tab2.outbound.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_socket_that_stops_reading_is_kicked_not_buffered() {
+        let hub = Hub::default();
+        let a = hub.register(UserId(1), [1; 32]);
+        let mut b = hub.register(UserId(2), [2; 32]);
+        hub.follow(a.id, &[lobby()]);
+        hub.follow(b.id, &[lobby()]);
         for _ in 0..=OUTBOUND_QUEUE {
-            hub.broadcast(&Utf8Bytes::from_static("y"), Some(b.id));
+            hub.deliver(&Audience::Room(lobby()), &"y".into(), None);
+            let _ = b.outbound.try_recv();
         }
         assert!(a.kick.is_kicked(), "a never read, so it is dropped");
         assert!(!b.kick.is_kicked());
+    }
+
+    #[test]
+    fn presence_counts_sockets_so_a_second_tab_does_not_flicker() {
+        let hub = Hub::default();
+        let alice = UserId(1);
+        let tab1 = hub.register(alice, [1; 32]);
+        assert_eq!(hub.presence_change(alice, false), Some(Presence::Online));
+        let tab2 = hub.register(alice, [1; 32]);
+        assert_eq!(hub.presence_change(alice, false), None);
+        assert!(!hub.unregister(tab1.id), "tab2 is still open");
+        assert_eq!(hub.presence_change(alice, false), None);
+        hub.set_away(tab2.id, true);
+        assert_eq!(hub.presence_change(alice, false), Some(Presence::Away));
+        assert!(hub.unregister(tab2.id));
+        assert_eq!(hub.presence_change(alice, false), None, "held for the grace period");
+        assert_eq!(hub.presence(alice), Presence::Away);
+        assert_eq!(hub.presence_change(alice, true), Some(Presence::Offline));
+        assert_eq!(hub.presence(alice), Presence::Offline);
     }
 
     #[test]

@@ -7,16 +7,20 @@ pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fanout;
 pub mod hub;
+pub mod presence;
 pub mod request;
 pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod store;
 pub mod ws;
 
 use crate::config::Config;
 use crate::state::{AppState, Shared};
-use crate::store::Store;
+use crate::store::{SqliteStore, Storage};
+use std::sync::Arc;
 use governor::{Quota, RateLimiter};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -61,16 +65,20 @@ impl Server {
 }
 
 pub async fn start(config: Config) -> anyhow::Result<Server> {
-    let store = Store::open(&config.data_dir).await?;
+    let store: Arc<dyn Storage> = Arc::new(SqliteStore::open(&config.data_dir).await?);
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let attempts = NonZeroU32::new(config.auth_attempts_per_minute.max(1)).expect("max(1)");
     let shutdown = CancellationToken::new();
     let per_second = NonZeroU32::new(config.socket_frames_per_second.max(1)).expect("max(1)");
     let burst = per_second.saturating_mul(NonZeroU32::new(3).expect("non-zero"));
+    let events = NonZeroU32::new(config.user_events_per_second.max(1)).expect("max(1)");
+    let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
+    let hub = hub::Hub::default();
     let state = AppState::new(Shared {
         store: store.clone(),
-        hub: hub::Hub::default(),
+        fanout: Arc::new(fanout::LocalFanout::new(hub.clone())),
+        hub,
         hasher: auth::PasswordHasherPool::default(),
         allowed_origins: config.effective_origins(addr),
         secure_cookies: config.secure_cookies,
@@ -78,7 +86,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         trust_forwarded_for: config.trust_forwarded_for,
         delivery_order: tokio::sync::Mutex::new(()),
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
+        user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+        presence_grace: Duration::from_millis(config.presence_grace_ms),
         shutdown: shutdown.clone(),
         sockets: TaskTracker::new(),
     });
@@ -126,5 +136,6 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         state.auth_limiter.retain_recent();
+        state.user_event_limiter.retain_recent();
     }
 }

@@ -1,8 +1,9 @@
 //! The state every handler shares: a cheap-to-clone handle over one `Arc`.
 
 use crate::auth::PasswordHasherPool;
+use crate::fanout::Fanout;
 use crate::hub::Hub;
-use crate::store::Store;
+use crate::store::{Storage, UserId};
 use governor::DefaultKeyedRateLimiter;
 use std::net::IpAddr;
 use std::ops::Deref;
@@ -14,23 +15,30 @@ use tokio_util::task::TaskTracker;
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
-    pub store: Store,
+    pub store: Arc<dyn Storage>,
+    /// This process's sockets.
     pub hub: Hub,
+    /// How events reach sockets (through `hub` in the embedded setup).
+    pub fanout: Arc<dyn Fanout>,
     pub hasher: PasswordHasherPool,
     /// Exact `Origin` values allowed to open sockets and call the API.
     pub allowed_origins: Vec<String>,
     pub secure_cookies: bool,
     pub session_ms: i64,
     pub trust_forwarded_for: bool,
-    /// Held from a message's insert to its broadcast, so every socket receives a room's
-    /// messages in id order and a client may resume from the newest one it got live. An async
-    /// mutex on purpose: it must be held across the insert's `.await`; SQLite serialises those
-    /// writes anyway, so it costs no parallelism.
+    /// Held from an event's rule checks through its append to its fan-out, so checks see the
+    /// state the append changes, and every socket receives a room's events in seq order. An
+    /// async mutex on purpose: it must be held across the append's `.await`; SQLite serialises
+    /// those writes anyway, so it costs no parallelism.
     pub delivery_order: tokio::sync::Mutex<()>,
     /// Per-socket frame quota (see `Config::socket_frames_per_second`).
     pub socket_quota: governor::Quota,
+    /// Events (messages, edits, reactions, room changes) per user, across all their sockets.
+    pub user_event_limiter: DefaultKeyedRateLimiter<UserId>,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// How long a user who lost their last socket still shows as present.
+    pub presence_grace: std::time::Duration,
     /// Cancelled once on shutdown; sockets then close with 1001.
     pub shutdown: CancellationToken,
     /// Socket tasks, so shutdown can wait for them to say goodbye.

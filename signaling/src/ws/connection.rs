@@ -5,10 +5,13 @@
 //! acks come back in the order the client sent its messages.
 
 use super::dispatch::{self, encode, handle_text};
+use super::live::TypingThrottle;
 use crate::hub::{ConnId, Hub, Kick, KickReason};
 use crate::now_ms;
+use crate::presence;
 use crate::request::Authed;
 use crate::state::AppState;
+use crate::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, RateLimiter};
@@ -31,6 +34,14 @@ const POLICY_VIOLATION: u16 = 1008;
 pub struct SocketContext {
     pub conn: ConnId,
     pub authed: Authed,
+    typing: TypingThrottle,
+}
+
+impl SocketContext {
+    /// Whether a typing notice for `room` may go out now (see `TYPING_THROTTLE_MS`).
+    pub fn typing_allowed(&self, room: &RoomId) -> bool {
+        self.typing.allow(room)
+    }
 }
 
 #[derive(Debug)]
@@ -61,6 +72,7 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     let ctx = SocketContext {
         conn: registration.id,
         authed,
+        typing: TypingThrottle::default(),
     };
     tracing::debug!(user = ctx.authed.user.0, "socket open");
     let ending = serve(
@@ -72,6 +84,24 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     )
     .await;
     tracing::debug!(user = ctx.authed.user.0, ?ending, "socket closed");
+    let was_last = state.hub.unregister(ctx.conn);
+    presence::socket_closed(&state, ctx.authed.user, &ctx.authed.username, was_last).await;
+}
+
+/// Makes the socket follow the user's rooms and builds its welcome. The socket is registered
+/// first, so a membership change that lands meanwhile reaches it either way.
+async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage, StoreError> {
+    let user = ctx.authed.user;
+    let rooms = state.store.room_ids(user).await?;
+    state.hub.follow(ctx.conn, &rooms);
+    let summaries = state.store.room_summaries(user).await?;
+    let blocked = state.store.blocked_by(user).await?;
+    presence::announce_change(state, user, &ctx.authed.username).await;
+    Ok(ServerMessage::Welcome {
+        username: ctx.authed.username.clone(),
+        rooms: summaries,
+        blocked,
+    })
 }
 
 /// A logout that ran between the upgrade's session check and the hub registration would have
@@ -147,9 +177,12 @@ where
     let idle_limit = Duration::from_secs(close::IDLE_TIMEOUT_SECS);
     let expires_in = u64::try_from(ctx.authed.expires_at_ms - now_ms()).unwrap_or(0);
     let expiry = Instant::now() + Duration::from_millis(expires_in);
-    let welcome = ServerMessage::Welcome {
-        username: ctx.authed.username.clone(),
-        rooms: vec![RoomId::lobby()],
+    let welcome = match welcome(state, ctx).await {
+        Ok(welcome) => welcome,
+        Err(e) => {
+            tracing::error!(error = %e, "could not load a socket's rooms");
+            return Ending::Close(1011, "server error; reconnect");
+        }
     };
     if send(sink, Message::Text(encode(&welcome))).await.is_err() {
         return Ending::Broken;
@@ -187,19 +220,21 @@ where
                     if limited_in_a_row > MAX_LIMITED_IN_A_ROW {
                         return Ending::Close(POLICY_VIOLATION, "rate limit exceeded");
                     }
-                    dispatch::rate_limited(&frame)
+                    Some(dispatch::rate_limited(&frame))
                 } else {
                     limited_in_a_row = 0;
                     match frame {
                         Message::Text(text) => handle_text(state, ctx, text.as_str()).await,
-                        _ => dispatch::error(
+                        _ => Some(dispatch::error(
                             ErrorCode::UnsupportedFrame,
                             "Binary frames are not supported; send JSON text.",
                             None,
-                        ),
+                        )),
                     }
                 };
-                if send(sink, Message::Text(encode(&reply))).await.is_err() {
+                if let Some(reply) = reply
+                    && send(sink, Message::Text(encode(&reply))).await.is_err()
+                {
                     return Ending::Broken;
                 }
             }

@@ -6,6 +6,12 @@
 
 mod connection;
 mod dispatch;
+mod live;
+mod mutate;
+mod rooms;
+mod timeline;
+
+pub use dispatch::encode;
 
 use crate::error::ApiFailure;
 use crate::request::{authenticate, check_origin};

@@ -1,0 +1,282 @@
+//! Durable state behind one small interface, [`Storage`], so handlers do not know which
+//! database they talk to. The embedded default is [`SqliteStore`]; a PostgreSQL store
+//! implements the same trait.
+//!
+//! Contract every implementation keeps:
+//! - a method that returns `Ok` has committed durably (SQLite: WAL with `synchronous = FULL`),
+//!   which is what lets the server acknowledge right after it;
+//! - [`Storage::append`] gives the room's next seq (last + 1) and applies the event's effect in
+//!   the same transaction, so seqs have no gaps and a crash leaves either both or neither;
+//! - an event with a client id is stored once per (sender, client id).
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use shared::events::{Event, Role};
+use shared::rooms::{RoomKind, RoomSummary};
+use shared::{ClientMsgId, RoomId, Seq};
+
+/// Primary key of a user row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A user found by name, with what log-in needs to check the password.
+pub struct UserCredentials {
+    pub id: UserId,
+    pub username: String,
+    pub password_hash: String,
+}
+
+/// The account behind a live session.
+pub struct SessionUser {
+    pub user: UserId,
+    pub username: String,
+    pub expires_at_ms: i64,
+}
+
+/// A user as named on the wire: the id and the name as they chose to write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedUser {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// What one user is in one room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub kind: RoomKind,
+    pub role: Role,
+    pub muted: bool,
+}
+
+/// A member row with what the member list and receipts need.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub user: NamedUser,
+    pub role: Role,
+    pub muted: bool,
+    pub joined_at_ms: i64,
+    pub delivered_seq: Seq,
+    pub read_seq: Seq,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// What the rules need to know about a message before an operation on it.
+#[derive(Debug, Clone)]
+pub struct MessageInfo {
+    pub sender: UserId,
+    pub deleted: bool,
+    /// Distinct emoji on it.
+    pub reaction_kinds: usize,
+    /// Whether this (emoji, user) pair is already there, for the emoji being asked about.
+    pub reacted: bool,
+}
+
+/// An event to add to a room, with the names the wire form carries. Each applies its effect
+/// (a new member, a new name, an edited message...) in the transaction that stores it.
+#[derive(Debug, Clone)]
+pub enum Draft {
+    Message {
+        body: String,
+        reply_to: Option<Seq>,
+        mentions: Vec<String>,
+    },
+    Edit {
+        target: Seq,
+        body: String,
+    },
+    Delete {
+        target: Seq,
+    },
+    Reaction {
+        target: Seq,
+        emoji: String,
+        added: bool,
+    },
+    Renamed {
+        name: String,
+    },
+    TopicChanged {
+        topic: String,
+    },
+    /// The sender becomes a member.
+    Joined,
+    Added {
+        user: NamedUser,
+    },
+    /// The sender stops being a member.
+    Left,
+    Removed {
+        user: NamedUser,
+    },
+    RoleChanged {
+        user: NamedUser,
+        role: Role,
+    },
+    Muted {
+        user: NamedUser,
+        muted: bool,
+    },
+}
+
+/// A new room and its first event.
+pub struct NewRoom<'a> {
+    pub id: RoomId,
+    pub kind: RoomKind,
+    pub name: &'a str,
+    pub topic: &'a str,
+    pub creator: &'a NamedUser,
+    pub client_id: &'a ClientMsgId,
+    /// Direct conversations: the other person (a member from the start) and the pair's key.
+    pub direct: Option<(&'a NamedUser, String)>,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    // --- accounts and sessions ---
+
+    /// Creates the account and makes it a member of the lobby (its owner, if it has none).
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError>;
+    /// Case-insensitive lookup.
+    async fn find_user(&self, username: &str) -> Result<Option<UserCredentials>, StoreError>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<NamedUser>, StoreError>;
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The user behind an unexpired session.
+    async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError>;
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError>;
+    async fn set_last_seen(&self, user: UserId, at_ms: i64) -> Result<(), StoreError>;
+
+    // --- blocks ---
+
+    async fn set_blocked(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        on: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Whether `a` blocked `b` or `b` blocked `a`.
+    async fn blocked_either_way(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
+    /// Whether `blocker` blocked `blocked`.
+    async fn has_blocked(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError>;
+    async fn blocked_by(&self, blocker: UserId) -> Result<Vec<String>, StoreError>;
+
+    // --- rooms and members ---
+
+    async fn room_ids(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
+    async fn room_summaries(&self, user: UserId) -> Result<Vec<RoomSummary>, StoreError>;
+    async fn room_summary(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<RoomSummary>, StoreError>;
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<Membership>, StoreError>;
+    /// Members in the order they joined.
+    async fn members(&self, room: &RoomId) -> Result<Vec<MemberRecord>, StoreError>;
+    async fn direct_room(&self, key: &str) -> Result<Option<RoomId>, StoreError>;
+    /// Creates the room, its owner (or both members of a direct conversation) and the
+    /// `created` event at seq 1.
+    async fn create_room(&self, room: NewRoom<'_>, now_ms: i64) -> Result<Event, StoreError>;
+    /// Stores a link token's hash for `room`.
+    async fn create_invite(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+        by: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The room of an unexpired invite.
+    async fn invite_room(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<RoomId>, StoreError>;
+
+    // --- timeline ---
+
+    /// The event stored earlier under this idempotency key, in its current state.
+    async fn event_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: &ClientMsgId,
+    ) -> Result<Option<Event>, StoreError>;
+    /// Adds the next event to `room` and applies its effect. The caller checked the rules and
+    /// that the client id is new.
+    async fn append(
+        &self,
+        room: &RoomId,
+        sender: &NamedUser,
+        client_id: Option<&ClientMsgId>,
+        draft: Draft,
+        now_ms: i64,
+    ) -> Result<Event, StoreError>;
+    /// A message of `room`, with what the rules need; `None` when `seq` is not a message.
+    async fn message_info(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        reacting: Option<(&str, UserId)>,
+    ) -> Result<Option<MessageInfo>, StoreError>;
+    /// Up to `limit` visible events (messages and notices) older than `before` (the newest
+    /// when `None`), oldest first, whether they reach the room's start, and the room's last seq.
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool, Seq), StoreError>;
+    /// Up to `limit` events of every kind after `after`, oldest first, and whether they reach
+    /// the newest.
+    async fn events_after(
+        &self,
+        room: &RoomId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError>;
+    /// Raises the member's receipts (clamped to the room's last seq; read implies delivered)
+    /// and returns the new pair if either moved.
+    async fn advance_receipts(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<(Seq, Seq)>, StoreError>;
+
+    async fn close(&self);
+}

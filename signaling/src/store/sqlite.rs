@@ -1,0 +1,1052 @@
+//! [`Storage`] on the embedded SQLite database.
+//!
+//! The database runs in WAL mode with `synchronous = FULL`: a committed transaction survives a
+//! crash or power loss. SQLite has one writer at a time, so the `UPDATE rooms SET last_seq =
+//! last_seq + 1` that starts every append also serialises appends to a room.
+
+use super::{
+    Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, SessionUser, Storage,
+    StoreError, UserCredentials, UserId,
+};
+use async_trait::async_trait;
+use shared::events::{Event, EventKind, Reaction, Role};
+use shared::rooms::{Preview, RoomKind, RoomSummary};
+use shared::{ClientMsgId, RoomId, Seq};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Unread messages counted per room; the list shows "999+" past it.
+const UNREAD_COUNT_CAP: i64 = 999;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `chat.db` in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("chat.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            // A socket waits for the database inline; fail fast (the client retries) rather
+            // than stall its pings for sqlx's default 30 s.
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Columns every event query selects, in the order [`event_from_row`] reads them.
+const EVENT_COLUMNS: &str = "e.seq, sender.username, e.at, e.client_id, e.kind, e.body,
+    e.reply_to, e.target, e.emoji, e.flag, subject.username, e.mentions, e.edited_at, e.deleted";
+const EVENT_JOINS: &str = "FROM events e
+    JOIN users sender ON sender.id = e.sender_id
+    LEFT JOIN users subject ON subject.id = e.subject_id";
+
+fn event_from_row(room: &RoomId, row: &SqliteRow) -> Result<Event, StoreError> {
+    let kind: String = row.get(4);
+    let body = || row.get::<Option<String>, _>(5).unwrap_or_default();
+    let target = || Seq(row.get::<Option<i64>, _>(7).unwrap_or_default());
+    let subject = || row.get::<Option<String>, _>(10).unwrap_or_default();
+    let flag = || row.get::<Option<i64>, _>(9).unwrap_or_default() != 0;
+    let kind = match kind.as_str() {
+        "message" => EventKind::Message {
+            body: body(),
+            reply_to: row.get::<Option<i64>, _>(6).map(Seq),
+            mentions: row
+                .get::<Option<String>, _>(11)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            edited_at_ms: row.get(12),
+            deleted: row.get::<i64, _>(13) != 0,
+            reactions: Vec::new(),
+        },
+        "edit" => EventKind::Edit {
+            target: target(),
+            body: body(),
+        },
+        "delete" => EventKind::Delete { target: target() },
+        "reaction" => EventKind::Reaction {
+            target: target(),
+            emoji: row.get::<Option<String>, _>(8).unwrap_or_default(),
+            added: flag(),
+        },
+        "created" => EventKind::Created { name: body() },
+        "renamed" => EventKind::Renamed { name: body() },
+        "topic_changed" => EventKind::TopicChanged { topic: body() },
+        "joined" => EventKind::Joined,
+        "added" => EventKind::Added { user: subject() },
+        "left" => EventKind::Left,
+        "removed" => EventKind::Removed { user: subject() },
+        "role_changed" => EventKind::RoleChanged {
+            user: subject(),
+            role: Role::parse(&body()).unwrap_or(Role::Member),
+        },
+        "muted" => EventKind::Muted {
+            user: subject(),
+            muted: flag(),
+        },
+        other => {
+            return Err(StoreError::Database(sqlx::Error::Decode(
+                format!("unknown event kind {other}").into(),
+            )));
+        }
+    };
+    Ok(Event {
+        room: room.clone(),
+        seq: Seq(row.get(0)),
+        sender: row.get(1),
+        at_ms: row.get(2),
+        client_id: row.get::<Option<String>, _>(3).map(ClientMsgId),
+        kind,
+    })
+}
+
+fn kind_name(draft: &Draft) -> &'static str {
+    match draft {
+        Draft::Message { .. } => "message",
+        Draft::Edit { .. } => "edit",
+        Draft::Delete { .. } => "delete",
+        Draft::Reaction { .. } => "reaction",
+        Draft::Renamed { .. } => "renamed",
+        Draft::TopicChanged { .. } => "topic_changed",
+        Draft::Joined => "joined",
+        Draft::Added { .. } => "added",
+        Draft::Left => "left",
+        Draft::Removed { .. } => "removed",
+        Draft::RoleChanged { .. } => "role_changed",
+        Draft::Muted { .. } => "muted",
+    }
+}
+
+fn room_kind(text: &str) -> RoomKind {
+    if text == "direct" {
+        RoomKind::Direct
+    } else {
+        RoomKind::Group
+    }
+}
+
+fn room_kind_name(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Group => "group",
+        RoomKind::Direct => "direct",
+    }
+}
+
+/// Fills in the reactions of the message events in `events` (one query for the page).
+async fn attach_reactions(
+    pool: &SqlitePool,
+    room: &RoomId,
+    events: &mut [Event],
+) -> Result<(), StoreError> {
+    let seqs: Vec<i64> = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Message { deleted: false, .. }))
+        .map(|e| e.seq.0)
+        .collect();
+    let (Some(low), Some(high)) = (seqs.iter().min(), seqs.iter().max()) else {
+        return Ok(());
+    };
+    let rows = sqlx::query(
+        "SELECT r.seq, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id
+         WHERE r.room_id = ? AND r.seq BETWEEN ? AND ?
+         ORDER BY r.seq, (SELECT MIN(at) FROM reactions f
+                          WHERE f.room_id = r.room_id AND f.seq = r.seq AND f.emoji = r.emoji),
+                  r.emoji, r.at",
+    )
+    .bind(&room.0)
+    .bind(low)
+    .bind(high)
+    .fetch_all(pool)
+    .await?;
+    let mut by_seq: HashMap<i64, Vec<Reaction>> = HashMap::new();
+    for row in rows {
+        let list = by_seq.entry(row.get(0)).or_default();
+        let emoji: String = row.get(1);
+        let user: String = row.get(2);
+        match list.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.users.push(user),
+            None => list.push(Reaction {
+                emoji,
+                users: vec![user],
+            }),
+        }
+    }
+    for event in events {
+        if let EventKind::Message { reactions, .. } = &mut event.kind
+            && let Some(found) = by_seq.remove(&event.seq.0)
+        {
+            *reactions = found;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the room's next seq. Must run first in an append's transaction.
+async fn next_seq(tx: &mut Transaction<'_, Sqlite>, room: &RoomId) -> Result<Seq, StoreError> {
+    let row = sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
+        .bind(&room.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Seq(row.get(0)))
+}
+
+async fn add_member(
+    tx: &mut Transaction<'_, Sqlite>,
+    room: &RoomId,
+    user: UserId,
+    role: Role,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (room_id, user_id) DO NOTHING",
+    )
+    .bind(&room.0)
+    .bind(user.0)
+    .bind(role.as_str())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Applies the effect of `draft` inside the append's transaction.
+async fn apply(
+    tx: &mut Transaction<'_, Sqlite>,
+    room: &RoomId,
+    sender: UserId,
+    draft: &Draft,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    match draft {
+        Draft::Message { .. } => {}
+        Draft::Edit { target, body } => {
+            sqlx::query("UPDATE events SET body = ?, edited_at = ? WHERE room_id = ? AND seq = ?")
+                .bind(body)
+                .bind(now_ms)
+                .bind(&room.0)
+                .bind(target.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::Delete { target } => {
+            sqlx::query(
+                "UPDATE events SET body = '', mentions = NULL, deleted = 1
+                 WHERE room_id = ? AND seq = ?",
+            )
+            .bind(&room.0)
+            .bind(target.0)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("DELETE FROM reactions WHERE room_id = ? AND seq = ?")
+                .bind(&room.0)
+                .bind(target.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::Reaction {
+            target,
+            emoji,
+            added,
+        } => {
+            let statement = if *added {
+                "INSERT INTO reactions (room_id, seq, emoji, user_id, at) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING"
+            } else {
+                "DELETE FROM reactions
+                 WHERE room_id = ? AND seq = ? AND emoji = ? AND user_id = ? AND ? IS NOT NULL"
+            };
+            sqlx::query(statement)
+                .bind(&room.0)
+                .bind(target.0)
+                .bind(emoji)
+                .bind(sender.0)
+                .bind(now_ms)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::Renamed { name } => {
+            sqlx::query("UPDATE rooms SET name = ? WHERE id = ?")
+                .bind(name)
+                .bind(&room.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::TopicChanged { topic } => {
+            sqlx::query("UPDATE rooms SET topic = ? WHERE id = ?")
+                .bind(topic)
+                .bind(&room.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::Joined => add_member(tx, room, sender, Role::Member, now_ms).await?,
+        Draft::Added { user } => add_member(tx, room, user.id, Role::Member, now_ms).await?,
+        Draft::Left | Draft::Removed { .. } => {
+            let leaving = match draft {
+                Draft::Removed { user } => user.id,
+                _ => sender,
+            };
+            sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
+                .bind(&room.0)
+                .bind(leaving.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::RoleChanged { user, role } => {
+            sqlx::query("UPDATE members SET role = ? WHERE room_id = ? AND user_id = ?")
+                .bind(role.as_str())
+                .bind(&room.0)
+                .bind(user.id.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Draft::Muted { user, muted } => {
+            sqlx::query("UPDATE members SET muted = ? WHERE room_id = ? AND user_id = ?")
+                .bind(muted)
+                .bind(&room.0)
+                .bind(user.id.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The wire form of a just-stored draft.
+fn event_of(
+    room: &RoomId,
+    seq: Seq,
+    sender: &NamedUser,
+    client_id: Option<&ClientMsgId>,
+    draft: Draft,
+    now_ms: i64,
+) -> Event {
+    let kind = match draft {
+        Draft::Message {
+            body,
+            reply_to,
+            mentions,
+        } => EventKind::Message {
+            body,
+            reply_to,
+            mentions,
+            edited_at_ms: None,
+            deleted: false,
+            reactions: Vec::new(),
+        },
+        Draft::Edit { target, body } => EventKind::Edit { target, body },
+        Draft::Delete { target } => EventKind::Delete { target },
+        Draft::Reaction {
+            target,
+            emoji,
+            added,
+        } => EventKind::Reaction {
+            target,
+            emoji,
+            added,
+        },
+        Draft::Renamed { name } => EventKind::Renamed { name },
+        Draft::TopicChanged { topic } => EventKind::TopicChanged { topic },
+        Draft::Joined => EventKind::Joined,
+        Draft::Added { user } => EventKind::Added { user: user.name },
+        Draft::Left => EventKind::Left,
+        Draft::Removed { user } => EventKind::Removed { user: user.name },
+        Draft::RoleChanged { user, role } => EventKind::RoleChanged {
+            user: user.name,
+            role,
+        },
+        Draft::Muted { user, muted } => EventKind::Muted {
+            user: user.name,
+            muted,
+        },
+    };
+    Event {
+        room: room.clone(),
+        seq,
+        sender: sender.name.clone(),
+        at_ms: now_ms,
+        client_id: client_id.cloned(),
+        kind,
+    }
+}
+
+/// The summary columns, for one user's memberships; `?1` is the user id.
+const SUMMARY_QUERY: &str = "
+    SELECT r.id, r.kind, r.name, r.topic, r.last_seq, m.role, m.muted, m.read_seq,
+        (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id),
+        (SELECT COUNT(*) FROM (SELECT 1 FROM events u
+            WHERE u.room_id = r.id AND u.seq > m.read_seq AND u.kind = 'message'
+              AND u.deleted = 0 AND u.sender_id != m.user_id LIMIT ?2)),
+        (SELECT COUNT(*) FROM (SELECT 1 FROM events u
+            WHERE u.room_id = r.id AND u.seq > m.read_seq AND u.kind = 'message'
+              AND u.deleted = 0 AND u.sender_id != m.user_id
+              AND (' ' || u.mentions || ' ') LIKE ('% ' || me.username || ' %') LIMIT ?2)),
+        (SELECT o.username FROM members om JOIN users o ON o.id = om.user_id
+            WHERE om.room_id = r.id AND om.user_id != m.user_id LIMIT 1),
+        lm.seq, lmu.username, lm.body, lm.deleted, lm.at
+    FROM members m
+    JOIN rooms r ON r.id = m.room_id
+    JOIN users me ON me.id = m.user_id
+    LEFT JOIN events lm ON lm.room_id = r.id AND lm.seq = (
+        SELECT MAX(x.seq) FROM events x WHERE x.room_id = r.id AND x.kind = 'message')
+    LEFT JOIN users lmu ON lmu.id = lm.sender_id
+    WHERE m.user_id = ?1";
+
+fn summary_from_row(row: &SqliteRow) -> RoomSummary {
+    let kind = room_kind(&row.get::<String, _>(1));
+    let name = match kind {
+        RoomKind::Group => row.get(2),
+        RoomKind::Direct => row.get::<Option<String>, _>(11).unwrap_or_default(),
+    };
+    let last_message = row.get::<Option<i64>, _>(12).map(|seq| Preview {
+        seq: Seq(seq),
+        sender: row.get::<Option<String>, _>(13).unwrap_or_default(),
+        text: row
+            .get::<Option<String>, _>(14)
+            .unwrap_or_default()
+            .chars()
+            .take(Preview::MAX_CHARS)
+            .collect(),
+        deleted: row.get::<Option<i64>, _>(15).unwrap_or_default() != 0,
+        at_ms: row.get::<Option<i64>, _>(16).unwrap_or_default(),
+    });
+    let count = |i: usize| u32::try_from(row.get::<i64, _>(i)).unwrap_or(u32::MAX);
+    RoomSummary {
+        id: RoomId(row.get(0)),
+        kind,
+        name,
+        topic: row.get(3),
+        role: Role::parse(&row.get::<String, _>(5)).unwrap_or(Role::Member),
+        muted: row.get::<i64, _>(6) != 0,
+        member_count: count(8),
+        last_seq: Seq(row.get(4)),
+        read_seq: Seq(row.get(7)),
+        unread: count(9),
+        unread_mentions: count(10),
+        last_message,
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStore {
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let result = sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await;
+        let user = match result {
+            Ok(row) => UserId(row.get(0)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::UsernameTaken);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // The first account of an installation runs the lobby.
+        sqlx::query(
+            "INSERT INTO members (room_id, user_id, role, joined_at)
+             VALUES ('lobby', ?1, CASE WHEN EXISTS (SELECT 1 FROM members
+                        WHERE room_id = 'lobby' AND role = 'owner') THEN 'member' ELSE 'owner' END, ?2)",
+        )
+        .bind(user.0)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn find_user(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
+        let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| UserCredentials {
+            id: UserId(r.get(0)),
+            username: r.get(1),
+            password_hash: r.get(2),
+        }))
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<NamedUser>, StoreError> {
+        let row = sqlx::query("SELECT id, username FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| NamedUser {
+            id: UserId(r.get(0)),
+            name: r.get(1),
+        }))
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.username, sessions.expires_at
+             FROM sessions JOIN users ON users.id = sessions.user_id
+             WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| SessionUser {
+            user: UserId(r.get(0)),
+            username: r.get(1),
+            expires_at_ms: r.get(2),
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM invites WHERE expires_at <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn set_last_seen(&self, user: UserId, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?")
+            .bind(at_ms)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_blocked(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        on: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let statement = if on {
+            "INSERT INTO blocks (blocker_id, blocked_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ? AND ? IS NOT NULL"
+        };
+        sqlx::query(statement)
+            .bind(blocker.0)
+            .bind(blocked.0)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn blocked_either_way(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)
+                                                 OR (blocker_id = ?2 AND blocked_id = ?1))",
+        )
+        .bind(a.0)
+        .bind(b.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<i64, _>(0) != 0)
+    }
+
+    async fn has_blocked(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?)",
+        )
+        .bind(blocker.0)
+        .bind(blocked.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<i64, _>(0) != 0)
+    }
+
+    async fn blocked_by(&self, blocker: UserId) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.username FROM blocks b JOIN users u ON u.id = b.blocked_id
+             WHERE b.blocker_id = ? ORDER BY u.username",
+        )
+        .bind(blocker.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn room_ids(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
+        let rows = sqlx::query("SELECT room_id FROM members WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| RoomId(r.get(0))).collect())
+    }
+
+    async fn room_summaries(&self, user: UserId) -> Result<Vec<RoomSummary>, StoreError> {
+        let query = format!("{SUMMARY_QUERY} ORDER BY COALESCE(lm.at, r.created_at) DESC");
+        let rows = sqlx::query(&query)
+            .bind(user.0)
+            .bind(UNREAD_COUNT_CAP)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(summary_from_row).collect())
+    }
+
+    async fn room_summary(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<RoomSummary>, StoreError> {
+        let query = format!("{SUMMARY_QUERY} AND r.id = ?3");
+        let row = sqlx::query(&query)
+            .bind(user.0)
+            .bind(UNREAD_COUNT_CAP)
+            .bind(&room.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(summary_from_row))
+    }
+
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.kind, m.role, m.muted FROM members m JOIN rooms r ON r.id = m.room_id
+             WHERE m.room_id = ? AND m.user_id = ?",
+        )
+        .bind(&room.0)
+        .bind(user.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| Membership {
+            kind: room_kind(&r.get::<String, _>(0)),
+            role: Role::parse(&r.get::<String, _>(1)).unwrap_or(Role::Member),
+            muted: r.get::<i64, _>(2) != 0,
+        }))
+    }
+
+    async fn members(&self, room: &RoomId) -> Result<Vec<MemberRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, m.role, m.muted, m.joined_at, m.delivered_seq, m.read_seq,
+                    u.last_seen_at
+             FROM members m JOIN users u ON u.id = m.user_id
+             WHERE m.room_id = ? ORDER BY m.joined_at, u.id",
+        )
+        .bind(&room.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| MemberRecord {
+                user: NamedUser {
+                    id: UserId(r.get(0)),
+                    name: r.get(1),
+                },
+                role: Role::parse(&r.get::<String, _>(2)).unwrap_or(Role::Member),
+                muted: r.get::<i64, _>(3) != 0,
+                joined_at_ms: r.get(4),
+                delivered_seq: Seq(r.get(5)),
+                read_seq: Seq(r.get(6)),
+                last_seen_ms: r.get(7),
+            })
+            .collect())
+    }
+
+    async fn direct_room(&self, key: &str) -> Result<Option<RoomId>, StoreError> {
+        let row = sqlx::query("SELECT id FROM rooms WHERE direct_key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| RoomId(r.get(0))))
+    }
+
+    async fn create_room(&self, room: NewRoom<'_>, now_ms: i64) -> Result<Event, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rooms (id, kind, name, topic, direct_key, last_seq, created_at)
+             VALUES (?, ?, ?, ?, ?, 1, ?)",
+        )
+        .bind(&room.id.0)
+        .bind(room_kind_name(room.kind))
+        .bind(room.name)
+        .bind(room.topic)
+        .bind(room.direct.as_ref().map(|(_, key)| key.as_str()))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let creator_role = match room.kind {
+            RoomKind::Group => Role::Owner,
+            RoomKind::Direct => Role::Member,
+        };
+        add_member(&mut tx, &room.id, room.creator.id, creator_role, now_ms).await?;
+        if let Some((other, _)) = &room.direct {
+            add_member(&mut tx, &room.id, other.id, Role::Member, now_ms).await?;
+        }
+        sqlx::query(
+            "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body)
+             VALUES (?, 1, ?, ?, 'created', ?, ?)",
+        )
+        .bind(&room.id.0)
+        .bind(room.creator.id.0)
+        .bind(&room.client_id.0)
+        .bind(now_ms)
+        .bind(room.name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Event {
+            room: room.id,
+            seq: Seq(1),
+            sender: room.creator.name.clone(),
+            at_ms: now_ms,
+            client_id: Some(room.client_id.clone()),
+            kind: EventKind::Created {
+                name: room.name.to_owned(),
+            },
+        })
+    }
+
+    async fn create_invite(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+        by: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO invites (token_hash, room_id, created_by, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(&room.0)
+        .bind(by.0)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn invite_room(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<RoomId>, StoreError> {
+        let row = sqlx::query("SELECT room_id FROM invites WHERE token_hash = ? AND expires_at > ?")
+            .bind(token_hash)
+            .bind(now_ms)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| RoomId(r.get(0))))
+    }
+
+    async fn event_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: &ClientMsgId,
+    ) -> Result<Option<Event>, StoreError> {
+        let query = format!(
+            "SELECT e.room_id, {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.sender_id = ? AND e.client_id = ?"
+        );
+        let Some(row) = sqlx::query(&query)
+            .bind(sender.0)
+            .bind(&client_id.0)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let room = RoomId(row.get(0));
+        // Re-read through the common path so the columns line up with `event_from_row`.
+        let query = format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.room_id = ? AND e.seq = ?");
+        let row = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(row.get::<i64, _>(1))
+            .fetch_one(&self.pool)
+            .await?;
+        let mut events = vec![event_from_row(&room, &row)?];
+        attach_reactions(&self.pool, &room, &mut events).await?;
+        Ok(events.pop())
+    }
+
+    async fn append(
+        &self,
+        room: &RoomId,
+        sender: &NamedUser,
+        client_id: Option<&ClientMsgId>,
+        draft: Draft,
+        now_ms: i64,
+    ) -> Result<Event, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seq = next_seq(&mut tx, room).await?;
+        apply(&mut tx, room, sender.id, &draft, now_ms).await?;
+        let (body, reply_to, target, emoji, flag, subject, mentions) = match &draft {
+            Draft::Message {
+                body,
+                reply_to,
+                mentions,
+            } => (
+                Some(body.clone()),
+                reply_to.map(|s| s.0),
+                None,
+                None,
+                None,
+                None,
+                (!mentions.is_empty()).then(|| mentions.join(" ")),
+            ),
+            Draft::Edit { target, body } => (
+                Some(body.clone()),
+                None,
+                Some(target.0),
+                None,
+                None,
+                None,
+                None,
+            ),
+            Draft::Delete { target } => (None, None, Some(target.0), None, None, None, None),
+            Draft::Reaction {
+                target,
+                emoji,
+                added,
+            } => (
+                None,
+                None,
+                Some(target.0),
+                Some(emoji.clone()),
+                Some(i64::from(*added)),
+                None,
+                None,
+            ),
+            Draft::Renamed { name } => (Some(name.clone()), None, None, None, None, None, None),
+            Draft::TopicChanged { topic } => {
+                (Some(topic.clone()), None, None, None, None, None, None)
+            }
+            Draft::Joined | Draft::Left => (None, None, None, None, None, None, None),
+            Draft::Added { user } | Draft::Removed { user } => {
+                (None, None, None, None, None, Some(user.id.0), None)
+            }
+            Draft::RoleChanged { user, role } => (
+                Some(role.as_str().to_owned()),
+                None,
+                None,
+                None,
+                None,
+                Some(user.id.0),
+                None,
+            ),
+            Draft::Muted { user, muted } => (
+                None,
+                None,
+                None,
+                None,
+                Some(i64::from(*muted)),
+                Some(user.id.0),
+                None,
+            ),
+        };
+        sqlx::query(
+            "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
+                                 target, emoji, flag, subject_id, mentions)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&room.0)
+        .bind(seq.0)
+        .bind(sender.id.0)
+        .bind(client_id.map(|c| c.0.as_str()))
+        .bind(kind_name(&draft))
+        .bind(now_ms)
+        .bind(body)
+        .bind(reply_to)
+        .bind(target)
+        .bind(emoji)
+        .bind(flag)
+        .bind(subject)
+        .bind(mentions)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(event_of(room, seq, sender, client_id, draft, now_ms))
+    }
+
+    async fn message_info(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        reacting: Option<(&str, UserId)>,
+    ) -> Result<Option<MessageInfo>, StoreError> {
+        let (emoji, user) = reacting.map_or((None, None), |(e, u)| (Some(e), Some(u.0)));
+        let row = sqlx::query(
+            "SELECT e.sender_id, e.deleted,
+                (SELECT COUNT(DISTINCT r.emoji) FROM reactions r
+                    WHERE r.room_id = e.room_id AND r.seq = e.seq),
+                EXISTS (SELECT 1 FROM reactions r WHERE r.room_id = e.room_id AND r.seq = e.seq
+                        AND r.emoji = ? AND r.user_id = ?)
+             FROM events e WHERE e.room_id = ? AND e.seq = ? AND e.kind = 'message'",
+        )
+        .bind(emoji)
+        .bind(user)
+        .bind(&room.0)
+        .bind(seq.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| MessageInfo {
+            sender: UserId(r.get(0)),
+            deleted: r.get::<i64, _>(1) != 0,
+            reaction_kinds: usize::try_from(r.get::<i64, _>(2)).unwrap_or(usize::MAX),
+            reacted: r.get::<i64, _>(3) != 0,
+        }))
+    }
+
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool, Seq), StoreError> {
+        // One read transaction, so the page and `last_seq` describe the same moment.
+        let mut tx = self.pool.begin().await?;
+        let last_seq: i64 = sqlx::query("SELECT last_seq FROM rooms WHERE id = ?")
+            .bind(&room.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map_or(0, |r| r.get(0));
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? AND e.seq < ? AND e.kind NOT IN ('edit', 'delete', 'reaction')
+             ORDER BY e.seq DESC LIMIT ?"
+        );
+        let rows = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(before.map_or(i64::MAX, |s| s.0))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let complete = rows.len() <= limit as usize;
+        let mut events = rows
+            .iter()
+            .take(limit as usize)
+            .rev()
+            .map(|r| event_from_row(room, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        attach_reactions(&self.pool, room, &mut events).await?;
+        Ok((events, complete, Seq(last_seq)))
+    }
+
+    async fn events_after(
+        &self,
+        room: &RoomId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq ASC LIMIT ?"
+        );
+        let rows = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(after.0)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let up_to_date = rows.len() <= limit as usize;
+        let mut events = rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| event_from_row(room, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        attach_reactions(&self.pool, room, &mut events).await?;
+        Ok((events, up_to_date))
+    }
+
+    async fn advance_receipts(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<(Seq, Seq)>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE members SET
+                read_seq = MAX(read_seq, MIN(?3, (SELECT last_seq FROM rooms WHERE id = ?1))),
+                delivered_seq = MAX(delivered_seq, MIN(MAX(?3, ?4),
+                                    (SELECT last_seq FROM rooms WHERE id = ?1)))
+             WHERE room_id = ?1 AND user_id = ?2
+               AND (read_seq < MIN(?3, (SELECT last_seq FROM rooms WHERE id = ?1))
+                    OR delivered_seq < MIN(MAX(?3, ?4), (SELECT last_seq FROM rooms WHERE id = ?1)))
+             RETURNING delivered_seq, read_seq",
+        )
+        .bind(&room.0)
+        .bind(user.0)
+        .bind(read.0)
+        .bind(delivered.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (Seq(r.get(0)), Seq(r.get(1)))))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,159 @@
+//! The one path every room-changing request takes: check the key and the quota, take the
+//! order lock, answer a repeated request with its first result, apply the change durably, then
+//! tell everyone it concerns, in that order.
+
+use super::connection::SocketContext;
+use super::dispatch::{Refused, Reply, encode};
+use crate::hub::Audience;
+use crate::state::AppState;
+use crate::store::{Membership, UserId};
+use shared::events::Event;
+use shared::ws::{ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId};
+use std::time::Duration;
+
+/// Longest wait for the order lock before a request is refused as retryable.
+const ORDER_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What an applied request changed.
+pub struct Outcome {
+    /// The event the request produced; the requester's ack carries it.
+    pub ack: Event,
+    /// Every event appended, in order (`ack` included), for the rooms' other sockets.
+    pub events: Vec<Event>,
+    /// Users who became members: their sockets follow the room before its events go out.
+    pub joined: Vec<(UserId, RoomId)>,
+    /// Users who stopped being members: unfollowed after the events, then told.
+    pub left: Vec<(UserId, RoomId)>,
+    /// Users whose view of a room changed (new room, role, mute) and get a fresh summary.
+    pub updated: Vec<(UserId, RoomId)>,
+}
+
+impl Outcome {
+    pub fn event(event: Event) -> Self {
+        Self {
+            ack: event.clone(),
+            events: vec![event],
+            joined: Vec::new(),
+            left: Vec::new(),
+            updated: Vec::new(),
+        }
+    }
+
+    pub fn joined(mut self, user: UserId) -> Self {
+        let room = self.ack.room.clone();
+        self.joined.push((user, room.clone()));
+        self.updated.push((user, room));
+        self
+    }
+
+    pub fn left(mut self, user: UserId) -> Self {
+        self.left.push((user, self.ack.room.clone()));
+        self
+    }
+
+    pub fn updated(mut self, user: UserId) -> Self {
+        self.updated.push((user, self.ack.room.clone()));
+        self
+    }
+}
+
+/// Runs `apply` for the request `client_id` (about `room`, when the request names one).
+/// `apply` is lazy: it runs only after the checks, under the order lock, and only if this key
+/// was never applied before.
+pub async fn mutate(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: ClientMsgId,
+    room: Option<&RoomId>,
+    apply: impl Future<Output = Result<Outcome, Refused>>,
+) -> Result<Reply, Refused> {
+    if !client_id.is_valid() {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "client_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
+        ));
+    }
+    if state
+        .user_event_limiter
+        .check_key(&ctx.authed.user)
+        .is_err()
+    {
+        return Err(Refused::new(
+            ErrorCode::RateLimited,
+            "Slow down: too many messages.",
+        ));
+    }
+    let Ok(in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
+    else {
+        tracing::warn!("order lock busy; asking the client to retry");
+        return Err(Refused::busy());
+    };
+    let earlier = state
+        .store
+        .event_by_client_id(ctx.authed.user, &client_id)
+        .await?;
+    if let Some(event) = earlier {
+        if room.is_some_and(|r| *r != event.room) {
+            return Err(Refused::new(
+                ErrorCode::ClientIdReused,
+                "This client_id was already used in another room.",
+            ));
+        }
+        return Ok(Some(ServerMessage::Ack { client_id, event }));
+    }
+    let outcome = apply.await?;
+    for (user, room) in &outcome.joined {
+        state.fanout.set_membership(*user, room, true);
+    }
+    for event in &outcome.events {
+        let frame = encode(&ServerMessage::Event {
+            event: event.clone(),
+        });
+        state
+            .fanout
+            .send(Audience::Room(event.room.clone()), frame, Some(ctx.conn));
+    }
+    for (user, room) in &outcome.left {
+        state.fanout.set_membership(*user, room, false);
+        let frame = encode(&ServerMessage::RoomRemoved { room: room.clone() });
+        state.fanout.send(Audience::User(*user), frame, None);
+    }
+    drop(in_order);
+    for (user, room) in &outcome.updated {
+        if let Some(summary) = state.store.room_summary(room, *user).await? {
+            let frame = encode(&ServerMessage::RoomUpdated { room: summary });
+            state.fanout.send(Audience::User(*user), frame, None);
+        }
+    }
+    tracing::debug!(room = %outcome.ack.room, seq = %outcome.ack.seq, "event stored");
+    Ok(Some(ServerMessage::Ack {
+        client_id,
+        event: outcome.ack,
+    }))
+}
+
+/// My membership of `room`, or the refusal that does not reveal whether the room exists.
+pub async fn member_of(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+) -> Result<Membership, Refused> {
+    state
+        .store
+        .membership(room, ctx.authed.user)
+        .await?
+        .ok_or_else(Refused::no_such_room)
+}
+
+/// Refuses posting for a muted member.
+pub fn not_muted(membership: Membership) -> Result<(), Refused> {
+    if membership.muted {
+        Err(Refused::new(
+            ErrorCode::Forbidden,
+            "An admin muted you in this room.",
+        ))
+    } else {
+        Ok(())
+    }
+}

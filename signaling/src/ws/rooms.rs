@@ -1,0 +1,508 @@
+//! Conversations: creating rooms and direct conversations, membership, roles, invites, blocks,
+//! and the lists a client shows.
+
+use super::connection::SocketContext;
+use super::dispatch::{Refused, Reply};
+use super::mutate::{Outcome, member_of, mutate, not_muted};
+use crate::auth::new_session_token;
+use crate::now_ms;
+use crate::rules;
+use crate::state::AppState;
+use crate::store::{Draft, Membership, NamedUser, NewRoom, UserId};
+use shared::events::Role;
+use shared::limits::{MAX_ROOMS_PER_USER, check_room_name, check_room_topic};
+use shared::rooms::{Member, Presence, RoomKind};
+use shared::ws::{ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId};
+
+/// How long an invite link works.
+const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Longest token worth looking up (ours are 43 characters).
+const MAX_TOKEN_LEN: usize = 128;
+
+fn me(ctx: &SocketContext) -> NamedUser {
+    NamedUser {
+        id: ctx.authed.user,
+        name: ctx.authed.username.clone(),
+    }
+}
+
+fn invalid(why: shared::limits::InvalidInput) -> Refused {
+    Refused::new(ErrorCode::InvalidMessage, why.explain())
+}
+
+fn forbidden(message: &'static str) -> Refused {
+    Refused::new(ErrorCode::Forbidden, message)
+}
+
+fn no_such_user() -> Refused {
+    Refused::new(ErrorCode::NoSuchUser, "There is no user with that name.")
+}
+
+async fn user_named(state: &AppState, name: &str) -> Result<NamedUser, Refused> {
+    state
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(no_such_user)
+}
+
+/// Refuses when `user` is already in [`MAX_ROOMS_PER_USER`] rooms.
+async fn has_room_for_one_more(state: &AppState, user: UserId) -> Result<(), Refused> {
+    if state.store.room_ids(user).await?.len() >= MAX_ROOMS_PER_USER {
+        return Err(Refused::new(
+            ErrorCode::LimitReached,
+            format!("An account can be in at most {MAX_ROOMS_PER_USER} rooms."),
+        ));
+    }
+    Ok(())
+}
+
+fn group_only(membership: Membership) -> Result<(), Refused> {
+    match membership.kind {
+        RoomKind::Group => Ok(()),
+        RoomKind::Direct => Err(forbidden("A direct conversation has no members to manage.")),
+    }
+}
+
+/// 64 random bits in hex: unguessable enough that ids reveal nothing about other rooms.
+fn new_room_id() -> RoomId {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS random number generator is available");
+    RoomId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub async fn list(state: &AppState, ctx: &SocketContext) -> Result<Reply, Refused> {
+    let rooms = state.store.room_summaries(ctx.authed.user).await?;
+    Ok(Some(ServerMessage::Rooms { rooms }))
+}
+
+pub async fn members(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+) -> Result<Reply, Refused> {
+    member_of(state, ctx, &room).await?;
+    let members = state
+        .store
+        .members(&room)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let presence = state.hub.presence(m.user.id);
+            Member {
+                username: m.user.name,
+                role: m.role,
+                muted: m.muted,
+                presence,
+                last_seen_ms: m.last_seen_ms.filter(|_| presence == Presence::Offline),
+                delivered_seq: m.delivered_seq,
+                read_seq: m.read_seq,
+            }
+        })
+        .collect();
+    Ok(Some(ServerMessage::Members { room, members }))
+}
+
+pub async fn create(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: ClientMsgId,
+    name: String,
+    topic: String,
+) -> Result<Reply, Refused> {
+    check_room_name(&name).map_err(invalid)?;
+    check_room_topic(&topic).map_err(invalid)?;
+    mutate(state, ctx, client_id.clone(), None, async {
+        has_room_for_one_more(state, ctx.authed.user).await?;
+        let creator = me(ctx);
+        let new = NewRoom {
+            id: new_room_id(),
+            kind: RoomKind::Group,
+            name: name.trim(),
+            topic: topic.trim(),
+            creator: &creator,
+            client_id: &client_id,
+            direct: None,
+        };
+        let event = state.store.create_room(new, now_ms()).await?;
+        Ok(Outcome::event(event).joined(ctx.authed.user))
+    })
+    .await
+}
+
+pub async fn rename(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    name: String,
+) -> Result<Reply, Refused> {
+    check_room_name(&name).map_err(invalid)?;
+    let draft = Draft::Renamed {
+        name: name.trim().to_owned(),
+    };
+    change_room(state, ctx, room, client_id, draft).await
+}
+
+pub async fn set_topic(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    topic: String,
+) -> Result<Reply, Refused> {
+    check_room_topic(&topic).map_err(invalid)?;
+    let draft = Draft::TopicChanged {
+        topic: topic.trim().to_owned(),
+    };
+    change_room(state, ctx, room, client_id, draft).await
+}
+
+/// Renames or sets the topic, for admins and the owner of a group room.
+async fn change_room(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    draft: Draft,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        group_only(membership)?;
+        if !rules::may_edit_room(membership.role) {
+            return Err(forbidden("Only admins can change the room's name and topic."));
+        }
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event))
+    })
+    .await
+}
+
+pub async fn add_member(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    user: String,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        group_only(membership)?;
+        not_muted(membership)?;
+        let user = user_named(state, &user).await?;
+        if state.store.membership(&room, user.id).await?.is_some() {
+            return Err(Refused::new(
+                ErrorCode::AlreadyMember,
+                format!("{} is already a member.", user.name),
+            ));
+        }
+        // Said the same way as a full room list, so a block stays private.
+        if state.store.has_blocked(user.id, ctx.authed.user).await? {
+            return Err(forbidden("You cannot add this person."));
+        }
+        has_room_for_one_more(state, user.id).await?;
+        let added = user.id;
+        let event = state
+            .store
+            .append(
+                &room,
+                &me(ctx),
+                Some(&client_id),
+                Draft::Added { user },
+                now_ms(),
+            )
+            .await?;
+        Ok(Outcome::event(event).joined(added))
+    })
+    .await
+}
+
+/// The target of a moderation request: a member ranked below me.
+async fn moderated(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    user: &str,
+) -> Result<(NamedUser, Membership), Refused> {
+    let membership = member_of(state, ctx, room).await?;
+    group_only(membership)?;
+    let target = user_named(state, user).await?;
+    if target.id == ctx.authed.user {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "You cannot do that to yourself.",
+        ));
+    }
+    let Some(theirs) = state.store.membership(room, target.id).await? else {
+        return Err(Refused::new(
+            ErrorCode::NoSuchUser,
+            format!("{} is not a member of this room.", target.name),
+        ));
+    };
+    if !rules::may_moderate(membership.role, theirs.role) {
+        return Err(forbidden(
+            "Only admins can do that, and only to members below them.",
+        ));
+    }
+    Ok((target, theirs))
+}
+
+pub async fn remove_member(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    user: String,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let (target, _) = moderated(state, ctx, &room, &user).await?;
+        let removed = target.id;
+        let draft = Draft::Removed { user: target };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event).left(removed))
+    })
+    .await
+}
+
+pub async fn mute(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    user: String,
+    muted: bool,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let (target, _) = moderated(state, ctx, &room, &user).await?;
+        let affected = target.id;
+        let draft = Draft::Muted {
+            user: target,
+            muted,
+        };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event).updated(affected))
+    })
+    .await
+}
+
+pub async fn set_role(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    user: String,
+    role: Role,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        group_only(membership)?;
+        let target = user_named(state, &user).await?;
+        let Some(theirs) = state.store.membership(&room, target.id).await? else {
+            return Err(Refused::new(
+                ErrorCode::NoSuchUser,
+                format!("{} is not a member of this room.", target.name),
+            ));
+        };
+        if !rules::may_set_role(membership.role, theirs.role, role) {
+            return Err(forbidden(
+                "Only the owner can make admins, and ownership cannot be given away.",
+            ));
+        }
+        let affected = target.id;
+        let draft = Draft::RoleChanged { user: target, role };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event).updated(affected))
+    })
+    .await
+}
+
+pub async fn leave(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        if membership.kind == RoomKind::Direct {
+            return Err(forbidden(
+                "A direct conversation cannot be left; block the person instead.",
+            ));
+        }
+        let now = now_ms();
+        let mut handover = None;
+        if membership.role == Role::Owner {
+            let members = state.store.members(&room).await?;
+            if let Some(next) = rules::successor(&members, ctx.authed.user) {
+                let next = next.user.clone();
+                let id = next.id;
+                let draft = Draft::RoleChanged {
+                    user: next,
+                    role: Role::Owner,
+                };
+                handover = Some((state.store.append(&room, &me(ctx), None, draft, now).await?, id));
+            }
+        }
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), Draft::Left, now)
+            .await?;
+        let mut outcome = Outcome::event(event).left(ctx.authed.user);
+        if let Some((promoted, heir)) = handover {
+            outcome.events.insert(0, promoted);
+            outcome = outcome.updated(heir);
+        }
+        Ok(outcome)
+    })
+    .await
+}
+
+pub async fn create_invite(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+) -> Result<Reply, Refused> {
+    let membership = member_of(state, ctx, &room).await?;
+    group_only(membership)?;
+    not_muted(membership)?;
+    let (token, hash) = new_session_token();
+    let now = now_ms();
+    let expires_at_ms = now + INVITE_LIFETIME_MS;
+    state
+        .store
+        .create_invite(&hash, &room, ctx.authed.user, now, expires_at_ms)
+        .await?;
+    Ok(Some(ServerMessage::Invite {
+        room,
+        token,
+        expires_at_ms,
+    }))
+}
+
+pub async fn join_by_invite(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: ClientMsgId,
+    token: String,
+) -> Result<Reply, Refused> {
+    let invalid_invite = || {
+        Refused::new(
+            ErrorCode::InvalidInvite,
+            "This invite link is not valid or has expired.",
+        )
+    };
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Err(invalid_invite());
+    }
+    mutate(state, ctx, client_id.clone(), None, async {
+        let hash = crate::auth::hash_token(&token);
+        let Some(room) = state.store.invite_room(&hash, now_ms()).await? else {
+            return Err(invalid_invite());
+        };
+        if state
+            .store
+            .membership(&room, ctx.authed.user)
+            .await?
+            .is_some()
+        {
+            return Err(Refused::new(
+                ErrorCode::AlreadyMember,
+                "You are already a member of this room.",
+            ));
+        }
+        has_room_for_one_more(state, ctx.authed.user).await?;
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), Draft::Joined, now_ms())
+            .await?;
+        Ok(Outcome::event(event).joined(ctx.authed.user))
+    })
+    .await
+}
+
+pub async fn open_direct(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: ClientMsgId,
+    user: String,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), None, async {
+        let other = user_named(state, &user).await?;
+        if other.id == ctx.authed.user {
+            return Err(Refused::new(
+                ErrorCode::InvalidMessage,
+                "A direct conversation needs someone else.",
+            ));
+        }
+        if state
+            .store
+            .blocked_either_way(ctx.authed.user, other.id)
+            .await?
+        {
+            return Err(forbidden("You cannot write to this person."));
+        }
+        let key = rules::direct_key(ctx.authed.user, other.id);
+        if let Some(room) = state.store.direct_room(&key).await? {
+            // Already open: answer with its first event, and nothing new is stored.
+            let (mut first, _) = state.store.events_after(&room, shared::Seq(0), 1).await?;
+            let created = first.pop().ok_or_else(Refused::busy)?;
+            let mut outcome = Outcome::event(created).updated(ctx.authed.user);
+            outcome.events.clear();
+            return Ok(outcome);
+        }
+        has_room_for_one_more(state, ctx.authed.user).await?;
+        has_room_for_one_more(state, other.id).await?;
+        let opener = me(ctx);
+        let other_id = other.id;
+        let new = NewRoom {
+            id: new_room_id(),
+            kind: RoomKind::Direct,
+            name: "",
+            topic: "",
+            creator: &opener,
+            client_id: &client_id,
+            direct: Some((&other, key)),
+        };
+        let event = state.store.create_room(new, now_ms()).await?;
+        Ok(Outcome::event(event)
+            .joined(ctx.authed.user)
+            .joined(other_id))
+    })
+    .await
+}
+
+pub async fn block(
+    state: &AppState,
+    ctx: &SocketContext,
+    user: String,
+    blocked: bool,
+) -> Result<Reply, Refused> {
+    let target = user_named(state, &user).await?;
+    if target.id == ctx.authed.user {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "You cannot block yourself.",
+        ));
+    }
+    state
+        .store
+        .set_blocked(ctx.authed.user, target.id, blocked, now_ms())
+        .await?;
+    Ok(Some(ServerMessage::Blocked {
+        user: target.name,
+        blocked,
+    }))
+}

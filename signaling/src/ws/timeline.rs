@@ -1,0 +1,336 @@
+//! Messages and the operations on them, and reading a room's timeline.
+
+use super::connection::SocketContext;
+use super::dispatch::{Refused, Reply};
+use super::mutate::{Outcome, member_of, mutate, not_muted};
+use crate::now_ms;
+use crate::state::AppState;
+use crate::store::{Draft, Membership, NamedUser};
+use shared::events::Event;
+use shared::limits::{
+    MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_emoji, mentioned_names,
+};
+use shared::rooms::RoomKind;
+use shared::ws::{ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId, Seq};
+
+/// Bytes of events one history or catch-up reply may carry. Pages are cut short to fit (and
+/// say they are incomplete), so a reply always fits the socket's write buffer.
+pub const PAGE_BYTE_BUDGET: usize = 128 * 1024;
+/// Mentions looked up per message; more are left as plain text.
+const MAX_MENTIONS: usize = 20;
+
+pub async fn history(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    before: Option<Seq>,
+    limit: u32,
+) -> Result<Reply, Refused> {
+    member_of(state, ctx, &room).await?;
+    let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+    let (events, complete, last_seq) = state.store.history(&room, before, limit).await?;
+    let (events, cut) = fit_page(events, true);
+    Ok(Some(ServerMessage::History {
+        room,
+        before,
+        events,
+        complete: complete && !cut,
+        last_seq,
+    }))
+}
+
+pub async fn catch_up(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    after: Seq,
+    limit: u32,
+) -> Result<Reply, Refused> {
+    member_of(state, ctx, &room).await?;
+    let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+    let (events, up_to_date) = state.store.events_after(&room, after, limit).await?;
+    let (events, cut) = fit_page(events, false);
+    Ok(Some(ServerMessage::CaughtUp {
+        room,
+        after,
+        events,
+        up_to_date: up_to_date && !cut,
+    }))
+}
+
+fn invalid(why: shared::limits::InvalidInput) -> Refused {
+    Refused::new(ErrorCode::InvalidMessage, why.explain())
+}
+
+/// In a direct conversation, refuses writing if either side blocked the other.
+async fn not_blocked(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    membership: Membership,
+) -> Result<(), Refused> {
+    if membership.kind != RoomKind::Direct {
+        return Ok(());
+    }
+    let members = state.store.members(room).await?;
+    for other in members.iter().filter(|m| m.user.id != ctx.authed.user) {
+        if state
+            .store
+            .blocked_either_way(ctx.authed.user, other.user.id)
+            .await?
+        {
+            return Err(Refused::new(
+                ErrorCode::Forbidden,
+                "You cannot write to this person.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn me(ctx: &SocketContext) -> NamedUser {
+    NamedUser {
+        id: ctx.authed.user,
+        name: ctx.authed.username.clone(),
+    }
+}
+
+/// The mentioned names that belong to members of `room`, as they spell their names.
+async fn mentions(state: &AppState, room: &RoomId, body: &str) -> Result<Vec<String>, Refused> {
+    let mut found = Vec::new();
+    for name in mentioned_names(body).into_iter().take(MAX_MENTIONS) {
+        let Some(user) = state.store.user_by_name(name).await? else {
+            continue;
+        };
+        if state.store.membership(room, user.id).await?.is_some() {
+            found.push(user.name);
+        }
+    }
+    Ok(found)
+}
+
+pub async fn send(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    body: String,
+    reply_to: Option<Seq>,
+) -> Result<Reply, Refused> {
+    check_body(&body).map_err(invalid)?;
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        not_muted(membership)?;
+        not_blocked(state, ctx, &room, membership).await?;
+        if let Some(quoted) = reply_to
+            && state.store.message_info(&room, quoted, None).await?.is_none()
+        {
+            return Err(Refused::new(
+                ErrorCode::NoSuchMessage,
+                "The message you reply to is not in this room.",
+            ));
+        }
+        let mentions = mentions(state, &room, &body).await?;
+        let draft = Draft::Message {
+            body,
+            reply_to,
+            mentions,
+        };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event))
+    })
+    .await
+}
+
+/// The message `target` if it is there, not deleted, and mine.
+async fn own_message(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    target: Seq,
+    verb: &str,
+) -> Result<(), Refused> {
+    let info = state.store.message_info(room, target, None).await?;
+    match info {
+        Some(info) if !info.deleted => {
+            if info.sender == ctx.authed.user {
+                Ok(())
+            } else {
+                Err(Refused::new(
+                    ErrorCode::Forbidden,
+                    format!("You can only {verb} your own messages."),
+                ))
+            }
+        }
+        _ => Err(no_such_message()),
+    }
+}
+
+fn no_such_message() -> Refused {
+    Refused::new(
+        ErrorCode::NoSuchMessage,
+        "That message does not exist in this room or was deleted.",
+    )
+}
+
+pub async fn edit(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    target: Seq,
+    body: String,
+) -> Result<Reply, Refused> {
+    check_body(&body).map_err(invalid)?;
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        not_muted(membership)?;
+        not_blocked(state, ctx, &room, membership).await?;
+        own_message(state, ctx, &room, target, "edit").await?;
+        let draft = Draft::Edit { target, body };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event))
+    })
+    .await
+}
+
+pub async fn delete(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    target: Seq,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        // Muted members and blocked people may still take their own words back.
+        member_of(state, ctx, &room).await?;
+        own_message(state, ctx, &room, target, "delete").await?;
+        let event = state
+            .store
+            .append(
+                &room,
+                &me(ctx),
+                Some(&client_id),
+                Draft::Delete { target },
+                now_ms(),
+            )
+            .await?;
+        Ok(Outcome::event(event))
+    })
+    .await
+}
+
+pub async fn react(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    target: Seq,
+    emoji: String,
+    add: bool,
+) -> Result<Reply, Refused> {
+    check_emoji(&emoji).map_err(invalid)?;
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        not_muted(membership)?;
+        not_blocked(state, ctx, &room, membership).await?;
+        let info = state
+            .store
+            .message_info(&room, target, Some((&emoji, ctx.authed.user)))
+            .await?;
+        let info = match info {
+            Some(info) if !info.deleted => info,
+            _ => return Err(no_such_message()),
+        };
+        if add && !info.reacted && info.reaction_kinds >= MAX_REACTIONS_PER_MESSAGE {
+            return Err(Refused::new(
+                ErrorCode::LimitReached,
+                format!("A message can carry at most {MAX_REACTIONS_PER_MESSAGE} different reactions."),
+            ));
+        }
+        let draft = Draft::Reaction {
+            target,
+            emoji,
+            added: add,
+        };
+        let event = state
+            .store
+            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
+            .await?;
+        Ok(Outcome::event(event))
+    })
+    .await
+}
+
+/// Keeps the longest run of `events` (oldest first) that fits [`PAGE_BYTE_BUDGET`], taken from
+/// the newest end (`keep_newest`, for backward pages) or the oldest end (for catch-up), and says
+/// whether anything was dropped.
+fn fit_page(mut events: Vec<Event>, keep_newest: bool) -> (Vec<Event>, bool) {
+    let cost = |e: &Event| serde_json::to_vec(e).map_or(usize::MAX, |v| v.len());
+    let mut used = 0usize;
+    let mut fits = |e: &Event| {
+        used = used.saturating_add(cost(e));
+        used <= PAGE_BYTE_BUDGET
+    };
+    let keep = if keep_newest {
+        events.iter().rev().take_while(|e| fits(e)).count()
+    } else {
+        events.iter().take_while(|e| fits(e)).count()
+    };
+    // Always return at least one event so paging makes progress.
+    let keep = keep.max(1).min(events.len());
+    let dropped = keep < events.len();
+    if keep_newest {
+        events.drain(..events.len() - keep);
+    } else {
+        events.truncate(keep);
+    }
+    (events, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::events::EventKind;
+
+    fn message(seq: i64, body_len: usize) -> Event {
+        Event {
+            room: RoomId::lobby(),
+            seq: Seq(seq),
+            sender: "s".into(),
+            at_ms: 0,
+            client_id: None,
+            kind: EventKind::Message {
+                body: "x".repeat(body_len),
+                reply_to: None,
+                mentions: vec![],
+                edited_at_ms: None,
+                deleted: false,
+                reactions: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn pages_are_cut_to_the_byte_budget_from_the_right_end() {
+        let big = PAGE_BYTE_BUDGET / 3;
+        let page: Vec<_> = (1..=5).map(|seq| message(seq, big)).collect();
+        let (newest, cut) = fit_page(page.clone(), true);
+        assert!(cut);
+        assert_eq!(newest.iter().map(|m| m.seq.0).collect::<Vec<_>>(), [4, 5]);
+        let (oldest, cut) = fit_page(page, false);
+        assert!(cut);
+        assert_eq!(oldest.iter().map(|m| m.seq.0).collect::<Vec<_>>(), [1, 2]);
+        let (small, cut) = fit_page(vec![message(1, 10), message(2, 10)], true);
+        assert!(!cut);
+        assert_eq!(small.len(), 2);
+        assert!(fit_page(Vec::new(), true).0.is_empty());
+    }
+}
