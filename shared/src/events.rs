@@ -73,9 +73,14 @@ pub enum EventKind {
         reactions: Vec<Reaction>,
     },
     /// The author replaced the text of message `target`.
-    Edit { target: Seq, body: String },
+    Edit {
+        target: Seq,
+        body: String,
+    },
     /// The author deleted message `target`; it stays as a tombstone.
-    Delete { target: Seq },
+    Delete {
+        target: Seq,
+    },
     /// `sender` put (`added`) or took back a reaction on message `target`.
     Reaction {
         target: Seq,
@@ -83,21 +88,37 @@ pub enum EventKind {
         added: bool,
     },
     /// The room was created by `sender` (for a direct conversation: opened).
-    Created { name: String },
-    Renamed { name: String },
-    TopicChanged { topic: String },
+    Created {
+        name: String,
+    },
+    Renamed {
+        name: String,
+    },
+    TopicChanged {
+        topic: String,
+    },
     /// `sender` joined by themselves (invite link, or the other side of a direct conversation).
     Joined,
     /// `sender` added `user`.
-    Added { user: String },
+    Added {
+        user: String,
+    },
     /// `sender` left.
     Left,
     /// `sender` removed `user`.
-    Removed { user: String },
+    Removed {
+        user: String,
+    },
     /// `sender` gave `user` the role `role`.
-    RoleChanged { user: String, role: Role },
+    RoleChanged {
+        user: String,
+        role: Role,
+    },
     /// `sender` muted or unmuted `user`: a muted member reads but cannot post or react.
-    Muted { user: String, muted: bool },
+    Muted {
+        user: String,
+        muted: bool,
+    },
 }
 
 /// One emoji on a message and who put it there, in the order they did.

@@ -151,7 +151,10 @@ pub fn mentioned_names(body: &str) -> Vec<&str> {
             continue;
         }
         let start = at + 1;
-        let len = bytes[start..].iter().take_while(|b| is_name_byte(**b)).count();
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| is_name_byte(**b))
+            .count();
         // A trailing '.' ends a sentence, not a name.
         let name = body[start..start + len].trim_end_matches('.');
         let known = names.iter().any(|n| n.eq_ignore_ascii_case(name));
@@ -216,10 +219,16 @@ mod tests {
     fn room_names_and_topics() {
         assert_eq!(check_room_name("Design crew"), Ok(()));
         assert_eq!(check_room_name("  "), Err(InvalidInput::RoomNameLength));
-        assert_eq!(check_room_name(&"x".repeat(65)), Err(InvalidInput::RoomNameLength));
+        assert_eq!(
+            check_room_name(&"x".repeat(65)),
+            Err(InvalidInput::RoomNameLength)
+        );
         assert_eq!(check_room_name("a\nb"), Err(InvalidInput::RoomNameLength));
         assert_eq!(check_room_topic(""), Ok(()));
-        assert_eq!(check_room_topic(&"x".repeat(301)), Err(InvalidInput::RoomTopicLength));
+        assert_eq!(
+            check_room_topic(&"x".repeat(301)),
+            Err(InvalidInput::RoomTopicLength)
+        );
     }
 
     #[test]

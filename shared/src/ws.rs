@@ -127,7 +127,10 @@ pub enum ClientMessage {
         role: Role,
     },
     /// Leave a group room. An owner who leaves passes ownership on.
-    Leave { room: RoomId, client_id: ClientMsgId },
+    Leave {
+        room: RoomId,
+        client_id: ClientMsgId,
+    },
     /// A link token that lets anyone with an account join. Answered by
     /// [`ServerMessage::Invite`].
     CreateInvite { room: RoomId },
@@ -137,7 +140,10 @@ pub enum ClientMessage {
         token: String,
     },
     /// Open (or find) the direct conversation with `user`. Acked with its `created` event.
-    OpenDirect { client_id: ClientMsgId, user: String },
+    OpenDirect {
+        client_id: ClientMsgId,
+        user: String,
+    },
     /// Block or unblock a user: a blocked user cannot open a direct conversation with me, write
     /// in ours, or add me to rooms. Answered by [`ServerMessage::Blocked`].
     Block { user: String, blocked: bool },
@@ -171,7 +177,9 @@ pub enum ServerMessage {
         blocked: Vec<String>,
     },
     /// A new event in one of my rooms (including mine, from my other devices).
-    Event { event: Event },
+    Event {
+        event: Event,
+    },
     /// The request with this `client_id` is durable. For a repeated request this carries the
     /// event stored the first time, in its current state.
     Ack {
@@ -198,19 +206,31 @@ pub enum ServerMessage {
         events: Vec<Event>,
         up_to_date: bool,
     },
-    Rooms { rooms: Vec<RoomSummary> },
+    Rooms {
+        rooms: Vec<RoomSummary>,
+    },
     /// I am now in this room, or its name, topic, my role or my mute changed.
-    RoomUpdated { room: RoomSummary },
+    RoomUpdated {
+        room: RoomSummary,
+    },
     /// I am no longer in this room (I left, or was removed). Its history stays readable only
     /// from the client's own copy.
-    RoomRemoved { room: RoomId },
-    Members { room: RoomId, members: Vec<Member> },
+    RoomRemoved {
+        room: RoomId,
+    },
+    Members {
+        room: RoomId,
+        members: Vec<Member>,
+    },
     Invite {
         room: RoomId,
         token: String,
         expires_at_ms: i64,
     },
-    Blocked { user: String, blocked: bool },
+    Blocked {
+        user: String,
+        blocked: bool,
+    },
     /// `user`'s devices have received up to `delivered_seq` and read up to `read_seq`.
     Receipt {
         room: RoomId,
@@ -220,7 +240,10 @@ pub enum ServerMessage {
     },
     /// `user` is typing in `room`: show it for [`TYPING_SHOWN_MS`] unless a message from them
     /// arrives first.
-    Typing { room: RoomId, user: String },
+    Typing {
+        room: RoomId,
+        user: String,
+    },
     /// Someone I share a room with came online, went away or went offline.
     Presence {
         user: String,
@@ -228,7 +251,9 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seen_ms: Option<i64>,
     },
-    Pong { nonce: u64 },
+    Pong {
+        nonce: u64,
+    },
     Error {
         code: ErrorCode,
         message: String,

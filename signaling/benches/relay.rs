@@ -44,6 +44,7 @@ impl ServerProcess {
             .arg(dir.join("no-frontend"))
             .args(["--socket-frames-per-second", "1000000"])
             .args(["--auth-attempts-per-minute", "100000"])
+            .args(["--user-events-per-second", "1000000"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -117,6 +118,7 @@ fn send_frame(i: usize, body: &str) -> Message {
         room: RoomId::lobby(),
         client_id: ClientMsgId(format!("m{i}")),
         body: body.to_owned(),
+        reply_to: None,
     };
     Message::text(serde_json::to_string(&frame).unwrap())
 }
@@ -194,8 +196,10 @@ async fn main() {
             tokio::spawn(async move {
                 let mut received = Vec::with_capacity(messages);
                 while received.len() < messages {
-                    if let ServerMessage::Message { message } = next_event(&mut ws).await {
-                        let index: usize = message.client_id.0[1..].parse().unwrap();
+                    if let ServerMessage::Event { event } = next_event(&mut ws).await
+                        && let Some(client_id) = event.client_id
+                    {
+                        let index: usize = client_id.0[1..].parse().unwrap();
                         received.push((index, Instant::now()));
                     }
                 }

@@ -129,7 +129,10 @@ impl Registry {
         let Some(conns) = self.users.get(&user) else {
             return Presence::Offline;
         };
-        if conns.iter().any(|id| self.conns.get(id).is_some_and(|c| !c.away)) {
+        if conns
+            .iter()
+            .any(|id| self.conns.get(id).is_some_and(|c| !c.away))
+        {
             Presence::Online
         } else if conns.is_empty() {
             Presence::Offline
@@ -237,8 +240,18 @@ impl Hub {
             }
         };
         match audience {
-            Audience::Room(room) => registry.rooms.get(room).into_iter().flatten().for_each(send),
-            Audience::User(user) => registry.users.get(user).into_iter().flatten().for_each(send),
+            Audience::Room(room) => registry
+                .rooms
+                .get(room)
+                .into_iter()
+                .flatten()
+                .for_each(send),
+            Audience::User(user) => registry
+                .users
+                .get(user)
+                .into_iter()
+                .flatten()
+                .for_each(send),
             Audience::Rooms(rooms) => {
                 let mut reached = HashSet::new();
                 for id in rooms.iter().filter_map(|r| registry.rooms.get(r)).flatten() {
@@ -382,7 +395,11 @@ mod tests {
         hub.set_away(tab2.id, true);
         assert_eq!(hub.presence_change(alice, false), Some(Presence::Away));
         assert!(hub.unregister(tab2.id));
-        assert_eq!(hub.presence_change(alice, false), None, "held for the grace period");
+        assert_eq!(
+            hub.presence_change(alice, false),
+            None,
+            "held for the grace period"
+        );
         assert_eq!(hub.presence(alice), Presence::Away);
         assert_eq!(hub.presence_change(alice, true), Some(Presence::Offline));
         assert_eq!(hub.presence(alice), Presence::Offline);

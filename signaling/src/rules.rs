@@ -87,14 +87,24 @@ mod tests {
             member(4, Role::Admin, 3),
         ];
         assert_eq!(successor(&members, UserId(1)).unwrap().user.id, UserId(4));
-        let members = [member(1, Role::Owner, 1), member(5, Role::Member, 9), member(2, Role::Member, 2)];
+        let members = [
+            member(1, Role::Owner, 1),
+            member(5, Role::Member, 9),
+            member(2, Role::Member, 2),
+        ];
         assert_eq!(successor(&members, UserId(1)).unwrap().user.id, UserId(2));
         assert!(successor(&[member(1, Role::Owner, 1)], UserId(1)).is_none());
     }
 
     #[test]
     fn a_pair_has_one_key_whoever_asks() {
-        assert_eq!(direct_key(UserId(7), UserId(3)), direct_key(UserId(3), UserId(7)));
-        assert_ne!(direct_key(UserId(1), UserId(23)), direct_key(UserId(12), UserId(3)));
+        assert_eq!(
+            direct_key(UserId(7), UserId(3)),
+            direct_key(UserId(3), UserId(7))
+        );
+        assert_ne!(
+            direct_key(UserId(1), UserId(23)),
+            direct_key(UserId(12), UserId(3))
+        );
     }
 }

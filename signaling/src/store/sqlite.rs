@@ -202,10 +202,11 @@ async fn attach_reactions(
 
 /// Takes the room's next seq. Must run first in an append's transaction.
 async fn next_seq(tx: &mut Transaction<'_, Sqlite>, room: &RoomId) -> Result<Seq, StoreError> {
-    let row = sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-        .bind(&room.0)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row =
+        sqlx::query("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
+            .bind(&room.0)
+            .fetch_one(&mut **tx)
+            .await?;
     Ok(Seq(row.get(0)))
 }
 
@@ -792,11 +793,12 @@ impl Storage for SqliteStore {
         token_hash: &[u8],
         now_ms: i64,
     ) -> Result<Option<RoomId>, StoreError> {
-        let row = sqlx::query("SELECT room_id FROM invites WHERE token_hash = ? AND expires_at > ?")
-            .bind(token_hash)
-            .bind(now_ms)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT room_id FROM invites WHERE token_hash = ? AND expires_at > ?")
+                .bind(token_hash)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(|r| RoomId(r.get(0))))
     }
 
@@ -819,7 +821,8 @@ impl Storage for SqliteStore {
         };
         let room = RoomId(row.get(0));
         // Re-read through the common path so the columns line up with `event_from_row`.
-        let query = format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.room_id = ? AND e.seq = ?");
+        let query =
+            format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.room_id = ? AND e.seq = ?");
         let row = sqlx::query(&query)
             .bind(&room.0)
             .bind(row.get::<i64, _>(1))

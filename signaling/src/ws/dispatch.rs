@@ -48,7 +48,10 @@ impl Refused {
 impl From<StoreError> for Refused {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure while handling a frame");
-        Self::new(ErrorCode::Internal, "The server could not handle that. Try again.")
+        Self::new(
+            ErrorCode::Internal,
+            "The server could not handle that. Try again.",
+        )
     }
 }
 
@@ -112,7 +115,8 @@ pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> R
             ));
         }
     };
-    let client_id = client_id_of(&request).cloned();
+    // An invalid key is not echoed back: the error names no request.
+    let client_id = client_id_of(&request).filter(|id| id.is_valid()).cloned();
     match route(state, ctx, request).await {
         Ok(reply) => reply,
         Err(refused) => Some(error(refused.code, refused.message, client_id)),
@@ -203,9 +207,7 @@ async fn route(
         C::JoinByInvite { client_id, token } => {
             rooms::join_by_invite(state, ctx, client_id, token).await
         }
-        C::OpenDirect { client_id, user } => {
-            rooms::open_direct(state, ctx, client_id, user).await
-        }
+        C::OpenDirect { client_id, user } => rooms::open_direct(state, ctx, client_id, user).await,
         C::Block { user, blocked } => rooms::block(state, ctx, user, blocked).await,
         C::MarkDelivered { room, seq } => live::receipts(state, ctx, room, seq, None).await,
         C::MarkRead { room, seq } => live::receipts(state, ctx, room, seq, Some(seq)).await,

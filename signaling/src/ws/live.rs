@@ -92,7 +92,10 @@ impl TypingThrottle {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let window = Duration::from_millis(TYPING_THROTTLE_MS);
-        if last.get(room).is_some_and(|at| now.duration_since(*at) < window) {
+        if last
+            .get(room)
+            .is_some_and(|at| now.duration_since(*at) < window)
+        {
             return false;
         }
         if last.len() >= TYPING_MEMORY {

@@ -171,7 +171,9 @@ async fn change_room(
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         if !rules::may_edit_room(membership.role) {
-            return Err(forbidden("Only admins can change the room's name and topic."));
+            return Err(forbidden(
+                "Only admins can change the room's name and topic.",
+            ));
         }
         let event = state
             .store
@@ -353,7 +355,13 @@ pub async fn leave(
                     user: next,
                     role: Role::Owner,
                 };
-                handover = Some((state.store.append(&room, &me(ctx), None, draft, now).await?, id));
+                handover = Some((
+                    state
+                        .store
+                        .append(&room, &me(ctx), None, draft, now)
+                        .await?,
+                    id,
+                ));
             }
         }
         let event = state

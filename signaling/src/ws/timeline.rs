@@ -124,7 +124,11 @@ pub async fn send(
         not_muted(membership)?;
         not_blocked(state, ctx, &room, membership).await?;
         if let Some(quoted) = reply_to
-            && state.store.message_info(&room, quoted, None).await?.is_none()
+            && state
+                .store
+                .message_info(&room, quoted, None)
+                .await?
+                .is_none()
         {
             return Err(Refused::new(
                 ErrorCode::NoSuchMessage,
@@ -252,7 +256,9 @@ pub async fn react(
         if add && !info.reacted && info.reaction_kinds >= MAX_REACTIONS_PER_MESSAGE {
             return Err(Refused::new(
                 ErrorCode::LimitReached,
-                format!("A message can carry at most {MAX_REACTIONS_PER_MESSAGE} different reactions."),
+                format!(
+                    "A message can carry at most {MAX_REACTIONS_PER_MESSAGE} different reactions."
+                ),
             ));
         }
         let draft = Draft::Reaction {

@@ -2,8 +2,9 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use shared::ws::{ClientMessage, ServerMessage};
-use shared::{ClientMsgId, RoomId};
+use shared::events::{Event, EventKind};
+use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId, Seq};
 use signaling::config::Config;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -28,10 +29,29 @@ impl TestServer {
         Self::start_in(dir).await
     }
 
+    /// A server whose limits are changed by `configure` (defaults: the shipped socket limit,
+    /// generous per-user and auth limits, a short presence grace).
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::boot(dir, configure).await
+    }
+
+    /// A server that lets one socket send thousands of frames a second.
+    pub async fn start_unthrottled() -> Self {
+        Self::start_with(|c| c.socket_frames_per_second = 100_000).await
+    }
+
     pub async fn start_in(dir: tempfile::TempDir) -> Self {
+        Self::boot(dir, |_| {}).await
+    }
+
+    async fn boot(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_data_dir(dir.path().to_path_buf());
         config.static_dir = dir.path().join("no-frontend");
         config.auth_attempts_per_minute = 1000;
+        config.user_events_per_second = 100_000;
+        config.presence_grace_ms = 300;
+        configure(&mut config);
         let server = signaling::start(config).await.unwrap();
         let base = server.url();
         Self {
@@ -80,6 +100,20 @@ impl TestServer {
         self.try_connect(Some(cookie), Some(&self.origin()))
             .await
             .expect("socket opens")
+    }
+
+    /// Opens a socket and returns the room list of its welcome.
+    pub async fn connect_and_welcome(&self, cookie: &str) -> Vec<shared::rooms::RoomSummary> {
+        let url = format!("{}/ws", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+        headers.insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        match (Client { ws }).next_event().await {
+            ServerMessage::Welcome { rooms, .. } => rooms,
+            other => panic!("expected a welcome, got {other:?}"),
+        }
     }
 
     pub async fn try_connect(
@@ -135,13 +169,143 @@ impl Client {
         self.ws.send(message).await.unwrap();
     }
 
+    /// Posts to the lobby without waiting.
     pub async fn say(&mut self, client_id: &str, body: &str) {
+        self.say_in(&RoomId::lobby(), client_id, body).await;
+    }
+
+    pub async fn say_in(&mut self, room: &RoomId, client_id: &str, body: &str) {
         self.send(&ClientMessage::Send {
-            room: RoomId::lobby(),
+            room: room.clone(),
             client_id: ClientMsgId(client_id.into()),
             body: body.into(),
+            reply_to: None,
         })
         .await;
+    }
+
+    /// Sends a request that carries `client_id` and waits for its ack (the event) or error.
+    pub async fn request(
+        &mut self,
+        client_id: &str,
+        message: ClientMessage,
+    ) -> Result<Event, ErrorCode> {
+        self.send(&message).await;
+        let key = ClientMsgId(client_id.into());
+        self.wait_for(|e| match e {
+            ServerMessage::Ack { client_id, event } if client_id == key => Some(Ok(event)),
+            ServerMessage::Error {
+                code,
+                client_id: Some(id),
+                ..
+            } if id == key => Some(Err(code)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Posts to `room` and waits for the ack.
+    pub async fn post(&mut self, room: &RoomId, client_id: &str, body: &str) -> Event {
+        let message = ClientMessage::Send {
+            room: room.clone(),
+            client_id: ClientMsgId(client_id.into()),
+            body: body.into(),
+            reply_to: None,
+        };
+        let answer = self.request(client_id, message).await;
+        answer.unwrap_or_else(|code| panic!("message {client_id} refused: {code:?}"))
+    }
+
+    /// Creates a group room and returns its id.
+    pub async fn create_room(&mut self, name: &str) -> RoomId {
+        let client_id = format!("create-{name}").replace(' ', "-");
+        let message = ClientMessage::CreateRoom {
+            client_id: ClientMsgId(client_id.clone()),
+            name: name.into(),
+            topic: String::new(),
+        };
+        self.request(&client_id, message)
+            .await
+            .expect("room created")
+            .room
+    }
+
+    /// Adds `user` to `room`.
+    pub async fn add(&mut self, room: &RoomId, user: &str) -> Result<Event, ErrorCode> {
+        let client_id = format!("add-{user}-{}", room.0);
+        let message = ClientMessage::AddMember {
+            room: room.clone(),
+            client_id: ClientMsgId(client_id.clone()),
+            user: user.into(),
+        };
+        self.request(&client_id, message).await
+    }
+
+    /// One page of history.
+    pub async fn history(
+        &mut self,
+        room: &RoomId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> (Vec<Event>, bool) {
+        self.send(&ClientMessage::History {
+            room: room.clone(),
+            before,
+            limit,
+        })
+        .await;
+        self.wait_for(|e| match e {
+            ServerMessage::History {
+                events, complete, ..
+            } => Some((events, complete)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Every event after `after`, fetched page by page as a reconnecting client does.
+    pub async fn catch_up(&mut self, room: &RoomId, mut after: Seq, limit: u32) -> Vec<Event> {
+        let mut all = Vec::new();
+        loop {
+            self.send(&ClientMessage::CatchUp {
+                room: room.clone(),
+                after,
+                limit,
+            })
+            .await;
+            let (page, up_to_date) = self
+                .wait_for(|e| match e {
+                    ServerMessage::CaughtUp {
+                        events, up_to_date, ..
+                    } => Some((events, up_to_date)),
+                    _ => None,
+                })
+                .await;
+            if let Some(last) = page.last() {
+                after = last.seq;
+            }
+            all.extend(page);
+            if up_to_date {
+                return all;
+            }
+        }
+    }
+
+    /// The next event delivered live from another socket.
+    pub async fn next_room_event(&mut self) -> Event {
+        self.wait_for(|e| match e {
+            ServerMessage::Event { event } => Some(event),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Asserts nothing arrives for a short while (besides pongs).
+    pub async fn expect_silence(&mut self, for_ms: u64) {
+        let quiet = tokio::time::timeout(Duration::from_millis(for_ms), self.ws.next()).await;
+        if let Ok(Some(Ok(Message::Text(text)))) = quiet {
+            panic!("expected nothing, got {text}");
+        }
     }
 
     /// The next protocol event, skipping nothing. Panics after [`WAIT`].
@@ -156,6 +320,22 @@ impl Client {
                 Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("expected an event, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next answer to a request: skips what the server pushes on its own (presence,
+    /// typing, receipts, room events and updates).
+    pub async fn next_reply(&mut self) -> ServerMessage {
+        loop {
+            match self.next_event().await {
+                ServerMessage::Presence { .. }
+                | ServerMessage::Typing { .. }
+                | ServerMessage::Receipt { .. }
+                | ServerMessage::Event { .. }
+                | ServerMessage::RoomUpdated { .. }
+                | ServerMessage::RoomRemoved { .. } => {}
+                reply => return reply,
             }
         }
     }
@@ -182,4 +362,16 @@ impl Client {
             }
         }
     }
+}
+
+/// The text of a message event (panics for other kinds).
+pub fn body(event: &Event) -> &str {
+    match &event.kind {
+        EventKind::Message { body, .. } => body,
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
+pub fn bodies(events: &[Event]) -> Vec<&str> {
+    events.iter().map(body).collect()
 }

@@ -2,7 +2,11 @@
 //! and WebSocket connections. One binary, one module per topic.
 
 mod accounts;
+mod crash;
 mod harness;
+mod live;
 mod messaging;
+mod operations;
 mod robustness;
+mod rooms;
 mod static_files;

@@ -1,62 +1,51 @@
-//! Relay, durability and idempotency of chat messages.
+//! Delivery guarantees: durable before acknowledged, exactly once per client id, gap-free
+//! per-room order, store-and-forward from a cursor.
 
-use crate::harness::TestServer;
-use shared::ws::{ChatMessage, ClientMessage, ServerMessage};
-use shared::{MessageId, RoomId};
+use crate::harness::{TestServer, bodies, body};
+use shared::ws::{ClientMessage, ServerMessage};
+use shared::{ClientMsgId, RoomId, Seq};
 
-fn ack(event: ServerMessage) -> Option<ChatMessage> {
-    match event {
-        ServerMessage::Ack { message, .. } => Some(message),
-        _ => None,
-    }
-}
-
-fn delivered(event: ServerMessage) -> Option<ChatMessage> {
-    match event {
-        ServerMessage::Message { message } => Some(message),
-        _ => None,
-    }
-}
-
-async fn history(
-    client: &mut crate::harness::Client,
-    before: Option<MessageId>,
-    limit: u32,
-) -> (Vec<ChatMessage>, bool) {
-    client
-        .send(&ClientMessage::History {
-            room: RoomId::lobby(),
-            before,
-            limit,
-        })
-        .await;
-    client
-        .wait_for(|e| match e {
-            ServerMessage::History {
-                messages, complete, ..
-            } => Some((messages, complete)),
-            _ => None,
-        })
-        .await
+fn lobby() -> RoomId {
+    RoomId::lobby()
 }
 
 #[tokio::test]
-async fn a_message_reaches_everyone_else_in_the_room() {
+async fn a_message_reaches_everyone_else_in_the_room_with_the_next_seq() {
     let server = TestServer::start().await;
     let mut alice = server.connect(&server.create_user("alice").await).await;
     let mut bob = server.connect(&server.create_user("bob").await).await;
 
-    alice.say("a1", "hello bob").await;
-    let acked = alice.wait_for(ack).await;
-    let got = bob.wait_for(delivered).await;
+    let acked = alice.post(&lobby(), "a1", "hello bob").await;
+    let got = bob.next_room_event().await;
     assert_eq!(got, acked);
     assert_eq!(got.sender, "alice");
-    assert_eq!(got.body, "hello bob");
+    assert_eq!(body(&got), "hello bob");
 
     bob.say("b1", "hi alice").await;
-    let reply = alice.wait_for(delivered).await;
-    assert_eq!(reply.body, "hi alice");
-    assert!(reply.id > got.id, "ids increase in acceptance order");
+    let reply = alice.next_room_event().await;
+    assert_eq!(body(&reply), "hi alice");
+    assert_eq!(reply.seq, Seq(got.seq.0 + 1), "the next seq, no gap");
+}
+
+#[tokio::test]
+async fn each_room_numbers_its_events_without_gaps() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let red = alice.create_room("red").await;
+    let blue = alice.create_room("blue").await;
+    for i in 0..5 {
+        alice.post(&red, &format!("r{i}"), "red").await;
+        alice.post(&blue, &format!("b{i}"), "blue").await;
+    }
+    for room in [red, blue] {
+        let all = alice.catch_up(&room, Seq(0), 100).await;
+        let seqs: Vec<i64> = all.iter().map(|e| e.seq.0).collect();
+        assert_eq!(
+            seqs,
+            (1..=6).collect::<Vec<_>>(),
+            "created at 1, then 5 messages"
+        );
+    }
 }
 
 #[tokio::test]
@@ -65,47 +54,123 @@ async fn a_retried_send_is_stored_and_delivered_once() {
     let mut alice = server.connect(&server.create_user("alice").await).await;
     let mut bob = server.connect(&server.create_user("bob").await).await;
 
-    alice.say("same-key", "only once").await;
-    let first = alice.wait_for(ack).await;
-    alice.say("same-key", "only once").await;
-    let second = alice.wait_for(ack).await;
+    let first = alice.post(&lobby(), "same-key", "only once").await;
+    let second = alice.post(&lobby(), "same-key", "only once").await;
     assert_eq!(first, second, "the retry is answered with the first copy");
 
-    alice.say("other-key", "marker").await;
-    alice.wait_for(ack).await;
-    assert_eq!(bob.wait_for(delivered).await.body, "only once");
+    alice.post(&lobby(), "other-key", "marker").await;
+    assert_eq!(body(&bob.next_room_event().await), "only once");
     assert_eq!(
-        bob.wait_for(delivered).await.body,
+        body(&bob.next_room_event().await),
         "marker",
         "no duplicate in between"
     );
-
-    let (messages, _) = history(&mut bob, None, 50).await;
-    assert_eq!(messages.len(), 2);
+    let (events, _) = bob.history(&lobby(), None, 50).await;
+    assert_eq!(bodies(&events), ["only once", "marker"]);
 }
 
 #[tokio::test]
-async fn acknowledged_messages_survive_a_restart() {
+async fn the_same_client_id_sent_concurrently_stores_one_message() {
+    let server = TestServer::start_unthrottled().await;
+    let cookie = server.create_user("alice").await;
+    let mut tabs = Vec::new();
+    for _ in 0..4 {
+        tabs.push(server.connect(&cookie).await);
+    }
+    for round in 0..10 {
+        let key = format!("race-{round}");
+        let room = lobby();
+        let sends = tabs.iter_mut().map(|tab| tab.post(&room, &key, "raced"));
+        let acks = futures_util::future::join_all(sends).await;
+        assert!(
+            acks.windows(2).all(|w| w[0] == w[1]),
+            "every racer gets the same event: {acks:?}"
+        );
+    }
+    let (events, _) = tabs[0].history(&lobby(), None, 100).await;
+    assert_eq!(events.len(), 10, "one message per client id");
+}
+
+#[tokio::test]
+async fn a_client_id_belongs_to_the_room_it_was_first_used_in() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let room = alice.create_room("elsewhere").await;
+    alice.post(&lobby(), "k1", "in the lobby").await;
+    let reused = ClientMessage::Send {
+        room: room.clone(),
+        client_id: ClientMsgId("k1".into()),
+        body: "here too?".into(),
+        reply_to: None,
+    };
+    assert_eq!(
+        alice.request("k1", reused).await,
+        Err(shared::ws::ErrorCode::ClientIdReused)
+    );
+    assert_eq!(alice.catch_up(&room, Seq(1), 10).await, []);
+}
+
+#[tokio::test]
+async fn acknowledged_messages_and_their_keys_survive_a_restart() {
     let server = TestServer::start().await;
     let cookie = server.create_user("alice").await;
     let mut alice = server.connect(&cookie).await;
     let mut acked = Vec::new();
     for i in 0..20 {
-        alice.say(&format!("k{i}"), &format!("message {i}")).await;
-        acked.push(alice.wait_for(ack).await);
+        acked.push(
+            alice
+                .post(&lobby(), &format!("k{i}"), &format!("message {i}"))
+                .await,
+        );
     }
-    let frame = {
-        let server = server.restart().await;
-        let closed = alice.closed().await;
-        let mut again = server.connect(&cookie).await;
-        let (messages, complete) = history(&mut again, None, 100).await;
-        assert_eq!(messages, acked, "every acknowledged message, in order");
-        assert!(complete);
-        closed
-    };
+    let server = server.restart().await;
+    let closed = alice.closed().await;
     assert!(
-        frame.is_none_or(|f| u16::from(f.code) == 1001),
+        closed.is_none_or(|f| u16::from(f.code) == 1001),
         "shutdown says going away"
+    );
+    let mut again = server.connect(&cookie).await;
+    let (events, complete) = again.history(&lobby(), None, 100).await;
+    assert_eq!(events, acked, "every acknowledged message, in order");
+    assert!(complete);
+    let retried = again.post(&lobby(), "k7", "message 7").await;
+    assert_eq!(
+        retried, acked[7],
+        "the key is remembered across the restart"
+    );
+    let (events, _) = again.history(&lobby(), None, 100).await;
+    assert_eq!(events.len(), 20);
+}
+
+#[tokio::test]
+async fn a_client_that_missed_a_thousand_messages_gets_exactly_those_in_order() {
+    let server = TestServer::start_unthrottled().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let bob_cookie = server.create_user("bob").await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let seen = alice.post(&lobby(), "before", "bob saw this").await;
+    assert_eq!(bob.next_room_event().await, seen);
+    drop(bob);
+
+    // Pipelined, as a client flushing its outbox does.
+    for i in 0..1000 {
+        alice.say(&format!("m{i}"), &format!("missed {i}")).await;
+    }
+    let mut acks = 0;
+    while acks < 1000 {
+        if let ServerMessage::Ack { .. } = alice.next_event().await {
+            acks += 1;
+        }
+    }
+
+    let mut bob = server.connect(&bob_cookie).await;
+    let missed = bob.catch_up(&lobby(), seen.seq, 100).await;
+    let expected: Vec<String> = (0..1000).map(|i| format!("missed {i}")).collect();
+    assert_eq!(bodies(&missed), expected);
+    let seqs: Vec<i64> = missed.iter().map(|e| e.seq.0).collect();
+    assert_eq!(
+        seqs,
+        ((seen.seq.0 + 1)..=(seen.seq.0 + 1000)).collect::<Vec<_>>()
     );
 }
 
@@ -114,13 +179,14 @@ async fn history_pages_backwards() {
     let server = TestServer::start().await;
     let mut alice = server.connect(&server.create_user("alice").await).await;
     for i in 0..7 {
-        alice.say(&format!("k{i}"), &format!("m{i}")).await;
-        alice.wait_for(ack).await;
+        alice
+            .post(&lobby(), &format!("k{i}"), &format!("m{i}"))
+            .await;
     }
-    let (newest, complete) = history(&mut alice, None, 3).await;
+    let (newest, complete) = alice.history(&lobby(), None, 3).await;
     assert_eq!(bodies(&newest), ["m4", "m5", "m6"]);
     assert!(!complete);
-    let (older, complete) = history(&mut alice, Some(newest[0].id), 10).await;
+    let (older, complete) = alice.history(&lobby(), Some(newest[0].seq), 10).await;
     assert_eq!(bodies(&older), ["m0", "m1", "m2", "m3"]);
     assert!(complete);
 }
@@ -131,53 +197,6 @@ async fn the_same_user_on_two_devices_sees_its_own_messages() {
     let cookie = server.create_user("alice").await;
     let mut phone = server.connect(&cookie).await;
     let mut laptop = server.connect(&cookie).await;
-    phone.say("p1", "from my phone").await;
-    phone.wait_for(ack).await;
-    assert_eq!(laptop.wait_for(delivered).await.body, "from my phone");
-}
-
-fn bodies(messages: &[ChatMessage]) -> Vec<&str> {
-    messages.iter().map(|m| m.body.as_str()).collect()
-}
-
-#[tokio::test]
-async fn a_reconnecting_client_catches_up_on_exactly_what_it_missed() {
-    let server = TestServer::start().await;
-    let mut alice = server.connect(&server.create_user("alice").await).await;
-    alice.say("seen", "seen before the drop").await;
-    let last_seen = alice.wait_for(ack).await.id;
-    for i in 0..5 {
-        alice.say(&format!("k{i}"), &format!("missed {i}")).await;
-        alice.wait_for(ack).await;
-    }
-    let mut bodies_seen = Vec::new();
-    let mut after = last_seen;
-    loop {
-        alice
-            .send(&ClientMessage::CatchUp {
-                room: RoomId::lobby(),
-                after,
-                limit: 2,
-            })
-            .await;
-        let (page, up_to_date) = alice
-            .wait_for(|e| match e {
-                ServerMessage::CaughtUp {
-                    messages,
-                    up_to_date,
-                    ..
-                } => Some((messages, up_to_date)),
-                _ => None,
-            })
-            .await;
-        bodies_seen.extend(page.iter().map(|m| m.body.clone()));
-        if up_to_date {
-            break;
-        }
-        after = page.last().unwrap().id;
-    }
-    assert_eq!(
-        bodies_seen,
-        ["missed 0", "missed 1", "missed 2", "missed 3", "missed 4"]
-    );
+    phone.post(&lobby(), "p1", "from my phone").await;
+    assert_eq!(body(&laptop.next_room_event().await), "from my phone");
 }

@@ -2,9 +2,10 @@
 
 use crate::harness::TestServer;
 use futures_util::SinkExt;
-use shared::limits::{MAX_BODY_CHARS, MAX_FRAME_BYTES};
+use shared::limits::{MAX_BODY_BYTES, MAX_FRAME_BYTES};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
+use signaling::store::Storage;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 fn error(event: ServerMessage) -> Option<(ErrorCode, Option<ClientMsgId>)> {
@@ -23,7 +24,7 @@ fn error(event: ServerMessage) -> Option<(ErrorCode, Option<ClientMsgId>)> {
 
 async fn still_works(client: &mut crate::harness::Client) {
     client.send(&ClientMessage::Ping { nonce: 42 }).await;
-    let pong = client.next_event().await;
+    let pong = client.next_reply().await;
     assert_eq!(pong, ServerMessage::Pong { nonce: 42 });
 }
 
@@ -65,19 +66,19 @@ async fn malformed_and_unsupported_frames_get_errors() {
 
     alice.send_raw(Message::text("{not json")).await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::BadFrame, None))
     );
     alice
         .send_raw(Message::text(r#"{"type":"launch_missiles"}"#))
         .await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::BadFrame, None))
     );
     alice.send_raw(Message::binary(vec![1, 2, 3])).await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::UnsupportedFrame, None))
     );
     still_works(&mut alice).await;
@@ -89,19 +90,19 @@ async fn invalid_messages_are_refused_with_their_client_id() {
     let mut alice = server.connect(&server.create_user("alice").await).await;
     let key = Some(ClientMsgId("k".into()));
 
-    alice.say("k", &"x".repeat(MAX_BODY_CHARS + 1)).await;
+    alice.say("k", &"x".repeat(MAX_BODY_BYTES + 1)).await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::InvalidMessage, key.clone()))
     );
     alice.say("k", "   ").await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::InvalidMessage, key.clone()))
     );
     alice.say("bad id!", "hello").await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::InvalidMessage, None))
     );
     alice
@@ -109,10 +110,11 @@ async fn invalid_messages_are_refused_with_their_client_id() {
             room: RoomId("someone-elses-room".into()),
             client_id: ClientMsgId("k".into()),
             body: "let me in".into(),
+            reply_to: None,
         })
         .await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::NoSuchRoom, key))
     );
     alice
@@ -123,7 +125,7 @@ async fn invalid_messages_are_refused_with_their_client_id() {
         })
         .await;
     assert_eq!(
-        alice.next_event().await.pipe(error),
+        alice.next_reply().await.pipe(error),
         Some((ErrorCode::NoSuchRoom, None))
     );
     still_works(&mut alice).await;
@@ -151,7 +153,7 @@ async fn flooding_is_rate_limited_without_dropping_the_socket() {
     }
     let mut limited = 0;
     for _ in 0..60 {
-        if let ServerMessage::Error { code, .. } = alice.next_event().await {
+        if let ServerMessage::Error { code, .. } = alice.next_reply().await {
             assert_eq!(code, ErrorCode::RateLimited);
             limited += 1;
         }
@@ -177,7 +179,7 @@ async fn junk_frames_count_against_the_rate_limit_and_abuse_is_cut_off() {
     }
     let mut limited = 0;
     for _ in 0..60 {
-        if let Some((ErrorCode::RateLimited, _)) = alice.next_event().await.pipe(error) {
+        if let Some((ErrorCode::RateLimited, _)) = alice.next_reply().await.pipe(error) {
             limited += 1;
         }
     }
@@ -202,9 +204,9 @@ async fn junk_frames_count_against_the_rate_limit_and_abuse_is_cut_off() {
 async fn a_page_of_huge_messages_never_breaks_the_socket() {
     let server = TestServer::start().await;
     let mut alice = server.connect(&server.create_user("alice").await).await;
-    let huge = "😀".repeat(MAX_BODY_CHARS);
-    // 320 KB in all, more than a socket's 256 KiB write buffer; sends and pages stay within the
-    // default burst of 30 frames.
+    let huge = "😀".repeat(MAX_BODY_BYTES / 4);
+    // 320 KiB in all, more than a socket's 256 KiB write buffer; sends and pages stay within
+    // the default burst of 30 frames.
     let count = 20;
     for i in 0..count {
         alice.say(&format!("k{i}"), &huge).await;
@@ -216,24 +218,10 @@ async fn a_page_of_huge_messages_never_breaks_the_socket() {
     let mut before = None;
     let mut seen = 0;
     loop {
-        alice
-            .send(&ClientMessage::History {
-                room: RoomId::lobby(),
-                before,
-                limit: 100,
-            })
-            .await;
-        let (page, complete) = alice
-            .wait_for(|e| match e {
-                ServerMessage::History {
-                    messages, complete, ..
-                } => Some((messages, complete)),
-                _ => None,
-            })
-            .await;
+        let (page, complete) = alice.history(&RoomId::lobby(), before, 100).await;
         assert!(!page.is_empty());
         seen += page.len();
-        before = Some(page[0].id);
+        before = Some(page[0].seq);
         if complete {
             break;
         }
@@ -247,7 +235,7 @@ async fn an_open_socket_is_closed_when_its_session_expires() {
     let server = TestServer::start().await;
     server.create_user("alice").await;
     // Give alice a session that ends in one second, written straight into the server's database.
-    let store = signaling::store::Store::open(server.dir.path())
+    let store = signaling::store::SqliteStore::open(server.dir.path())
         .await
         .unwrap();
     let user = store.find_user("alice").await.unwrap().unwrap().id;

@@ -1,0 +1,148 @@
+//! Receipts, typing and presence: what the people who share a room see.
+
+use crate::harness::{Client, TestServer};
+use shared::RoomId;
+use shared::rooms::Presence;
+use shared::ws::{ClientMessage, ServerMessage};
+
+async fn presence_of(client: &mut Client, who: &str) -> Presence {
+    client
+        .wait_for(|e| match e {
+            ServerMessage::Presence { user, status, .. } if user == who => Some(status),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others_once_per_throttle_window() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    for _ in 0..3 {
+        alice
+            .send(&ClientMessage::Typing {
+                room: RoomId::lobby(),
+            })
+            .await;
+    }
+    let who = bob
+        .wait_for(|e| match e {
+            ServerMessage::Typing { user, .. } => Some(user),
+            _ => None,
+        })
+        .await;
+    assert_eq!(who, "alice");
+    bob.expect_silence(400).await;
+}
+
+#[tokio::test]
+async fn presence_is_counted_per_socket_with_a_grace_period() {
+    let server = TestServer::start().await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let alice_cookie = server.create_user("alice").await;
+    let tab1 = server.connect(&alice_cookie).await;
+    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+    let mut tab2 = server.connect(&alice_cookie).await;
+    drop(tab1);
+    // One tab is still open: nothing changes for bob.
+    bob.expect_silence(600).await;
+
+    tab2.send(&ClientMessage::SetPresence {
+        status: Presence::Away,
+    })
+    .await;
+    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Away);
+    tab2.send(&ClientMessage::SetPresence {
+        status: Presence::Online,
+    })
+    .await;
+    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+
+    drop(tab2);
+    let (status, last_seen) = bob
+        .wait_for(|e| match e {
+            ServerMessage::Presence {
+                user,
+                status,
+                last_seen_ms,
+            } if user == "alice" => Some((status, last_seen_ms)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(status, Presence::Offline);
+    assert!(last_seen.is_some_and(|t| t > 0));
+
+    bob.send(&ClientMessage::ListMembers {
+        room: RoomId::lobby(),
+    })
+    .await;
+    let members = bob
+        .wait_for(|e| match e {
+            ServerMessage::Members { members, .. } => Some(members),
+            _ => None,
+        })
+        .await;
+    let alice = members.iter().find(|m| m.username == "alice").unwrap();
+    assert_eq!(alice.presence, Presence::Offline);
+    assert!(alice.last_seen_ms.is_some());
+    let me = members.iter().find(|m| m.username == "bob").unwrap();
+    assert_eq!(me.presence, Presence::Online);
+}
+
+#[tokio::test]
+async fn a_quick_reconnect_does_not_flicker_offline() {
+    let server = TestServer::start_with(|c| c.presence_grace_ms = 1500).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let alice_cookie = server.create_user("alice").await;
+    let tab = server.connect(&alice_cookie).await;
+    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+    drop(tab);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let _back = server.connect(&alice_cookie).await;
+    bob.expect_silence(2000).await;
+}
+
+#[tokio::test]
+async fn receipts_only_move_forward() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let first = alice.post(&RoomId::lobby(), "m1", "one").await;
+    let second = alice.post(&RoomId::lobby(), "m2", "two").await;
+    let receipt = |seq, read: bool| {
+        if read {
+            ClientMessage::MarkRead {
+                room: RoomId::lobby(),
+                seq,
+            }
+        } else {
+            ClientMessage::MarkDelivered {
+                room: RoomId::lobby(),
+                seq,
+            }
+        }
+    };
+    bob.send(&receipt(second.seq, false)).await;
+    bob.send(&receipt(first.seq, true)).await;
+    bob.send(&receipt(first.seq, false)).await; // backwards: ignored, nothing sent
+    bob.send(&receipt(shared::Seq(10_000), true)).await; // clamped to the newest event
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(
+            alice
+                .wait_for(|e| match e {
+                    ServerMessage::Receipt {
+                        delivered_seq,
+                        read_seq,
+                        ..
+                    } => Some((delivered_seq.0, read_seq.0)),
+                    _ => None,
+                })
+                .await,
+        );
+    }
+    let (a, b) = (first.seq.0, second.seq.0);
+    assert_eq!(seen, [(b, 0), (b, a), (b, b)]);
+    alice.expect_silence(200).await;
+}
