@@ -17,7 +17,7 @@ use crate::timeline::{Fetch, Timeline};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
-use shared::{ClientMsgId, MessageId, RoomId};
+use shared::{ClientMsgId, RoomId, Seq};
 use std::time::Duration;
 
 /// Messages fetched per history or catch-up page.
@@ -143,6 +143,7 @@ impl ChatSync {
                 room: RoomId::lobby(),
                 client_id,
                 body,
+                reply_to: None,
             });
         }
     }
@@ -159,7 +160,7 @@ impl ChatSync {
     }
 
     /// Sends the request for `fetch`; `before` turns `Newest` into an older page.
-    fn request(self, fetch: Fetch, before: Option<MessageId>) {
+    fn request(self, fetch: Fetch, before: Option<Seq>) {
         let Some(c) = self.connection() else { return };
         let room = RoomId::lobby();
         c.send(&match fetch {
@@ -232,28 +233,31 @@ impl ChatSync {
                     self.resend_if_pending(client_id);
                 }
             }
-            ServerMessage::Message { message } => {
-                self.timeline.update(|t| t.apply_live(message));
+            // Only the lobby is shown until the room list arrives (issue "the chat client").
+            ServerMessage::Event { event } if event.room == RoomId::lobby() => {
+                self.timeline.update(|t| t.apply_live(event));
             }
-            ServerMessage::Ack { message, .. } => {
-                self.timeline.update(|t| t.apply_ack(message));
+            ServerMessage::Ack { event, .. } if event.room == RoomId::lobby() => {
+                self.timeline.update(|t| t.apply_ack(event));
             }
             ServerMessage::History {
+                room,
                 before,
-                messages,
+                events,
                 complete,
-                ..
-            } => self
+                last_seq,
+            } if room == RoomId::lobby() => self
                 .timeline
-                .update(|t| t.apply_history(before, messages, complete)),
+                .update(|t| t.apply_history(before, events, complete, last_seq)),
             ServerMessage::CaughtUp {
-                messages,
+                room,
+                events,
                 up_to_date,
                 ..
-            } => {
+            } if room == RoomId::lobby() => {
                 let next = self
                     .timeline
-                    .try_update(|t| t.apply_catch_up(messages, up_to_date))
+                    .try_update(|t| t.apply_catch_up(events, up_to_date))
                     .flatten();
                 if let Some(next) = next {
                     self.request(next, None);
@@ -264,7 +268,7 @@ impl ChatSync {
                 message,
                 client_id,
             } => self.on_error(code, message, client_id),
-            ServerMessage::Pong { .. } => {}
+            _ => {}
         }
     }
 

@@ -7,15 +7,18 @@
 //!
 //! ## Staying gap-free across reconnects
 //!
-//! `synced_up_to` is the newest id up to which the list is known to hold *every* message. After
-//! each Welcome the client re-syncs from it ([`Timeline::resync`]): the newest page on first
-//! connect, else `catch_up` pages until up to date. It advances only on those pages and, once
-//! caught up, on live messages — the server delivers a room's messages to a socket in id order,
-//! so a live message proves everything before it arrived. Acks never advance it (an ack can
-//! overtake broadcasts still queued for this socket).
+//! `synced_up_to` is the newest seq up to which the list has applied *every* event of the room.
+//! After each Welcome the client re-syncs from it ([`Timeline::resync`]): the newest page on
+//! first connect, else `catch_up` pages until up to date. It advances only on those pages and,
+//! once caught up, on live events — the server delivers a room's events to a socket in seq
+//! order, so a live event proves everything before it arrived. Acks never advance it (an ack
+//! can overtake broadcasts still queued for this socket).
+//!
+//! Edits and deletes are applied to the message they target; applying one twice changes
+//! nothing. Room notices and reactions advance the cursor but are not shown yet.
 
-use shared::ws::ChatMessage;
-use shared::{ClientMsgId, MessageId};
+use shared::events::{Event, EventKind};
+use shared::{ClientMsgId, Seq};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -29,11 +32,14 @@ pub enum Delivery {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub id: Option<MessageId>,
+    pub id: Option<Seq>,
     pub client_id: ClientMsgId,
     pub sender: String,
+    /// Empty once deleted.
     pub body: String,
     pub sent_at_ms: i64,
+    pub edited: bool,
+    pub deleted: bool,
     pub delivery: Delivery,
     /// Automatic resends after retryable refusals since the user last touched it.
     pub auto_retries: u32,
@@ -45,16 +51,30 @@ impl Entry {
         format!("{}/{}", self.sender, self.client_id.0)
     }
 
-    fn from_stored(message: ChatMessage) -> Self {
-        Self {
-            id: Some(message.id),
-            client_id: message.client_id,
-            sender: message.sender,
-            body: message.body,
-            sent_at_ms: message.sent_at_ms,
+    /// The entry for a message event; `None` for other kinds.
+    fn from_stored(event: Event) -> Option<Self> {
+        let EventKind::Message {
+            body,
+            edited_at_ms,
+            deleted,
+            ..
+        } = event.kind
+        else {
+            return None;
+        };
+        Some(Self {
+            id: Some(event.seq),
+            client_id: event
+                .client_id
+                .unwrap_or_else(|| ClientMsgId(String::new())),
+            sender: event.sender,
+            body,
+            sent_at_ms: event.at_ms,
+            edited: edited_at_ms.is_some(),
+            deleted,
             delivery: Delivery::Sent,
             auto_retries: 0,
-        }
+        })
     }
 }
 
@@ -63,8 +83,8 @@ impl Entry {
 pub enum Fetch {
     /// The newest page (first connect).
     Newest,
-    /// Everything after this id, a page at a time.
-    After(MessageId),
+    /// Everything after this seq, a page at a time.
+    After(Seq),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,7 +92,7 @@ pub struct Timeline {
     entries: Vec<Entry>,
     /// True once history reached the room's first message.
     pub reached_start: bool,
-    synced_up_to: Option<MessageId>,
+    synced_up_to: Option<Seq>,
     catching_up: bool,
 }
 
@@ -89,6 +109,8 @@ impl Timeline {
             sender: sender.to_owned(),
             body,
             sent_at_ms: now_ms,
+            edited: false,
+            deleted: false,
             delivery: Delivery::Pending,
             auto_retries: 0,
         });
@@ -105,26 +127,27 @@ impl Timeline {
         self.catching_up
     }
 
-    /// A page of history: the newest page (`before` is `None`) or an older one.
+    /// A page of history: the newest page (`before` is `None`) or an older one. `last_seq` is
+    /// the room's newest event when the page was read; operations up to it are folded in.
     pub fn apply_history(
         &mut self,
-        before: Option<MessageId>,
-        page: Vec<ChatMessage>,
+        before: Option<Seq>,
+        page: Vec<Event>,
         complete: bool,
+        last_seq: Seq,
     ) {
         if before.is_none() {
             if self.synced_up_to.is_none() {
-                // An empty room is synced from its very start.
-                self.synced_up_to = Some(page.last().map_or(MessageId(0), |m| m.id));
+                self.synced_up_to = Some(last_seq);
             }
             self.catching_up = false;
         }
         let extends_back = match (page.first(), self.oldest_id()) {
-            (Some(first), Some(oldest)) => first.id < oldest,
+            (Some(first), Some(oldest)) => first.seq < oldest,
             _ => true,
         };
-        for message in page {
-            self.insert_stored(message);
+        for event in page {
+            self.apply_event(event);
         }
         if complete && extends_back {
             self.reached_start = true;
@@ -132,12 +155,12 @@ impl Timeline {
     }
 
     /// A catch-up page; returns the next page to fetch, if any.
-    pub fn apply_catch_up(&mut self, page: Vec<ChatMessage>, up_to_date: bool) -> Option<Fetch> {
+    pub fn apply_catch_up(&mut self, page: Vec<Event>, up_to_date: bool) -> Option<Fetch> {
         if let Some(last) = page.last() {
-            self.synced_up_to = self.synced_up_to.max(Some(last.id));
+            self.synced_up_to = self.synced_up_to.max(Some(last.seq));
         }
-        for message in page {
-            self.insert_stored(message);
+        for event in page {
+            self.apply_event(event);
         }
         if up_to_date {
             self.catching_up = false;
@@ -147,33 +170,61 @@ impl Timeline {
         }
     }
 
-    /// A message delivered live by the server.
-    pub fn apply_live(&mut self, message: ChatMessage) {
+    /// An event delivered live by the server.
+    pub fn apply_live(&mut self, event: Event) {
         if !self.catching_up && self.synced_up_to.is_some() {
-            self.synced_up_to = self.synced_up_to.max(Some(message.id));
+            self.synced_up_to = self.synced_up_to.max(Some(event.seq));
         }
-        self.insert_stored(message);
+        self.apply_event(event);
     }
 
-    /// The server stored one of our messages.
-    pub fn apply_ack(&mut self, message: ChatMessage) {
-        self.insert_stored(message);
+    /// The server stored one of our requests.
+    pub fn apply_ack(&mut self, event: Event) {
+        self.apply_event(event);
+    }
+
+    fn apply_event(&mut self, event: Event) {
+        match &event.kind {
+            EventKind::Message { .. } => self.insert_stored(event),
+            EventKind::Edit { target, body } => {
+                // An edit replayed after the delete must not bring the text back.
+                if let Some(entry) = self.find_stored(*target)
+                    && !entry.deleted
+                {
+                    entry.body.clone_from(body);
+                    entry.edited = true;
+                }
+            }
+            EventKind::Delete { target } => {
+                if let Some(entry) = self.find_stored(*target) {
+                    entry.body.clear();
+                    entry.deleted = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn find_stored(&mut self, seq: Seq) -> Option<&mut Entry> {
+        self.entries.iter_mut().find(|e| e.id == Some(seq))
     }
 
     /// Records a stored message, replacing the pending copy of it if there is one and ignoring
     /// it if it is already shown.
-    fn insert_stored(&mut self, message: ChatMessage) {
+    fn insert_stored(&mut self, event: Event) {
+        let Some(entry) = Entry::from_stored(event) else {
+            return;
+        };
         let existing = self
             .entries
             .iter()
-            .position(|e| e.sender == message.sender && e.client_id == message.client_id);
+            .position(|e| e.sender == entry.sender && e.client_id == entry.client_id);
         if let Some(index) = existing {
             if self.entries[index].id.is_some() {
                 return;
             }
             self.entries.remove(index);
         }
-        let entry = Entry::from_stored(message);
         let id = entry.id;
         // Stored entries stay sorted by id and precede every pending entry.
         let at = self
@@ -224,7 +275,7 @@ impl Timeline {
     }
 
     /// The oldest stored message, where the next history page ends.
-    pub fn oldest_id(&self) -> Option<MessageId> {
+    pub fn oldest_id(&self) -> Option<Seq> {
         self.entries.iter().find_map(|e| e.id)
     }
 

@@ -5,22 +5,38 @@ use frontend::connection::{ConnState, backoff_ms};
 use frontend::ids::new_client_id;
 use frontend::timeline::{Delivery, Fetch, Timeline};
 use leptos::prelude::*;
-use shared::ws::ChatMessage;
-use shared::{ClientMsgId, MessageId, RoomId};
+use shared::events::{Event, EventKind};
+use shared::{ClientMsgId, RoomId, Seq};
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn stored(id: i64, sender: &str, client_id: &str, body: &str) -> ChatMessage {
-    ChatMessage {
-        id: MessageId(id),
+fn stored(seq: i64, sender: &str, client_id: &str, body: &str) -> Event {
+    event(
+        seq,
+        sender,
+        client_id,
+        EventKind::Message {
+            body: body.into(),
+            reply_to: None,
+            mentions: vec![],
+            edited_at_ms: None,
+            deleted: false,
+            reactions: vec![],
+        },
+    )
+}
+
+fn event(seq: i64, sender: &str, client_id: &str, kind: EventKind) -> Event {
+    Event {
         room: RoomId::lobby(),
-        client_id: ClientMsgId(client_id.into()),
+        seq: Seq(seq),
         sender: sender.into(),
-        body: body.into(),
-        sent_at_ms: id * 1000,
+        at_ms: seq * 1000,
+        client_id: Some(ClientMsgId(client_id.into())),
+        kind,
     }
 }
 
@@ -38,7 +54,7 @@ fn a_pending_message_becomes_sent_without_duplicating() {
     t.apply_live(stored(5, "me", "c1", "hello"));
     assert_eq!(t.entries().len(), 1);
     assert_eq!(t.entries()[0].delivery, Delivery::Sent);
-    assert_eq!(t.entries()[0].id, Some(MessageId(5)));
+    assert_eq!(t.entries()[0].id, Some(Seq(5)));
     assert_eq!(t.pending().count(), 0);
 }
 
@@ -50,7 +66,7 @@ fn stored_messages_are_ordered_by_id_and_precede_pending_ones() {
     t.apply_live(stored(3, "bob", "b3", "three"));
     t.apply_live(stored(6, "ann", "a6", "six"));
     assert_eq!(bodies(&t), ["three", "six", "nine", "unsent"]);
-    assert_eq!(t.oldest_id(), Some(MessageId(3)));
+    assert_eq!(t.oldest_id(), Some(Seq(3)));
 }
 
 #[wasm_bindgen_test]
@@ -93,27 +109,28 @@ fn first_connect_loads_the_newest_page_and_reconnects_resume_after_it() {
             stored(5, "bob", "b5", "five"),
         ],
         false,
+        Seq(5),
     );
     assert!(!t.is_catching_up());
     assert!(!t.reached_start);
-    assert_eq!(t.resync(), Fetch::After(MessageId(5)));
+    assert_eq!(t.resync(), Fetch::After(Seq(5)));
 }
 
 #[wasm_bindgen_test]
 fn an_empty_room_is_synced_from_its_start() {
     let mut t = Timeline::default();
     t.resync();
-    t.apply_history(None, Vec::new(), true);
+    t.apply_history(None, Vec::new(), true, Seq(0));
     assert!(t.reached_start);
-    assert_eq!(t.resync(), Fetch::After(MessageId(0)));
+    assert_eq!(t.resync(), Fetch::After(Seq(0)));
 }
 
 #[wasm_bindgen_test]
 fn catch_up_pages_until_up_to_date_and_only_then_trusts_live_messages() {
     let mut t = Timeline::default();
     t.resync();
-    t.apply_history(None, vec![stored(5, "bob", "b5", "five")], false);
-    assert_eq!(t.resync(), Fetch::After(MessageId(5)));
+    t.apply_history(None, vec![stored(5, "bob", "b5", "five")], false, Seq(5));
+    assert_eq!(t.resync(), Fetch::After(Seq(5)));
     // While catching up, a live message may be far ahead of the gap: it must not move the mark.
     t.apply_live(stored(30, "bob", "b30", "thirty"));
     let next = t.apply_catch_up(
@@ -123,10 +140,10 @@ fn catch_up_pages_until_up_to_date_and_only_then_trusts_live_messages() {
         ],
         false,
     );
-    assert_eq!(next, Some(Fetch::After(MessageId(7))));
+    assert_eq!(next, Some(Fetch::After(Seq(7))));
     assert_eq!(
         t.resync(),
-        Fetch::After(MessageId(7)),
+        Fetch::After(Seq(7)),
         "a drop now resumes after 7, not 30"
     );
     assert_eq!(
@@ -138,7 +155,46 @@ fn catch_up_pages_until_up_to_date_and_only_then_trusts_live_messages() {
     // Caught up: live messages now advance the mark; our own acks never do.
     t.apply_live(stored(31, "bob", "b31", "thirty-one"));
     t.apply_ack(stored(40, "me", "m40", "forty"));
-    assert_eq!(t.resync(), Fetch::After(MessageId(31)));
+    assert_eq!(t.resync(), Fetch::After(Seq(31)));
+}
+
+#[wasm_bindgen_test]
+fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
+    let mut t = Timeline::default();
+    t.resync();
+    // The newest page folds in operations up to the room's last seq.
+    t.apply_history(None, vec![stored(3, "bob", "b3", "helo")], true, Seq(4));
+    assert_eq!(t.resync(), Fetch::After(Seq(4)));
+    t.apply_catch_up(Vec::new(), true);
+    let fix = event(
+        5,
+        "bob",
+        "e5",
+        EventKind::Edit {
+            target: Seq(3),
+            body: "hello".into(),
+        },
+    );
+    t.apply_live(fix.clone());
+    t.apply_live(fix);
+    assert_eq!(bodies(&t), ["hello"]);
+    assert!(t.entries()[0].edited);
+    t.apply_live(event(6, "bob", "d6", EventKind::Delete { target: Seq(3) }));
+    assert!(t.entries()[0].deleted);
+    assert_eq!(bodies(&t), [""]);
+    // Notices and edits of messages not loaded move the cursor and show nothing.
+    t.apply_live(event(7, "ann", "j7", EventKind::Joined));
+    t.apply_live(event(
+        8,
+        "ann",
+        "e8",
+        EventKind::Edit {
+            target: Seq(1),
+            body: "x".into(),
+        },
+    ));
+    assert_eq!(t.entries().len(), 1);
+    assert_eq!(t.resync(), Fetch::After(Seq(8)));
 }
 
 #[wasm_bindgen_test]

@@ -97,7 +97,8 @@ pub enum EventKind {
     TopicChanged {
         topic: String,
     },
-    /// `sender` joined by themselves (invite link, or the other side of a direct conversation).
+    /// `sender` joined by themselves with an invite link. (Accounts join the lobby at sign-up
+    /// without an event; both sides of a direct conversation are members from `created`.)
     Joined,
     /// `sender` added `user`.
     Added {

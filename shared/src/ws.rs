@@ -209,7 +209,8 @@ pub enum ServerMessage {
     Rooms {
         rooms: Vec<RoomSummary>,
     },
-    /// I am now in this room, or its name, topic, my role or my mute changed.
+    /// I am now in this room (created, added, joined, opened), or my role or mute there changed.
+    /// Name and topic changes arrive as events of the room.
     RoomUpdated {
         room: RoomSummary,
     },

@@ -86,6 +86,9 @@ struct Registry {
     users: HashMap<UserId, HashSet<ConnId>>,
     /// The presence last announced for each user; absent means offline.
     announced: HashMap<UserId, Presence>,
+    /// Counts each user's departures (last socket gone), so a grace timer can tell whether the
+    /// departure it waits on is still the latest.
+    departures: HashMap<UserId, u64>,
 }
 
 impl Registry {
@@ -181,12 +184,11 @@ impl Hub {
         }
     }
 
-    /// Forgets the socket. Returns true if it was its user's last one here.
-    pub fn unregister(&self, id: ConnId) -> bool {
+    /// Forgets the socket. If it was its user's last one here, returns the number of that
+    /// departure for [`Hub::announce_offline`].
+    pub fn unregister(&self, id: ConnId) -> Option<u64> {
         let mut registry = self.lock();
-        let Some(conn) = registry.conns.remove(&id) else {
-            return false;
-        };
+        let conn = registry.conns.remove(&id)?;
         for room in &conn.rooms {
             if let Some(followers) = registry.rooms.get_mut(room) {
                 followers.remove(&id);
@@ -195,15 +197,31 @@ impl Hub {
                 }
             }
         }
-        let Some(siblings) = registry.users.get_mut(&conn.user) else {
-            return true;
-        };
-        siblings.remove(&id);
-        let last = siblings.is_empty();
-        if last {
-            registry.users.remove(&conn.user);
+        if let Some(siblings) = registry.users.get_mut(&conn.user) {
+            siblings.remove(&id);
+            if !siblings.is_empty() {
+                return None;
+            }
         }
-        last
+        registry.users.remove(&conn.user);
+        let departure = registry.departures.entry(conn.user).or_default();
+        *departure += 1;
+        Some(*departure)
+    }
+
+    /// After the grace period of `departure`: records and returns the user's new presence if it
+    /// changed, unless they left again since (that departure's own timer decides).
+    pub fn announce_offline(&self, user: UserId, departure: u64) -> Option<Presence> {
+        {
+            let mut registry = self.lock();
+            if registry.departures.get(&user) != Some(&departure) {
+                return None;
+            }
+            if registry.status(user) == Presence::Offline {
+                registry.departures.remove(&user);
+            }
+        }
+        self.presence_change(user, true)
     }
 
     /// The socket follows these rooms from now on.
@@ -390,18 +408,19 @@ mod tests {
         assert_eq!(hub.presence_change(alice, false), Some(Presence::Online));
         let tab2 = hub.register(alice, [1; 32]);
         assert_eq!(hub.presence_change(alice, false), None);
-        assert!(!hub.unregister(tab1.id), "tab2 is still open");
+        assert_eq!(hub.unregister(tab1.id), None, "tab2 is still open");
         assert_eq!(hub.presence_change(alice, false), None);
         hub.set_away(tab2.id, true);
         assert_eq!(hub.presence_change(alice, false), Some(Presence::Away));
-        assert!(hub.unregister(tab2.id));
-        assert_eq!(
-            hub.presence_change(alice, false),
-            None,
-            "held for the grace period"
-        );
+        let first = hub.unregister(tab2.id).expect("the last socket");
+        let held = hub.presence_change(alice, false);
+        assert_eq!(held, None, "held for the grace period");
         assert_eq!(hub.presence(alice), Presence::Away);
-        assert_eq!(hub.presence_change(alice, true), Some(Presence::Offline));
+        // Back and gone again within the grace period: only the latest timer may announce.
+        let tab3 = hub.register(alice, [1; 32]);
+        let second = hub.unregister(tab3.id).expect("the last socket");
+        assert_eq!(hub.announce_offline(alice, first), None);
+        assert_eq!(hub.announce_offline(alice, second), Some(Presence::Offline));
         assert_eq!(hub.presence(alice), Presence::Offline);
     }
 

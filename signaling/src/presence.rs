@@ -42,11 +42,11 @@ async fn announce(
 
 /// After a socket closed (and left the hub): records when the user was last seen and, if it
 /// was their last socket, announces them offline after the grace period unless they are back.
-pub async fn socket_closed(state: &AppState, user: UserId, username: &str, was_last: bool) {
-    if !was_last {
+pub async fn socket_closed(state: &AppState, user: UserId, username: &str, departure: Option<u64>) {
+    let Some(departure) = departure else {
         announce_change(state, user, username).await;
         return;
-    }
+    };
     let seen = now_ms();
     if let Err(e) = state.store.set_last_seen(user, seen).await {
         tracing::warn!(error = %e, "could not record last seen");
@@ -55,7 +55,7 @@ pub async fn socket_closed(state: &AppState, user: UserId, username: &str, was_l
     let username = username.to_owned();
     tokio::spawn(async move {
         tokio::time::sleep(state.presence_grace).await;
-        if let Some(status) = state.hub.presence_change(user, true) {
+        if let Some(status) = state.hub.announce_offline(user, departure) {
             let last_seen = (status == Presence::Offline).then_some(seen);
             announce(&state, user, &username, status, last_seen).await;
         }

@@ -8,7 +8,7 @@ use crate::timeline::Entry;
 use leptos::html;
 use leptos::prelude::*;
 use shared::ClientMsgId;
-use shared::limits::{MAX_BODY_CHARS, check_body};
+use shared::limits::{MAX_BODY_BYTES, check_body};
 
 /// Messages from one sender closer together than this share one header.
 const GROUP_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -78,7 +78,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
         ConnState::Connecting => "status connecting",
         _ => "status offline",
     };
-    let remaining = move || MAX_BODY_CHARS as i64 - draft.with(|d| d.chars().count()) as i64;
+    let remaining = move || MAX_BODY_BYTES as i64 - draft.with(|d| d.len()) as i64;
 
     view! {
         <section class="chat">
@@ -128,7 +128,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     node_ref=composer
                     rows="1"
                     placeholder="Message #lobby"
-                    maxlength=MAX_BODY_CHARS.to_string()
+                    maxlength=MAX_BODY_BYTES.to_string()
                     bind:value=draft
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

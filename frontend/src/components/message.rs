@@ -44,7 +44,12 @@ pub fn MessageRow(
                 <span class="sender">{entry.sender.clone()}</span>
                 <time>{clock(entry.sent_at_ms)}</time>
             </header>
-            <p class="body">{entry.body}</p>
+            {if entry.deleted {
+                view! { <p class="body deleted">"This message was deleted."</p> }.into_any()
+            } else {
+                view! { <p class="body">{entry.body}</p> }.into_any()
+            }}
+            {entry.edited.then(|| view! { <span class="edited">"(edited)"</span> })}
             {delivery}
         </article>
     }

@@ -82,8 +82,8 @@ pub struct MessageInfo {
     pub deleted: bool,
     /// Distinct emoji on it.
     pub reaction_kinds: usize,
-    /// Whether this (emoji, user) pair is already there, for the emoji being asked about.
-    pub reacted: bool,
+    /// Whether the emoji being asked about is already on the message (from anyone).
+    pub emoji_present: bool,
 }
 
 /// An event to add to a room, with the names the wire form carries. Each applies its effect
@@ -244,13 +244,26 @@ pub trait Storage: Send + Sync + 'static {
         client_id: Option<&ClientMsgId>,
         draft: Draft,
         now_ms: i64,
-    ) -> Result<Event, StoreError>;
+    ) -> Result<Event, StoreError> {
+        let mut events = self
+            .append_all(room, sender, vec![(client_id.cloned(), draft)], now_ms)
+            .await?;
+        Ok(events.remove(0))
+    }
+    /// Adds several events to `room` in one transaction: all or none, consecutive seqs.
+    async fn append_all(
+        &self,
+        room: &RoomId,
+        sender: &NamedUser,
+        drafts: Vec<(Option<ClientMsgId>, Draft)>,
+        now_ms: i64,
+    ) -> Result<Vec<Event>, StoreError>;
     /// A message of `room`, with what the rules need; `None` when `seq` is not a message.
     async fn message_info(
         &self,
         room: &RoomId,
         seq: Seq,
-        reacting: Option<(&str, UserId)>,
+        emoji: Option<&str>,
     ) -> Result<Option<MessageInfo>, StoreError>;
     /// Up to `limit` visible events (messages and notices) older than `before` (the newest
     /// when `None`), oldest first, whether they reach the room's start, and the room's last seq.
@@ -280,3 +293,6 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn close(&self);
 }
+
+#[cfg(test)]
+mod tests;

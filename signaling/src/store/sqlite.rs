@@ -258,6 +258,14 @@ async fn apply(
             .bind(target.0)
             .execute(&mut **tx)
             .await?;
+            // Earlier edits carried text too; a deleted message keeps none of it.
+            sqlx::query(
+                "UPDATE events SET body = '' WHERE room_id = ? AND kind = 'edit' AND target = ?",
+            )
+            .bind(&room.0)
+            .bind(target.0)
+            .execute(&mut **tx)
+            .await?;
             sqlx::query("DELETE FROM reactions WHERE room_id = ? AND seq = ?")
                 .bind(&room.0)
                 .bind(target.0)
@@ -329,6 +337,101 @@ async fn apply(
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Writes the row of an event whose effect `apply` already made.
+async fn insert_event(
+    tx: &mut Transaction<'_, Sqlite>,
+    room: &RoomId,
+    seq: Seq,
+    sender: UserId,
+    client_id: Option<&ClientMsgId>,
+    draft: &Draft,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let (body, reply_to, target, emoji, flag, subject, mentions) = match draft {
+        Draft::Message {
+            body,
+            reply_to,
+            mentions,
+        } => (
+            Some(body.clone()),
+            reply_to.map(|s| s.0),
+            None,
+            None,
+            None,
+            None,
+            (!mentions.is_empty()).then(|| mentions.join(" ")),
+        ),
+        Draft::Edit { target, body } => (
+            Some(body.clone()),
+            None,
+            Some(target.0),
+            None,
+            None,
+            None,
+            None,
+        ),
+        Draft::Delete { target } => (None, None, Some(target.0), None, None, None, None),
+        Draft::Reaction {
+            target,
+            emoji,
+            added,
+        } => (
+            None,
+            None,
+            Some(target.0),
+            Some(emoji.clone()),
+            Some(i64::from(*added)),
+            None,
+            None,
+        ),
+        Draft::Renamed { name } => (Some(name.clone()), None, None, None, None, None, None),
+        Draft::TopicChanged { topic } => (Some(topic.clone()), None, None, None, None, None, None),
+        Draft::Joined | Draft::Left => (None, None, None, None, None, None, None),
+        Draft::Added { user } | Draft::Removed { user } => {
+            (None, None, None, None, None, Some(user.id.0), None)
+        }
+        Draft::RoleChanged { user, role } => (
+            Some(role.as_str().to_owned()),
+            None,
+            None,
+            None,
+            None,
+            Some(user.id.0),
+            None,
+        ),
+        Draft::Muted { user, muted } => (
+            None,
+            None,
+            None,
+            None,
+            Some(i64::from(*muted)),
+            Some(user.id.0),
+            None,
+        ),
+    };
+    sqlx::query(
+        "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
+                             target, emoji, flag, subject_id, mentions)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&room.0)
+    .bind(seq.0)
+    .bind(sender.0)
+    .bind(client_id.map(|c| c.0.as_str()))
+    .bind(kind_name(draft))
+    .bind(now_ms)
+    .bind(body)
+    .bind(reply_to)
+    .bind(target)
+    .bind(emoji)
+    .bind(flag)
+    .bind(subject)
+    .bind(mentions)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -833,122 +936,56 @@ impl Storage for SqliteStore {
         Ok(events.pop())
     }
 
-    async fn append(
+    async fn append_all(
         &self,
         room: &RoomId,
         sender: &NamedUser,
-        client_id: Option<&ClientMsgId>,
-        draft: Draft,
+        drafts: Vec<(Option<ClientMsgId>, Draft)>,
         now_ms: i64,
-    ) -> Result<Event, StoreError> {
+    ) -> Result<Vec<Event>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let seq = next_seq(&mut tx, room).await?;
-        apply(&mut tx, room, sender.id, &draft, now_ms).await?;
-        let (body, reply_to, target, emoji, flag, subject, mentions) = match &draft {
-            Draft::Message {
-                body,
-                reply_to,
-                mentions,
-            } => (
-                Some(body.clone()),
-                reply_to.map(|s| s.0),
-                None,
-                None,
-                None,
-                None,
-                (!mentions.is_empty()).then(|| mentions.join(" ")),
-            ),
-            Draft::Edit { target, body } => (
-                Some(body.clone()),
-                None,
-                Some(target.0),
-                None,
-                None,
-                None,
-                None,
-            ),
-            Draft::Delete { target } => (None, None, Some(target.0), None, None, None, None),
-            Draft::Reaction {
-                target,
-                emoji,
-                added,
-            } => (
-                None,
-                None,
-                Some(target.0),
-                Some(emoji.clone()),
-                Some(i64::from(*added)),
-                None,
-                None,
-            ),
-            Draft::Renamed { name } => (Some(name.clone()), None, None, None, None, None, None),
-            Draft::TopicChanged { topic } => {
-                (Some(topic.clone()), None, None, None, None, None, None)
-            }
-            Draft::Joined | Draft::Left => (None, None, None, None, None, None, None),
-            Draft::Added { user } | Draft::Removed { user } => {
-                (None, None, None, None, None, Some(user.id.0), None)
-            }
-            Draft::RoleChanged { user, role } => (
-                Some(role.as_str().to_owned()),
-                None,
-                None,
-                None,
-                None,
-                Some(user.id.0),
-                None,
-            ),
-            Draft::Muted { user, muted } => (
-                None,
-                None,
-                None,
-                None,
-                Some(i64::from(*muted)),
-                Some(user.id.0),
-                None,
-            ),
-        };
-        sqlx::query(
-            "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                                 target, emoji, flag, subject_id, mentions)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&room.0)
-        .bind(seq.0)
-        .bind(sender.id.0)
-        .bind(client_id.map(|c| c.0.as_str()))
-        .bind(kind_name(&draft))
-        .bind(now_ms)
-        .bind(body)
-        .bind(reply_to)
-        .bind(target)
-        .bind(emoji)
-        .bind(flag)
-        .bind(subject)
-        .bind(mentions)
-        .execute(&mut *tx)
-        .await?;
+        let mut events = Vec::with_capacity(drafts.len());
+        for (client_id, draft) in drafts {
+            let seq = next_seq(&mut tx, room).await?;
+            apply(&mut tx, room, sender.id, &draft, now_ms).await?;
+            insert_event(
+                &mut tx,
+                room,
+                seq,
+                sender.id,
+                client_id.as_ref(),
+                &draft,
+                now_ms,
+            )
+            .await?;
+            events.push(event_of(
+                room,
+                seq,
+                sender,
+                client_id.as_ref(),
+                draft,
+                now_ms,
+            ));
+        }
         tx.commit().await?;
-        Ok(event_of(room, seq, sender, client_id, draft, now_ms))
+        Ok(events)
     }
 
     async fn message_info(
         &self,
         room: &RoomId,
         seq: Seq,
-        reacting: Option<(&str, UserId)>,
+        emoji: Option<&str>,
     ) -> Result<Option<MessageInfo>, StoreError> {
-        let (emoji, user) = reacting.map_or((None, None), |(e, u)| (Some(e), Some(u.0)));
         let row = sqlx::query(
             "SELECT e.sender_id, e.deleted,
                 (SELECT COUNT(DISTINCT r.emoji) FROM reactions r
                     WHERE r.room_id = e.room_id AND r.seq = e.seq),
                 EXISTS (SELECT 1 FROM reactions r WHERE r.room_id = e.room_id AND r.seq = e.seq
-                        AND r.emoji = ? AND r.user_id = ?)
+                        AND r.emoji = ?)
              FROM events e WHERE e.room_id = ? AND e.seq = ? AND e.kind = 'message'",
         )
         .bind(emoji)
-        .bind(user)
         .bind(&room.0)
         .bind(seq.0)
         .fetch_optional(&self.pool)
@@ -957,7 +994,7 @@ impl Storage for SqliteStore {
             sender: UserId(r.get(0)),
             deleted: r.get::<i64, _>(1) != 0,
             reaction_kinds: usize::try_from(r.get::<i64, _>(2)).unwrap_or(usize::MAX),
-            reacted: r.get::<i64, _>(3) != 0,
+            emoji_present: r.get::<i64, _>(3) != 0,
         }))
     }
 

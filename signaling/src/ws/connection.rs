@@ -84,8 +84,8 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     )
     .await;
     tracing::debug!(user = ctx.authed.user.0, ?ending, "socket closed");
-    let was_last = state.hub.unregister(ctx.conn);
-    presence::socket_closed(&state, ctx.authed.user, &ctx.authed.username, was_last).await;
+    let departure = state.hub.unregister(ctx.conn);
+    presence::socket_closed(&state, ctx.authed.user, &ctx.authed.username, departure).await;
 }
 
 /// Makes the socket follow the user's rooms and builds its welcome. The socket is registered

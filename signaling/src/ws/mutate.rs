@@ -1,6 +1,9 @@
-//! The one path every room-changing request takes: check the key and the quota, take the
-//! order lock, answer a repeated request with its first result, apply the change durably, then
+//! The one path every room-changing request takes: check the key, take the order lock, answer
+//! a repeated request with its first result, check the quota, apply the change durably, then
 //! tell everyone it concerns, in that order.
+//!
+//! The ack is written straight to the requesting socket while events for it may still sit in
+//! its queue, so an ack can overtake events with lower seqs: clients place events by seq.
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply, encode};
@@ -74,16 +77,6 @@ pub async fn mutate(
             "client_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
         ));
     }
-    if state
-        .user_event_limiter
-        .check_key(&ctx.authed.user)
-        .is_err()
-    {
-        return Err(Refused::new(
-            ErrorCode::RateLimited,
-            "Slow down: too many messages.",
-        ));
-    }
     let Ok(in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
     else {
         tracing::warn!("order lock busy; asking the client to retry");
@@ -101,6 +94,17 @@ pub async fn mutate(
             ));
         }
         return Ok(Some(ServerMessage::Ack { client_id, event }));
+    }
+    // Counted only for requests that change something: resending is free.
+    if state
+        .user_event_limiter
+        .check_key(&ctx.authed.user)
+        .is_err()
+    {
+        return Err(Refused::new(
+            ErrorCode::RateLimited,
+            "Slow down: too many messages.",
+        ));
     }
     let outcome = apply.await?;
     for (user, room) in &outcome.joined {
@@ -120,10 +124,16 @@ pub async fn mutate(
         state.fanout.send(Audience::User(*user), frame, None);
     }
     drop(in_order);
+    // The change is durable and delivered; a failure from here on must not read as "not
+    // applied". The clients load the summary with their next room list instead.
     for (user, room) in &outcome.updated {
-        if let Some(summary) = state.store.room_summary(room, *user).await? {
-            let frame = encode(&ServerMessage::RoomUpdated { room: summary });
-            state.fanout.send(Audience::User(*user), frame, None);
+        match state.store.room_summary(room, *user).await {
+            Ok(Some(summary)) => {
+                let frame = encode(&ServerMessage::RoomUpdated { room: summary });
+                state.fanout.send(Audience::User(*user), frame, None);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "room summary not sent"),
         }
     }
     tracing::debug!(room = %outcome.ack.room, seq = %outcome.ack.seq, "event stored");

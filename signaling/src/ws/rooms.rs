@@ -344,33 +344,30 @@ pub async fn leave(
                 "A direct conversation cannot be left; block the person instead.",
             ));
         }
-        let now = now_ms();
-        let mut handover = None;
+        // The handover and the departure are stored together: never a room without an owner
+        // or with two.
+        let mut drafts = Vec::new();
+        let mut heir = None;
         if membership.role == Role::Owner {
             let members = state.store.members(&room).await?;
             if let Some(next) = rules::successor(&members, ctx.authed.user) {
-                let next = next.user.clone();
-                let id = next.id;
+                heir = Some(next.user.id);
                 let draft = Draft::RoleChanged {
-                    user: next,
+                    user: next.user.clone(),
                     role: Role::Owner,
                 };
-                handover = Some((
-                    state
-                        .store
-                        .append(&room, &me(ctx), None, draft, now)
-                        .await?,
-                    id,
-                ));
+                drafts.push((None, draft));
             }
         }
-        let event = state
+        drafts.push((Some(client_id.clone()), Draft::Left));
+        let mut events = state
             .store
-            .append(&room, &me(ctx), Some(&client_id), Draft::Left, now)
+            .append_all(&room, &me(ctx), drafts, now_ms())
             .await?;
-        let mut outcome = Outcome::event(event).left(ctx.authed.user);
-        if let Some((promoted, heir)) = handover {
-            outcome.events.insert(0, promoted);
+        let left = events.pop().ok_or_else(Refused::busy)?;
+        let mut outcome = Outcome::event(left).left(ctx.authed.user);
+        outcome.events.splice(0..0, events);
+        if let Some(heir) = heir {
             outcome = outcome.updated(heir);
         }
         Ok(outcome)

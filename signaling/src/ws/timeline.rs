@@ -247,13 +247,13 @@ pub async fn react(
         not_blocked(state, ctx, &room, membership).await?;
         let info = state
             .store
-            .message_info(&room, target, Some((&emoji, ctx.authed.user)))
+            .message_info(&room, target, Some(&emoji))
             .await?;
         let info = match info {
             Some(info) if !info.deleted => info,
             _ => return Err(no_such_message()),
         };
-        if add && !info.reacted && info.reaction_kinds >= MAX_REACTIONS_PER_MESSAGE {
+        if add && !info.emoji_present && info.reaction_kinds >= MAX_REACTIONS_PER_MESSAGE {
             return Err(Refused::new(
                 ErrorCode::LimitReached,
                 format!(

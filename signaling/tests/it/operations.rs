@@ -105,6 +105,12 @@ async fn only_the_author_edits_or_deletes_and_refusals_change_nothing() {
     let (page, _) = bob.history(&lobby(), None, 10).await;
     let (text, _, deleted, _) = message_fields(&page[0]);
     assert_eq!((text, deleted), ("", true), "a tombstone stays");
+    let replay = bob.catch_up(&lobby(), Seq(0), 100).await;
+    for event in &replay {
+        if let EventKind::Edit { body, .. } = &event.kind {
+            assert_eq!(body, "", "no earlier edit keeps the deleted text");
+        }
+    }
     assert_eq!(
         alice.request("e2", edit("e2", original.seq, "back")).await,
         Err(ErrorCode::NoSuchMessage),

@@ -1,0 +1,173 @@
+//! The SQLite store on a real database file: migrations, gap-free numbering under concurrency,
+//! the idempotency key, and what the room list counts.
+
+use super::*;
+use shared::events::EventKind;
+use sqlx::sqlite::SqliteConnectOptions;
+use std::borrow::Cow;
+
+async fn store() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (SqliteStore::open(dir.path()).await.unwrap(), dir)
+}
+
+fn message(body: &str) -> Draft {
+    Draft::Message {
+        body: body.into(),
+        reply_to: None,
+        mentions: Vec::new(),
+    }
+}
+
+async fn user(store: &SqliteStore, name: &str) -> NamedUser {
+    let id = store.create_user(name, "hash", 1).await.unwrap();
+    NamedUser {
+        id,
+        name: name.into(),
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_the_first_release_is_carried_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("chat.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut first_release = sqlx::migrate!("./migrations");
+    first_release.migrations = Cow::Owned(first_release.migrations[..1].to_vec());
+    first_release.run(&pool).await.unwrap();
+    for statement in [
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'ann', 'h', 1)",
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES (2, 'bo', 'h', 2)",
+        "INSERT INTO messages (id, room, sender_id, client_id, body, sent_at)
+         VALUES (10, 'lobby', 2, 'k1', 'first', 100), (12, 'lobby', 1, 'k2', 'second', 200)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let (events, _) = store
+        .events_after(&RoomId::lobby(), Seq(0), 10)
+        .await
+        .unwrap();
+    let seen: Vec<(i64, &str)> = events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Message { body, .. } => (e.seq.0, body.as_str()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seen, [(1, "first"), (2, "second")]);
+    let members = store.members(&RoomId::lobby()).await.unwrap();
+    let roles: Vec<_> = members
+        .iter()
+        .map(|m| (m.user.name.as_str(), m.role))
+        .collect();
+    assert_eq!(roles, [("ann", Role::Owner), ("bo", Role::Member)]);
+    // The old idempotency keys still answer.
+    let again = store
+        .event_by_client_id(UserId(2), &ClientMsgId("k1".into()))
+        .await
+        .unwrap();
+    assert_eq!(again.map(|e| e.seq), Some(Seq(1)));
+    let next = store
+        .append(
+            &RoomId::lobby(),
+            &members[0].user,
+            None,
+            message("third"),
+            300,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.seq, Seq(3));
+}
+
+#[tokio::test]
+async fn concurrent_appends_get_consecutive_seqs() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            let ann = ann.clone();
+            tokio::spawn(async move {
+                let key = ClientMsgId(format!("k{i}"));
+                store
+                    .append(&RoomId::lobby(), &ann, Some(&key), message("x"), i)
+                    .await
+                    .unwrap()
+                    .seq
+                    .0
+            })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_first_account_runs_the_lobby() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let role = |u: UserId| {
+        let store = store.clone();
+        async move {
+            store
+                .membership(&RoomId::lobby(), u)
+                .await
+                .unwrap()
+                .unwrap()
+                .role
+        }
+    };
+    assert_eq!(role(ann.id).await, Role::Owner);
+    assert_eq!(role(bo.id).await, Role::Member);
+}
+
+#[tokio::test]
+async fn unread_counts_skip_my_own_and_deleted_messages() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let lobby = RoomId::lobby();
+    store
+        .append(&lobby, &ann, None, message("mine"), 1)
+        .await
+        .unwrap();
+    let gone = store
+        .append(&lobby, &bo, None, message("oops"), 2)
+        .await
+        .unwrap();
+    store
+        .append(&lobby, &bo, None, message("hi @ann"), 3)
+        .await
+        .unwrap();
+    let mention = Draft::Message {
+        body: "@ann look".into(),
+        reply_to: None,
+        mentions: vec!["ann".into()],
+    };
+    store.append(&lobby, &bo, None, mention, 4).await.unwrap();
+    store
+        .append(&lobby, &bo, None, Draft::Delete { target: gone.seq }, 5)
+        .await
+        .unwrap();
+    let summary = store.room_summary(&lobby, ann.id).await.unwrap().unwrap();
+    assert_eq!((summary.unread, summary.unread_mentions), (2, 1));
+    assert_eq!(summary.last_seq, Seq(5));
+    assert_eq!(summary.last_message.unwrap().text, "@ann look");
+    store
+        .advance_receipts(&lobby, ann.id, Seq(0), Seq(4))
+        .await
+        .unwrap();
+    let summary = store.room_summary(&lobby, ann.id).await.unwrap().unwrap();
+    assert_eq!(summary.unread, 0);
+}
