@@ -37,7 +37,7 @@ export class TestServer {
     this.log = []; // only this process's output decides readiness
     this.proc = spawn(bin, args, {
       // A generous per-socket frame rate: tests type faster than people do.
-      env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100', ...this.env },
+      env: { ...process.env, RUST_LOG: 'info', CHAT_SOCKET_FRAMES_PER_SECOND: '100', CHAT_USER_EVENTS_PER_SECOND: '100', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const ready = new Promise((resolveReady, reject) => {

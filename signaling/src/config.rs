@@ -59,7 +59,7 @@ pub struct Config {
 
     /// Events (messages, edits, reactions, room changes) per second one user may create across
     /// all their sockets, sustained (bursts of 4x are allowed).
-    #[arg(long, env = "CHAT_USER_EVENTS_PER_SECOND", default_value_t = 5)]
+    #[arg(long, env = "CHAT_USER_EVENTS_PER_SECOND", default_value_t = 10)]
     pub user_events_per_second: u32,
 
     /// Milliseconds a user's last socket may be gone before others see them offline, so a

@@ -250,3 +250,18 @@ async fn an_open_socket_is_closed_when_its_session_expires() {
     assert_eq!(u16::from(frame.code), shared::ws::close::LOGGED_OUT);
     assert_eq!(frame.reason.as_str(), "session expired");
 }
+
+#[tokio::test]
+async fn a_spoofed_sender_field_is_ignored_and_the_session_decides_who_speaks() {
+    let server = TestServer::start().await;
+    let mut mallory = server.connect(&server.create_user("mallory").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let forged = serde_json::json!({
+        "type": "send", "room": "lobby", "client_id": "f1", "body": "I am bob",
+        "sender": "bob", "user": "bob", "seq": 1,
+    });
+    mallory.send_raw(Message::text(forged.to_string())).await;
+    let seen = bob.next_room_event().await;
+    assert_eq!(seen.sender, "mallory");
+    still_works(&mut bob).await;
+}
