@@ -47,7 +47,12 @@ pub async fn typing(state: &AppState, ctx: &SocketContext, room: RoomId) -> Resu
         return Ok(None);
     }
     let membership = member_of(state, ctx, &room).await?;
-    if membership.muted {
+    // Muted members and blocked conversations show no typing, silently.
+    if membership.muted
+        || super::timeline::not_blocked(state, ctx, &room, membership)
+            .await
+            .is_err()
+    {
         return Ok(None);
     }
     let frame = encode(&ServerMessage::Typing {

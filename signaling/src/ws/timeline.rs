@@ -64,7 +64,7 @@ fn invalid(why: shared::limits::InvalidInput) -> Refused {
 }
 
 /// In a direct conversation, refuses writing if either side blocked the other.
-async fn not_blocked(
+pub(super) async fn not_blocked(
     state: &AppState,
     ctx: &SocketContext,
     room: &RoomId,
