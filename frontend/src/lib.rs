@@ -8,6 +8,7 @@ pub mod api;
 pub mod components;
 pub mod connection;
 pub mod ids;
+pub mod rooms;
 pub mod sync;
 pub mod timeline;
 

@@ -1,10 +1,13 @@
-//! Keeps one room's [`Timeline`] in step with the server over a [`Connection`].
+//! Keeps the client's picture of the server up to date over one [`Connection`]: the room list,
+//! one [`Timeline`] per opened room, and the live state around them (typing, presence,
+//! receipts).
 //!
-//! Sending never waits for the network: a typed message enters the timeline as pending and is
-//! sent now if the socket is open, else after the next Welcome. Every Welcome re-syncs the list
-//! (see the timeline's module doc) and resends every pending message; the server's idempotency
-//! on client ids makes resends harmless. Refusals worth retrying (rate limit, server trouble)
-//! keep the message pending and resend it after [`RETRY_DELAY`]; other refusals mark it failed.
+//! Sending never waits for the network: a typed message enters its room's timeline as pending
+//! and is sent now if the socket is open, else after the next Welcome. Every Welcome re-syncs
+//! each opened room from its cursor (see the timeline's module doc) and resends every pending
+//! message; the server's idempotency on client ids makes resends harmless. Refusals worth
+//! retrying (rate limit, server trouble) keep the message pending and resend it after
+//! [`RETRY_DELAY`]; other refusals mark it failed.
 //!
 //! [`ChatSync`] is `Copy` (signals and arena handles only), so view closures capture it freely.
 //! Every method tolerates the view having been disposed (its signals gone): socket callbacks and
@@ -13,14 +16,18 @@
 use crate::api;
 use crate::connection::{ConnState, Connection, Event};
 use crate::ids::new_client_id;
+use crate::rooms::RoomList;
 use crate::timeline::{Fetch, Timeline};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
+use shared::events::EventKind;
+use shared::rooms::{Member, Presence, RoomKind};
+use shared::ws::{ClientMessage, ErrorCode, ServerMessage, TYPING_SHOWN_MS};
 use shared::{ClientMsgId, RoomId, Seq};
+use std::collections::HashMap;
 use std::time::Duration;
 
-/// Messages fetched per history or catch-up page.
+/// Events fetched per history or catch-up page.
 pub const PAGE: u32 = 50;
 /// Wait before resending a message or page the server asked us to retry; doubles per attempt
 /// up to 8 times this.
@@ -29,10 +36,39 @@ pub const RETRY_DELAY: Duration = Duration::from_secs(2);
 pub const MAX_AUTO_RETRIES: u32 = 8;
 const SESSION_ENDED: &str = "Your session ended. Log in again.";
 
+/// A room request (create, add, open a DM, join) the user is waiting on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRequest {
+    pub client_id: ClientMsgId,
+    /// Open the resulting room when it is acknowledged.
+    pub open_result: bool,
+}
+
+/// The outcome of the last room request, for the panel that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestOutcome {
+    Waiting,
+    Done,
+    Refused(String),
+}
+
 #[derive(Clone, Copy)]
 pub struct ChatSync {
-    pub timeline: RwSignal<Timeline>,
+    pub rooms: RwSignal<RoomList>,
+    /// The room on screen.
+    pub current: RwSignal<Option<RoomId>>,
     pub state: RwSignal<ConnState>,
+    /// Who is typing where, with when to stop showing it (ms since the epoch).
+    pub typing: RwSignal<HashMap<RoomId, Vec<(String, f64)>>>,
+    pub presence: RwSignal<HashMap<String, Presence>>,
+    /// The member list of rooms that asked for it (receipts are kept current in it).
+    pub members: RwSignal<HashMap<RoomId, Vec<Member>>>,
+    /// The newest invite link made here.
+    pub invite: RwSignal<Option<(RoomId, String)>>,
+    pub request: RwSignal<Option<RequestOutcome>>,
+    pending_request: StoredValue<Option<PendingRequest>>,
+    timelines: StoredValue<HashMap<RoomId, RwSignal<Timeline>>>,
+    owner: StoredValue<Owner, LocalStorage>,
     connection: StoredValue<Option<Connection>, LocalStorage>,
     me: StoredValue<String>,
     on_logged_out: Callback<Option<String>>,
@@ -42,8 +78,17 @@ impl ChatSync {
     /// Creates the state and opens the connection.
     pub fn start(username: String, on_logged_out: Callback<Option<String>>) -> Self {
         let sync = Self {
-            timeline: RwSignal::new(Timeline::default()),
+            rooms: RwSignal::new(RoomList::default()),
+            current: RwSignal::new(None),
             state: RwSignal::new(ConnState::Connecting),
+            typing: RwSignal::new(HashMap::new()),
+            presence: RwSignal::new(HashMap::new()),
+            members: RwSignal::new(HashMap::new()),
+            invite: RwSignal::new(None),
+            request: RwSignal::new(None),
+            pending_request: StoredValue::new(None),
+            timelines: StoredValue::new(HashMap::new()),
+            owner: StoredValue::new_local(Owner::current().unwrap_or_default()),
             connection: StoredValue::new_local(None),
             me: StoredValue::new(username),
             on_logged_out,
@@ -64,25 +109,89 @@ impl ChatSync {
         self.connection.try_get_value().flatten()
     }
 
-    fn me(self) -> Option<String> {
+    pub fn me(self) -> Option<String> {
         self.me.try_get_value()
     }
 
-    /// Adds `body` as a pending message and sends it if the socket is open.
-    pub fn send_new(self, body: String) {
+    fn send_frame(self, message: &ClientMessage) {
+        if let Some(c) = self.connection() {
+            c.send(message);
+        }
+    }
+
+    /// The timeline of `room`, created (empty, to be synced) on first use.
+    pub fn timeline(self, room: &RoomId) -> Option<RwSignal<Timeline>> {
+        if let Some(existing) = self
+            .timelines
+            .try_with_value(|t| t.get(room).copied())
+            .flatten()
+        {
+            return Some(existing);
+        }
+        // Owned by the chat screen, not by whichever view or callback asked first.
+        let owner = self.owner.try_get_value()?;
+        let created = owner.with(|| RwSignal::new(Timeline::default()));
+        self.timelines.try_update_value(|t| {
+            t.insert(room.clone(), created);
+        })?;
+        Some(created)
+    }
+
+    fn existing_timeline(self, room: &RoomId) -> Option<RwSignal<Timeline>> {
+        self.timelines
+            .try_with_value(|t| t.get(room).copied())
+            .flatten()
+    }
+
+    /// Shows `room`: loads its history the first time and marks it read.
+    pub fn open(self, room: RoomId) {
+        let fresh = self.existing_timeline(&room).is_none();
+        let Some(timeline) = self.timeline(&room) else {
+            return;
+        };
+        self.current.set(Some(room.clone()));
+        if fresh && self.state.get_untracked() == ConnState::Online {
+            self.resync_room(&room, timeline);
+        }
+        self.send_frame(&ClientMessage::ListMembers { room: room.clone() });
+        self.mark_read(&room);
+    }
+
+    /// Tells the server (and the list) that the open room is read, if the user can see it.
+    pub fn mark_read(self, room: &RoomId) {
+        let visible = web_sys::window()
+            .and_then(|w| w.document())
+            .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+        if !visible || self.current.get_untracked().as_ref() != Some(room) {
+            return;
+        }
+        if let Some(Some(seq)) = self.rooms.try_update(|r| r.mark_read(room)) {
+            self.send_frame(&ClientMessage::MarkRead {
+                room: room.clone(),
+                seq,
+            });
+        }
+    }
+
+    /// Adds `body` as a pending message of `room` and sends it if the socket is open.
+    pub fn send_new(self, room: RoomId, body: String, reply_to: Option<Seq>) {
         let Some(me) = self.me() else { return };
+        let Some(timeline) = self.timeline(&room) else {
+            return;
+        };
         let client_id = new_client_id();
         let now = js_sys::Date::now() as i64;
-        self.timeline
-            .update(|t| t.add_pending(client_id.clone(), &me, body.clone(), now));
-        self.send(client_id, body);
+        timeline.update(|t| t.add_pending(client_id.clone(), &me, body.clone(), now));
+        self.send(&room, client_id, body, reply_to);
     }
 
     /// Puts a failed message back in the queue and sends it.
-    pub fn retry(self, client_id: ClientMsgId) {
+    pub fn retry(self, room: RoomId, client_id: ClientMsgId) {
         let Some(me) = self.me() else { return };
-        self.timeline.update(|t| t.retry(&client_id, &me));
-        self.resend_if_pending(client_id);
+        if let Some(timeline) = self.existing_timeline(&room) {
+            timeline.update(|t| t.retry(&client_id, &me));
+            self.resend_if_pending(&room, client_id);
+        }
     }
 
     pub fn reconnect_now(self) {
@@ -91,9 +200,76 @@ impl ChatSync {
         }
     }
 
-    pub fn load_older(self) {
-        let before = self.timeline.with_untracked(Timeline::oldest_id);
-        self.request(Fetch::Newest, before);
+    pub fn load_older(self, room: &RoomId) {
+        if let Some(timeline) = self.existing_timeline(room) {
+            let before = timeline.with_untracked(Timeline::oldest_id);
+            self.request_page(room, Fetch::Newest, before);
+        }
+    }
+
+    /// Sends a room request that carries a client id and remembers it so its answer reaches
+    /// the panel that asked.
+    fn room_request(self, open_result: bool, build: impl FnOnce(ClientMsgId) -> ClientMessage) {
+        let client_id = new_client_id();
+        self.pending_request.set_value(Some(PendingRequest {
+            client_id: client_id.clone(),
+            open_result,
+        }));
+        self.request.set(Some(RequestOutcome::Waiting));
+        self.send_frame(&build(client_id));
+    }
+
+    pub fn create_room(self, name: String) {
+        self.room_request(true, |client_id| ClientMessage::CreateRoom {
+            client_id,
+            name,
+            topic: String::new(),
+        });
+    }
+
+    pub fn add_member(self, room: RoomId, user: String) {
+        self.room_request(false, |client_id| ClientMessage::AddMember {
+            room,
+            client_id,
+            user,
+        });
+    }
+
+    pub fn open_direct(self, user: String) {
+        self.room_request(true, |client_id| ClientMessage::OpenDirect { client_id, user });
+    }
+
+    pub fn join_by_invite(self, token: String) {
+        self.room_request(true, |client_id| ClientMessage::JoinByInvite { client_id, token });
+    }
+
+    pub fn create_invite(self, room: RoomId) {
+        self.invite.set(None);
+        self.send_frame(&ClientMessage::CreateInvite { room });
+    }
+
+    /// Forgets the outcome of the last room request (its panel closed).
+    pub fn clear_request(self) {
+        self.pending_request.set_value(None);
+        self.request.set(None);
+    }
+
+    /// Tells the room the user is typing (the server throttles repeats).
+    pub fn typing(self, room: RoomId) {
+        self.send_frame(&ClientMessage::Typing { room });
+    }
+
+    /// Reports whether this tab is in front of the user.
+    pub fn set_visible(self, visible: bool) {
+        let status = if visible {
+            Presence::Online
+        } else {
+            Presence::Away
+        };
+        self.send_frame(&ClientMessage::SetPresence { status });
+        if visible && let Some(room) = self.current.get_untracked() {
+            self.mark_read(&room);
+        }
     }
 
     pub fn log_out(self) {
@@ -124,12 +300,22 @@ impl ChatSync {
         self.on_logged_out.run(Some(notice));
     }
 
+    fn all_timelines(self) -> Vec<(RoomId, RwSignal<Timeline>)> {
+        self.timelines
+            .try_with_value(|t| t.iter().map(|(r, s)| (r.clone(), *s)).collect())
+            .unwrap_or_default()
+    }
+
     /// The outbox lives in memory: say how many messages leaving the chat discards.
     fn unsent_notice(self) -> Option<String> {
-        let unsent = self
-            .timeline
-            .try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
-            .unwrap_or(0);
+        let unsent: usize = self
+            .all_timelines()
+            .iter()
+            .map(|(_, t)| {
+                t.try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
+                    .unwrap_or(0)
+            })
+            .sum();
         match unsent {
             0 => None,
             1 => Some("1 unsent message was discarded.".to_owned()),
@@ -137,33 +323,32 @@ impl ChatSync {
         }
     }
 
-    fn send(self, client_id: ClientMsgId, body: String) {
-        if let Some(c) = self.connection() {
-            c.send(&ClientMessage::Send {
-                room: RoomId::lobby(),
-                client_id,
-                body,
-                reply_to: None,
-            });
-        }
+    fn send(self, room: &RoomId, client_id: ClientMsgId, body: String, reply_to: Option<Seq>) {
+        self.send_frame(&ClientMessage::Send {
+            room: room.clone(),
+            client_id,
+            body,
+            reply_to,
+        });
     }
 
-    fn resend_if_pending(self, client_id: ClientMsgId) {
+    fn resend_if_pending(self, room: &RoomId, client_id: ClientMsgId) {
         let Some(me) = self.me() else { return };
-        let body = self
-            .timeline
+        let Some(timeline) = self.existing_timeline(room) else {
+            return;
+        };
+        let body = timeline
             .try_with_untracked(|t| t.pending_body(&client_id, &me))
             .flatten();
         if let Some(body) = body {
-            self.send(client_id, body);
+            self.send(room, client_id, body, None);
         }
     }
 
     /// Sends the request for `fetch`; `before` turns `Newest` into an older page.
-    fn request(self, fetch: Fetch, before: Option<Seq>) {
-        let Some(c) = self.connection() else { return };
-        let room = RoomId::lobby();
-        c.send(&match fetch {
+    fn request_page(self, room: &RoomId, fetch: Fetch, before: Option<Seq>) {
+        let room = room.clone();
+        self.send_frame(&match fetch {
             Fetch::Newest => ClientMessage::History {
                 room,
                 before,
@@ -177,9 +362,9 @@ impl ChatSync {
         });
     }
 
-    fn resync(self) {
-        if let Some(fetch) = self.timeline.try_update(Timeline::resync) {
-            self.request(fetch, None);
+    fn resync_room(self, room: &RoomId, timeline: RwSignal<Timeline>) {
+        if let Some(fetch) = timeline.try_update(Timeline::resync) {
+            self.request_page(room, fetch, None);
         }
     }
 
@@ -215,30 +400,85 @@ impl ChatSync {
         });
     }
 
+    fn on_welcome(self, rooms: Vec<shared::rooms::RoomSummary>) {
+        let direct: Vec<RoomId> = rooms
+            .iter()
+            .filter(|r| r.kind == RoomKind::Direct)
+            .map(|r| r.id.clone())
+            .collect();
+        self.rooms.update(|list| list.replace(rooms));
+        // Open the lobby (or the first room) the first time; keep the choice afterwards.
+        let current = self.current.get_untracked().filter(|c| {
+            self.rooms.with_untracked(|r| r.get(c).is_some())
+        });
+        let current = current.or_else(|| {
+            self.rooms.with_untracked(|r| {
+                r.get(&RoomId::lobby())
+                    .or_else(|| r.all().first())
+                    .map(|r| r.id.clone())
+            })
+        });
+        if let Some(room) = &current {
+            self.timeline(room);
+        }
+        for (room, timeline) in self.all_timelines() {
+            self.resync_room(&room, timeline);
+        }
+        if let Some(room) = current {
+            self.open(room);
+        }
+        // Presence dots for direct conversations come with their member lists.
+        for room in direct {
+            self.send_frame(&ClientMessage::ListMembers { room });
+        }
+        let Some(me) = self.me() else { return };
+        for (room, timeline) in self.all_timelines() {
+            let pending: Vec<_> = timeline
+                .try_with_untracked(|t| t.pending().map(|e| e.client_id.clone()).collect())
+                .unwrap_or_default();
+            for client_id in pending {
+                self.resend_if_pending(&room, client_id);
+            }
+        }
+        let _ = me;
+    }
+
     fn on_server_message(self, message: ServerMessage) {
         match message {
-            ServerMessage::Welcome { username, .. } => {
+            ServerMessage::Welcome {
+                username, rooms, ..
+            } => {
                 // Another tab may have logged in as someone else meanwhile (same cookie jar):
                 // never send this screen's messages under that name.
                 if self.me().is_some_and(|me| me != username) {
                     self.session_ended();
                     return;
                 }
-                self.resync();
-                let pending: Vec<_> = self
-                    .timeline
-                    .try_with_untracked(|t| t.pending().map(|e| e.client_id.clone()).collect())
-                    .unwrap_or_default();
-                for client_id in pending {
-                    self.resend_if_pending(client_id);
+                self.on_welcome(rooms);
+            }
+            ServerMessage::Event { event } => {
+                let Some(me) = self.me() else { return };
+                let viewing = self.current.get_untracked().as_ref() == Some(&event.room);
+                if matches!(event.kind, EventKind::Message { .. }) {
+                    self.stop_typing(&event.room, &event.sender);
+                }
+                self.rooms.update(|r| r.apply(&event, &me, viewing));
+                let room = event.room.clone();
+                if let Some(timeline) = self.existing_timeline(&room) {
+                    timeline.update(|t| t.apply_live(event));
+                }
+                if viewing {
+                    self.mark_read(&room);
                 }
             }
-            // Only the lobby is shown until the room list arrives (issue "the chat client").
-            ServerMessage::Event { event } if event.room == RoomId::lobby() => {
-                self.timeline.update(|t| t.apply_live(event));
-            }
-            ServerMessage::Ack { event, .. } if event.room == RoomId::lobby() => {
-                self.timeline.update(|t| t.apply_ack(event));
+            ServerMessage::Ack { client_id, event } => {
+                self.on_request_done(&client_id, &event.room);
+                if let Some(me) = self.me() {
+                    self.rooms.update(|r| r.apply(&event, &me, true));
+                }
+                if let Some(timeline) = self.existing_timeline(&event.room) {
+                    timeline.update(|t| t.apply_ack(event));
+                }
             }
             ServerMessage::History {
                 room,
@@ -246,68 +486,177 @@ impl ChatSync {
                 events,
                 complete,
                 last_seq,
-            } if room == RoomId::lobby() => self
-                .timeline
-                .update(|t| t.apply_history(before, events, complete, last_seq)),
+            } => {
+                if let Some(timeline) = self.existing_timeline(&room) {
+                    timeline.update(|t| t.apply_history(before, events, complete, last_seq));
+                }
+            }
             ServerMessage::CaughtUp {
                 room,
                 events,
                 up_to_date,
                 ..
-            } if room == RoomId::lobby() => {
-                let next = self
-                    .timeline
+            } => {
+                let Some(timeline) = self.existing_timeline(&room) else {
+                    return;
+                };
+                let next = timeline
                     .try_update(|t| t.apply_catch_up(events, up_to_date))
                     .flatten();
                 if let Some(next) = next {
-                    self.request(next, None);
+                    self.request_page(&room, next, None);
                 }
             }
+            ServerMessage::Rooms { rooms } => self.rooms.update(|r| r.replace(rooms)),
+            ServerMessage::RoomUpdated { room } => self.rooms.update(|r| r.upsert(room)),
+            ServerMessage::RoomRemoved { room } => {
+                self.rooms.update(|r| r.remove(&room));
+                if self.current.get_untracked().as_ref() == Some(&room) {
+                    self.current.set(Some(RoomId::lobby()));
+                }
+            }
+            ServerMessage::Members { room, members } => {
+                self.presence.update(|p| {
+                    for m in &members {
+                        p.insert(m.username.clone(), m.presence);
+                    }
+                });
+                self.members.update(|all| {
+                    all.insert(room, members);
+                });
+            }
+            ServerMessage::Invite { room, token, .. } => self.invite.set(Some((room, token))),
+            ServerMessage::Receipt {
+                room,
+                user,
+                delivered_seq,
+                read_seq,
+            } => self.members.update(|all| {
+                if let Some(member) = all
+                    .get_mut(&room)
+                    .and_then(|m| m.iter_mut().find(|m| m.username == user))
+                {
+                    member.delivered_seq = delivered_seq;
+                    member.read_seq = read_seq;
+                }
+            }),
+            ServerMessage::Typing { room, user } => {
+                if self.me().is_some_and(|me| me == user) {
+                    return;
+                }
+                let until = js_sys::Date::now() + TYPING_SHOWN_MS as f64;
+                self.typing.update(|t| {
+                    let list = t.entry(room).or_default();
+                    list.retain(|(who, _)| who != &user);
+                    list.push((user, until));
+                });
+                set_timeout(
+                    move || {
+                        let now = js_sys::Date::now();
+                        self.typing.try_update(|t| {
+                            for list in t.values_mut() {
+                                list.retain(|(_, until)| *until > now);
+                            }
+                        });
+                    },
+                    Duration::from_millis(TYPING_SHOWN_MS + 50),
+                );
+            }
+            ServerMessage::Presence { user, status, .. } => self.presence.update(|p| {
+                p.insert(user, status);
+            }),
             ServerMessage::Error {
                 code,
                 message,
                 client_id,
             } => self.on_error(code, message, client_id),
-            _ => {}
+            ServerMessage::Blocked { .. } | ServerMessage::Pong { .. } => {}
         }
     }
 
+    fn stop_typing(self, room: &RoomId, user: &str) {
+        self.typing.update(|t| {
+            if let Some(list) = t.get_mut(room) {
+                list.retain(|(who, _)| who != user);
+            }
+        });
+    }
+
+    /// Completes the room request `client_id` if it is the one being waited on.
+    fn on_request_done(self, client_id: &ClientMsgId, room: &RoomId) {
+        let Some(pending) = self.pending_request.get_value() else {
+            return;
+        };
+        if &pending.client_id != client_id {
+            return;
+        }
+        self.pending_request.set_value(None);
+        self.request.set(Some(RequestOutcome::Done));
+        if pending.open_result {
+            self.open(room.clone());
+        }
+    }
+
+    /// The room whose timeline holds the unsent message `client_id`.
+    fn room_of_pending(self, client_id: &ClientMsgId) -> Option<(RoomId, RwSignal<Timeline>)> {
+        let me = self.me()?;
+        self.all_timelines().into_iter().find(|(_, t)| {
+            t.try_with_untracked(|t| t.pending_body(client_id, &me).is_some() || t.has_unsent(client_id, &me))
+                .unwrap_or(false)
+        })
+    }
+
     fn on_error(self, code: ErrorCode, message: String, client_id: Option<ClientMsgId>) {
+        if let Some(id) = &client_id
+            && self
+                .pending_request
+                .with_value(|p| p.as_ref().is_some_and(|p| &p.client_id == id))
+        {
+            self.pending_request.set_value(None);
+            self.request.set(Some(RequestOutcome::Refused(message)));
+            return;
+        }
         let retryable = matches!(code, ErrorCode::RateLimited | ErrorCode::Internal);
         match (client_id, retryable) {
             (Some(client_id), true) => {
                 let Some(me) = self.me() else { return };
-                let attempt = self
-                    .timeline
+                let Some((room, timeline)) = self.room_of_pending(&client_id) else {
+                    return;
+                };
+                let attempt = timeline
                     .try_update(|t| t.count_auto_retry(&client_id, &me))
                     .flatten();
                 match attempt {
-                    Some(n) if n > MAX_AUTO_RETRIES => self
-                        .timeline
-                        .update(|t| t.mark_failed(&client_id, &me, message)),
+                    Some(n) if n > MAX_AUTO_RETRIES => {
+                        timeline.update(|t| t.mark_failed(&client_id, &me, message));
+                    }
                     Some(n) => set_timeout(
-                        move || self.resend_if_pending(client_id),
+                        move || self.resend_if_pending(&room, client_id),
                         RETRY_DELAY * (1 << (n - 1).min(3)),
                     ),
                     None => {}
                 }
             }
             (Some(client_id), false) => {
-                if let Some(me) = self.me() {
-                    self.timeline
-                        .update(|t| t.mark_failed(&client_id, &me, message));
+                if let (Some(me), Some((_, timeline))) = (self.me(), self.room_of_pending(&client_id))
+                {
+                    timeline.update(|t| t.mark_failed(&client_id, &me, message));
                 }
             }
             (None, true) => {
-                // Possibly a history or catch-up page: if a re-sync is unfinished, redo it.
+                // Possibly a history or catch-up page: redo unfinished re-syncs.
                 set_timeout(
                     move || {
-                        let unfinished = self
-                            .timeline
-                            .try_with_untracked(Timeline::is_catching_up)
-                            .unwrap_or(false);
-                        if unfinished && self.state.try_get_untracked() == Some(ConnState::Online) {
-                            self.resync();
+                        if self.state.try_get_untracked() != Some(ConnState::Online) {
+                            return;
+                        }
+                        for (room, timeline) in self.all_timelines() {
+                            if timeline
+                                .try_with_untracked(Timeline::is_catching_up)
+                                .unwrap_or(false)
+                            {
+                                self.resync_room(&room, timeline);
+                            }
                         }
                     },
                     RETRY_DELAY,

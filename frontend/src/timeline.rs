@@ -274,6 +274,13 @@ impl Timeline {
             .map(|e| e.body.clone())
     }
 
+    /// Whether a message with this key was typed here and is not stored yet (pending or failed).
+    pub fn has_unsent(&self, client_id: &ClientMsgId, sender: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.id.is_none() && &e.client_id == client_id && e.sender == sender)
+    }
+
     /// The oldest stored message, where the next history page ends.
     pub fn oldest_id(&self) -> Option<Seq> {
         self.entries.iter().find_map(|e| e.id)

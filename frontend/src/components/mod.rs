@@ -4,6 +4,8 @@
 mod auth;
 mod chat;
 mod message;
+mod nav;
+mod room;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

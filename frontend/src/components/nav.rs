@@ -1,0 +1,178 @@
+//! The sidebar: the room list (unread counts, presence of DM partners, last message) and the
+//! two ways to start a conversation.
+
+use crate::sync::{ChatSync, RequestOutcome};
+use leptos::prelude::*;
+use shared::limits::check_room_name;
+use shared::rooms::{Presence, RoomKind, RoomSummary};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Closed,
+    NewRoom,
+    NewDirect,
+}
+
+#[component]
+pub fn RoomNav(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
+    let panel = RwSignal::new(Panel::Closed);
+    let toggle = move |which: Panel| {
+        sync.clear_request();
+        panel.update(|p| *p = if *p == which { Panel::Closed } else { which });
+    };
+    // A finished request closes its panel; a refusal stays visible in it.
+    Effect::new(move |_| {
+        if sync.request.get() == Some(RequestOutcome::Done) && panel.get_untracked() != Panel::Closed
+        {
+            panel.set(Panel::Closed);
+            sync.clear_request();
+            on_open.run(());
+        }
+    });
+    view! {
+        <nav class="rooms" aria-label="Rooms">
+            <div class="nav-actions">
+                <button type="button" aria-expanded=move || (panel.get() == Panel::NewRoom).to_string()
+                    on:click=move |_| toggle(Panel::NewRoom)>"New room"</button>
+                <button type="button" aria-expanded=move || (panel.get() == Panel::NewDirect).to_string()
+                    on:click=move |_| toggle(Panel::NewDirect)>"New direct message"</button>
+            </div>
+            {move || match panel.get() {
+                Panel::Closed => ().into_any(),
+                Panel::NewRoom => view! { <NewRoomForm sync panel /> }.into_any(),
+                Panel::NewDirect => view! { <NewDirectForm sync panel /> }.into_any(),
+            }}
+            <ul class="room-list">
+                <For
+                    each=move || sync.rooms.with(|r| r.all().to_vec())
+                    key=|room| format!("{:?}", room)
+                    children=move |room| view! { <RoomLink sync room on_open /> }
+                />
+            </ul>
+        </nav>
+    }
+}
+
+#[component]
+fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl IntoView {
+    let id = room.id.clone();
+    let active_id = StoredValue::new(room.id.clone());
+    let active = move || {
+        sync.current
+            .with(|c| active_id.with_value(|id| c.as_ref() == Some(id)))
+    };
+    let direct = room.kind == RoomKind::Direct;
+    let peer = StoredValue::new(room.name.clone());
+    let presence = move || {
+        sync.presence
+            .with(|p| peer.with_value(|peer| p.get(peer).copied()))
+            .unwrap_or(Presence::Offline)
+    };
+    let dot_class = move || match presence() {
+        Presence::Online => "dot online",
+        Presence::Away => "dot away",
+        Presence::Offline => "dot offline",
+    };
+    let label = if direct {
+        room.name.clone()
+    } else {
+        format!("# {}", room.name)
+    };
+    let preview = room.last_message.as_ref().map(|m| {
+        if m.deleted {
+            format!("{}: message deleted", m.sender)
+        } else {
+            format!("{}: {}", m.sender, m.text)
+        }
+    });
+    let unread = room.unread;
+    let unread_label = if unread > 998 {
+        "999+".to_owned()
+    } else {
+        unread.to_string()
+    };
+    let mentioned = room.unread_mentions > 0;
+    view! {
+        <li>
+            <button type="button" class="room-link" class:active=active
+                aria-current=move || active().then_some("page")
+                on:click=move |_| {
+                    sync.open(id.clone());
+                    on_open.run(());
+                }>
+                <span class="room-name">
+                    {direct.then(|| view! {
+                        <span class=dot_class title=move || format!("{:?}", presence())></span>
+                    })}
+                    <span class="label">{label}</span>
+                    {(unread > 0).then(|| view! {
+                        <span class="badge" class:mention=mentioned>
+                            {unread_label}<span class="visually-hidden">" unread"</span>
+                        </span>
+                    })}
+                </span>
+                {preview.map(|p| view! { <span class="preview">{p}</span> })}
+            </button>
+        </li>
+    }
+}
+
+fn request_error(sync: ChatSync) -> impl IntoView {
+    move || match sync.request.get() {
+        Some(RequestOutcome::Refused(why)) => Some(view! { <p class="error" role="alert">{why}</p> }),
+        _ => None,
+    }
+}
+
+#[component]
+fn NewRoomForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = name.get_untracked();
+        if let Err(why) = check_room_name(&value) {
+            problem.set(Some(why.explain()));
+            return;
+        }
+        problem.set(None);
+        sync.create_room(value.trim().to_owned());
+    };
+    view! {
+        <form class="panel" on:submit=submit>
+            <label for="new-room-name">"Room name"</label>
+            <input id="new-room-name" autocomplete="off" maxlength="64" bind:value=name autofocus />
+            <div class="panel-actions">
+                <button type="submit" class="primary"
+                    disabled=move || sync.request.get() == Some(RequestOutcome::Waiting)>"Create"</button>
+                <button type="button" on:click=move |_| panel.set(Panel::Closed)>"Cancel"</button>
+            </div>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            {request_error(sync)}
+        </form>
+    }
+}
+
+#[component]
+fn NewDirectForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
+    let user = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value = user.get_untracked().trim().trim_start_matches('@').to_owned();
+        if !value.is_empty() {
+            sync.open_direct(value);
+        }
+    };
+    view! {
+        <form class="panel" on:submit=submit>
+            <label for="direct-user">"Username"</label>
+            <input id="direct-user" autocomplete="off" maxlength="32" bind:value=user autofocus />
+            <div class="panel-actions">
+                <button type="submit" class="primary"
+                    disabled=move || sync.request.get() == Some(RequestOutcome::Waiting)>"Start"</button>
+                <button type="button" on:click=move |_| panel.set(Panel::Closed)>"Cancel"</button>
+            </div>
+            {request_error(sync)}
+        </form>
+    }
+}
