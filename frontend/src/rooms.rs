@@ -113,7 +113,10 @@ impl RoomList {
 
     fn sort(&mut self) {
         let activity = |r: &RoomSummary| r.last_message.as_ref().map_or(0, |m| m.at_ms);
-        self.rooms
-            .sort_by(|a, b| activity(b).cmp(&activity(a)).then_with(|| a.name.cmp(&b.name)));
+        self.rooms.sort_by(|a, b| {
+            activity(b)
+                .cmp(&activity(a))
+                .then_with(|| a.name.cmp(&b.name))
+        });
     }
 }

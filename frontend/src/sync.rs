@@ -236,11 +236,17 @@ impl ChatSync {
     }
 
     pub fn open_direct(self, user: String) {
-        self.room_request(true, |client_id| ClientMessage::OpenDirect { client_id, user });
+        self.room_request(true, |client_id| ClientMessage::OpenDirect {
+            client_id,
+            user,
+        });
     }
 
     pub fn join_by_invite(self, token: String) {
-        self.room_request(true, |client_id| ClientMessage::JoinByInvite { client_id, token });
+        self.room_request(true, |client_id| ClientMessage::JoinByInvite {
+            client_id,
+            token,
+        });
     }
 
     pub fn create_invite(self, room: RoomId) {
@@ -408,9 +414,10 @@ impl ChatSync {
             .collect();
         self.rooms.update(|list| list.replace(rooms));
         // Open the lobby (or the first room) the first time; keep the choice afterwards.
-        let current = self.current.get_untracked().filter(|c| {
-            self.rooms.with_untracked(|r| r.get(c).is_some())
-        });
+        let current = self
+            .current
+            .get_untracked()
+            .filter(|c| self.rooms.with_untracked(|r| r.get(c).is_some()));
         let current = current.or_else(|| {
             self.rooms.with_untracked(|r| {
                 r.get(&RoomId::lobby())
@@ -462,6 +469,23 @@ impl ChatSync {
                 if matches!(event.kind, EventKind::Message { .. }) {
                     self.stop_typing(&event.room, &event.sender);
                 }
+                // A member list on screen follows who comes and goes.
+                let membership_changed = matches!(
+                    event.kind,
+                    EventKind::Joined
+                        | EventKind::Added { .. }
+                        | EventKind::Left
+                        | EventKind::Removed { .. }
+                        | EventKind::RoleChanged { .. }
+                        | EventKind::Muted { .. }
+                );
+                if membership_changed
+                    && self.members.with_untracked(|m| m.contains_key(&event.room))
+                {
+                    self.send_frame(&ClientMessage::ListMembers {
+                        room: event.room.clone(),
+                    });
+                }
                 self.rooms.update(|r| r.apply(&event, &me, viewing));
                 let room = event.room.clone();
                 if let Some(timeline) = self.existing_timeline(&room) {
@@ -473,6 +497,17 @@ impl ChatSync {
             }
             ServerMessage::Ack { client_id, event } => {
                 self.on_request_done(&client_id, &event.room);
+                if matches!(
+                    event.kind,
+                    EventKind::Added { .. }
+                        | EventKind::RoleChanged { .. }
+                        | EventKind::Muted { .. }
+                ) && self.members.with_untracked(|m| m.contains_key(&event.room))
+                {
+                    self.send_frame(&ClientMessage::ListMembers {
+                        room: event.room.clone(),
+                    });
+                }
                 if let Some(me) = self.me() {
                     self.rooms.update(|r| r.apply(&event, &me, true));
                 }
@@ -601,8 +636,10 @@ impl ChatSync {
     fn room_of_pending(self, client_id: &ClientMsgId) -> Option<(RoomId, RwSignal<Timeline>)> {
         let me = self.me()?;
         self.all_timelines().into_iter().find(|(_, t)| {
-            t.try_with_untracked(|t| t.pending_body(client_id, &me).is_some() || t.has_unsent(client_id, &me))
-                .unwrap_or(false)
+            t.try_with_untracked(|t| {
+                t.pending_body(client_id, &me).is_some() || t.has_unsent(client_id, &me)
+            })
+            .unwrap_or(false)
         })
     }
 
@@ -638,7 +675,8 @@ impl ChatSync {
                 }
             }
             (Some(client_id), false) => {
-                if let (Some(me), Some((_, timeline))) = (self.me(), self.room_of_pending(&client_id))
+                if let (Some(me), Some((_, timeline))) =
+                    (self.me(), self.room_of_pending(&client_id))
                 {
                     timeline.update(|t| t.mark_failed(&client_id, &me, message));
                 }

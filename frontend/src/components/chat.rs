@@ -27,16 +27,23 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
         on_cleanup(move || ticker.clear());
     }
 
-    // An invite link opened the app: join once connected, then forget the token.
-    let invite = StoredValue::new(take_invite_token());
+    // An invite link opened the app (or was opened in it): join once connected, then forget
+    // the token.
+    let invite = RwSignal::new(take_invite_token());
     Effect::new(move |_| {
         if sync.state.get() == ConnState::Online
-            && let Some(token) = invite.get_value()
+            && let Some(token) = invite.get()
         {
-            invite.set_value(None);
+            invite.set(None);
             sync.join_by_invite(token);
         }
     });
+    let hash_listener = window_event_listener(leptos::ev::hashchange, move |_| {
+        if let Some(token) = take_invite_token() {
+            invite.set(Some(token));
+        }
+    });
+    on_cleanup(move || hash_listener.remove());
 
     // Presence follows whether this tab is in front of the user.
     if let Some(document) = web_sys::window().and_then(|w| w.document()) {

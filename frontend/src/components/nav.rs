@@ -22,7 +22,8 @@ pub fn RoomNav(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
     };
     // A finished request closes its panel; a refusal stays visible in it.
     Effect::new(move |_| {
-        if sync.request.get() == Some(RequestOutcome::Done) && panel.get_untracked() != Panel::Closed
+        if sync.request.get() == Some(RequestOutcome::Done)
+            && panel.get_untracked() != Panel::Closed
         {
             panel.set(Panel::Closed);
             sync.clear_request();
@@ -119,7 +120,9 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
 
 fn request_error(sync: ChatSync) -> impl IntoView {
     move || match sync.request.get() {
-        Some(RequestOutcome::Refused(why)) => Some(view! { <p class="error" role="alert">{why}</p> }),
+        Some(RequestOutcome::Refused(why)) => {
+            Some(view! { <p class="error" role="alert">{why}</p> })
+        }
         _ => None,
     }
 }
@@ -158,7 +161,11 @@ fn NewDirectForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
     let user = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let value = user.get_untracked().trim().trim_start_matches('@').to_owned();
+        let value = user
+            .get_untracked()
+            .trim()
+            .trim_start_matches('@')
+            .to_owned();
         if !value.is_empty() {
             sync.open_direct(value);
         }

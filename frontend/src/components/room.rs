@@ -80,7 +80,8 @@ pub fn RoomPane(
             sync.typing(room_id.get_value());
         }
     };
-    let retry = Callback::new(move |client_id: ClientMsgId| sync.retry(room_id.get_value(), client_id));
+    let retry =
+        Callback::new(move |client_id: ClientMsgId| sync.retry(room_id.get_value(), client_id));
 
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
@@ -267,7 +268,11 @@ fn AddMemberForm(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl I
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let value = user.get_untracked().trim().trim_start_matches('@').to_owned();
+        let value = user
+            .get_untracked()
+            .trim()
+            .trim_start_matches('@')
+            .to_owned();
         if !value.is_empty() {
             sync.add_member(room.get_value(), value);
         }

@@ -1,0 +1,126 @@
+// Rooms, direct messages and invite links, driven through the UI by several people at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
+
+const fixture = useServerAndBrowser();
+
+const log = (page) => page.getByRole('log');
+const rooms = (page) => page.getByRole('navigation', { name: 'Rooms' });
+const messageFrom = (page, sender, text) =>
+  log(page).locator(`article[data-sender="${sender}"]`).filter({ hasText: text });
+const roomLink = (page, name) => rooms(page).getByRole('button', { name: new RegExp(name) });
+
+async function createRoom(page, name) {
+  await rooms(page).getByRole('button', { name: 'New room' }).click();
+  await page.getByLabel('Room name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: `# ${name}` }).waitFor();
+}
+
+test('two people chat in a new room: add member, unread badge, typing, seen-by', async () => {
+  await withPages(fixture.browser, 'room', 2, async ([alice, bob]) => {
+    await signUp(alice, fixture.server.url, 'alice_r');
+    await signUp(bob, fixture.server.url, 'bob_r');
+    await createRoom(alice, 'Design');
+
+    await alice.getByRole('button', { name: 'Add member' }).click();
+    await alice.getByLabel('Username').fill('bob_r');
+    await alice.getByRole('button', { name: 'Add', exact: true }).click();
+    await alice.getByLabel('Username').waitFor({ state: 'detached' });
+
+    // Bob is still in the lobby: the new room appears in his list with an unread count.
+    await roomLink(bob, '# Design').waitFor();
+    await say(alice, 'Welcome to Design, bob');
+    await roomLink(bob, '# Design').getByText('1 unread').waitFor();
+    await roomLink(bob, '# Design').locator('.preview').filter({ hasText: 'alice_r: Welcome to Design' }).waitFor();
+
+    await roomLink(bob, '# Design').click();
+    await bob.getByRole('heading', { name: '# Design' }).waitFor();
+    await messageFrom(bob, 'alice_r', 'Welcome to Design, bob').waitFor();
+    assert.equal(await roomLink(bob, '# Design').locator('.badge').count(), 0, 'read once opened');
+    await alice.getByText('Seen by bob_r').waitFor();
+
+    await bob.getByLabel('Message').pressSequentially('thanks');
+    await alice.getByText('bob_r is typing…').waitFor();
+    await bob.getByLabel('Message').press('Enter');
+    await messageFrom(alice, 'bob_r', 'thanks').waitFor();
+    await alice.getByText('bob_r is typing…').waitFor({ state: 'detached' });
+    // The lobby did not get any of it.
+    await roomLink(alice, '# Lobby').click();
+    await alice.getByRole('heading', { name: '# Lobby' }).waitFor();
+    assert.equal(await messageFrom(alice, 'bob_r', 'thanks').count(), 0);
+  });
+});
+
+test('a direct message reaches only the other person, with their presence shown', async () => {
+  await withPages(fixture.browser, 'direct', 3, async ([dana, eli, fay]) => {
+    await signUp(dana, fixture.server.url, 'dana');
+    await signUp(eli, fixture.server.url, 'eli');
+    await signUp(fay, fixture.server.url, 'fay');
+
+    await rooms(dana).getByRole('button', { name: 'New direct message' }).click();
+    await dana.getByLabel('Username').fill('eli');
+    await dana.getByRole('button', { name: 'Start' }).click();
+    await dana.getByRole('heading', { name: 'eli' }).waitFor();
+    await rooms(dana).locator('.dot.online').waitFor();
+    await say(dana, 'psst, just for you');
+
+    await roomLink(eli, 'dana').click();
+    await messageFrom(eli, 'dana', 'psst, just for you').waitFor();
+    await say(eli, 'got it');
+    await messageFrom(dana, 'eli', 'got it').waitFor();
+    assert.equal(await rooms(fay).getByRole('button', { name: /dana/ }).count(), 0);
+
+    // Asking again for the same person opens the same conversation.
+    await rooms(eli).getByRole('button', { name: 'New direct message' }).click();
+    await eli.getByLabel('Username').fill('dana');
+    await eli.getByRole('button', { name: 'Start' }).click();
+    await messageFrom(eli, 'eli', 'got it').waitFor();
+    await rooms(dana).getByRole('button', { name: 'New direct message' }).click();
+    await dana.getByLabel('Username').fill('nobody-here');
+    await dana.getByRole('button', { name: 'Start' }).click();
+    await dana.getByRole('alert').filter({ hasText: 'no user' }).waitFor();
+  });
+});
+
+test('an invite link lets someone join the room', async () => {
+  await withPages(fixture.browser, 'invite', 2, async ([gus, hal]) => {
+    await signUp(gus, fixture.server.url, 'gus');
+    await signUp(hal, fixture.server.url, 'hal');
+    await createRoom(gus, 'Open house');
+    await gus.getByRole('button', { name: 'Invite link' }).click();
+    const input = gus.getByLabel('Invite link');
+    await assert.doesNotReject(async () => {
+      for (let i = 0; i < 50 && !(await input.inputValue()).includes('/#/join/'); i++) {
+        await gus.waitForTimeout(100);
+      }
+    });
+    const link = await input.inputValue();
+    assert.match(link, /\/#\/join\/[A-Za-z0-9_-]{40,}$/);
+
+    await hal.goto(link);
+    await waitConnected(hal);
+    await hal.getByRole('heading', { name: '# Open house' }).waitFor();
+    assert.ok(!hal.url().includes('join'), 'the token leaves the address bar');
+    await say(hal, 'hello from the link');
+    await messageFrom(gus, 'hal', 'hello from the link').waitFor();
+  });
+});
+
+test('message text is shown as text, never run as HTML', async () => {
+  await withPages(fixture.browser, 'xss', 2, async ([ivy, jon]) => {
+    let dialogs = 0;
+    for (const page of [ivy, jon]) page.on('dialog', async (d) => { dialogs++; await d.dismiss(); });
+    await signUp(ivy, fixture.server.url, 'ivy');
+    await signUp(jon, fixture.server.url, 'jon');
+    const attack = '<img src=x onerror=alert(1)> <script>alert(2)</script>';
+    await say(ivy, attack);
+    await messageFrom(jon, 'ivy', '<img src=x onerror=alert(1)>').waitFor();
+    assert.equal(await log(jon).locator('img, script').count(), 0);
+    assert.equal(await messageFrom(jon, 'ivy', 'alert').locator('.body').innerText(), attack);
+    await jon.waitForTimeout(300);
+    assert.equal(dialogs, 0);
+  });
+});
