@@ -57,9 +57,11 @@ impl RoomList {
                     deleted: false,
                     at_ms: event.at_ms,
                 });
-                if event.sender == me || viewing {
+                // What the user sees on screen is marked read by the caller, which also tells
+                // the server; only their own messages count as read here.
+                if event.sender == me {
                     room.read_seq = room.read_seq.max(event.seq);
-                } else {
+                } else if !viewing {
                     room.unread += 1;
                     if mentions.iter().any(|m| m.eq_ignore_ascii_case(me)) {
                         room.unread_mentions += 1;

@@ -335,3 +335,45 @@ fn automatic_retries_are_counted_until_the_user_steps_in() {
     t.apply_ack(stored(3, "me", "c1", "hi"));
     assert_eq!(t.count_auto_retry(&id, "me"), None);
 }
+
+#[wasm_bindgen_test]
+fn the_room_list_counts_what_arrives_where_the_user_is_not_looking() {
+    use frontend::rooms::RoomList;
+    use shared::events::Role;
+    use shared::rooms::{RoomKind, RoomSummary};
+    let summary = |id: &str, last: i64| RoomSummary {
+        id: RoomId(id.into()),
+        kind: RoomKind::Group,
+        name: id.into(),
+        topic: String::new(),
+        role: Role::Member,
+        muted: false,
+        member_count: 2,
+        last_seq: Seq(last),
+        read_seq: Seq(last),
+        unread: 0,
+        unread_mentions: 0,
+        last_message: None,
+    };
+    let mut list = RoomList::default();
+    list.replace(vec![summary("lobby", 3), summary("design", 1)]);
+    let mut in_design = stored(2, "bob", "b2", "hey @me");
+    in_design.room = RoomId("design".into());
+    if let EventKind::Message { mentions, .. } = &mut in_design.kind {
+        mentions.push("me".into());
+    }
+    list.apply(&in_design, "me", false);
+    list.apply(&in_design, "me", false);
+    let design = list.get(&RoomId("design".into())).unwrap();
+    assert_eq!((design.unread, design.unread_mentions), (1, 1), "counted once");
+    assert_eq!(list.all()[0].id, RoomId("design".into()), "newest activity first");
+    assert_eq!(list.total_unread(), 1);
+    assert_eq!(list.mark_read(&RoomId("design".into())), Some(Seq(2)));
+    assert_eq!(list.mark_read(&RoomId("design".into())), None, "nothing new to report");
+    // In the room on screen, a new message is not unread but still has to be reported read.
+    let mut seen = stored(4, "bob", "b4", "still here");
+    seen.room = RoomId("design".into());
+    list.apply(&seen, "me", true);
+    assert_eq!(list.get(&RoomId("design".into())).unwrap().unread, 0);
+    assert_eq!(list.mark_read(&RoomId("design".into())), Some(Seq(4)));
+}
