@@ -124,3 +124,56 @@ test('message text is shown as text, never run as HTML', async () => {
     assert.equal(dialogs, 0);
   });
 });
+
+test('replies, edits, deletes, reactions and formatting, as the other person sees them', async () => {
+  await withPages(fixture.browser, 'message-ops', 2, async ([kai, lee]) => {
+    await signUp(kai, fixture.server.url, 'kai');
+    await signUp(lee, fixture.server.url, 'lee');
+    await say(kai, 'ship it **today** with `cargo build`, see https://example.org/x, @lee');
+    const first = messageFrom(lee, 'kai', 'ship it');
+    await first.waitFor();
+    assert.equal(await first.locator('strong').innerText(), 'today');
+    assert.equal(await first.locator('code').innerText(), 'cargo build');
+    assert.equal(await first.locator('a').getAttribute('href'), 'https://example.org/x');
+    assert.equal(await first.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
+    await first.locator('.mention.me').waitFor();
+
+    // Lee reacts and replies.
+    await first.hover();
+    await first.getByRole('button', { name: 'React with 👍' }).click();
+    await messageFrom(kai, 'kai', 'ship it').getByRole('button', { name: /👍 1, by lee/ }).waitFor();
+    await first.hover();
+    await first.getByRole('button', { name: 'Reply to kai' }).click();
+    await lee.getByText('Replying to kai: ship it').waitFor();
+    await say(lee, 'on it');
+    const reply = messageFrom(kai, 'lee', 'on it');
+    await reply.locator('.quote').filter({ hasText: 'kai' }).waitFor();
+
+    // Kai fixes a typo, then deletes a message.
+    await say(kai, 'helo');
+    const typo = messageFrom(kai, 'kai', 'helo');
+    await typo.locator('.delivery').waitFor({ state: 'detached' });
+    await typo.hover();
+    await typo.getByRole('button', { name: 'Edit', exact: true }).click();
+    assert.equal(await kai.getByLabel('Message').inputValue(), 'helo');
+    await kai.getByLabel('Message').fill('hello');
+    await kai.getByLabel('Message').press('Enter');
+    const fixed = messageFrom(lee, 'kai', 'hello');
+    await fixed.locator('.edited').waitFor();
+    await fixed.hover();
+    assert.equal(await fixed.getByRole('button', { name: 'Edit', exact: true }).count(), 0, 'not mine to edit');
+    const own = messageFrom(kai, 'kai', 'hello');
+    await own.hover();
+    await own.getByRole('button', { name: 'Delete', exact: true }).click();
+    await own.getByRole('button', { name: 'Confirm delete' }).click();
+    await log(lee).getByText('This message was deleted.').waitFor();
+    assert.equal(await messageFrom(lee, 'kai', 'hello').count(), 0);
+
+    // All of it is the server's state: a reload shows the same.
+    await lee.reload();
+    await waitConnected(lee);
+    await messageFrom(lee, 'kai', 'ship it').getByRole('button', { name: /👍 1/ }).waitFor();
+    await log(lee).getByText('This message was deleted.').waitFor();
+    await messageFrom(lee, 'lee', 'on it').locator('.quote').waitFor();
+  });
+});

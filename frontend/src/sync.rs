@@ -181,7 +181,7 @@ impl ChatSync {
         };
         let client_id = new_client_id();
         let now = js_sys::Date::now() as i64;
-        timeline.update(|t| t.add_pending(client_id.clone(), &me, body.clone(), now));
+        timeline.update(|t| t.add_pending(client_id.clone(), &me, body.clone(), reply_to, now));
         self.send(&room, client_id, body, reply_to);
     }
 
@@ -217,6 +217,35 @@ impl ChatSync {
         }));
         self.request.set(Some(RequestOutcome::Waiting));
         self.send_frame(&build(client_id));
+    }
+
+    /// Replaces the text of one of my messages (sent now; not kept while offline).
+    pub fn edit(self, room: RoomId, target: Seq, body: String) {
+        self.send_frame(&ClientMessage::Edit {
+            room,
+            client_id: new_client_id(),
+            target,
+            body,
+        });
+    }
+
+    pub fn delete(self, room: RoomId, target: Seq) {
+        self.send_frame(&ClientMessage::Delete {
+            room,
+            client_id: new_client_id(),
+            target,
+        });
+    }
+
+    /// Puts or takes back a reaction.
+    pub fn react(self, room: RoomId, target: Seq, emoji: String, add: bool) {
+        self.send_frame(&ClientMessage::React {
+            room,
+            client_id: new_client_id(),
+            target,
+            emoji,
+            add,
+        });
     }
 
     pub fn create_room(self, name: String) {
@@ -343,11 +372,11 @@ impl ChatSync {
         let Some(timeline) = self.existing_timeline(room) else {
             return;
         };
-        let body = timeline
-            .try_with_untracked(|t| t.pending_body(&client_id, &me))
+        let pending = timeline
+            .try_with_untracked(|t| t.pending_message(&client_id, &me))
             .flatten();
-        if let Some(body) = body {
-            self.send(room, client_id, body, None);
+        if let Some((body, reply_to)) = pending {
+            self.send(room, client_id, body, reply_to);
         }
     }
 

@@ -17,7 +17,7 @@
 //! Edits and deletes are applied to the message they target; applying one twice changes
 //! nothing. Room notices and reactions advance the cursor but are not shown yet.
 
-use shared::events::{Event, EventKind};
+use shared::events::{Event, EventKind, Reaction};
 use shared::{ClientMsgId, Seq};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub struct Entry {
     pub sent_at_ms: i64,
     pub edited: bool,
     pub deleted: bool,
+    /// The message this one answers.
+    pub reply_to: Option<Seq>,
+    pub reactions: Vec<Reaction>,
     pub delivery: Delivery,
     /// Automatic resends after retryable refusals since the user last touched it.
     pub auto_retries: u32,
@@ -57,6 +60,8 @@ impl Entry {
             body,
             edited_at_ms,
             deleted,
+            reply_to,
+            reactions,
             ..
         } = event.kind
         else {
@@ -72,6 +77,8 @@ impl Entry {
             sent_at_ms: event.at_ms,
             edited: edited_at_ms.is_some(),
             deleted,
+            reply_to,
+            reactions,
             delivery: Delivery::Sent,
             auto_retries: 0,
         })
@@ -102,7 +109,14 @@ impl Timeline {
     }
 
     /// Adds a message the user just typed.
-    pub fn add_pending(&mut self, client_id: ClientMsgId, sender: &str, body: String, now_ms: i64) {
+    pub fn add_pending(
+        &mut self,
+        client_id: ClientMsgId,
+        sender: &str,
+        body: String,
+        reply_to: Option<Seq>,
+        now_ms: i64,
+    ) {
         self.entries.push(Entry {
             id: None,
             client_id,
@@ -111,6 +125,8 @@ impl Timeline {
             sent_at_ms: now_ms,
             edited: false,
             deleted: false,
+            reply_to,
+            reactions: Vec::new(),
             delivery: Delivery::Pending,
             auto_retries: 0,
         });
@@ -199,6 +215,18 @@ impl Timeline {
                 if let Some(entry) = self.find_stored(*target) {
                     entry.body.clear();
                     entry.deleted = true;
+                    entry.reactions.clear();
+                }
+            }
+            EventKind::Reaction {
+                target,
+                emoji,
+                added,
+            } => {
+                if let Some(entry) = self.find_stored(*target)
+                    && !entry.deleted
+                {
+                    set_reaction(&mut entry.reactions, emoji, &event.sender, *added);
                 }
             }
             _ => {}
@@ -235,6 +263,11 @@ impl Timeline {
         self.entries.insert(at, entry);
     }
 
+    /// The stored message at `seq`, if loaded.
+    pub fn message(&self, seq: Seq) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id == Some(seq))
+    }
+
     pub fn mark_failed(&mut self, client_id: &ClientMsgId, sender: &str, reason: String) {
         if let Some(entry) = self.find_unsent(client_id, sender) {
             entry.delivery = Delivery::Failed(reason);
@@ -269,9 +302,19 @@ impl Timeline {
 
     /// The body of a message not yet stored, if it is still pending.
     pub fn pending_body(&self, client_id: &ClientMsgId, sender: &str) -> Option<String> {
+        self.pending_message(client_id, sender)
+            .map(|(body, _)| body)
+    }
+
+    /// The body and reply target of a message not yet stored, if it is still pending.
+    pub fn pending_message(
+        &self,
+        client_id: &ClientMsgId,
+        sender: &str,
+    ) -> Option<(String, Option<Seq>)> {
         self.pending()
             .find(|e| &e.client_id == client_id && e.sender == sender)
-            .map(|e| e.body.clone())
+            .map(|e| (e.body.clone(), e.reply_to))
     }
 
     /// Whether a message with this key was typed here and is not stored yet (pending or failed).
@@ -290,5 +333,28 @@ impl Timeline {
         self.entries
             .iter_mut()
             .find(|e| e.id.is_none() && &e.client_id == client_id && e.sender == sender)
+    }
+}
+
+/// Turns `user`'s `emoji` on or off; applying the same change twice changes nothing.
+fn set_reaction(reactions: &mut Vec<Reaction>, emoji: &str, user: &str, added: bool) {
+    let index = reactions.iter().position(|r| r.emoji == emoji);
+    match (index, added) {
+        (Some(i), true) => {
+            if !reactions[i].users.iter().any(|u| u == user) {
+                reactions[i].users.push(user.to_owned());
+            }
+        }
+        (None, true) => reactions.push(Reaction {
+            emoji: emoji.to_owned(),
+            users: vec![user.to_owned()],
+        }),
+        (Some(i), false) => {
+            reactions[i].users.retain(|u| u != user);
+            if reactions[i].users.is_empty() {
+                reactions.remove(i);
+            }
+        }
+        (None, false) => {}
     }
 }

@@ -47,7 +47,7 @@ fn bodies(timeline: &Timeline) -> Vec<String> {
 #[wasm_bindgen_test]
 fn a_pending_message_becomes_sent_without_duplicating() {
     let mut t = Timeline::default();
-    t.add_pending(ClientMsgId("c1".into()), "me", "hello".into(), 0);
+    t.add_pending(ClientMsgId("c1".into()), "me", "hello".into(), None, 0);
     assert_eq!(t.pending().count(), 1);
     // The echo from another device and the ack both describe the same message.
     t.apply_ack(stored(5, "me", "c1", "hello"));
@@ -61,7 +61,7 @@ fn a_pending_message_becomes_sent_without_duplicating() {
 #[wasm_bindgen_test]
 fn stored_messages_are_ordered_by_id_and_precede_pending_ones() {
     let mut t = Timeline::default();
-    t.add_pending(ClientMsgId("mine".into()), "me", "unsent".into(), 0);
+    t.add_pending(ClientMsgId("mine".into()), "me", "unsent".into(), None, 0);
     t.apply_live(stored(9, "bob", "b9", "nine"));
     t.apply_live(stored(3, "bob", "b3", "three"));
     t.apply_live(stored(6, "ann", "a6", "six"));
@@ -73,7 +73,7 @@ fn stored_messages_are_ordered_by_id_and_precede_pending_ones() {
 fn a_refused_message_can_be_retried() {
     let mut t = Timeline::default();
     let id = ClientMsgId("c1".into());
-    t.add_pending(id.clone(), "me", "hi".into(), 0);
+    t.add_pending(id.clone(), "me", "hi".into(), None, 0);
     t.mark_failed(&id, "me", "Slow down".into());
     assert_eq!(
         t.entries()[0].delivery,
@@ -91,7 +91,7 @@ fn a_refused_message_can_be_retried() {
 #[wasm_bindgen_test]
 fn another_users_message_with_my_client_id_is_a_different_message() {
     let mut t = Timeline::default();
-    t.add_pending(ClientMsgId("same".into()), "me", "mine".into(), 0);
+    t.add_pending(ClientMsgId("same".into()), "me", "mine".into(), None, 0);
     t.apply_live(stored(1, "bob", "same", "bob's"));
     assert_eq!(bodies(&t), ["bob's", "mine"]);
     assert_eq!(t.pending().count(), 1);
@@ -317,7 +317,7 @@ async fn the_auth_form_is_labelled_and_explains_bad_input_before_calling_the_ser
 fn automatic_retries_are_counted_until_the_user_steps_in() {
     let mut t = Timeline::default();
     let id = ClientMsgId("c1".into());
-    t.add_pending(id.clone(), "me", "hi".into(), 0);
+    t.add_pending(id.clone(), "me", "hi".into(), None, 0);
     assert_eq!(t.count_auto_retry(&id, "me"), Some(1));
     assert_eq!(t.count_auto_retry(&id, "me"), Some(2));
     t.mark_failed(&id, "me", "busy".into());
@@ -365,15 +365,81 @@ fn the_room_list_counts_what_arrives_where_the_user_is_not_looking() {
     list.apply(&in_design, "me", false);
     list.apply(&in_design, "me", false);
     let design = list.get(&RoomId("design".into())).unwrap();
-    assert_eq!((design.unread, design.unread_mentions), (1, 1), "counted once");
-    assert_eq!(list.all()[0].id, RoomId("design".into()), "newest activity first");
+    assert_eq!(
+        (design.unread, design.unread_mentions),
+        (1, 1),
+        "counted once"
+    );
+    assert_eq!(
+        list.all()[0].id,
+        RoomId("design".into()),
+        "newest activity first"
+    );
     assert_eq!(list.total_unread(), 1);
     assert_eq!(list.mark_read(&RoomId("design".into())), Some(Seq(2)));
-    assert_eq!(list.mark_read(&RoomId("design".into())), None, "nothing new to report");
+    assert_eq!(
+        list.mark_read(&RoomId("design".into())),
+        None,
+        "nothing new to report"
+    );
     // In the room on screen, a new message is not unread but still has to be reported read.
     let mut seen = stored(4, "bob", "b4", "still here");
     seen.room = RoomId("design".into());
     list.apply(&seen, "me", true);
     assert_eq!(list.get(&RoomId("design".into())).unwrap().unread, 0);
     assert_eq!(list.mark_read(&RoomId("design".into())), Some(Seq(4)));
+}
+
+#[wasm_bindgen_test]
+fn formatting_styles_text_and_leaves_markup_as_text() {
+    use frontend::format::{Piece, parse};
+    let plain = |t: &str| Piece {
+        text: t.into(),
+        ..Piece::default()
+    };
+    assert_eq!(parse("<b>hi</b>"), [plain("<b>hi</b>")]);
+    let pieces = parse("a **bold** and *it* `x<y` see https://example.org/a?b=1. @bob!");
+    let shown: Vec<(&str, bool, bool, bool, bool, bool)> = pieces
+        .iter()
+        .map(|p| {
+            (
+                p.text.as_str(),
+                p.bold,
+                p.italic,
+                p.code,
+                p.link.is_some(),
+                p.mention,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("a ", false, false, false, false, false),
+            ("bold", true, false, false, false, false),
+            (" and ", false, false, false, false, false),
+            ("it", false, true, false, false, false),
+            (" ", false, false, false, false, false),
+            ("x<y", false, false, true, false, false),
+            (" see ", false, false, false, false, false),
+            (
+                "https://example.org/a?b=1",
+                false,
+                false,
+                false,
+                true,
+                false
+            ),
+            (". ", false, false, false, false, false),
+            ("@bob", false, false, false, false, true),
+            ("!", false, false, false, false, false),
+        ]
+    );
+    assert_eq!(
+        parse("2 * 3 = 6"),
+        [plain("2 * 3 = 6")],
+        "a lone star is a star"
+    );
+    assert_eq!(parse("javascript:alert(1)"), [plain("javascript:alert(1)")]);
+    assert_eq!(parse("mail me@example.org"), [plain("mail me@example.org")]);
 }

@@ -1,7 +1,7 @@
 //! One conversation on screen: its header (name, topic, members, invite), the message log,
 //! who is typing, and the composer.
 
-use super::message::MessageRow;
+use super::message::{MessageActions, MessageRow};
 use crate::connection::ConnState;
 use crate::sync::{ChatSync, RequestOutcome};
 use crate::timeline::Entry;
@@ -9,7 +9,7 @@ use leptos::html;
 use leptos::prelude::*;
 use shared::limits::{MAX_BODY_BYTES, check_body};
 use shared::rooms::{RoomKind, RoomSummary};
-use shared::{ClientMsgId, RoomId};
+use shared::{ClientMsgId, RoomId, Seq};
 
 /// Messages from one sender closer together than this share one header.
 const GROUP_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -56,6 +56,9 @@ pub fn RoomPane(
     let panel = RwSignal::new(Panel::Closed);
 
     let draft = RwSignal::new(String::new());
+    // The message being answered or rewritten by the composer, if any.
+    let replying = RwSignal::new(None::<Seq>);
+    let editing = RwSignal::new(None::<Seq>);
     let composer_error = RwSignal::new(None::<String>);
     let composer: NodeRef<html::Textarea> = NodeRef::new();
     let last_typing = StoredValue::new(0.0f64);
@@ -68,7 +71,14 @@ pub fn RoomPane(
         composer_error.set(None);
         draft.set(String::new());
         last_typing.set_value(0.0);
-        sync.send_new(room_id.get_value(), body, None);
+        if let Some(target) = editing.get_untracked() {
+            editing.set(None);
+            sync.edit(room_id.get_value(), target, body);
+        } else {
+            let reply_to = replying.get_untracked();
+            replying.set(None);
+            sync.send_new(room_id.get_value(), body, reply_to);
+        }
         if let Some(el) = composer.get_untracked() {
             let _ = el.focus();
         }
@@ -80,8 +90,52 @@ pub fn RoomPane(
             sync.typing(room_id.get_value());
         }
     };
-    let retry =
-        Callback::new(move |client_id: ClientMsgId| sync.retry(room_id.get_value(), client_id));
+    let focus_composer = move || {
+        if let Some(el) = composer.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let actions = MessageActions {
+        retry: Callback::new(move |client_id: ClientMsgId| {
+            sync.retry(room_id.get_value(), client_id);
+        }),
+        reply: Callback::new(move |seq: Seq| {
+            editing.set(None);
+            replying.set(Some(seq));
+            focus_composer();
+        }),
+        edit: Callback::new(move |(seq, body): (Seq, String)| {
+            replying.set(None);
+            editing.set(Some(seq));
+            draft.set(body);
+            focus_composer();
+        }),
+        delete: Callback::new(move |seq: Seq| sync.delete(room_id.get_value(), seq)),
+        react: Callback::new(move |(seq, emoji, add): (Seq, String, bool)| {
+            sync.react(room_id.get_value(), seq, emoji, add);
+        }),
+    };
+    let cancel_compose = move || {
+        if editing.get_untracked().is_some() {
+            draft.set(String::new());
+        }
+        editing.set(None);
+        replying.set(None);
+    };
+    let composing_about = move || {
+        let (verb, seq) = match (editing.get(), replying.get()) {
+            (Some(seq), _) => ("Editing", seq),
+            (None, Some(seq)) => ("Replying to", seq),
+            (None, None) => return None,
+        };
+        let quoted =
+            timeline.with(|t| t.message(seq).map(|e| (e.sender.clone(), snippet(&e.body))));
+        Some(match (verb, quoted) {
+            ("Editing", _) => "Editing your message".to_owned(),
+            (_, Some((who, text))) => format!("{verb} {who}: {text}"),
+            _ => format!("{verb} a message"),
+        })
+    };
 
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
@@ -210,13 +264,22 @@ pub fn RoomPane(
                     <p class="empty">"No messages yet. Say hello!"</p>
                 </Show>
                 <For
-                    each=move || timeline.with(|t| grouped(t.entries()))
-                    key=|(entry, continued)| {
-                        (entry.key(), entry.id, format!("{:?}{}{}", entry.delivery, entry.body, entry.deleted), *continued)
-                    }
-                    children=move |(entry, continued)| {
-                        let own = entry.sender == me.get_value();
-                        view! { <MessageRow entry own continued retry /> }
+                    each=move || timeline.with(|t| rows(t.entries()))
+                    key=|row| row.key()
+                    children=move |row| match row {
+                        Row::Day(label) => view! {
+                            <div class="day" role="separator"><span>{label}</span></div>
+                        }.into_any(),
+                        Row::Message { entry, continued } => {
+                            let own = entry.sender == me.get_value();
+                            let quoted = entry.reply_to.map(|seq| {
+                                timeline.with_untracked(|t| t.message(seq).map(|q| {
+                                    let text = if q.deleted { "(deleted)".to_owned() } else { snippet(&q.body) };
+                                    (q.sender.clone(), text)
+                                })).unwrap_or_else(|| (String::new(), "an earlier message".to_owned()))
+                            });
+                            view! { <MessageRow entry own continued quoted me=me.get_value() actions /> }.into_any()
+                        }
                     }
                 />
             </div>
@@ -226,6 +289,12 @@ pub fn RoomPane(
                 ev.prevent_default();
                 submit();
             }>
+                {move || composing_about().map(|about| view! {
+                    <div class="composing">
+                        <span>{about}</span>
+                        <button type="button" class="link" on:click=move |_| cancel_compose()>"Cancel"</button>
+                    </div>
+                })}
                 <label for="composer" class="visually-hidden">"Message"</label>
                 <textarea
                     id="composer"
@@ -239,6 +308,8 @@ pub fn RoomPane(
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();
                             submit();
+                        } else if ev.key() == "Escape" {
+                            cancel_compose();
                         }
                     }
                 ></textarea>
@@ -339,18 +410,90 @@ fn short_list(names: &[String]) -> String {
     }
 }
 
-/// Pairs each entry with whether it continues the previous one (same sender, within
-/// [`GROUP_WINDOW_MS`]), in which case its header is not repeated.
-fn grouped(entries: &[Entry]) -> Vec<(Entry, bool)> {
+/// A line of the log: a day separator or a message.
+#[derive(Clone)]
+enum Row {
+    Day(String),
+    /// `continued`: same sender as the row above, moments later, so the header is not
+    /// repeated.
+    Message {
+        entry: Entry,
+        continued: bool,
+    },
+}
+
+impl Row {
+    /// Changes whenever the row must be drawn again.
+    fn key(&self) -> String {
+        match self {
+            Row::Day(label) => format!("day {label}"),
+            Row::Message { entry, continued } => format!(
+                "{} {:?} {:?} {} {} {} {:?} {continued}",
+                entry.key(),
+                entry.id,
+                entry.delivery,
+                entry.body,
+                entry.edited,
+                entry.deleted,
+                entry.reactions
+            ),
+        }
+    }
+}
+
+/// The log's rows: a separator where the (local) day changes, then messages grouped by sender
+/// within [`GROUP_WINDOW_MS`].
+fn rows(entries: &[Entry]) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(entries.len() + 4);
     let mut previous: Option<&Entry> = None;
-    entries
-        .iter()
-        .map(|entry| {
-            let continued = previous.is_some_and(|p| {
+    for entry in entries {
+        let day = day_label(entry.sent_at_ms);
+        let new_day = previous.is_none_or(|p| day_label(p.sent_at_ms) != day);
+        if new_day {
+            rows.push(Row::Day(day));
+        }
+        let continued = !new_day
+            && previous.is_some_and(|p| {
                 p.sender == entry.sender && entry.sent_at_ms - p.sent_at_ms < GROUP_WINDOW_MS
             });
-            previous = Some(entry);
-            (entry.clone(), continued)
-        })
-        .collect()
+        previous = Some(entry);
+        rows.push(Row::Message {
+            entry: entry.clone(),
+            continued,
+        });
+    }
+    rows
+}
+
+/// "Today", "Yesterday", or the date in the user's locale.
+fn day_label(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let today = js_sys::Date::new_0();
+    let same_day = |a: &js_sys::Date, b: &js_sys::Date| {
+        a.get_full_year() == b.get_full_year()
+            && a.get_month() == b.get_month()
+            && a.get_date() == b.get_date()
+    };
+    if same_day(&date, &today) {
+        return "Today".to_owned();
+    }
+    let yesterday = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        today.get_time() - 86_400_000.0,
+    ));
+    if same_day(&date, &yesterday) {
+        return "Yesterday".to_owned();
+    }
+    date.to_locale_date_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// The start of a message, for quotes.
+fn snippet(body: &str) -> String {
+    let short: String = body.chars().take(80).collect();
+    if short.len() < body.len() {
+        format!("{short}…")
+    } else {
+        short
+    }
 }
