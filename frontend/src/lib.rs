@@ -7,6 +7,7 @@
 pub mod api;
 pub mod components;
 pub mod connection;
+pub mod db;
 pub mod format;
 pub mod ids;
 pub mod rooms;

@@ -15,6 +15,7 @@
 
 use crate::api;
 use crate::connection::{ConnState, Connection, Event};
+use crate::db::{Db, OutboxItem, RoomState};
 use crate::ids::new_client_id;
 use crate::rooms::RoomList;
 use crate::timeline::{Fetch, Timeline};
@@ -25,7 +26,13 @@ use shared::rooms::{Member, Presence, RoomKind};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage, TYPING_SHOWN_MS};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
+
+/// Messages loaded from local storage when a room opens.
+pub const RESTORE: usize = 100;
+/// The key under which the last signed-in username is remembered, so the app can open offline.
+pub const LAST_USER_KEY: &str = "chat.lastUser";
 
 /// Events fetched per history or catch-up page.
 pub const PAGE: u32 = 50;
@@ -68,6 +75,10 @@ pub struct ChatSync {
     pub request: RwSignal<Option<RequestOutcome>>,
     pending_request: StoredValue<Option<PendingRequest>>,
     timelines: StoredValue<HashMap<RoomId, RwSignal<Timeline>>>,
+    /// The local copy; `None` until opened or if the browser refuses IndexedDB.
+    db: StoredValue<Option<Rc<Db>>, LocalStorage>,
+    /// Rooms' saved sync states, read once at start.
+    stored_states: StoredValue<HashMap<RoomId, RoomState>>,
     owner: StoredValue<Owner, LocalStorage>,
     connection: StoredValue<Option<Connection>, LocalStorage>,
     me: StoredValue<String>,
@@ -88,14 +99,124 @@ impl ChatSync {
             request: RwSignal::new(None),
             pending_request: StoredValue::new(None),
             timelines: StoredValue::new(HashMap::new()),
+            db: StoredValue::new_local(None),
+            stored_states: StoredValue::new(HashMap::new()),
             owner: StoredValue::new_local(Owner::current().unwrap_or_default()),
             connection: StoredValue::new_local(None),
-            me: StoredValue::new(username),
+            me: StoredValue::new(username.clone()),
             on_logged_out,
         };
-        let connection = Connection::start(move |event| sync.on_event(event));
-        sync.connection.set_value(Some(connection));
+        remember_user(Some(&username));
+        // Show the stored state first, then connect: the connection's sync starts from the
+        // stored cursors, which is what keeps the list free of gaps and duplicates.
+        spawn_local(async move {
+            sync.restore(&username).await;
+            if sync.me().is_some() {
+                let connection = Connection::start(move |event| sync.on_event(event));
+                sync.connection.set_value(Some(connection));
+            }
+        });
         sync
+    }
+
+    /// Loads the room list, the outbox and the first room from local storage.
+    async fn restore(self, username: &str) {
+        let db = match Db::open(username).await {
+            Ok(db) => Rc::new(db),
+            Err(e) => {
+                leptos::logging::warn!("no local storage, history will not be kept: {}", e.0);
+                return;
+            }
+        };
+        self.db.set_value(Some(db.clone()));
+        if let Ok(rooms) = db.room_list().await
+            && !rooms.is_empty()
+        {
+            self.rooms.try_update(|r| {
+                if r.all().is_empty() {
+                    r.replace(rooms);
+                }
+            });
+        }
+        if let Ok(states) = db.room_states().await {
+            self.stored_states.set_value(states);
+        }
+        let first = self.rooms.with_untracked(|r| {
+            r.get(&RoomId::lobby())
+                .or_else(|| r.all().first())
+                .map(|r| r.id.clone())
+        });
+        if let Some(room) = first {
+            self.load_stored(&room).await;
+            self.current.set(Some(room));
+        }
+        let outbox = db.outbox().await.unwrap_or_default();
+        let Some(me) = self.me() else { return };
+        for item in outbox {
+            if let Some(timeline) = self.timeline(&item.room) {
+                timeline.update(|t| {
+                    if !t.has_unsent(&item.client_id, &me) {
+                        t.add_pending(
+                            item.client_id,
+                            &me,
+                            item.body,
+                            item.reply_to,
+                            item.created_at_ms,
+                        );
+                    }
+                });
+            }
+        }
+    }
+
+    /// Fills a room's empty timeline from local storage, with its saved cursor.
+    async fn load_stored(self, room: &RoomId) {
+        let (Some(db), Some(timeline)) = (self.db.get_value(), self.timeline(room)) else {
+            return;
+        };
+        let state = self
+            .stored_states
+            .with_value(|s| s.get(room).cloned())
+            .filter(|s| s.cursor.is_some());
+        // Without a cursor the stored messages cannot be trusted to be complete.
+        let Some(state) = state else { return };
+        let Ok(stored) = db.messages(room, None, RESTORE).await else {
+            return;
+        };
+        let more = stored.len() == RESTORE;
+        timeline.update(|t| t.restore(stored, Some(state), more));
+    }
+
+    /// Writes what changed in `room` to local storage, in order.
+    fn persist(self, room: &RoomId) {
+        let (Some(db), Some(timeline)) = (self.db.get_value(), self.existing_timeline(room)) else {
+            return;
+        };
+        let Some(Some(changes)) = timeline.try_update(Timeline::take_changes) else {
+            return;
+        };
+        let room = room.clone();
+        spawn_local(async move {
+            if let Err(e) = db.save_room(&room, &changes.entries, &changes.state).await {
+                leptos::logging::warn!("could not store messages: {}", e.0);
+            }
+            for operation in &changes.unloaded_operations {
+                let _ = db.apply_to_stored(operation).await;
+            }
+            if !changes.acked.is_empty() {
+                let _ = db.outbox_remove(&changes.acked).await;
+            }
+        });
+    }
+
+    fn persist_room_list(self) {
+        let Some(db) = self.db.get_value() else {
+            return;
+        };
+        let rooms = self.rooms.with_untracked(|r| r.all().to_vec());
+        spawn_local(async move {
+            let _ = db.save_room_list(&rooms).await;
+        });
     }
 
     /// Closes the connection for good.
@@ -143,15 +264,22 @@ impl ChatSync {
             .flatten()
     }
 
-    /// Shows `room`: loads its history the first time and marks it read.
+    /// Shows `room`: loads its history the first time (stored copy first, then what is new on
+    /// the server) and marks it read.
     pub fn open(self, room: RoomId) {
         let fresh = self.existing_timeline(&room).is_none();
         let Some(timeline) = self.timeline(&room) else {
             return;
         };
         self.current.set(Some(room.clone()));
-        if fresh && self.state.get_untracked() == ConnState::Online {
-            self.resync_room(&room, timeline);
+        if fresh {
+            let opened = room.clone();
+            spawn_local(async move {
+                self.load_stored(&opened).await;
+                if self.state.get_untracked() == ConnState::Online {
+                    self.resync_room(&opened, timeline);
+                }
+            });
         }
         self.send_frame(&ClientMessage::ListMembers { room: room.clone() });
         self.mark_read(&room);
@@ -182,6 +310,20 @@ impl ChatSync {
         let client_id = new_client_id();
         let now = js_sys::Date::now() as i64;
         timeline.update(|t| t.add_pending(client_id.clone(), &me, body.clone(), reply_to, now));
+        if let Some(db) = self.db.get_value() {
+            let item = OutboxItem {
+                room: room.clone(),
+                client_id: client_id.clone(),
+                body: body.clone(),
+                reply_to,
+                created_at_ms: now,
+            };
+            spawn_local(async move {
+                if let Err(e) = db.outbox_put(&item).await {
+                    leptos::logging::warn!("could not keep an unsent message: {}", e.0);
+                }
+            });
+        }
         self.send(&room, client_id, body, reply_to);
     }
 
@@ -200,9 +342,28 @@ impl ChatSync {
         }
     }
 
+    /// Older messages: from local storage while it has them, then from the server.
     pub fn load_older(self, room: &RoomId) {
-        if let Some(timeline) = self.existing_timeline(room) {
-            let before = timeline.with_untracked(Timeline::oldest_id);
+        let Some(timeline) = self.existing_timeline(room) else {
+            return;
+        };
+        let before = timeline.with_untracked(Timeline::oldest_id);
+        let db = self.db.get_value();
+        if let Some(db) = db.filter(|_| timeline.with_untracked(|t| t.more_stored)) {
+            let room = room.clone();
+            spawn_local(async move {
+                let stored = db
+                    .messages(&room, before, PAGE as usize)
+                    .await
+                    .unwrap_or_default();
+                let more = stored.len() == PAGE as usize;
+                let none = stored.is_empty();
+                timeline.update(|t| t.restore(stored, None, more));
+                if none {
+                    self.request_page(&room, Fetch::Newest, before);
+                }
+            });
+        } else {
             self.request_page(room, Fetch::Newest, before);
         }
     }
@@ -313,7 +474,16 @@ impl ChatSync {
         self.stop();
         let lost = self.unsent_notice();
         let on_logged_out = self.on_logged_out;
+        // Leaving on purpose removes this account's data from the device.
+        let me = self.me();
+        if let Some(db) = self.db.get_value() {
+            db.close();
+        }
+        remember_user(None);
         spawn_local(async move {
+            if let Some(me) = me {
+                let _ = Db::delete(&me).await;
+            }
             let unreachable = api::log_out().await.err().map(|_| {
                 "Could not reach the server, so your session may still be active there; \
                  log in and out again to end it."
@@ -341,7 +511,7 @@ impl ChatSync {
             .unwrap_or_default()
     }
 
-    /// The outbox lives in memory: say how many messages leaving the chat discards.
+    /// Say how many unsent messages leaving the chat discards (log-out deletes the outbox).
     fn unsent_notice(self) -> Option<String> {
         let unsent: usize = self
             .all_timelines()
@@ -436,6 +606,7 @@ impl ChatSync {
     }
 
     fn on_welcome(self, rooms: Vec<shared::rooms::RoomSummary>) {
+        self.persist_room_list_after(&rooms);
         let direct: Vec<RoomId> = rooms
             .iter()
             .filter(|r| r.kind == RoomKind::Direct)
@@ -519,7 +690,15 @@ impl ChatSync {
                 let room = event.room.clone();
                 if let Some(timeline) = self.existing_timeline(&room) {
                     timeline.update(|t| t.apply_live(event));
+                    self.persist(&room);
+                } else if crate::db::is_operation(&event.kind)
+                    && let Some(db) = self.db.get_value()
+                {
+                    spawn_local(async move {
+                        let _ = db.apply_to_stored(&event).await;
+                    });
                 }
+                self.persist_room_list();
                 if viewing {
                     self.mark_read(&room);
                 }
@@ -540,8 +719,10 @@ impl ChatSync {
                 if let Some(me) = self.me() {
                     self.rooms.update(|r| r.apply(&event, &me, true));
                 }
-                if let Some(timeline) = self.existing_timeline(&event.room) {
+                let room = event.room.clone();
+                if let Some(timeline) = self.existing_timeline(&room) {
                     timeline.update(|t| t.apply_ack(event));
+                    self.persist(&room);
                 }
             }
             ServerMessage::History {
@@ -553,6 +734,7 @@ impl ChatSync {
             } => {
                 if let Some(timeline) = self.existing_timeline(&room) {
                     timeline.update(|t| t.apply_history(before, events, complete, last_seq));
+                    self.persist(&room);
                 }
             }
             ServerMessage::CaughtUp {
@@ -567,14 +749,22 @@ impl ChatSync {
                 let next = timeline
                     .try_update(|t| t.apply_catch_up(events, up_to_date))
                     .flatten();
+                self.persist(&room);
                 if let Some(next) = next {
                     self.request_page(&room, next, None);
                 }
             }
-            ServerMessage::Rooms { rooms } => self.rooms.update(|r| r.replace(rooms)),
-            ServerMessage::RoomUpdated { room } => self.rooms.update(|r| r.upsert(room)),
+            ServerMessage::Rooms { rooms } => {
+                self.rooms.update(|r| r.replace(rooms));
+                self.persist_room_list();
+            }
+            ServerMessage::RoomUpdated { room } => {
+                self.rooms.update(|r| r.upsert(room));
+                self.persist_room_list();
+            }
             ServerMessage::RoomRemoved { room } => {
                 self.rooms.update(|r| r.remove(&room));
+                self.persist_room_list();
                 if self.current.get_untracked().as_ref() == Some(&room) {
                     self.current.set(Some(RoomId::lobby()));
                 }
@@ -635,6 +825,15 @@ impl ChatSync {
                 client_id,
             } => self.on_error(code, message, client_id),
             ServerMessage::Blocked { .. } | ServerMessage::Pong { .. } => {}
+        }
+    }
+
+    fn persist_room_list_after(self, rooms: &[shared::rooms::RoomSummary]) {
+        if let Some(db) = self.db.get_value() {
+            let rooms = rooms.to_vec();
+            spawn_local(async move {
+                let _ = db.save_room_list(&rooms).await;
+            });
         }
     }
 
@@ -732,4 +931,22 @@ impl ChatSync {
             (None, false) => leptos::logging::warn!("server refused a request: {message}"),
         }
     }
+}
+
+/// Remembers (or forgets) who is signed in on this device, so the app can open offline.
+pub fn remember_user(user: Option<&str>) {
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+        return;
+    };
+    let _ = match user {
+        Some(user) => storage.set_item(LAST_USER_KEY, user),
+        None => storage.remove_item(LAST_USER_KEY),
+    };
+}
+
+/// The user remembered by [`remember_user`].
+pub fn remembered_user() -> Option<String> {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(LAST_USER_KEY).ok().flatten())
 }

@@ -17,10 +17,12 @@
 //! Edits and deletes are applied to the message they target; applying one twice changes
 //! nothing. Room notices and reactions advance the cursor but are not shown yet.
 
+use crate::db::RoomState;
 use shared::events::{Event, EventKind, Reaction};
 use shared::{ClientMsgId, Seq};
+use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// Typed here, not yet acknowledged; resent on every reconnect until it is.
     Pending,
@@ -30,7 +32,7 @@ pub enum Delivery {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub id: Option<Seq>,
     pub client_id: ClientMsgId,
@@ -49,6 +51,30 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Applies an edit, delete or reaction aimed at this message. Returns whether it changed.
+    /// Applying the same operation twice changes nothing, and nothing revives a deleted
+    /// message.
+    pub fn apply_operation(&mut self, kind: &EventKind, sender: &str) -> bool {
+        let before = (self.body.clone(), self.deleted, self.reactions.clone());
+        match kind {
+            EventKind::Edit { body, .. } if !self.deleted => {
+                self.body.clone_from(body);
+                self.edited = true;
+            }
+            EventKind::Delete { .. } => {
+                self.body.clear();
+                self.deleted = true;
+                self.reactions.clear();
+            }
+            EventKind::Reaction { emoji, added, .. } if !self.deleted => {
+                set_reaction(&mut self.reactions, emoji, sender, *added);
+            }
+            _ => {}
+        }
+        (self.body.clone(), self.deleted, self.reactions.clone()) != before
+            || matches!(kind, EventKind::Edit { .. }) && !self.deleted
+    }
+
     /// Stable across the pending → sent transition; used as the list key.
     pub fn key(&self) -> String {
         format!("{}/{}", self.sender, self.client_id.0)
@@ -94,6 +120,18 @@ pub enum Fetch {
     After(Seq),
 }
 
+/// What changed since the last [`Timeline::take_changes`], for writing to local storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Stored messages that are new or changed.
+    pub entries: Vec<Entry>,
+    /// Messages of ours the server acknowledged: they leave the outbox.
+    pub acked: Vec<ClientMsgId>,
+    /// Operations on messages not in memory; storage applies them to its copies.
+    pub unloaded_operations: Vec<Event>,
+    pub state: RoomState,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
     entries: Vec<Entry>,
@@ -101,6 +139,13 @@ pub struct Timeline {
     pub reached_start: bool,
     synced_up_to: Option<Seq>,
     catching_up: bool,
+    /// Stored messages changed since the last `take_changes`.
+    dirty: BTreeSet<Seq>,
+    acked: Vec<ClientMsgId>,
+    unloaded_operations: Vec<Event>,
+    saved_state: RoomState,
+    /// More messages older than the loaded ones are in local storage.
+    pub more_stored: bool,
 }
 
 impl Timeline {
@@ -200,41 +245,80 @@ impl Timeline {
     }
 
     fn apply_event(&mut self, event: Event) {
-        match &event.kind {
-            EventKind::Message { .. } => self.insert_stored(event),
-            EventKind::Edit { target, body } => {
-                // An edit replayed after the delete must not bring the text back.
-                if let Some(entry) = self.find_stored(*target)
-                    && !entry.deleted
-                {
-                    entry.body.clone_from(body);
-                    entry.edited = true;
+        let Some(target) = event.target() else {
+            self.insert_stored(event);
+            return;
+        };
+        match self.entries.iter_mut().find(|e| e.id == Some(target)) {
+            Some(entry) => {
+                if entry.apply_operation(&event.kind, &event.sender) {
+                    self.dirty.insert(target);
                 }
             }
-            EventKind::Delete { target } => {
-                if let Some(entry) = self.find_stored(*target) {
-                    entry.body.clear();
-                    entry.deleted = true;
-                    entry.reactions.clear();
-                }
-            }
-            EventKind::Reaction {
-                target,
-                emoji,
-                added,
-            } => {
-                if let Some(entry) = self.find_stored(*target)
-                    && !entry.deleted
-                {
-                    set_reaction(&mut entry.reactions, emoji, &event.sender, *added);
-                }
-            }
-            _ => {}
+            None => self.unloaded_operations.push(event),
         }
     }
 
-    fn find_stored(&mut self, seq: Seq) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|e| e.id == Some(seq))
+    /// Loads messages from local storage: the newest ones when the list is empty (with the
+    /// room's saved sync state), or older ones before what is loaded. `more` says whether
+    /// storage holds even older ones.
+    pub fn restore(&mut self, stored: Vec<Entry>, state: Option<RoomState>, more: bool) {
+        if let Some(state) = state {
+            self.synced_up_to = self.synced_up_to.max(state.cursor);
+            self.saved_state = state.clone();
+            self.reached_start |= state.reached_start && !more;
+        }
+        self.more_stored = more;
+        for entry in stored {
+            if entry.id.is_none()
+                || self
+                    .entries
+                    .iter()
+                    .any(|e| e.sender == entry.sender && e.client_id == entry.client_id)
+            {
+                continue;
+            }
+            let at = self
+                .entries
+                .iter()
+                .position(|e| e.id.is_none() || e.id > entry.id)
+                .unwrap_or(self.entries.len());
+            self.entries.insert(at, entry);
+        }
+    }
+
+    /// The room's sync state as storage keeps it.
+    pub fn state(&self) -> RoomState {
+        RoomState {
+            cursor: self.synced_up_to,
+            reached_start: self.reached_start || self.saved_state.reached_start,
+        }
+    }
+
+    /// What to write to local storage since the last call; `None` when nothing changed.
+    pub fn take_changes(&mut self) -> Option<Changes> {
+        let state = self.state();
+        if self.dirty.is_empty()
+            && self.acked.is_empty()
+            && self.unloaded_operations.is_empty()
+            && state == self.saved_state
+        {
+            return None;
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        let entries = self
+            .entries
+            .iter()
+            .filter(|e| e.id.is_some_and(|id| dirty.contains(&id)))
+            .cloned()
+            .collect();
+        self.saved_state = state.clone();
+        Some(Changes {
+            entries,
+            acked: std::mem::take(&mut self.acked),
+            unloaded_operations: std::mem::take(&mut self.unloaded_operations),
+            state,
+        })
     }
 
     /// Records a stored message, replacing the pending copy of it if there is one and ignoring
@@ -251,9 +335,13 @@ impl Timeline {
             if self.entries[index].id.is_some() {
                 return;
             }
-            self.entries.remove(index);
+            let pending = self.entries.remove(index);
+            self.acked.push(pending.client_id);
         }
         let id = entry.id;
+        if let Some(seq) = id {
+            self.dirty.insert(seq);
+        }
         // Stored entries stay sorted by id and precede every pending entry.
         let at = self
             .entries

@@ -443,3 +443,182 @@ fn formatting_styles_text_and_leaves_markup_as_text() {
     assert_eq!(parse("javascript:alert(1)"), [plain("javascript:alert(1)")]);
     assert_eq!(parse("mail me@example.org"), [plain("mail me@example.org")]);
 }
+
+mod storage {
+    //! The IndexedDB store in a real browser: each test uses its own account's database.
+
+    use super::*;
+    use frontend::db::{Db, OutboxItem, RoomState};
+    use frontend::timeline::Entry;
+
+    fn entry(seq: i64, body: &str) -> Entry {
+        let mut t = Timeline::default();
+        t.apply_live(stored(seq, "bob", &format!("b{seq}"), body));
+        t.entries()[0].clone()
+    }
+
+    async fn fresh(user: &str) -> Db {
+        Db::delete(user).await.unwrap();
+        Db::open(user).await.unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    async fn messages_and_the_cursor_are_stored_together_and_page_backwards() {
+        let db = fresh("store-pages").await;
+        let room = RoomId::lobby();
+        let entries: Vec<Entry> = (1..=7).map(|i| entry(i, &format!("m{i}"))).collect();
+        let state = RoomState {
+            cursor: Some(Seq(9)),
+            reached_start: true,
+        };
+        db.save_room(&room, &entries, &state).await.unwrap();
+        let newest = db.messages(&room, None, 3).await.unwrap();
+        assert_eq!(
+            newest.iter().map(|e| e.body.as_str()).collect::<Vec<_>>(),
+            ["m5", "m6", "m7"]
+        );
+        let older = db.messages(&room, Some(Seq(5)), 10).await.unwrap();
+        assert_eq!(older.len(), 4);
+        assert_eq!(older[0].body, "m1");
+        let other = db
+            .messages(&RoomId("other".into()), None, 10)
+            .await
+            .unwrap();
+        assert!(other.is_empty(), "rooms do not leak into each other");
+        assert_eq!(db.room_states().await.unwrap().get(&room), Some(&state));
+        db.close();
+        // Reopening finds everything again (the schema is not recreated).
+        let db = Db::open("store-pages").await.unwrap();
+        assert_eq!(db.messages(&room, None, 100).await.unwrap().len(), 7);
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_outbox_keeps_unsent_messages_in_typing_order_until_acknowledged() {
+        let db = fresh("store-outbox").await;
+        for (i, body) in ["first", "second", "third"].iter().enumerate() {
+            db.outbox_put(&OutboxItem {
+                room: RoomId::lobby(),
+                client_id: ClientMsgId(format!("c{i}")),
+                body: (*body).into(),
+                reply_to: None,
+                created_at_ms: 100 - i as i64 * 10 + i as i64 * 20,
+            })
+            .await
+            .unwrap();
+        }
+        let bodies: Vec<String> = db
+            .outbox()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.body)
+            .collect();
+        assert_eq!(bodies, ["first", "second", "third"]);
+        db.outbox_remove(&[ClientMsgId("c1".into())]).await.unwrap();
+        let left: Vec<String> = db
+            .outbox()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.body)
+            .collect();
+        assert_eq!(left, ["first", "third"]);
+    }
+
+    #[wasm_bindgen_test]
+    async fn operations_on_messages_not_in_memory_reach_the_stored_copy() {
+        let db = fresh("store-ops").await;
+        let room = RoomId::lobby();
+        db.save_room(&room, &[entry(3, "helo")], &RoomState::default())
+            .await
+            .unwrap();
+        let fix = event(
+            4,
+            "bob",
+            "e4",
+            EventKind::Edit {
+                target: Seq(3),
+                body: "hello".into(),
+            },
+        );
+        db.apply_to_stored(&fix).await.unwrap();
+        let react = event(
+            5,
+            "ann",
+            "r5",
+            EventKind::Reaction {
+                target: Seq(3),
+                emoji: "🎉".into(),
+                added: true,
+            },
+        );
+        db.apply_to_stored(&react).await.unwrap();
+        let stored = db.messages(&room, None, 10).await.unwrap();
+        assert_eq!(stored[0].body, "hello");
+        assert!(stored[0].edited);
+        assert_eq!(stored[0].reactions[0].users, ["ann"]);
+        assert_eq!(db.search("HELL", 10).await.unwrap().len(), 1);
+        db.apply_to_stored(&event(6, "bob", "d6", EventKind::Delete { target: Seq(3) }))
+            .await
+            .unwrap();
+        assert!(db.messages(&room, None, 10).await.unwrap()[0].deleted);
+        assert!(
+            db.search("hello", 10).await.unwrap().is_empty(),
+            "deleted text is not found"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_timeline_reports_what_to_store_once() {
+        let mut t = Timeline::default();
+        t.resync();
+        t.add_pending(ClientMsgId("mine".into()), "me", "hi".into(), None, 0);
+        t.apply_history(None, vec![stored(4, "bob", "b4", "four")], false, Seq(4));
+        t.apply_ack(stored(5, "me", "mine", "hi"));
+        t.apply_live(event(
+            6,
+            "bob",
+            "e6",
+            EventKind::Edit {
+                target: Seq(2),
+                body: "x".into(),
+            },
+        ));
+        let changes = t.take_changes().unwrap();
+        let seqs: Vec<_> = changes.entries.iter().map(|e| e.id.unwrap().0).collect();
+        assert_eq!(seqs, [4, 5]);
+        assert_eq!(changes.acked, [ClientMsgId("mine".into())]);
+        assert_eq!(changes.unloaded_operations.len(), 1, "seq 2 is not loaded");
+        assert_eq!(changes.state.cursor, Some(Seq(6)));
+        assert_eq!(t.take_changes(), None, "nothing new");
+    }
+
+    #[wasm_bindgen_test]
+    fn restoring_stored_messages_resumes_from_the_saved_cursor() {
+        let mut t = Timeline::default();
+        let state = RoomState {
+            cursor: Some(Seq(8)),
+            reached_start: true,
+        };
+        t.restore(
+            vec![entry(7, "seven"), entry(8, "eight")],
+            Some(state),
+            false,
+        );
+        assert_eq!(t.resync(), Fetch::After(Seq(8)));
+        assert!(t.reached_start);
+        // The server's copy of a restored message does not show twice.
+        t.apply_catch_up(
+            vec![
+                stored(8, "bob", "b8", "eight"),
+                stored(9, "bob", "b9", "nine"),
+            ],
+            true,
+        );
+        assert_eq!(bodies(&t), ["seven", "eight", "nine"]);
+        // Older stored pages go in front.
+        t.restore(vec![entry(5, "five")], None, true);
+        assert_eq!(bodies(&t), ["five", "seven", "eight", "nine"]);
+        assert!(t.more_stored);
+    }
+}

@@ -27,11 +27,19 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         match crate::api::current_session().await {
             Ok(Some(session)) => screen.set(Screen::Chat(session.username)),
-            Ok(None) => screen.set(Screen::SignedOut),
-            Err(problem) => {
-                notice.set(Some(problem.0));
+            Ok(None) => {
+                crate::sync::remember_user(None);
                 screen.set(Screen::SignedOut);
             }
+            // Offline (or the server is down): open the stored chats of whoever used this
+            // device last; the connection catches up when the server is reachable again.
+            Err(problem) => match crate::sync::remembered_user() {
+                Some(user) => screen.set(Screen::Chat(user)),
+                None => {
+                    notice.set(Some(problem.0));
+                    screen.set(Screen::SignedOut);
+                }
+            },
         }
     });
     let on_authed = Callback::new(move |username: String| {

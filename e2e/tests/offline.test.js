@@ -1,0 +1,79 @@
+// Offline first: the browser's offline mode, reloads without a network, and the persistent
+// outbox (service worker + IndexedDB).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
+
+const fixture = useServerAndBrowser();
+
+const log = (page) => page.getByRole('log');
+const messageFrom = (page, sender, text) =>
+  log(page).locator(`article[data-sender="${sender}"]`).filter({ hasText: text });
+// The lobby is shared by every test of the file: look at the newest messages.
+const bodies = async (page, n) => (await log(page).locator('article .body').allInnerTexts()).slice(-n);
+
+async function controlledByServiceWorker(page) {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+    await page.reload();
+    await waitConnected(page);
+  }
+  assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null));
+}
+
+test('messages sent while someone is offline reach them once and in order', async () => {
+  await withPages(fixture.browser, 'offline-receive', 2, async ([mia, ned]) => {
+    await signUp(mia, fixture.server.url, 'mia');
+    await signUp(ned, fixture.server.url, 'ned');
+    await say(mia, 'before');
+    await messageFrom(ned, 'mia', 'before').waitFor();
+
+    await ned.context().setOffline(true);
+    for (const text of ['one', 'two', 'three']) {
+      await say(mia, text);
+      await messageFrom(mia, 'mia', text).locator('.delivery').waitFor({ state: 'detached' });
+    }
+    await ned.context().setOffline(false);
+    await messageFrom(ned, 'mia', 'three').waitFor({ timeout: 30_000 });
+    await waitConnected(ned);
+    assert.deepEqual(await bodies(ned, 4), ['before', 'one', 'two', 'three']);
+  });
+});
+
+test('a reload while offline shows the history, and the outbox survives it', async () => {
+  await withPages(fixture.browser, 'offline-reload', 2, async ([ola, pat]) => {
+    await signUp(ola, fixture.server.url, 'ola');
+    await signUp(pat, fixture.server.url, 'pat');
+    await say(pat, 'hello ola');
+    await say(ola, 'hi pat');
+    await messageFrom(ola, 'ola', 'hi pat').locator('.delivery').waitFor({ state: 'detached' });
+    await messageFrom(ola, 'pat', 'hello ola').waitFor();
+    await controlledByServiceWorker(ola);
+
+    await ola.context().setOffline(true);
+    await ola.reload();
+    await messageFrom(ola, 'pat', 'hello ola').waitFor();
+    await messageFrom(ola, 'ola', 'hi pat').waitFor();
+    await ola.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
+
+    // Typed offline, then the page is reloaded, still offline: the message waits.
+    await say(ola, 'written offline');
+    await messageFrom(ola, 'ola', 'written offline').getByText('Sending…').waitFor();
+    await ola.waitForTimeout(300); // let the outbox write land
+    await ola.reload();
+    await messageFrom(ola, 'ola', 'written offline').getByText('Sending…').waitFor();
+
+    await ola.context().setOffline(false);
+    await waitConnected(ola);
+    await messageFrom(ola, 'ola', 'written offline').locator('.delivery').waitFor({ state: 'detached' });
+    await messageFrom(pat, 'ola', 'written offline').waitFor();
+    assert.equal(await messageFrom(pat, 'ola', 'written offline').count(), 1);
+    assert.deepEqual(await bodies(pat, 3), ['hello ola', 'hi pat', 'written offline']);
+    // And a later reload (online) still shows each message once.
+    await ola.reload();
+    await waitConnected(ola);
+    await messageFrom(ola, 'ola', 'written offline').waitFor();
+    assert.deepEqual(await bodies(ola, 4), ['three', 'hello ola', 'hi pat', 'written offline']);
+  });
+});
