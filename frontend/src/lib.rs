@@ -10,6 +10,7 @@ pub mod connection;
 pub mod db;
 pub mod format;
 pub mod ids;
+pub mod notify;
 pub mod rooms;
 pub mod sync;
 pub mod timeline;

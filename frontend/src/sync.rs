@@ -368,6 +368,14 @@ impl ChatSync {
         }
     }
 
+    /// Stored messages containing `query`, newest first.
+    pub async fn search(self, query: &str, limit: usize) -> Vec<(RoomId, crate::timeline::Entry)> {
+        let Some(db) = self.db.get_value() else {
+            return Vec::new();
+        };
+        db.search(query, limit).await.unwrap_or_default()
+    }
+
     /// Sends a room request that carries a client id and remembers it so its answer reaches
     /// the panel that asked.
     fn room_request(self, open_result: bool, build: impl FnOnce(ClientMsgId) -> ClientMessage) {
@@ -687,6 +695,7 @@ impl ChatSync {
                     });
                 }
                 self.rooms.update(|r| r.apply(&event, &me, viewing));
+                self.notify(&event, &me);
                 let room = event.room.clone();
                 if let Some(timeline) = self.existing_timeline(&room) {
                     timeline.update(|t| t.apply_live(event));
@@ -835,6 +844,28 @@ impl ChatSync {
                 let _ = db.save_room_list(&rooms).await;
             });
         }
+    }
+
+    /// A system notification for a new message from someone else while the tab is hidden.
+    fn notify(self, event: &shared::events::Event, me: &str) {
+        let EventKind::Message { body, mentions, .. } = &event.kind else {
+            return;
+        };
+        if event.sender == me || crate::notify::page_visible() {
+            return;
+        }
+        let Some(room) = self.rooms.with_untracked(|r| r.get(&event.room).cloned()) else {
+            return;
+        };
+        let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(me));
+        let title = match (room.kind, mentioned) {
+            (RoomKind::Direct, _) => event.sender.clone(),
+            (RoomKind::Group, true) => format!("{} mentioned you in #{}", event.sender, room.name),
+            (RoomKind::Group, false) => format!("{} in #{}", event.sender, room.name),
+        };
+        let text: String = body.chars().take(140).collect();
+        let target = event.room.clone();
+        crate::notify::show(&title, &text, &event.room.0, move || self.open(target));
     }
 
     fn stop_typing(self, room: &RoomId, user: &str) {

@@ -4,7 +4,9 @@
 
 use super::nav::RoomNav;
 use super::room::RoomPane;
+use super::search::Search;
 use crate::connection::ConnState;
+use crate::notify::Permission;
 use crate::sync::ChatSync;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -65,6 +67,8 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
         });
     }
 
+    let notifications = RwSignal::new(crate::notify::permission());
+
     // Phones show the list or the room; wider screens show both.
     let show_list = RwSignal::new(false);
     let on_open = Callback::new(move |()| show_list.set(false));
@@ -73,6 +77,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     let title_unread = move || sync.rooms.with(|r| r.total_unread());
     Effect::new(move |_| {
         let unread = title_unread();
+        crate::notify::set_badge(unread);
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(&if unread > 0 {
                 format!("({unread}) Chat")
@@ -89,6 +94,14 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     <span class="whoami">"Signed in as " <strong>{username}</strong></span>
                     <button type="button" on:click=log_out>"Log out"</button>
                 </header>
+                <Show when=move || notifications.get() == Permission::NotAsked>
+                    <button type="button" class="link enable-notifications" on:click=move |_| {
+                        leptos::task::spawn_local(async move {
+                            notifications.set(crate::notify::request().await);
+                        });
+                    }>"Enable notifications"</button>
+                </Show>
+                <Search sync on_open />
                 <RoomNav sync on_open />
             </aside>
             {move || match sync.current.get() {

@@ -6,6 +6,7 @@ mod chat;
 mod message;
 mod nav;
 mod room;
+mod search;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

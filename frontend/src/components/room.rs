@@ -15,6 +15,15 @@ use shared::{ClientMsgId, RoomId, Seq};
 const GROUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// How close to the bottom (px) counts as "reading the newest messages".
 const STICKY_PX: i32 = 80;
+/// Most messages in the DOM at once, however long the history: the rest stay in memory and in
+/// local storage, and come back as the reader scrolls.
+pub const WINDOW: usize = 150;
+/// Messages the window moves by when the reader nears one of its ends.
+const WINDOW_STEP: usize = 50;
+/// Distance (px) from an end of the log at which the window moves.
+const EDGE_PX: i32 = 400;
+/// Scroll events this soon after following new messages are the page's own.
+const AUTO_SCROLL_SETTLE_MS: f64 = 250.0;
 /// Typing notices are sent at most this often while the user types.
 const TYPING_EVERY_MS: f64 = 3000.0;
 
@@ -140,23 +149,77 @@ pub fn RoomPane(
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
     let stick_to_bottom = RwSignal::new(true);
+    // The first message in the DOM; `None` follows the newest messages.
+    let window_top = RwSignal::new(None::<Seq>);
+    let window = move |entries: &[Entry]| -> (usize, usize) {
+        let start = match window_top.get_untracked() {
+            None => entries.len().saturating_sub(WINDOW),
+            Some(top) => entries
+                .iter()
+                .position(|e| e.id.is_none_or(|id| id >= top))
+                .unwrap_or(0),
+        };
+        (start, (start + WINDOW).min(entries.len()))
+    };
+    let move_window_to = move |start: usize| {
+        let top = timeline.with_untracked(|t| t.entries().get(start).and_then(|e| e.id));
+        window_top.set(top);
+    };
+    // When the newest messages are followed, content changes move the scroll position (rows
+    // come and go); scroll events right after such a change are the page's, not the reader's.
+    let auto_scrolled_at = StoredValue::new(0.0f64);
     Effect::new(move |_| {
         timeline.track();
         if stick_to_bottom.get_untracked()
             && let Some(el) = log.get_untracked()
         {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+            auto_scrolled_at.set_value(js_sys::Date::now());
+            request_animation_frame(move || {
+                auto_scrolled_at.set_value(js_sys::Date::now());
+                el.set_scroll_top(el.scroll_height());
+            });
         }
     });
+    let show_older = move || {
+        let (start, _) = timeline.with_untracked(|t| window(t.entries()));
+        if start > 0 {
+            move_window_to(start.saturating_sub(WINDOW_STEP));
+        } else {
+            sync.load_older(&room_id.get_value());
+        }
+    };
     let on_scroll = move |_| {
-        if let Some(el) = log.get_untracked() {
-            let distance = el.scroll_height() - el.scroll_top() - el.client_height();
-            stick_to_bottom.set(distance < STICKY_PX);
+        let Some(el) = log.get_untracked() else {
+            return;
+        };
+        if stick_to_bottom.get_untracked()
+            && js_sys::Date::now() - auto_scrolled_at.get_value() < AUTO_SCROLL_SETTLE_MS
+        {
+            return;
+        }
+        let distance = el.scroll_height() - el.scroll_top() - el.client_height();
+        let (start, end, len) = timeline.with_untracked(|t| {
+            let (start, end) = window(t.entries());
+            (start, end, t.entries().len())
+        });
+        if distance < EDGE_PX && end < len {
+            let next = start + WINDOW_STEP;
+            if next + WINDOW >= len {
+                window_top.set(None);
+            } else {
+                move_window_to(next);
+            }
+        } else if el.scroll_top() < EDGE_PX && start > 0 {
+            move_window_to(start.saturating_sub(WINDOW_STEP));
+        }
+        stick_to_bottom.set(distance < STICKY_PX && end >= len);
+        if stick_to_bottom.get_untracked() && window_top.get_untracked().is_some() {
+            window_top.set(None);
         }
     };
     let load_older = move |_| {
         stick_to_bottom.set(false);
-        sync.load_older(&room_id.get_value());
+        show_older();
     };
     let status_class = move || match state.get() {
         ConnState::Online => "status online",
@@ -255,8 +318,13 @@ pub fn RoomPane(
             }}
             <div class="log" node_ref=log role="log" aria-label="Chat history" aria-live="polite" on:scroll=on_scroll>
                 <Show when=move || {
-                    timeline.with(|t| !t.reached_start && t.oldest_id().is_some())
-                        && state.get() == ConnState::Online
+                    window_top.track();
+                    timeline.with(|t| {
+                        let (start, _) = window(t.entries());
+                        start > 0
+                            || (!t.reached_start && t.oldest_id().is_some()
+                                && (t.more_stored || state.get() == ConnState::Online))
+                    })
                 }>
                     <button type="button" class="older" on:click=load_older>"Load older messages"</button>
                 </Show>
@@ -264,7 +332,13 @@ pub fn RoomPane(
                     <p class="empty">"No messages yet. Say hello!"</p>
                 </Show>
                 <For
-                    each=move || timeline.with(|t| rows(t.entries()))
+                    each=move || {
+                        window_top.track();
+                        timeline.with(|t| {
+                            let (start, end) = window(t.entries());
+                            rows(&t.entries()[start..end])
+                        })
+                    }
                     key=|row| row.key()
                     children=move |row| match row {
                         Row::Day(label) => view! {
