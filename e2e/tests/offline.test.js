@@ -77,3 +77,19 @@ test('a reload while offline shows the history, and the outbox survives it', asy
     assert.deepEqual(await bodies(ola, 4), ['three', 'hello ola', 'hi pat', 'written offline']);
   });
 });
+
+test('the app is installable: Chromium reports no installability errors', async () => {
+  await withPages(fixture.browser, 'installable', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'installer');
+    await controlledByServiceWorker(page);
+    const cdp = await page.context().newCDPSession(page);
+    const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+    // Playwright's contexts are off-the-record profiles, where Chromium never offers to install
+    // anything; that one error is about the test browser, every other one would be ours.
+    const ours = installabilityErrors.filter((e) => e.errorId !== 'in-incognito');
+    assert.deepEqual(ours, []);
+    const manifest = await (await page.request.get(`${fixture.server.url}/manifest.webmanifest`)).json();
+    assert.equal(manifest.display, 'standalone');
+    assert.ok(manifest.icons.length > 0);
+  });
+});
