@@ -66,9 +66,11 @@ test('a direct message reaches only the other person, with their presence shown'
     await dana.getByRole('heading', { name: 'eli' }).waitFor();
     await rooms(dana).locator('.dot.online').waitFor();
     await say(dana, 'psst, just for you');
+    await dana.locator('.seen').filter({ hasText: /^Sent$/ }).waitFor();
 
     await roomLink(eli, 'dana').click();
     await messageFrom(eli, 'dana', 'psst, just for you').waitFor();
+    await dana.locator('.seen').filter({ hasText: 'Seen by eli' }).waitFor();
     await say(eli, 'got it');
     await messageFrom(dana, 'eli', 'got it').waitFor();
     assert.equal(await rooms(fay).getByRole('button', { name: /dana/ }).count(), 0);

@@ -77,6 +77,8 @@ pub struct ChatSync {
     timelines: StoredValue<HashMap<RoomId, RwSignal<Timeline>>>,
     /// The local copy; `None` until opened or if the browser refuses IndexedDB.
     db: StoredValue<Option<Rc<Db>>, LocalStorage>,
+    /// The newest seq reported delivered per room.
+    delivered: StoredValue<HashMap<RoomId, Seq>>,
     /// Rooms' saved sync states, read once at start.
     stored_states: StoredValue<HashMap<RoomId, RoomState>>,
     owner: StoredValue<Owner, LocalStorage>,
@@ -101,6 +103,7 @@ impl ChatSync {
             timelines: StoredValue::new(HashMap::new()),
             db: StoredValue::new_local(None),
             stored_states: StoredValue::new(HashMap::new()),
+            delivered: StoredValue::new(HashMap::new()),
             owner: StoredValue::new_local(Owner::current().unwrap_or_default()),
             connection: StoredValue::new_local(None),
             me: StoredValue::new(username.clone()),
@@ -187,8 +190,35 @@ impl ChatSync {
         timeline.update(|t| t.restore(stored, Some(state), more));
     }
 
+    /// Tells the room how far this device has received, when that moved.
+    fn report_delivered(self, room: &RoomId) {
+        let Some(cursor) = self
+            .existing_timeline(room)
+            .and_then(|t| t.try_with_untracked(|t| t.state().cursor))
+            .flatten()
+        else {
+            return;
+        };
+        let moved = self
+            .delivered
+            .try_update_value(|d| {
+                let known = d.entry(room.clone()).or_default();
+                let moved = cursor > *known;
+                *known = (*known).max(cursor);
+                moved
+            })
+            .unwrap_or(false);
+        if moved {
+            self.send_frame(&ClientMessage::MarkDelivered {
+                room: room.clone(),
+                seq: cursor,
+            });
+        }
+    }
+
     /// Writes what changed in `room` to local storage, in order.
     fn persist(self, room: &RoomId) {
+        self.report_delivered(room);
         let (Some(db), Some(timeline)) = (self.db.get_value(), self.existing_timeline(room)) else {
             return;
         };

@@ -242,31 +242,38 @@ pub fn RoomPane(
             _ => "Several people are typing…".to_owned(),
         }
     };
-    let seen_by = move || {
+    // The state of my newest message: sent, delivered to someone, or seen by them.
+    let receipt = move || {
         let newest_own = timeline.with(|t| {
             me.with_value(|me| {
                 t.entries()
                     .iter()
                     .rev()
                     .find(|e| &e.sender == me)
-                    .and_then(|e| e.id)
+                    .map(|e| e.id)
             })
-        })?;
-        let readers: Vec<String> = sync.members.with(|m| {
+        })??;
+        sync.members.with(|m| {
             room_id.with_value(|r| {
-                m.get(r)
-                    .map(|members| {
-                        members
-                            .iter()
-                            .filter(|m| me.with_value(|me| &m.username != me))
-                            .filter(|m| m.read_seq >= newest_own)
-                            .map(|m| m.username.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                let others: Vec<_> = m
+                    .get(r)?
+                    .iter()
+                    .filter(|m| me.with_value(|me| &m.username != me))
+                    .collect();
+                let readers: Vec<String> = others
+                    .iter()
+                    .filter(|m| m.read_seq >= newest_own)
+                    .map(|m| m.username.clone())
+                    .collect();
+                Some(if !readers.is_empty() {
+                    format!("Seen by {}", short_list(&readers))
+                } else if others.iter().any(|m| m.delivered_seq >= newest_own) {
+                    "Delivered".to_owned()
+                } else {
+                    "Sent".to_owned()
+                })
             })
-        });
-        (!readers.is_empty()).then(|| format!("Seen by {}", short_list(&readers)))
+        })
     };
     let placeholder = move || match summary.get() {
         Some(RoomSummary {
@@ -358,7 +365,7 @@ pub fn RoomPane(
                 />
             </div>
             <p class="typing" aria-live="polite">{typing}</p>
-            {move || seen_by().map(|s| view! { <p class="seen">{s}</p> })}
+            {move || receipt().map(|s| view! { <p class="seen">{s}</p> })}
             <form class="composer" on:submit=move |ev| {
                 ev.prevent_default();
                 submit();
