@@ -71,10 +71,23 @@ pub fn RoomPane(
     let composer_error = RwSignal::new(None::<String>);
     let composer: NodeRef<html::Textarea> = NodeRef::new();
     let last_typing = StoredValue::new(0.0f64);
+    // Edits, deletes and reactions are not queued like messages: say so instead of losing them.
+    let online_or_explain = move || {
+        let online = state.get_untracked() == ConnState::Online;
+        if !online {
+            composer_error.set(Some(
+                "You are offline. Try again once connected.".to_owned(),
+            ));
+        }
+        online
+    };
     let submit = move || {
         let body = draft.get_untracked();
         if let Err(why) = check_body(&body) {
             composer_error.set(Some(why.explain()));
+            return;
+        }
+        if editing.get_untracked().is_some() && !online_or_explain() {
             return;
         }
         composer_error.set(None);
@@ -119,9 +132,15 @@ pub fn RoomPane(
             draft.set(body);
             focus_composer();
         }),
-        delete: Callback::new(move |seq: Seq| sync.delete(room_id.get_value(), seq)),
+        delete: Callback::new(move |seq: Seq| {
+            if online_or_explain() {
+                sync.delete(room_id.get_value(), seq);
+            }
+        }),
         react: Callback::new(move |(seq, emoji, add): (Seq, String, bool)| {
-            sync.react(room_id.get_value(), seq, emoji, add);
+            if online_or_explain() {
+                sync.react(room_id.get_value(), seq, emoji, add);
+            }
         }),
     };
     let cancel_compose = move || {
