@@ -863,7 +863,12 @@ impl ChatSync {
                 message,
                 client_id,
             } => self.on_error(code, message, client_id),
-            ServerMessage::Blocked { .. } | ServerMessage::Pong { .. } => {}
+            // Calls and file transfer have no screens yet.
+            ServerMessage::Blocked { .. }
+            | ServerMessage::Pong { .. }
+            | ServerMessage::CallState { .. }
+            | ServerMessage::Signal { .. }
+            | ServerMessage::IceServers { .. } => {}
         }
     }
 

@@ -120,6 +120,17 @@ pub enum EventKind {
         user: String,
         muted: bool,
     },
+    /// `sender` started a call with id `call`.
+    CallStarted {
+        call: String,
+        video: bool,
+    },
+    /// The call `call` ended after `duration_ms`; `missed` when nobody but the caller joined.
+    CallEnded {
+        call: String,
+        duration_ms: i64,
+        missed: bool,
+    },
 }
 
 /// One emoji on a message and who put it there, in the order they did.

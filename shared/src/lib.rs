@@ -6,6 +6,7 @@
 //! so the client can explain a problem before the server has to reject it.
 
 pub mod api;
+pub mod calls;
 pub mod events;
 pub mod ids;
 pub mod limits;

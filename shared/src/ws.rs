@@ -10,6 +10,7 @@
 //! error carrying the same `client_id`. Other members receive the event as
 //! [`ServerMessage::Event`].
 
+use crate::calls::{IceServer, SignalData};
 use crate::events::{Event, Role};
 use crate::ids::{ClientMsgId, RoomId, Seq};
 use crate::rooms::{Member, Presence, RoomSummary};
@@ -156,6 +157,30 @@ pub enum ClientMessage {
     Typing { room: RoomId },
     /// This session is active (`online`) or idle/hidden (`away`). `offline` is refused.
     SetPresence { status: Presence },
+    /// Start a voice or video call in `room`. Acked with its `call_started` event; members
+    /// see it and may join.
+    StartCall {
+        room: RoomId,
+        client_id: ClientMsgId,
+        call: String,
+        video: bool,
+    },
+    /// I am in the call now (answered, or joined one in progress). Answered by
+    /// [`ServerMessage::CallState`] to the room.
+    JoinCall { room: RoomId, call: String },
+    /// I left the call (hung up, or declined if I never joined). When the last participant
+    /// leaves, the server records `call_ended`.
+    LeaveCall { room: RoomId, call: String },
+    /// Pass `data` to `to`'s sockets, for the WebRTC session `session` (a call or a file
+    /// transfer). Both must be members of `room`.
+    Signal {
+        room: RoomId,
+        to: String,
+        session: String,
+        data: SignalData,
+    },
+    /// Answered by [`ServerMessage::IceServers`].
+    IceServers,
     /// Liveness probe; answered by [`ServerMessage::Pong`] with the same nonce.
     Ping { nonce: u64 },
 }
@@ -252,6 +277,24 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seen_ms: Option<i64>,
     },
+    /// Who is in a call now; sent to the room whenever that changes (empty: the call ended).
+    CallState {
+        room: RoomId,
+        call: String,
+        participants: Vec<String>,
+    },
+    /// A signaling message from `from` for session `session`.
+    Signal {
+        room: RoomId,
+        from: String,
+        session: String,
+        data: SignalData,
+    },
+    /// STUN/TURN servers with credentials valid until `expires_at_ms`.
+    IceServers {
+        servers: Vec<IceServer>,
+        expires_at_ms: i64,
+    },
     Pong {
         nonce: u64,
     },
@@ -286,6 +329,8 @@ pub enum ErrorCode {
     AlreadyMember,
     /// The invite token is unknown or expired.
     InvalidInvite,
+    /// The call ended (or never existed).
+    NoSuchCall,
     /// The `client_id` was already used for a request in another room.
     ClientIdReused,
     /// Too many rooms, reactions, ... (see the message).
@@ -299,6 +344,7 @@ mod tests {
     //! Literal JSON pins the wire format: a change here breaks deployed clients.
 
     use super::*;
+    use crate::calls::{IceServer, SignalData};
     use crate::events::{EventKind, Reaction};
     use crate::rooms::{Preview, RoomKind};
     use serde_json::{Value, json};
@@ -540,6 +586,45 @@ mod tests {
                 json!({"type": "set_presence", "status": "away"}),
             ),
             (
+                ClientMessage::StartCall {
+                    room: r(),
+                    client_id: c(),
+                    call: "k1".into(),
+                    video: true,
+                },
+                json!({"type": "start_call", "room": "r1", "client_id": "c1", "call": "k1", "video": true}),
+            ),
+            (
+                ClientMessage::JoinCall {
+                    room: r(),
+                    call: "k1".into(),
+                },
+                json!({"type": "join_call", "room": "r1", "call": "k1"}),
+            ),
+            (
+                ClientMessage::LeaveCall {
+                    room: r(),
+                    call: "k1".into(),
+                },
+                json!({"type": "leave_call", "room": "r1", "call": "k1"}),
+            ),
+            (
+                ClientMessage::Signal {
+                    room: r(),
+                    to: "bob".into(),
+                    session: "k1".into(),
+                    data: SignalData::Candidate {
+                        candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+                        sdp_mid: Some("0".into()),
+                        sdp_m_line_index: Some(0),
+                    },
+                },
+                json!({"type": "signal", "room": "r1", "to": "bob", "session": "k1",
+                       "data": {"kind": "candidate", "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+                                "sdp_mid": "0", "sdp_m_line_index": 0}}),
+            ),
+            (ClientMessage::IceServers, json!({"type": "ice_servers"})),
+            (
                 ClientMessage::Ping { nonce: 3 },
                 json!({"type": "ping", "nonce": 3}),
             ),
@@ -631,6 +716,21 @@ mod tests {
                     muted: true,
                 },
                 json!({"kind": "muted", "user": "bob", "muted": true}),
+            ),
+            (
+                EventKind::CallStarted {
+                    call: "k1".into(),
+                    video: false,
+                },
+                json!({"kind": "call_started", "call": "k1", "video": false}),
+            ),
+            (
+                EventKind::CallEnded {
+                    call: "k1".into(),
+                    duration_ms: 61_000,
+                    missed: false,
+                },
+                json!({"kind": "call_ended", "call": "k1", "duration_ms": 61_000, "missed": false}),
             ),
         ];
         for (kind, expected) in cases {
@@ -756,6 +856,37 @@ mod tests {
                 json!({"type": "presence", "user": "bob", "status": "online"}),
             ),
             (
+                ServerMessage::CallState {
+                    room: r(),
+                    call: "k1".into(),
+                    participants: vec!["alice".into()],
+                },
+                json!({"type": "call_state", "room": "r1", "call": "k1", "participants": ["alice"]}),
+            ),
+            (
+                ServerMessage::Signal {
+                    room: r(),
+                    from: "alice".into(),
+                    session: "k1".into(),
+                    data: SignalData::Offer { sdp: "v=0".into() },
+                },
+                json!({"type": "signal", "room": "r1", "from": "alice", "session": "k1",
+                       "data": {"kind": "offer", "sdp": "v=0"}}),
+            ),
+            (
+                ServerMessage::IceServers {
+                    servers: vec![IceServer {
+                        urls: vec!["turn:turn.example.org:3478".into()],
+                        username: Some("1700000000:alice".into()),
+                        credential: Some("c2VjcmV0".into()),
+                    }],
+                    expires_at_ms: 1_700_000_000_000,
+                },
+                json!({"type": "ice_servers", "servers": [{"urls": ["turn:turn.example.org:3478"],
+                       "username": "1700000000:alice", "credential": "c2VjcmV0"}],
+                       "expires_at_ms": 1_700_000_000_000_i64}),
+            ),
+            (
                 ServerMessage::Pong { nonce: 3 },
                 json!({"type": "pong", "nonce": 3}),
             ),
@@ -785,6 +916,7 @@ mod tests {
             (ErrorCode::Forbidden, "forbidden"),
             (ErrorCode::AlreadyMember, "already_member"),
             (ErrorCode::InvalidInvite, "invalid_invite"),
+            (ErrorCode::NoSuchCall, "no_such_call"),
             (ErrorCode::ClientIdReused, "client_id_reused"),
             (ErrorCode::LimitReached, "limit_reached"),
             (ErrorCode::RateLimited, "rate_limited"),

@@ -67,6 +67,25 @@ pub struct Config {
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]
     pub presence_grace_ms: u64,
 
+    /// STUN server URLs handed to clients for WebRTC, comma-separated
+    /// (e.g. `stun:turn.example.org:3478`). Without any, peers use their local addresses only.
+    #[arg(long = "stun-url", env = "CHAT_STUN_URLS", value_delimiter = ',')]
+    pub stun_urls: Vec<String>,
+
+    /// TURN server URLs, comma-separated (e.g. `turn:turn.example.org:3478?transport=udp`).
+    /// Needs --turn-secret.
+    #[arg(long = "turn-url", env = "CHAT_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Vec<String>,
+
+    /// The shared secret of the TURN server (coturn `static-auth-secret`); clients get
+    /// credentials derived from it that expire after --turn-ttl-secs.
+    #[arg(long, env = "CHAT_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// How long TURN credentials stay valid, in seconds.
+    #[arg(long, env = "CHAT_TURN_TTL_SECS", default_value_t = 3600)]
+    pub turn_ttl_secs: u64,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -24,6 +24,14 @@ pub const OUTBOUND_QUEUE: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnId(u64);
 
+impl ConnId {
+    /// A made-up id for unit tests of modules that key by socket.
+    #[cfg(test)]
+    pub fn for_tests(n: u64) -> Self {
+        Self(n)
+    }
+}
+
 /// Why the hub told a socket to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KickReason {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod error;
 pub mod fanout;
@@ -15,6 +16,7 @@ pub mod routes;
 pub mod rules;
 pub mod state;
 pub mod store;
+pub mod turn;
 pub mod ws;
 
 use crate::config::Config;
@@ -89,6 +91,13 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
+        calls: calls::Calls::default(),
+        ice: turn::IceConfig {
+            stun_urls: config.stun_urls.clone(),
+            turn_urls: config.turn_urls.clone(),
+            turn_secret: config.turn_secret.clone(),
+            ttl_secs: config.turn_ttl_secs,
+        },
         shutdown: shutdown.clone(),
         sockets: TaskTracker::new(),
     });

@@ -37,6 +37,10 @@ pub struct Shared {
     pub user_event_limiter: DefaultKeyedRateLimiter<UserId>,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Calls in progress.
+    pub calls: crate::calls::Calls,
+    /// STUN/TURN servers for clients.
+    pub ice: crate::turn::IceConfig,
     /// How long a user who lost their last socket still shows as present.
     pub presence_grace: std::time::Duration,
     /// Cancelled once on shutdown; sockets then close with 1001.

@@ -131,6 +131,15 @@ pub enum Draft {
         user: NamedUser,
         muted: bool,
     },
+    CallStarted {
+        call: String,
+        video: bool,
+    },
+    CallEnded {
+        call: String,
+        duration_ms: i64,
+        missed: bool,
+    },
 }
 
 /// A new room and its first event.

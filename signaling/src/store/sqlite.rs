@@ -53,7 +53,8 @@ impl SqliteStore {
 
 /// Columns every event query selects, in the order [`event_from_row`] reads them.
 const EVENT_COLUMNS: &str = "e.seq, sender.username, e.at, e.client_id, e.kind, e.body,
-    e.reply_to, e.target, e.emoji, e.flag, subject.username, e.mentions, e.edited_at, e.deleted";
+    e.reply_to, e.target, e.emoji, e.flag, subject.username, e.mentions, e.edited_at, e.deleted,
+    e.amount";
 const EVENT_JOINS: &str = "FROM events e
     JOIN users sender ON sender.id = e.sender_id
     LEFT JOIN users subject ON subject.id = e.subject_id";
@@ -103,6 +104,15 @@ fn event_from_row(room: &RoomId, row: &SqliteRow) -> Result<Event, StoreError> {
             user: subject(),
             muted: flag(),
         },
+        "call_started" => EventKind::CallStarted {
+            call: body(),
+            video: flag(),
+        },
+        "call_ended" => EventKind::CallEnded {
+            call: body(),
+            duration_ms: row.get::<Option<i64>, _>(14).unwrap_or_default(),
+            missed: flag(),
+        },
         other => {
             return Err(StoreError::Database(sqlx::Error::Decode(
                 format!("unknown event kind {other}").into(),
@@ -133,6 +143,8 @@ fn kind_name(draft: &Draft) -> &'static str {
         Draft::Removed { .. } => "removed",
         Draft::RoleChanged { .. } => "role_changed",
         Draft::Muted { .. } => "muted",
+        Draft::CallStarted { .. } => "call_started",
+        Draft::CallEnded { .. } => "call_ended",
     }
 }
 
@@ -328,6 +340,7 @@ async fn apply(
                 .execute(&mut **tx)
                 .await?;
         }
+        Draft::CallStarted { .. } | Draft::CallEnded { .. } => {}
         Draft::Muted { user, muted } => {
             sqlx::query("UPDATE members SET muted = ? WHERE room_id = ? AND user_id = ?")
                 .bind(muted)
@@ -411,11 +424,33 @@ async fn insert_event(
             Some(user.id.0),
             None,
         ),
+        Draft::CallStarted { call, video } => (
+            Some(call.clone()),
+            None,
+            None,
+            None,
+            Some(i64::from(*video)),
+            None,
+            None,
+        ),
+        Draft::CallEnded { call, missed, .. } => (
+            Some(call.clone()),
+            None,
+            None,
+            None,
+            Some(i64::from(*missed)),
+            None,
+            None,
+        ),
+    };
+    let amount = match draft {
+        Draft::CallEnded { duration_ms, .. } => Some(*duration_ms),
+        _ => None,
     };
     sqlx::query(
         "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                             target, emoji, flag, subject_id, mentions)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             target, emoji, flag, subject_id, mentions, amount)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&room.0)
     .bind(seq.0)
@@ -430,6 +465,7 @@ async fn insert_event(
     .bind(flag)
     .bind(subject)
     .bind(mentions)
+    .bind(amount)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -481,6 +517,16 @@ fn event_of(
         Draft::Muted { user, muted } => EventKind::Muted {
             user: user.name,
             muted,
+        },
+        Draft::CallStarted { call, video } => EventKind::CallStarted { call, video },
+        Draft::CallEnded {
+            call,
+            duration_ms,
+            missed,
+        } => EventKind::CallEnded {
+            call,
+            duration_ms,
+            missed,
         },
     };
     Event {

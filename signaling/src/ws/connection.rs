@@ -85,6 +85,7 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     .await;
     tracing::debug!(user = ctx.authed.user.0, ?ending, "socket closed");
     let departure = state.hub.unregister(ctx.conn);
+    super::calls::socket_closed(&state, ctx.conn).await;
     presence::socket_closed(&state, ctx.authed.user, &ctx.authed.username, departure).await;
 }
 

@@ -3,7 +3,7 @@
 //! `client_id`, and the socket stays open.
 
 use super::connection::SocketContext;
-use super::{live, rooms, timeline};
+use super::{calls, live, rooms, timeline};
 use crate::state::AppState;
 use crate::store::StoreError;
 use axum::extract::ws::{Message, Utf8Bytes};
@@ -84,7 +84,8 @@ fn client_id_of(request: &ClientMessage) -> Option<&ClientMsgId> {
         | C::SetRole { client_id, .. }
         | C::Leave { client_id, .. }
         | C::JoinByInvite { client_id, .. }
-        | C::OpenDirect { client_id, .. } => Some(client_id),
+        | C::OpenDirect { client_id, .. }
+        | C::StartCall { client_id, .. } => Some(client_id),
         _ => None,
     }
 }
@@ -213,6 +214,21 @@ async fn route(
         C::MarkRead { room, seq } => live::receipts(state, ctx, room, seq, Some(seq)).await,
         C::Typing { room } => live::typing(state, ctx, room).await,
         C::SetPresence { status } => live::set_presence(state, ctx, status).await,
+        C::StartCall {
+            room,
+            client_id,
+            call,
+            video,
+        } => calls::start(state, ctx, room, client_id, call, video).await,
+        C::JoinCall { room, call } => calls::join(state, ctx, room, call).await,
+        C::LeaveCall { room, call } => calls::leave(state, ctx, room, call).await,
+        C::Signal {
+            room,
+            to,
+            session,
+            data,
+        } => calls::signal(state, ctx, room, to, session, data).await,
+        C::IceServers => Ok(calls::ice_servers(state, ctx)),
     }
 }
 

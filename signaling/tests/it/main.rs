@@ -9,4 +9,5 @@ mod messaging;
 mod operations;
 mod robustness;
 mod rooms;
+mod signaling;
 mod static_files;

@@ -1,0 +1,237 @@
+//! Calls and WebRTC signaling: starting, joining and leaving calls (recorded in the timeline),
+//! relaying offers, answers and ICE candidates between members of a room, and handing out ICE
+//! servers. Media never passes through here.
+
+use super::connection::SocketContext;
+use super::dispatch::{Refused, Reply, encode};
+use super::mutate::{Outcome, member_of, mutate, not_muted};
+use super::timeline::not_blocked;
+use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
+use crate::hub::{Audience, ConnId};
+use crate::now_ms;
+use crate::state::AppState;
+use crate::store::{Draft, NamedUser};
+use shared::calls::{MAX_SIGNAL_BYTES, SignalData, valid_session_id};
+use shared::ws::{ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId};
+
+fn bad_session() -> Refused {
+    Refused::new(
+        ErrorCode::InvalidMessage,
+        "A call or session id is 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
+    )
+}
+
+/// Tells the room who is in the call now (nobody: it ended).
+fn announce(state: &AppState, room: &RoomId, call: &str, participants: Vec<String>) {
+    let frame = encode(&ServerMessage::CallState {
+        room: room.clone(),
+        call: call.to_owned(),
+        participants,
+    });
+    state.fanout.send(Audience::Room(room.clone()), frame, None);
+}
+
+pub async fn start(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    call: String,
+    video: bool,
+) -> Result<Reply, Refused> {
+    if !valid_session_id(&call) {
+        return Err(bad_session());
+    }
+    let key: CallKey = (room.clone(), call.clone());
+    let reply = mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        not_muted(membership)?;
+        not_blocked(state, ctx, &room, membership).await?;
+        let me = NamedUser {
+            id: ctx.authed.user,
+            name: ctx.authed.username.clone(),
+        };
+        if !state
+            .calls
+            .start(key.clone(), ctx.conn, me.id, &me.name, now_ms())
+        {
+            return Err(Refused::new(
+                ErrorCode::InvalidMessage,
+                "A call with this id is already going on.",
+            ));
+        }
+        let draft = Draft::CallStarted {
+            call: call.clone(),
+            video,
+        };
+        let event = state
+            .store
+            .append(&room, &me, Some(&client_id), draft, now_ms())
+            .await;
+        match event {
+            Ok(event) => Ok(Outcome::event(event)),
+            Err(e) => {
+                let _ = state.calls.ring_out(&key, now_ms());
+                Err(e.into())
+            }
+        }
+    })
+    .await?;
+    announce(state, &room, &call, vec![ctx.authed.username.clone()]);
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(RING_TIMEOUT).await;
+        if let Some(ended) = state.calls.ring_out(&key, now_ms()) {
+            record_end(&state, ended).await;
+        }
+    });
+    Ok(reply)
+}
+
+pub async fn join(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    call: String,
+) -> Result<Reply, Refused> {
+    if !valid_session_id(&call) {
+        return Err(bad_session());
+    }
+    member_of(state, ctx, &room).await?;
+    let key = (room.clone(), call.clone());
+    let who = state
+        .calls
+        .join(&key, ctx.conn, ctx.authed.user, &ctx.authed.username)
+        .map_err(|e| match e {
+            JoinError::NoSuchCall => Refused::new(ErrorCode::NoSuchCall, "That call has ended."),
+            JoinError::Full => Refused::new(
+                ErrorCode::LimitReached,
+                format!(
+                    "A call has at most {} participants.",
+                    crate::calls::MAX_PARTICIPANTS
+                ),
+            ),
+        })?;
+    announce(state, &room, &call, who);
+    Ok(None)
+}
+
+pub async fn leave(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    call: String,
+) -> Result<Reply, Refused> {
+    if !valid_session_id(&call) {
+        return Err(bad_session());
+    }
+    member_of(state, ctx, &room).await?;
+    left(state, &(room, call), ctx.conn).await;
+    Ok(None)
+}
+
+/// Takes a socket out of a call and records the end if it was the last one.
+async fn left(state: &AppState, key: &CallKey, conn: ConnId) {
+    if let Some((who, ended)) = state.calls.leave(key, conn, now_ms()) {
+        announce(state, &key.0, &key.1, who);
+        if let Some(ended) = ended {
+            record_end(state, ended).await;
+        }
+    }
+}
+
+/// A closed socket leaves every call it was in.
+pub async fn socket_closed(state: &AppState, conn: ConnId) {
+    for (key, who, ended) in state.calls.socket_closed(conn, now_ms()) {
+        announce(state, &key.0, &key.1, who);
+        if let Some(ended) = ended {
+            record_end(state, ended).await;
+        }
+    }
+}
+
+/// Appends `call_ended` to the room's timeline and sends it, in order with other events.
+async fn record_end(state: &AppState, ended: Ended) {
+    let Ended {
+        room,
+        call,
+        caller,
+        caller_name,
+        duration_ms,
+        missed,
+    } = ended;
+    let caller = NamedUser {
+        id: caller,
+        name: caller_name,
+    };
+    let draft = Draft::CallEnded {
+        call: call.clone(),
+        duration_ms,
+        missed,
+    };
+    let _in_order = state.delivery_order.lock().await;
+    match state
+        .store
+        .append(&room, &caller, None, draft, now_ms())
+        .await
+    {
+        Ok(event) => {
+            let frame = encode(&ServerMessage::Event { event });
+            state.fanout.send(Audience::Room(room.clone()), frame, None);
+        }
+        Err(e) => tracing::error!(error = %e, room = %room, "could not record the end of a call"),
+    }
+    announce(state, &room, &call, Vec::new());
+}
+
+pub async fn signal(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    to: String,
+    session: String,
+    data: SignalData,
+) -> Result<Reply, Refused> {
+    if !valid_session_id(&session) {
+        return Err(bad_session());
+    }
+    if data.size() > MAX_SIGNAL_BYTES {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            format!(
+                "A signaling message is at most {} KiB.",
+                MAX_SIGNAL_BYTES / 1024
+            ),
+        ));
+    }
+    let membership = member_of(state, ctx, &room).await?;
+    let not_there = || Refused::new(ErrorCode::NoSuchUser, "That person is not in this room.");
+    let target = state.store.user_by_name(&to).await?.ok_or_else(not_there)?;
+    if target.id == ctx.authed.user {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "Signaling goes to someone else.",
+        ));
+    }
+    if state.store.membership(&room, target.id).await?.is_none() {
+        return Err(not_there());
+    }
+    not_blocked(state, ctx, &room, membership).await?;
+    let frame = encode(&ServerMessage::Signal {
+        room,
+        from: ctx.authed.username.clone(),
+        session,
+        data,
+    });
+    state.fanout.send(Audience::User(target.id), frame, None);
+    Ok(None)
+}
+
+pub fn ice_servers(state: &AppState, ctx: &SocketContext) -> Reply {
+    let (servers, expires_at_ms) = state.ice.servers_for(&ctx.authed.username, now_ms());
+    Some(ServerMessage::IceServers {
+        servers,
+        expires_at_ms,
+    })
+}

@@ -1,0 +1,233 @@
+//! WebRTC signaling and calls: relayed only between members of a room, calls recorded in the
+//! timeline, ICE servers with expiring TURN credentials.
+
+use crate::harness::{Client, TestServer};
+use shared::calls::{MAX_SIGNAL_BYTES, SignalData};
+use shared::events::EventKind;
+use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
+use shared::{ClientMsgId, RoomId};
+
+fn signal(room: &RoomId, to: &str, data: SignalData) -> ClientMessage {
+    ClientMessage::Signal {
+        room: room.clone(),
+        to: to.into(),
+        session: "call-1".into(),
+        data,
+    }
+}
+
+async fn error_code(client: &mut Client) -> ErrorCode {
+    client
+        .wait_for(|e| match e {
+            ServerMessage::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await
+}
+
+/// Waits until the call's participants are `expected` (earlier states are skipped).
+async fn call_state_becomes(client: &mut Client, expected: &[&str]) {
+    client
+        .wait_for(|e| match e {
+            ServerMessage::CallState { participants, .. } if participants == expected => Some(()),
+            _ => None,
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn offers_answers_and_candidates_reach_only_members_of_the_room() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let mut eve = server.connect(&server.create_user("eve").await).await;
+    let room = alice.create_room("calls").await;
+    alice.add(&room, "bob").await.unwrap();
+
+    let offer = SignalData::Offer {
+        sdp: "v=0 offer".into(),
+    };
+    alice.send(&signal(&room, "bob", offer.clone())).await;
+    let (from, data) = bob
+        .wait_for(|e| match e {
+            ServerMessage::Signal { from, data, .. } => Some((from, data)),
+            _ => None,
+        })
+        .await;
+    assert_eq!((from.as_str(), data), ("alice", offer));
+
+    // Eve is not in the room: she can neither signal into it nor be signaled through it.
+    eve.send(&signal(&room, "alice", SignalData::Bye)).await;
+    assert_eq!(error_code(&mut eve).await, ErrorCode::NoSuchRoom);
+    alice.send(&signal(&room, "eve", SignalData::Bye)).await;
+    assert_eq!(error_code(&mut alice).await, ErrorCode::NoSuchUser);
+    let huge = SignalData::Offer {
+        sdp: "x".repeat(MAX_SIGNAL_BYTES + 1),
+    };
+    alice.send(&signal(&room, "bob", huge)).await;
+    assert_eq!(error_code(&mut alice).await, ErrorCode::InvalidMessage);
+    let bad_session = ClientMessage::Signal {
+        room: room.clone(),
+        to: "bob".into(),
+        session: "no spaces".into(),
+        data: SignalData::Bye,
+    };
+    alice.send(&bad_session).await;
+    assert_eq!(error_code(&mut alice).await, ErrorCode::InvalidMessage);
+    eve.expect_silence(200).await;
+    alice.send(&ClientMessage::Ping { nonce: 1 }).await;
+    alice
+        .wait_for(|e| matches!(e, ServerMessage::Pong { .. }).then_some(()))
+        .await;
+}
+
+#[tokio::test]
+async fn a_call_is_recorded_from_ring_to_hang_up_and_a_closed_tab_leaves_it() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let room = alice.create_room("standup").await;
+    alice.add(&room, "bob").await.unwrap();
+
+    let start = ClientMessage::StartCall {
+        room: room.clone(),
+        client_id: ClientMsgId("c1".into()),
+        call: "call-1".into(),
+        video: true,
+    };
+    let started = alice.request("c1", start).await.unwrap();
+    assert_eq!(
+        started.kind,
+        EventKind::CallStarted {
+            call: "call-1".into(),
+            video: true
+        }
+    );
+    let rang = bob
+        .wait_for(|e| match e {
+            ServerMessage::Event { event }
+                if matches!(event.kind, EventKind::CallStarted { .. }) =>
+            {
+                Some(event)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(rang, started, "bob's phone rings");
+    call_state_becomes(&mut bob, &["alice"]).await;
+
+    bob.send(&ClientMessage::JoinCall {
+        room: room.clone(),
+        call: "call-1".into(),
+    })
+    .await;
+    call_state_becomes(&mut alice, &["alice", "bob"]).await;
+    // Alice's tab closes: she leaves the call; bob hangs up and the call is over.
+    drop(alice);
+    call_state_becomes(&mut bob, &["bob"]).await;
+    bob.send(&ClientMessage::LeaveCall {
+        room: room.clone(),
+        call: "call-1".into(),
+    })
+    .await;
+    let ended = bob.next_room_event().await;
+    match ended.kind {
+        EventKind::CallEnded {
+            call,
+            duration_ms,
+            missed,
+        } => {
+            assert_eq!(call, "call-1");
+            assert!(!missed);
+            assert!(duration_ms >= 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ended.sender, "alice", "recorded as the caller's call");
+    bob.send(&ClientMessage::JoinCall {
+        room,
+        call: "call-1".into(),
+    })
+    .await;
+    assert_eq!(error_code(&mut bob).await, ErrorCode::NoSuchCall);
+}
+
+#[tokio::test]
+async fn a_call_nobody_joined_is_missed_and_strangers_cannot_join() {
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut eve = server.connect(&server.create_user("eve").await).await;
+    let dm_open = ClientMessage::OpenDirect {
+        client_id: ClientMsgId("d".into()),
+        user: "bob".into(),
+    };
+    server.create_user("bob").await;
+    let dm = alice.request("d", dm_open).await.unwrap().room;
+    let start = ClientMessage::StartCall {
+        room: dm.clone(),
+        client_id: ClientMsgId("c1".into()),
+        call: "ring".into(),
+        video: false,
+    };
+    alice.request("c1", start).await.unwrap();
+    eve.send(&ClientMessage::JoinCall {
+        room: dm.clone(),
+        call: "ring".into(),
+    })
+    .await;
+    assert_eq!(error_code(&mut eve).await, ErrorCode::NoSuchRoom);
+    alice
+        .send(&ClientMessage::LeaveCall {
+            room: dm.clone(),
+            call: "ring".into(),
+        })
+        .await;
+    let ended = alice.next_room_event().await;
+    assert!(matches!(
+        ended.kind,
+        EventKind::CallEnded { missed: true, .. }
+    ));
+    let (history, _) = alice.history(&dm, None, 10).await;
+    let kinds: Vec<_> = history
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Created { .. } => "created",
+            EventKind::CallStarted { .. } => "call_started",
+            EventKind::CallEnded { .. } => "call_ended",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["created", "call_started", "call_ended"]);
+}
+
+#[tokio::test]
+async fn clients_get_stun_and_expiring_turn_credentials() {
+    let server = TestServer::start_with(|c| {
+        c.stun_urls = vec!["stun:turn.example.org:3478".into()];
+        c.turn_urls = vec!["turn:turn.example.org:3478?transport=udp".into()];
+        c.turn_secret = Some("coturn-static-auth-secret".into());
+        c.turn_ttl_secs = 600;
+    })
+    .await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    alice.send(&ClientMessage::IceServers).await;
+    let (servers, expires_at_ms) = alice
+        .wait_for(|e| match e {
+            ServerMessage::IceServers {
+                servers,
+                expires_at_ms,
+            } => Some((servers, expires_at_ms)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(servers[0].urls, ["stun:turn.example.org:3478"]);
+    let turn = &servers[1];
+    let username = turn.username.clone().unwrap();
+    assert_eq!(username, format!("{}:alice", expires_at_ms / 1000));
+    let ttl = expires_at_ms - signaling::now_ms();
+    assert!((590_000..=600_000).contains(&ttl), "expires in ten minutes");
+    assert_eq!(
+        turn.credential.as_deref(),
+        Some(signaling::turn::turn_password("coturn-static-auth-secret", &username).as_str())
+    );
+}
