@@ -29,17 +29,26 @@ function assetsOf(html) {
   return [...found];
 }
 
-/** Caches `response` as the shell, then every file it needs, then forgets the rest. */
+/**
+ * Caches `response` as the shell together with every file it needs. The files are fetched
+ * first; if any is missing the old shell stays, so the cache never holds a shell whose files
+ * it cannot serve. Then files no shell needs any more are dropped.
+ */
 async function storeShell(response) {
   const cache = await caches.open(CACHE);
   const html = await response.clone().text();
-  await cache.put(SHELL, response);
   const assets = assetsOf(html);
-  await Promise.all(assets.map(async (path) => {
-    if (await cache.match(path)) return;
-    const asset = await fetch(path);
-    if (asset.ok) await cache.put(path, asset);
-  }));
+  const fetched = [];
+  for (const path of assets) {
+    // Hashed files never change, so a cached copy is current; the rest are fetched again.
+    const hashed = /-[0-9a-f]{16}(_bg)?\./.test(path);
+    if (hashed && (await cache.match(path))) continue;
+    const asset = await fetch(path, { cache: 'no-cache' });
+    if (!asset.ok) return;
+    fetched.push([path, asset]);
+  }
+  for (const [path, asset] of fetched) await cache.put(path, asset);
+  await cache.put(SHELL, response);
   const keep = new Set([SHELL, ...assets]);
   for (const request of await cache.keys()) {
     if (!keep.has(new URL(request.url).pathname)) await cache.delete(request);
@@ -70,7 +79,7 @@ self.addEventListener('fetch', (event) => {
   if (request.mode === 'navigate') {
     event.respondWith((async () => {
       try {
-        const response = await fetch(request);
+        const response = await fetch(request, { cache: 'no-cache' });
         if (response.ok && response.headers.get('content-type')?.includes('text/html')) {
           event.waitUntil(storeShell(response.clone()));
         }

@@ -183,6 +183,11 @@ impl Db {
         request.set_onupgradeneeded(None);
         drop(on_upgrade);
         let db: IdbDatabase = result?.dyn_into()?;
+        // Another tab deleting this database (log-out) must not wait for us.
+        let closing = db.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || closing.close());
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        on_version_change.forget();
         Ok(Self { db })
     }
 
@@ -215,19 +220,42 @@ impl Db {
             .transaction_with_str_sequence_and_mode(&names, mode)?)
     }
 
-    /// Stores messages of `room` and, in the same transaction, the room's sync state.
+    /// Stores what changed in `room` in one transaction: new and changed messages, operations
+    /// on stored messages that are not in memory, the acknowledged messages leaving the
+    /// outbox, and the room's sync state. All or nothing, so the cursor never runs ahead of the
+    /// messages and an acknowledged message is never both stored and still in the outbox.
     pub async fn save_room(
         &self,
         room: &RoomId,
         entries: &[Entry],
+        operations: &[Event],
+        acked: &[ClientMsgId],
         state: &RoomState,
     ) -> Result<(), DbError> {
-        let tx = self.transaction(&[MESSAGES, ROOMS], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[MESSAGES, ROOMS, OUTBOX], IdbTransactionMode::Readwrite)?;
         let messages = tx.object_store(MESSAGES)?;
         for entry in entries {
             if let Some(seq) = entry.id {
                 messages.put_with_key(&to_json(entry)?, &message_key(room, seq))?;
             }
+        }
+        for operation in operations {
+            let Some(target) = operation.target() else {
+                continue;
+            };
+            let key = message_key(room, target);
+            let value = finished(&messages.get(&key)?).await?;
+            if value.is_undefined() {
+                continue;
+            }
+            let mut entry: Entry = from_json(&value)?;
+            if entry.apply_operation(&operation.kind, &operation.sender) {
+                messages.put_with_key(&to_json(&entry)?, &key)?;
+            }
+        }
+        let outbox = tx.object_store(OUTBOX)?;
+        for id in acked {
+            outbox.delete(&JsValue::from_str(&id.0))?;
         }
         tx.object_store(ROOMS)?
             .put_with_key(&to_json(state)?, &JsValue::from_str(&room.0))?;

@@ -150,7 +150,12 @@ impl ChatSync {
                 .map(|r| r.id.clone())
         });
         if let Some(room) = first {
-            self.load_stored(&room).await;
+            // Shown before connecting: wait for the stored messages of the first room.
+            let seeded = self.existing_timeline(&room).is_some();
+            self.timeline(&room);
+            if !seeded {
+                self.load_stored(&room).await;
+            }
             self.current.set(Some(room));
         }
         let outbox = db.outbox().await.unwrap_or_default();
@@ -174,20 +179,14 @@ impl ChatSync {
 
     /// Fills a room's empty timeline from local storage, with its saved cursor.
     async fn load_stored(self, room: &RoomId) {
-        let (Some(db), Some(timeline)) = (self.db.get_value(), self.timeline(room)) else {
+        let (Some(db), Some(timeline)) = (self.db.get_value(), self.existing_timeline(room)) else {
             return;
         };
-        let state = self
-            .stored_states
-            .with_value(|s| s.get(room).cloned())
-            .filter(|s| s.cursor.is_some());
-        // Without a cursor the stored messages cannot be trusted to be complete.
-        let Some(state) = state else { return };
         let Ok(stored) = db.messages(room, None, RESTORE).await else {
             return;
         };
         let more = stored.len() == RESTORE;
-        timeline.update(|t| t.restore(stored, Some(state), more));
+        timeline.update(|t| t.restore(stored, None, more));
     }
 
     /// Tells the room how far this device has received, when that moved.
@@ -227,14 +226,17 @@ impl ChatSync {
         };
         let room = room.clone();
         spawn_local(async move {
-            if let Err(e) = db.save_room(&room, &changes.entries, &changes.state).await {
+            let saved = db
+                .save_room(
+                    &room,
+                    &changes.entries,
+                    &changes.unloaded_operations,
+                    &changes.acked,
+                    &changes.state,
+                )
+                .await;
+            if let Err(e) = saved {
                 leptos::logging::warn!("could not store messages: {}", e.0);
-            }
-            for operation in &changes.unloaded_operations {
-                let _ = db.apply_to_stored(operation).await;
-            }
-            if !changes.acked.is_empty() {
-                let _ = db.outbox_remove(&changes.acked).await;
             }
         });
     }
@@ -279,9 +281,21 @@ impl ChatSync {
         {
             return Some(existing);
         }
-        // Owned by the chat screen, not by whichever view or callback asked first.
+        // Owned by the chat screen, not by whichever view or callback asked first. A room
+        // synced before starts from its stored cursor at once (its stored messages follow), so
+        // no path can sync it from scratch over a stored history and leave a gap.
         let owner = self.owner.try_get_value()?;
-        let created = owner.with(|| RwSignal::new(Timeline::default()));
+        let mut initial = Timeline::default();
+        let stored = self
+            .stored_states
+            .with_value(|s| s.get(room).cloned())
+            .filter(|s| s.cursor.is_some());
+        if let Some(state) = stored {
+            initial.restore(Vec::new(), Some(state), true);
+            let room = room.clone();
+            spawn_local(async move { self.load_stored(&room).await });
+        }
+        let created = owner.with(|| RwSignal::new(initial));
         self.timelines.try_update_value(|t| {
             t.insert(room.clone(), created);
         })?;
@@ -301,15 +315,12 @@ impl ChatSync {
         let Some(timeline) = self.timeline(&room) else {
             return;
         };
-        self.current.set(Some(room.clone()));
-        if fresh {
-            let opened = room.clone();
-            spawn_local(async move {
-                self.load_stored(&opened).await;
-                if self.state.get_untracked() == ConnState::Online {
-                    self.resync_room(&opened, timeline);
-                }
-            });
+        // Setting the same room again would rebuild its pane and lose the draft.
+        if self.current.get_untracked().as_ref() != Some(&room) {
+            self.current.set(Some(room.clone()));
+        }
+        if fresh && self.state.get_untracked() == ConnState::Online {
+            self.resync_room(&room, timeline);
         }
         self.send_frame(&ClientMessage::ListMembers { room: room.clone() });
         self.mark_read(&room);
@@ -519,10 +530,11 @@ impl ChatSync {
         }
         remember_user(None);
         spawn_local(async move {
+            let logged_out = api::log_out().await;
             if let Some(me) = me {
                 let _ = Db::delete(&me).await;
             }
-            let unreachable = api::log_out().await.err().map(|_| {
+            let unreachable = logged_out.err().map(|_| {
                 "Could not reach the server, so your session may still be active there; \
                  log in and out again to end it."
                     .to_owned()
@@ -536,9 +548,12 @@ impl ChatSync {
     fn session_ended(self) {
         self.stop();
         let mut notice = SESSION_ENDED.to_owned();
-        if let Some(lost) = self.unsent_notice() {
-            notice.push(' ');
-            notice.push_str(&lost);
+        let waiting = self.unsent_count();
+        if waiting > 0 {
+            notice.push_str(&format!(
+                " {waiting} unsent message{} will be sent when you log in again.",
+                if waiting == 1 { "" } else { "s" }
+            ));
         }
         self.on_logged_out.run(Some(notice));
     }
@@ -547,6 +562,16 @@ impl ChatSync {
         self.timelines
             .try_with_value(|t| t.iter().map(|(r, s)| (r.clone(), *s)).collect())
             .unwrap_or_default()
+    }
+
+    fn unsent_count(self) -> usize {
+        self.all_timelines()
+            .iter()
+            .map(|(_, t)| {
+                t.try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
+                    .unwrap_or(0)
+            })
+            .sum()
     }
 
     /// Say how many unsent messages leaving the chat discards (log-out deletes the outbox).
@@ -728,7 +753,10 @@ impl ChatSync {
                 self.notify(&event, &me);
                 let room = event.room.clone();
                 if let Some(timeline) = self.existing_timeline(&room) {
-                    timeline.update(|t| t.apply_live(event));
+                    let gap = timeline.try_update(|t| t.apply_live(event)).flatten();
+                    if let Some(fetch) = gap {
+                        self.request_page(&room, fetch, None);
+                    }
                     self.persist(&room);
                 } else if crate::db::is_operation(&event.kind)
                     && let Some(db) = self.db.get_value()
@@ -803,6 +831,11 @@ impl ChatSync {
             }
             ServerMessage::RoomRemoved { room } => {
                 self.rooms.update(|r| r.remove(&room));
+                // What follows our departure is not ours to see; if we come back, syncing
+                // resumes from the stored cursor.
+                self.timelines.update_value(|t| {
+                    t.remove(&room);
+                });
                 self.persist_room_list();
                 if self.current.get_untracked().as_ref() == Some(&room) {
                     self.current.set(Some(RoomId::lobby()));

@@ -10,9 +10,8 @@
 //! `synced_up_to` is the newest seq up to which the list has applied *every* event of the room.
 //! After each Welcome the client re-syncs from it ([`Timeline::resync`]): the newest page on
 //! first connect, else `catch_up` pages until up to date. It advances only on those pages and,
-//! once caught up, on live events — the server delivers a room's events to a socket in seq
-//! order, so a live event proves everything before it arrived. Acks never advance it (an ack
-//! can overtake broadcasts still queued for this socket).
+//! once caught up, on live events and acks that are exactly the next seq. A live event further
+//! ahead reveals a gap, which is fetched before the cursor moves on.
 //!
 //! Edits and deletes are applied to the message they target; applying one twice changes
 //! nothing. Room notices and reactions advance the cursor but are not shown yet.
@@ -231,16 +230,35 @@ impl Timeline {
         }
     }
 
-    /// An event delivered live by the server.
-    pub fn apply_live(&mut self, event: Event) {
-        if !self.catching_up && self.synced_up_to.is_some() {
-            self.synced_up_to = self.synced_up_to.max(Some(event.seq));
+    /// An event delivered live by the server. The cursor moves only onto the next seq; an
+    /// event further ahead means something was missed (say, while not a member), and the
+    /// returned fetch closes the gap.
+    pub fn apply_live(&mut self, event: Event) -> Option<Fetch> {
+        let mut gap = None;
+        if !self.catching_up
+            && let Some(cursor) = self.synced_up_to
+        {
+            if event.seq.0 == cursor.0 + 1 {
+                self.synced_up_to = Some(event.seq);
+            } else if event.seq.0 > cursor.0 + 1 {
+                self.catching_up = true;
+                gap = Some(Fetch::After(cursor));
+            }
         }
         self.apply_event(event);
+        gap
     }
 
-    /// The server stored one of our requests.
+    /// The server stored one of our requests. Like a live event, it moves the cursor only
+    /// onto the next seq: an ack can overtake events still queued for this socket, but then it
+    /// is not the next one.
     pub fn apply_ack(&mut self, event: Event) {
+        if !self.catching_up
+            && let Some(cursor) = self.synced_up_to
+            && event.seq.0 == cursor.0 + 1
+        {
+            self.synced_up_to = Some(event.seq);
+        }
         self.apply_event(event);
     }
 

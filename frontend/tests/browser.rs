@@ -152,10 +152,13 @@ fn catch_up_pages_until_up_to_date_and_only_then_trusts_live_messages() {
     );
     assert!(!t.is_catching_up());
     assert_eq!(bodies(&t), ["five", "six", "seven", "thirty"]);
-    // Caught up: live messages now advance the mark; our own acks never do.
+    // Caught up: live messages and acks advance the mark, but only onto the next seq.
     t.apply_live(stored(31, "bob", "b31", "thirty-one"));
     t.apply_ack(stored(40, "me", "m40", "forty"));
     assert_eq!(t.resync(), Fetch::After(Seq(31)));
+    t.apply_catch_up(vec![], true);
+    t.apply_ack(stored(32, "me", "m32", "thirty-two"));
+    assert_eq!(t.resync(), Fetch::After(Seq(32)));
 }
 
 #[wasm_bindgen_test]
@@ -471,7 +474,9 @@ mod storage {
             cursor: Some(Seq(9)),
             reached_start: true,
         };
-        db.save_room(&room, &entries, &state).await.unwrap();
+        db.save_room(&room, &entries, &[], &[], &state)
+            .await
+            .unwrap();
         let newest = db.messages(&room, None, 3).await.unwrap();
         assert_eq!(
             newest.iter().map(|e| e.body.as_str()).collect::<Vec<_>>(),
@@ -529,7 +534,7 @@ mod storage {
     async fn operations_on_messages_not_in_memory_reach_the_stored_copy() {
         let db = fresh("store-ops").await;
         let room = RoomId::lobby();
-        db.save_room(&room, &[entry(3, "helo")], &RoomState::default())
+        db.save_room(&room, &[entry(3, "helo")], &[], &[], &RoomState::default())
             .await
             .unwrap();
         let fix = event(
@@ -566,6 +571,20 @@ mod storage {
             db.search("hello", 10).await.unwrap().is_empty(),
             "deleted text is not found"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_live_event_past_a_gap_asks_for_what_is_missing() {
+        let mut t = Timeline::default();
+        t.resync();
+        t.apply_history(None, vec![stored(4, "bob", "b4", "four")], true, Seq(4));
+        assert_eq!(t.apply_live(stored(5, "bob", "b5", "five")), None);
+        // Events 6..9 never came (say, while removed from the room): do not skip them.
+        assert_eq!(
+            t.apply_live(stored(10, "bob", "b10", "ten")),
+            Some(Fetch::After(Seq(5)))
+        );
+        assert_eq!(t.resync(), Fetch::After(Seq(5)));
     }
 
     #[wasm_bindgen_test]

@@ -5,19 +5,42 @@ use leptos::prelude::*;
 
 /// Results shown at most.
 const RESULTS: usize = 30;
+/// Typing pause before a search runs.
+const SEARCH_PAUSE_MS: i32 = 200;
+
+/// Resolves after `ms` milliseconds.
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
 
 #[component]
 pub fn Search(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
     let query = RwSignal::new(String::new());
     let results = RwSignal::new(None::<Vec<(shared::RoomId, String, String)>>);
+    // Each keystroke starts a search after a pause; only the newest one may show its results.
+    let generation = StoredValue::new(0u64);
     let run = move || {
         let text = query.get_untracked().trim().to_owned();
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
         if text.is_empty() {
             results.set(None);
             return;
         }
         leptos::task::spawn_local(async move {
+            sleep_ms(SEARCH_PAUSE_MS).await;
+            if generation.get_value() != mine {
+                return;
+            }
             let found = sync.search(&text, RESULTS).await;
+            if generation.get_value() != mine {
+                return;
+            }
             let named = found
                 .into_iter()
                 .map(|(room, entry)| {
