@@ -39,6 +39,8 @@ test('two people chat in a new room: add member, unread badge, typing, seen-by',
     await roomLink(bob, '# Design').click();
     await bob.getByRole('heading', { name: '# Design' }).waitFor();
     await messageFrom(bob, 'alice_r', 'Welcome to Design, bob').waitFor();
+    await log(bob).getByText('alice_r created #Design').waitFor();
+    await log(bob).getByText('alice_r added bob_r').waitFor();
     assert.equal(await roomLink(bob, '# Design').locator('.badge').count(), 0, 'read once opened');
     await alice.getByText('Seen by bob_r').waitFor();
 

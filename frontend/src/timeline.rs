@@ -44,6 +44,9 @@ pub struct Entry {
     /// The message this one answers.
     pub reply_to: Option<Seq>,
     pub reactions: Vec<Reaction>,
+    /// A room change or call shown as a line of its own instead of a message.
+    #[serde(default)]
+    pub notice: Option<String>,
     pub delivery: Delivery,
     /// Automatic resends after retryable refusals since the user last touched it.
     pub auto_retries: u32,
@@ -80,33 +83,46 @@ impl Entry {
     }
 
     /// The entry for a message event; `None` for other kinds.
+    /// The entry for a visible event: a message, or a notice line for a room change or a
+    /// call. `None` for operations.
     fn from_stored(event: Event) -> Option<Self> {
-        let EventKind::Message {
-            body,
-            edited_at_ms,
-            deleted,
-            reply_to,
-            reactions,
-            ..
-        } = event.kind
-        else {
-            return None;
-        };
-        Some(Self {
+        // Events the server made on its own have no client id; their seq keys them instead.
+        let client_id = event
+            .client_id
+            .clone()
+            .unwrap_or_else(|| ClientMsgId(format!("seq-{}", event.seq.0)));
+        let mut entry = Self {
             id: Some(event.seq),
-            client_id: event
-                .client_id
-                .unwrap_or_else(|| ClientMsgId(String::new())),
-            sender: event.sender,
-            body,
+            client_id,
+            sender: event.sender.clone(),
+            body: String::new(),
             sent_at_ms: event.at_ms,
-            edited: edited_at_ms.is_some(),
-            deleted,
-            reply_to,
-            reactions,
+            edited: false,
+            deleted: false,
+            reply_to: None,
+            reactions: Vec::new(),
+            notice: None,
             delivery: Delivery::Sent,
             auto_retries: 0,
-        })
+        };
+        match event.kind {
+            EventKind::Message {
+                body,
+                edited_at_ms,
+                deleted,
+                reply_to,
+                reactions,
+                ..
+            } => {
+                entry.body = body;
+                entry.edited = edited_at_ms.is_some();
+                entry.deleted = deleted;
+                entry.reply_to = reply_to;
+                entry.reactions = reactions;
+            }
+            kind => entry.notice = Some(notice_text(&event.sender, &kind)?),
+        }
+        Some(entry)
     }
 }
 
@@ -171,6 +187,7 @@ impl Timeline {
             deleted: false,
             reply_to,
             reactions: Vec::new(),
+            notice: None,
             delivery: Delivery::Pending,
             auto_retries: 0,
         });
@@ -463,4 +480,47 @@ fn set_reaction(reactions: &mut Vec<Reaction>, emoji: &str, user: &str, added: b
         }
         (None, false) => {}
     }
+}
+
+/// The line a room change or call shows in the timeline; `None` for messages and operations.
+pub fn notice_text(sender: &str, kind: &EventKind) -> Option<String> {
+    use shared::events::Role;
+    Some(match kind {
+        EventKind::Created { name } if name.is_empty() => {
+            format!("{sender} started this conversation")
+        }
+        EventKind::Created { name } => format!("{sender} created #{name}"),
+        EventKind::Renamed { name } => format!("{sender} renamed the room to #{name}"),
+        EventKind::TopicChanged { topic } if topic.is_empty() => {
+            format!("{sender} cleared the topic")
+        }
+        EventKind::TopicChanged { topic } => format!("{sender} set the topic: {topic}"),
+        EventKind::Joined => format!("{sender} joined"),
+        EventKind::Added { user } => format!("{sender} added {user}"),
+        EventKind::Left => format!("{sender} left"),
+        EventKind::Removed { user } => format!("{sender} removed {user}"),
+        EventKind::RoleChanged { user, role } => {
+            let role = match role {
+                Role::Owner => "the owner",
+                Role::Admin => "an admin",
+                Role::Member => "a member",
+            };
+            format!("{sender} made {user} {role}")
+        }
+        EventKind::Muted { user, muted: true } => format!("{sender} muted {user}"),
+        EventKind::Muted { user, muted: false } => format!("{sender} unmuted {user}"),
+        EventKind::CallStarted { video, .. } => {
+            let what = if *video { "video" } else { "voice" };
+            format!("{sender} started a {what} call")
+        }
+        EventKind::CallEnded { missed: true, .. } => format!("Missed call from {sender}"),
+        EventKind::CallEnded { duration_ms, .. } => {
+            let secs = duration_ms / 1000;
+            format!("Call ended after {} min {} s", secs / 60, secs % 60)
+        }
+        EventKind::Message { .. }
+        | EventKind::Edit { .. }
+        | EventKind::Delete { .. }
+        | EventKind::Reaction { .. } => return None,
+    })
 }

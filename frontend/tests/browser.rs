@@ -185,7 +185,7 @@ fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
     t.apply_live(event(6, "bob", "d6", EventKind::Delete { target: Seq(3) }));
     assert!(t.entries()[0].deleted);
     assert_eq!(bodies(&t), [""]);
-    // Notices and edits of messages not loaded move the cursor and show nothing.
+    // A room change shows as a notice line; an edit of a message not loaded shows nothing.
     t.apply_live(event(7, "ann", "j7", EventKind::Joined));
     t.apply_live(event(
         8,
@@ -196,8 +196,46 @@ fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
             body: "x".into(),
         },
     ));
-    assert_eq!(t.entries().len(), 1);
+    assert_eq!(t.entries().len(), 2);
+    assert_eq!(t.entries()[1].notice.as_deref(), Some("ann joined"));
     assert_eq!(t.resync(), Fetch::After(Seq(8)));
+    // Events the server made itself (no client id) are kept apart by their seq.
+    let mut ended = event(
+        9,
+        "ann",
+        "",
+        EventKind::CallEnded {
+            call: "k".into(),
+            duration_ms: 0,
+            missed: true,
+        },
+    );
+    ended.client_id = None;
+    let mut handover = event(
+        10,
+        "ann",
+        "",
+        EventKind::RoleChanged {
+            user: "bob".into(),
+            role: shared::events::Role::Owner,
+        },
+    );
+    handover.client_id = None;
+    t.apply_live(ended);
+    t.apply_live(handover);
+    let notices: Vec<_> = t
+        .entries()
+        .iter()
+        .filter_map(|e| e.notice.clone())
+        .collect();
+    assert_eq!(
+        notices,
+        [
+            "ann joined",
+            "Missed call from ann",
+            "ann made bob the owner"
+        ]
+    );
 }
 
 #[wasm_bindgen_test]

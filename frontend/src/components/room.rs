@@ -370,6 +370,7 @@ pub fn RoomPane(
                         Row::Day(label) => view! {
                             <div class="day" role="separator"><span>{label}</span></div>
                         }.into_any(),
+                        Row::Notice(_, text) => view! { <p class="notice-row">{text}</p> }.into_any(),
                         Row::Message { entry, continued } => {
                             let own = entry.sender == me.get_value();
                             let quoted = entry.reply_to.map(|seq| {
@@ -514,6 +515,8 @@ fn short_list(names: &[String]) -> String {
 #[derive(Clone)]
 enum Row {
     Day(String),
+    /// A room change or call, with its stable key.
+    Notice(String, String),
     /// `continued`: same sender as the row above, moments later, so the header is not
     /// repeated.
     Message {
@@ -527,6 +530,7 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Row::Day(label) => format!("day {label}"),
+            Row::Notice(key, text) => format!("notice {key} {text}"),
             Row::Message { entry, continued } => format!(
                 "{} {:?} {:?} {} {} {} {:?} {continued}",
                 entry.key(),
@@ -552,9 +556,16 @@ fn rows(entries: &[Entry]) -> Vec<Row> {
         if new_day {
             rows.push(Row::Day(day));
         }
+        if let Some(text) = &entry.notice {
+            rows.push(Row::Notice(entry.key(), text.clone()));
+            previous = Some(entry);
+            continue;
+        }
         let continued = !new_day
             && previous.is_some_and(|p| {
-                p.sender == entry.sender && entry.sent_at_ms - p.sent_at_ms < GROUP_WINDOW_MS
+                p.notice.is_none()
+                    && p.sender == entry.sender
+                    && entry.sent_at_ms - p.sent_at_ms < GROUP_WINDOW_MS
             });
         previous = Some(entry);
         rows.push(Row::Message {
