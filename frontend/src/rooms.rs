@@ -25,10 +25,21 @@ impl RoomList {
         self.sort();
     }
 
-    /// Adds or refreshes one room (`room_updated`).
-    pub fn upsert(&mut self, room: RoomSummary) {
+    /// Adds or refreshes one room (`room_updated`). A summary can be older than events that
+    /// already reached the list (it is read before they happen and delivered after them); then
+    /// the activity fields the list already has are kept.
+    pub fn upsert(&mut self, mut room: RoomSummary) {
         match self.rooms.iter_mut().find(|r| r.id == room.id) {
-            Some(existing) => *existing = room,
+            Some(existing) => {
+                if existing.last_seq > room.last_seq {
+                    room.last_seq = existing.last_seq;
+                    room.last_message = existing.last_message.take();
+                    room.read_seq = existing.read_seq;
+                    room.unread = existing.unread;
+                    room.unread_mentions = existing.unread_mentions;
+                }
+                *existing = room;
+            }
             None => self.rooms.push(room),
         }
         self.sort();

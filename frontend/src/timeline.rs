@@ -219,8 +219,9 @@ impl Timeline {
             }
             self.catching_up = false;
         }
+        // The page reaches at least as far back as what is loaded (it may overlap it).
         let extends_back = match (page.first(), self.oldest_id()) {
-            (Some(first), Some(oldest)) => first.seq < oldest,
+            (Some(first), Some(oldest)) => first.seq <= oldest,
             _ => true,
         };
         for event in page {

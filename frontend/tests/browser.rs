@@ -679,3 +679,34 @@ mod storage {
         assert!(t.more_stored);
     }
 }
+
+#[wasm_bindgen_test]
+fn a_late_room_summary_does_not_undo_newer_activity() {
+    use frontend::rooms::RoomList;
+    use shared::events::Role;
+    use shared::rooms::{RoomKind, RoomSummary};
+    let summary = RoomSummary {
+        id: RoomId("dm".into()),
+        kind: RoomKind::Direct,
+        name: "bob".into(),
+        topic: String::new(),
+        role: Role::Member,
+        muted: false,
+        member_count: 2,
+        last_seq: Seq(1),
+        read_seq: Seq(1),
+        unread: 0,
+        unread_mentions: 0,
+        last_message: None,
+    };
+    let mut list = RoomList::default();
+    list.upsert(summary.clone());
+    let mut mine = stored(2, "me", "m2", "review my PR?");
+    mine.room = RoomId("dm".into());
+    list.apply(&mine, "me", true);
+    // The summary read before that message arrives after it.
+    list.upsert(summary);
+    let dm = list.get(&RoomId("dm".into())).unwrap();
+    assert_eq!(dm.last_seq, Seq(2));
+    assert_eq!(dm.last_message.as_ref().unwrap().text, "review my PR?");
+}
