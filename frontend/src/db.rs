@@ -240,18 +240,7 @@ impl Db {
             }
         }
         for operation in operations {
-            let Some(target) = operation.target() else {
-                continue;
-            };
-            let key = message_key(room, target);
-            let value = finished(&messages.get(&key)?).await?;
-            if value.is_undefined() {
-                continue;
-            }
-            let mut entry: Entry = from_json(&value)?;
-            if entry.apply_operation(&operation.kind, &operation.sender) {
-                messages.put_with_key(&to_json(&entry)?, &key)?;
-            }
+            apply_operation(&messages, operation).await?;
         }
         let outbox = tx.object_store(OUTBOX)?;
         for id in acked {
@@ -318,15 +307,6 @@ impl Db {
         committed(&tx).await
     }
 
-    pub async fn outbox_remove(&self, client_ids: &[ClientMsgId]) -> Result<(), DbError> {
-        let tx = self.transaction(&[OUTBOX], IdbTransactionMode::Readwrite)?;
-        let store = tx.object_store(OUTBOX)?;
-        for id in client_ids {
-            store.delete(&JsValue::from_str(&id.0))?;
-        }
-        committed(&tx).await
-    }
-
     /// Every unsent message, oldest first.
     pub async fn outbox(&self) -> Result<Vec<OutboxItem>, DbError> {
         let tx = self.transaction(&[OUTBOX], IdbTransactionMode::Readonly)?;
@@ -343,20 +323,8 @@ impl Db {
 
     /// Applies an edit, delete or reaction to a stored message that is not loaded in memory.
     pub async fn apply_to_stored(&self, event: &Event) -> Result<(), DbError> {
-        let Some(target) = event.target() else {
-            return Ok(());
-        };
-        let key = message_key(&event.room, target);
         let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readwrite)?;
-        let store = tx.object_store(MESSAGES)?;
-        let value = finished(&store.get(&key)?).await?;
-        if value.is_undefined() {
-            return Ok(());
-        }
-        let mut entry: Entry = from_json(&value)?;
-        if entry.apply_operation(&event.kind, &event.sender) {
-            store.put_with_key(&to_json(&entry)?, &key)?;
-        }
+        apply_operation(&tx.object_store(MESSAGES)?, event).await?;
         committed(&tx).await
     }
 
@@ -385,6 +353,24 @@ impl Db {
         found.truncate(limit);
         Ok(found)
     }
+}
+
+/// Applies an edit, delete or reaction to the stored copy of its target, if there is one,
+/// within the caller's transaction.
+async fn apply_operation(messages: &IdbObjectStore, event: &Event) -> Result<(), DbError> {
+    let Some(target) = event.target() else {
+        return Ok(());
+    };
+    let key = message_key(&event.room, target);
+    let value = finished(&messages.get(&key)?).await?;
+    if value.is_undefined() {
+        return Ok(());
+    }
+    let mut entry: Entry = from_json(&value)?;
+    if entry.apply_operation(&event.kind, &event.sender) {
+        messages.put_with_key(&to_json(&entry)?, &key)?;
+    }
+    Ok(())
 }
 
 /// Reads up to `limit` values from `range` in `direction`.

@@ -576,15 +576,7 @@ impl ChatSync {
 
     /// Say how many unsent messages leaving the chat discards (log-out deletes the outbox).
     fn unsent_notice(self) -> Option<String> {
-        let unsent: usize = self
-            .all_timelines()
-            .iter()
-            .map(|(_, t)| {
-                t.try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
-                    .unwrap_or(0)
-            })
-            .sum();
-        match unsent {
+        match self.unsent_count() {
             0 => None,
             1 => Some("1 unsent message was discarded.".to_owned()),
             n => Some(format!("{n} unsent messages were discarded.")),
@@ -669,13 +661,13 @@ impl ChatSync {
     }
 
     fn on_welcome(self, rooms: Vec<shared::rooms::RoomSummary>) {
-        self.persist_room_list_after(&rooms);
         let direct: Vec<RoomId> = rooms
             .iter()
             .filter(|r| r.kind == RoomKind::Direct)
             .map(|r| r.id.clone())
             .collect();
         self.rooms.update(|list| list.replace(rooms));
+        self.persist_room_list();
         // Open the lobby (or the first room) the first time; keep the choice afterwards.
         let current = self
             .current
@@ -701,7 +693,6 @@ impl ChatSync {
         for room in direct {
             self.send_frame(&ClientMessage::ListMembers { room });
         }
-        let Some(me) = self.me() else { return };
         for (room, timeline) in self.all_timelines() {
             let pending: Vec<_> = timeline
                 .try_with_untracked(|t| t.pending().map(|e| e.client_id.clone()).collect())
@@ -710,7 +701,6 @@ impl ChatSync {
                 self.resend_if_pending(&room, client_id);
             }
         }
-        let _ = me;
     }
 
     fn on_server_message(self, message: ServerMessage) {
@@ -902,15 +892,6 @@ impl ChatSync {
             | ServerMessage::CallState { .. }
             | ServerMessage::Signal { .. }
             | ServerMessage::IceServers { .. } => {}
-        }
-    }
-
-    fn persist_room_list_after(self, rooms: &[shared::rooms::RoomSummary]) {
-        if let Some(db) = self.db.get_value() {
-            let rooms = rooms.to_vec();
-            spawn_local(async move {
-                let _ = db.save_room_list(&rooms).await;
-            });
         }
     }
 

@@ -557,7 +557,21 @@ mod storage {
             .map(|i| i.body)
             .collect();
         assert_eq!(bodies, ["first", "second", "third"]);
-        db.outbox_remove(&[ClientMsgId("c1".into())]).await.unwrap();
+        // The ack of "second" is stored together with its removal from the outbox.
+        let mut acked = Timeline::default();
+        acked.apply_live(stored(1, "me", "c1", "second"));
+        let state = RoomState {
+            cursor: Some(Seq(1)),
+            reached_start: true,
+        };
+        let c1 = [ClientMsgId("c1".into())];
+        db.save_room(&RoomId::lobby(), acked.entries(), &[], &c1, &state)
+            .await
+            .unwrap();
+        assert_eq!(
+            db.messages(&RoomId::lobby(), None, 10).await.unwrap().len(),
+            1
+        );
         let left: Vec<String> = db
             .outbox()
             .await

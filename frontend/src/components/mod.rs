@@ -3,6 +3,7 @@
 
 mod auth;
 mod chat;
+mod forms;
 mod message;
 mod nav;
 mod room;

@@ -1,6 +1,7 @@
 //! The sidebar: the room list (unread counts, presence of DM partners, last message) and the
 //! two ways to start a conversation.
 
+use super::forms::{UsernameForm, request_error};
 use crate::sync::{ChatSync, RequestOutcome};
 use leptos::prelude::*;
 use shared::limits::check_room_name;
@@ -118,15 +119,6 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
     }
 }
 
-fn request_error(sync: ChatSync) -> impl IntoView {
-    move || match sync.request.get() {
-        Some(RequestOutcome::Refused(why)) => {
-            Some(view! { <p class="error" role="alert">{why}</p> })
-        }
-        _ => None,
-    }
-}
-
 #[component]
 fn NewRoomForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
     let name = RwSignal::new(String::new());
@@ -158,28 +150,9 @@ fn NewRoomForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
 
 #[component]
 fn NewDirectForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
-    let user = RwSignal::new(String::new());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let value = user
-            .get_untracked()
-            .trim()
-            .trim_start_matches('@')
-            .to_owned();
-        if !value.is_empty() {
-            sync.open_direct(value);
-        }
-    };
     view! {
-        <form class="panel" on:submit=submit>
-            <label for="direct-user">"Username"</label>
-            <input id="direct-user" autocomplete="off" maxlength="32" bind:value=user autofocus />
-            <div class="panel-actions">
-                <button type="submit" class="primary"
-                    disabled=move || sync.request.get() == Some(RequestOutcome::Waiting)>"Start"</button>
-                <button type="button" on:click=move |_| panel.set(Panel::Closed)>"Cancel"</button>
-            </div>
-            {request_error(sync)}
-        </form>
+        <UsernameForm sync id="direct-user" submit_label="Start" class="panel"
+            on_submit=Callback::new(move |user| sync.open_direct(user))
+            on_cancel=Callback::new(move |()| panel.set(Panel::Closed)) />
     }
 }

@@ -1,6 +1,7 @@
 //! One conversation on screen: its header (name, topic, members, invite), the message log,
 //! who is typing, and the composer.
 
+use super::forms::UsernameForm;
 use super::message::{MessageActions, MessageRow};
 use crate::connection::ConnState;
 use crate::sync::{ChatSync, RequestOutcome};
@@ -429,40 +430,17 @@ pub fn RoomPane(
 
 #[component]
 fn AddMemberForm(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl IntoView {
-    let user = RwSignal::new(String::new());
     let room = StoredValue::new(room);
     Effect::new(move |_| {
         if sync.request.get() == Some(RequestOutcome::Done) {
             sync.clear_request();
-            user.set(String::new());
             panel.set(Panel::Closed);
         }
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let value = user
-            .get_untracked()
-            .trim()
-            .trim_start_matches('@')
-            .to_owned();
-        if !value.is_empty() {
-            sync.add_member(room.get_value(), value);
-        }
-    };
     view! {
-        <form class="panel inline" on:submit=submit>
-            <label for="add-member-user">"Username"</label>
-            <input id="add-member-user" autocomplete="off" maxlength="32" bind:value=user autofocus />
-            <div class="panel-actions">
-                <button type="submit" class="primary"
-                    disabled=move || sync.request.get() == Some(RequestOutcome::Waiting)>"Add"</button>
-                <button type="button" on:click=move |_| panel.set(Panel::Closed)>"Cancel"</button>
-            </div>
-            {move || match sync.request.get() {
-                Some(RequestOutcome::Refused(why)) => Some(view! { <p class="error" role="alert">{why}</p> }),
-                _ => None,
-            }}
-        </form>
+        <UsernameForm sync id="add-member-user" submit_label="Add" class="panel inline"
+            on_submit=Callback::new(move |user| sync.add_member(room.get_value(), user))
+            on_cancel=Callback::new(move |()| panel.set(Panel::Closed)) />
     }
 }
 

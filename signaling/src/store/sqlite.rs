@@ -956,8 +956,9 @@ impl Storage for SqliteStore {
         sender: UserId,
         client_id: &ClientMsgId,
     ) -> Result<Option<Event>, StoreError> {
+        // The room comes after the common columns, so `event_from_row` reads the rest as usual.
         let query = format!(
-            "SELECT e.room_id, {EVENT_COLUMNS} {EVENT_JOINS}
+            "SELECT {EVENT_COLUMNS}, e.room_id {EVENT_JOINS}
              WHERE e.sender_id = ? AND e.client_id = ?"
         );
         let Some(row) = sqlx::query(&query)
@@ -968,15 +969,7 @@ impl Storage for SqliteStore {
         else {
             return Ok(None);
         };
-        let room = RoomId(row.get(0));
-        // Re-read through the common path so the columns line up with `event_from_row`.
-        let query =
-            format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.room_id = ? AND e.seq = ?");
-        let row = sqlx::query(&query)
-            .bind(&room.0)
-            .bind(row.get::<i64, _>(1))
-            .fetch_one(&self.pool)
-            .await?;
+        let room = RoomId(row.get(15));
         let mut events = vec![event_from_row(&room, &row)?];
         attach_reactions(&self.pool, &room, &mut events).await?;
         Ok(events.pop())

@@ -4,7 +4,7 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply, encode};
-use super::mutate::{Outcome, member_of, mutate, not_muted};
+use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
 use super::timeline::not_blocked;
 use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
 use crate::hub::{Audience, ConnId};
@@ -15,11 +15,15 @@ use shared::calls::{MAX_SIGNAL_BYTES, SignalData, valid_session_id};
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
 
-fn bad_session() -> Refused {
-    Refused::new(
-        ErrorCode::InvalidMessage,
-        "A call or session id is 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
-    )
+fn check_session(id: &str) -> Result<(), Refused> {
+    if valid_session_id(id) {
+        Ok(())
+    } else {
+        Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "A call or session id is 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
+        ))
+    }
 }
 
 /// Tells the room who is in the call now (nobody: it ended).
@@ -40,18 +44,13 @@ pub async fn start(
     call: String,
     video: bool,
 ) -> Result<Reply, Refused> {
-    if !valid_session_id(&call) {
-        return Err(bad_session());
-    }
+    check_session(&call)?;
     let key: CallKey = (room.clone(), call.clone());
     let reply = mutate(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         not_muted(membership)?;
         not_blocked(state, ctx, &room, membership).await?;
-        let me = NamedUser {
-            id: ctx.authed.user,
-            name: ctx.authed.username.clone(),
-        };
+        let me = ctx.me();
         if !state
             .calls
             .start(key.clone(), ctx.conn, me.id, &me.name, now_ms())
@@ -65,17 +64,11 @@ pub async fn start(
             call: call.clone(),
             video,
         };
-        let event = state
-            .store
-            .append(&room, &me, Some(&client_id), draft, now_ms())
-            .await;
-        match event {
-            Ok(event) => Ok(Outcome::event(event)),
-            Err(e) => {
-                let _ = state.calls.ring_out(&key, now_ms());
-                Err(e.into())
-            }
+        let event = append_mine(state, ctx, &room, &client_id, draft).await;
+        if event.is_err() {
+            let _ = state.calls.ring_out(&key, now_ms());
         }
+        Ok(Outcome::event(event?))
     })
     .await?;
     announce(state, &room, &call, vec![ctx.authed.username.clone()]);
@@ -95,9 +88,7 @@ pub async fn join(
     room: RoomId,
     call: String,
 ) -> Result<Reply, Refused> {
-    if !valid_session_id(&call) {
-        return Err(bad_session());
-    }
+    check_session(&call)?;
     member_of(state, ctx, &room).await?;
     let key = (room.clone(), call.clone());
     let who = state
@@ -123,9 +114,7 @@ pub async fn leave(
     room: RoomId,
     call: String,
 ) -> Result<Reply, Refused> {
-    if !valid_session_id(&call) {
-        return Err(bad_session());
-    }
+    check_session(&call)?;
     member_of(state, ctx, &room).await?;
     left(state, &(room, call), ctx.conn).await;
     Ok(None)
@@ -193,9 +182,7 @@ pub async fn signal(
     session: String,
     data: SignalData,
 ) -> Result<Reply, Refused> {
-    if !valid_session_id(&session) {
-        return Err(bad_session());
-    }
+    check_session(&session)?;
     if data.size() > MAX_SIGNAL_BYTES {
         return Err(Refused::new(
             ErrorCode::InvalidMessage,

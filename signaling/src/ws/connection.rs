@@ -38,6 +38,14 @@ pub struct SocketContext {
 }
 
 impl SocketContext {
+    /// The user behind this socket, as events name them.
+    pub fn me(&self) -> crate::store::NamedUser {
+        crate::store::NamedUser {
+            id: self.authed.user,
+            name: self.authed.username.clone(),
+        }
+    }
+
     /// Whether a typing notice for `room` may go out now (see `TYPING_THROTTLE_MS`).
     pub fn typing_allowed(&self, room: &RoomId) -> bool {
         self.typing.allow(room)

@@ -37,6 +37,11 @@ impl Refused {
         )
     }
 
+    /// A field broke one of the shared input rules.
+    pub fn invalid(why: shared::limits::InvalidInput) -> Self {
+        Self::new(ErrorCode::InvalidMessage, why.explain())
+    }
+
     pub fn busy() -> Self {
         Self::new(
             ErrorCode::Internal,

@@ -9,7 +9,7 @@ use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply, encode};
 use crate::hub::Audience;
 use crate::state::AppState;
-use crate::store::{Membership, UserId};
+use crate::store::{Draft, Membership, UserId};
 use shared::events::Event;
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
@@ -141,6 +141,20 @@ pub async fn mutate(
         client_id,
         event: outcome.ack,
     }))
+}
+
+/// Appends an event of mine, stored under the request's key (inside [`mutate`]).
+pub async fn append_mine(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    client_id: &ClientMsgId,
+    draft: Draft,
+) -> Result<Event, Refused> {
+    Ok(state
+        .store
+        .append(room, &ctx.me(), Some(client_id), draft, crate::now_ms())
+        .await?)
 }
 
 /// My membership of `room`, or the refusal that does not reveal whether the room exists.

@@ -3,7 +3,7 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Outcome, member_of, mutate, not_muted};
+use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
 use crate::auth::new_session_token;
 use crate::now_ms;
 use crate::rules;
@@ -19,17 +19,6 @@ use shared::{ClientMsgId, RoomId};
 const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Longest token worth looking up (ours are 43 characters).
 const MAX_TOKEN_LEN: usize = 128;
-
-fn me(ctx: &SocketContext) -> NamedUser {
-    NamedUser {
-        id: ctx.authed.user,
-        name: ctx.authed.username.clone(),
-    }
-}
-
-fn invalid(why: shared::limits::InvalidInput) -> Refused {
-    Refused::new(ErrorCode::InvalidMessage, why.explain())
-}
 
 fn forbidden(message: &'static str) -> Refused {
     Refused::new(ErrorCode::Forbidden, message)
@@ -111,11 +100,11 @@ pub async fn create(
     name: String,
     topic: String,
 ) -> Result<Reply, Refused> {
-    check_room_name(&name).map_err(invalid)?;
-    check_room_topic(&topic).map_err(invalid)?;
+    check_room_name(&name).map_err(Refused::invalid)?;
+    check_room_topic(&topic).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), None, async {
         has_room_for_one_more(state, ctx.authed.user).await?;
-        let creator = me(ctx);
+        let creator = ctx.me();
         let new = NewRoom {
             id: new_room_id(),
             kind: RoomKind::Group,
@@ -138,7 +127,7 @@ pub async fn rename(
     client_id: ClientMsgId,
     name: String,
 ) -> Result<Reply, Refused> {
-    check_room_name(&name).map_err(invalid)?;
+    check_room_name(&name).map_err(Refused::invalid)?;
     let draft = Draft::Renamed {
         name: name.trim().to_owned(),
     };
@@ -152,7 +141,7 @@ pub async fn set_topic(
     client_id: ClientMsgId,
     topic: String,
 ) -> Result<Reply, Refused> {
-    check_room_topic(&topic).map_err(invalid)?;
+    check_room_topic(&topic).map_err(Refused::invalid)?;
     let draft = Draft::TopicChanged {
         topic: topic.trim().to_owned(),
     };
@@ -175,10 +164,7 @@ async fn change_room(
                 "Only admins can change the room's name and topic.",
             ));
         }
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -208,19 +194,26 @@ pub async fn add_member(
         }
         has_room_for_one_more(state, user.id).await?;
         let added = user.id;
-        let event = state
-            .store
-            .append(
-                &room,
-                &me(ctx),
-                Some(&client_id),
-                Draft::Added { user },
-                now_ms(),
-            )
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, Draft::Added { user }).await?;
         Ok(Outcome::event(event).joined(added))
     })
     .await
+}
+
+/// The member of `room` called `user`, with their membership.
+async fn fellow_member(
+    state: &AppState,
+    room: &RoomId,
+    user: &str,
+) -> Result<(NamedUser, Membership), Refused> {
+    let target = user_named(state, user).await?;
+    match state.store.membership(room, target.id).await? {
+        Some(theirs) => Ok((target, theirs)),
+        None => Err(Refused::new(
+            ErrorCode::NoSuchUser,
+            format!("{} is not a member of this room.", target.name),
+        )),
+    }
 }
 
 /// The target of a moderation request: a member ranked below me.
@@ -229,28 +222,22 @@ async fn moderated(
     ctx: &SocketContext,
     room: &RoomId,
     user: &str,
-) -> Result<(NamedUser, Membership), Refused> {
+) -> Result<NamedUser, Refused> {
     let membership = member_of(state, ctx, room).await?;
     group_only(membership)?;
-    let target = user_named(state, user).await?;
+    let (target, theirs) = fellow_member(state, room, user).await?;
     if target.id == ctx.authed.user {
         return Err(Refused::new(
             ErrorCode::InvalidMessage,
             "You cannot do that to yourself.",
         ));
     }
-    let Some(theirs) = state.store.membership(room, target.id).await? else {
-        return Err(Refused::new(
-            ErrorCode::NoSuchUser,
-            format!("{} is not a member of this room.", target.name),
-        ));
-    };
     if !rules::may_moderate(membership.role, theirs.role) {
         return Err(forbidden(
             "Only admins can do that, and only to members below them.",
         ));
     }
-    Ok((target, theirs))
+    Ok(target)
 }
 
 pub async fn remove_member(
@@ -261,13 +248,10 @@ pub async fn remove_member(
     user: String,
 ) -> Result<Reply, Refused> {
     mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let (target, _) = moderated(state, ctx, &room, &user).await?;
+        let target = moderated(state, ctx, &room, &user).await?;
         let removed = target.id;
         let draft = Draft::Removed { user: target };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).left(removed))
     })
     .await
@@ -282,16 +266,13 @@ pub async fn mute(
     muted: bool,
 ) -> Result<Reply, Refused> {
     mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let (target, _) = moderated(state, ctx, &room, &user).await?;
+        let target = moderated(state, ctx, &room, &user).await?;
         let affected = target.id;
         let draft = Draft::Muted {
             user: target,
             muted,
         };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
     .await
@@ -308,13 +289,7 @@ pub async fn set_role(
     mutate(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
-        let target = user_named(state, &user).await?;
-        let Some(theirs) = state.store.membership(&room, target.id).await? else {
-            return Err(Refused::new(
-                ErrorCode::NoSuchUser,
-                format!("{} is not a member of this room.", target.name),
-            ));
-        };
+        let (target, theirs) = fellow_member(state, &room, &user).await?;
         if !rules::may_set_role(membership.role, theirs.role, role) {
             return Err(forbidden(
                 "Only the owner can make admins, and ownership cannot be given away.",
@@ -322,10 +297,7 @@ pub async fn set_role(
         }
         let affected = target.id;
         let draft = Draft::RoleChanged { user: target, role };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
     .await
@@ -362,7 +334,7 @@ pub async fn leave(
         drafts.push((Some(client_id.clone()), Draft::Left));
         let mut events = state
             .store
-            .append_all(&room, &me(ctx), drafts, now_ms())
+            .append_all(&room, &ctx.me(), drafts, now_ms())
             .await?;
         let left = events.pop().ok_or_else(Refused::busy)?;
         let mut outcome = Outcome::event(left).left(ctx.authed.user);
@@ -429,10 +401,7 @@ pub async fn join_by_invite(
             ));
         }
         has_room_for_one_more(state, ctx.authed.user).await?;
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), Draft::Joined, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, Draft::Joined).await?;
         Ok(Outcome::event(event).joined(ctx.authed.user))
     })
     .await
@@ -470,7 +439,7 @@ pub async fn open_direct(
         }
         has_room_for_one_more(state, ctx.authed.user).await?;
         has_room_for_one_more(state, other.id).await?;
-        let opener = me(ctx);
+        let opener = ctx.me();
         let other_id = other.id;
         let new = NewRoom {
             id: new_room_id(),

@@ -2,10 +2,9 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Outcome, member_of, mutate, not_muted};
-use crate::now_ms;
+use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
 use crate::state::AppState;
-use crate::store::{Draft, Membership, NamedUser};
+use crate::store::{Draft, Membership};
 use shared::events::Event;
 use shared::limits::{
     MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_emoji, mentioned_names,
@@ -59,10 +58,6 @@ pub async fn catch_up(
     }))
 }
 
-fn invalid(why: shared::limits::InvalidInput) -> Refused {
-    Refused::new(ErrorCode::InvalidMessage, why.explain())
-}
-
 /// In a direct conversation, refuses writing if either side blocked the other.
 pub(super) async fn not_blocked(
     state: &AppState,
@@ -89,13 +84,6 @@ pub(super) async fn not_blocked(
     Ok(())
 }
 
-fn me(ctx: &SocketContext) -> NamedUser {
-    NamedUser {
-        id: ctx.authed.user,
-        name: ctx.authed.username.clone(),
-    }
-}
-
 /// The mentioned names that belong to members of `room`, as they spell their names.
 async fn mentions(state: &AppState, room: &RoomId, body: &str) -> Result<Vec<String>, Refused> {
     let mut found = Vec::new();
@@ -118,7 +106,7 @@ pub async fn send(
     body: String,
     reply_to: Option<Seq>,
 ) -> Result<Reply, Refused> {
-    check_body(&body).map_err(invalid)?;
+    check_body(&body).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         not_muted(membership)?;
@@ -141,10 +129,7 @@ pub async fn send(
             reply_to,
             mentions,
         };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -189,17 +174,14 @@ pub async fn edit(
     target: Seq,
     body: String,
 ) -> Result<Reply, Refused> {
-    check_body(&body).map_err(invalid)?;
+    check_body(&body).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         not_muted(membership)?;
         not_blocked(state, ctx, &room, membership).await?;
         own_message(state, ctx, &room, target, "edit").await?;
         let draft = Draft::Edit { target, body };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -216,16 +198,7 @@ pub async fn delete(
         // Muted members and blocked people may still take their own words back.
         member_of(state, ctx, &room).await?;
         own_message(state, ctx, &room, target, "delete").await?;
-        let event = state
-            .store
-            .append(
-                &room,
-                &me(ctx),
-                Some(&client_id),
-                Draft::Delete { target },
-                now_ms(),
-            )
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, Draft::Delete { target }).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -240,7 +213,7 @@ pub async fn react(
     emoji: String,
     add: bool,
 ) -> Result<Reply, Refused> {
-    check_emoji(&emoji).map_err(invalid)?;
+    check_emoji(&emoji).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         not_muted(membership)?;
@@ -266,10 +239,7 @@ pub async fn react(
             emoji,
             added: add,
         };
-        let event = state
-            .store
-            .append(&room, &me(ctx), Some(&client_id), draft, now_ms())
-            .await?;
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
