@@ -27,7 +27,13 @@ pub enum SignalData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sdp_m_line_index: Option<u16>,
     },
-    /// The peer hangs up this session (or cancels a transfer).
+    /// The sender of a file transfer offers these files (session = the transfer id). The
+    /// receiver accepts by sending the WebRTC [`SignalData::Offer`] for the same session, or
+    /// declines with [`SignalData::Bye`]. See [`crate::transfer`] for what follows.
+    Files {
+        files: Vec<crate::transfer::FileMeta>,
+    },
+    /// The peer hangs up this session (or declines or cancels a transfer).
     Bye,
 }
 
@@ -39,6 +45,7 @@ impl SignalData {
             Self::Candidate {
                 candidate, sdp_mid, ..
             } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
+            Self::Files { files } => files.iter().map(|f| f.name.len() + f.mime.len()).sum(),
             Self::Bye => 0,
         }
     }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod ids;
 pub mod limits;
 pub mod rooms;
+pub mod transfer;
 pub mod ws;
 
 pub use ids::{ClientMsgId, RoomId, Seq};

@@ -874,6 +874,32 @@ mod tests {
                        "data": {"kind": "offer", "sdp": "v=0"}}),
             ),
             (
+                ServerMessage::Signal {
+                    room: r(),
+                    from: "alice".into(),
+                    session: "t1".into(),
+                    data: SignalData::Files {
+                        files: vec![crate::transfer::FileMeta {
+                            name: "cat.png".into(),
+                            size: 2048,
+                            mime: "image/png".into(),
+                        }],
+                    },
+                },
+                json!({"type": "signal", "room": "r1", "from": "alice", "session": "t1",
+                       "data": {"kind": "files", "files": [{"name": "cat.png", "size": 2048, "mime": "image/png"}]}}),
+            ),
+            (
+                ServerMessage::Signal {
+                    room: r(),
+                    from: "alice".into(),
+                    session: "t1".into(),
+                    data: SignalData::Bye,
+                },
+                json!({"type": "signal", "room": "r1", "from": "alice", "session": "t1",
+                       "data": {"kind": "bye"}}),
+            ),
+            (
                 ServerMessage::IceServers {
                     servers: vec![IceServer {
                         urls: vec!["turn:turn.example.org:3478".into()],
