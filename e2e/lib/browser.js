@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 
 export const artifacts = fileURLToPath(new URL('../artifacts', import.meta.url));
 
-export async function launch() {
+/**
+ * `webrtc: true` adds what WebRTC between pages on loopback needs here (see TOOLCHAIN.md):
+ * loopback candidates, and fake camera and microphone (a test pattern and a beep).
+ */
+export async function launch({ webrtc = false } = {}) {
+  const media = webrtc
+    ? ['--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
+    : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -18,8 +25,42 @@ export async function launch() {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...media,
     ],
   });
+}
+
+/**
+ * Like `withPages`, but each person gets their own Chromium process (as two people on two
+ * machines would), with camera and microphone allowed.
+ */
+export async function withBrowsers(name, count, body) {
+  const browsers = [];
+  const pages = [];
+  for (let i = 0; i < count; i++) {
+    const browser = await launch({ webrtc: true });
+    browsers.push(browser);
+    const context = await browser.newContext({
+      viewport: { width: 1000, height: 760 },
+      permissions: ['camera', 'microphone'],
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`[${name} browser ${i}] ${e}`));
+    pages.push(page);
+  }
+  try {
+    await body(pages);
+  } catch (error) {
+    mkdirSync(artifacts, { recursive: true });
+    for (const [i, page] of pages.entries()) {
+      const path = join(artifacts, `${name}-${i}.png`);
+      await page.screenshot({ path, fullPage: true }).catch(() => {});
+      console.error(`screenshot saved: ${path}`);
+    }
+    throw error;
+  } finally {
+    for (const browser of browsers) await browser.close().catch(() => {});
+  }
 }
 
 /**

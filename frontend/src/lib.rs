@@ -12,6 +12,7 @@ pub mod format;
 pub mod ids;
 pub mod notify;
 pub mod rooms;
+pub mod rtc;
 pub mod sync;
 pub mod timeline;
 

@@ -85,6 +85,8 @@ pub struct ChatSync {
     connection: StoredValue<Option<Connection>, LocalStorage>,
     me: StoredValue<String>,
     on_logged_out: Callback<Option<String>>,
+    /// Calls and file transfers.
+    pub rtc: crate::rtc::Rtc,
 }
 
 impl ChatSync {
@@ -108,7 +110,9 @@ impl ChatSync {
             connection: StoredValue::new_local(None),
             me: StoredValue::new(username.clone()),
             on_logged_out,
+            rtc: crate::rtc::Rtc::new(username.clone()),
         };
+        sync.rtc.set_sender(move |message| sync.send_frame(message));
         remember_user(Some(&username));
         // Show the stored state first, then connect: the connection's sync starts from the
         // stored cursors, which is what keeps the list free of gaps and duplicates.
@@ -253,6 +257,7 @@ impl ChatSync {
 
     /// Closes the connection for good.
     pub fn stop(self) {
+        self.rtc.shutdown();
         if let Some(c) = self.connection() {
             c.stop();
         }
@@ -661,6 +666,7 @@ impl ChatSync {
     }
 
     fn on_welcome(self, rooms: Vec<shared::rooms::RoomSummary>) {
+        self.rtc.on_welcome();
         let direct: Vec<RoomId> = rooms
             .iter()
             .filter(|r| r.kind == RoomKind::Direct)
@@ -741,6 +747,7 @@ impl ChatSync {
                 }
                 self.rooms.update(|r| r.apply(&event, &me, viewing));
                 self.notify(&event, &me);
+                self.rtc.on_event(&event);
                 let room = event.room.clone();
                 if let Some(timeline) = self.existing_timeline(&room) {
                     let gap = timeline.try_update(|t| t.apply_live(event)).flatten();
@@ -886,24 +893,40 @@ impl ChatSync {
                 message,
                 client_id,
             } => self.on_error(code, message, client_id),
-            // Calls and file transfer have no screens yet.
-            ServerMessage::Blocked { .. }
-            | ServerMessage::Pong { .. }
-            | ServerMessage::CallState { .. }
+            message @ (ServerMessage::CallState { .. }
             | ServerMessage::Signal { .. }
-            | ServerMessage::IceServers { .. } => {}
+            | ServerMessage::IceServers { .. }) => self.rtc.on_server(message),
+            ServerMessage::Blocked { .. } | ServerMessage::Pong { .. } => {}
         }
     }
 
     /// A system notification for a new message from someone else while the tab is hidden.
     fn notify(self, event: &shared::events::Event, me: &str) {
-        let EventKind::Message { body, mentions, .. } = &event.kind else {
-            return;
-        };
         if event.sender == me || crate::notify::page_visible() {
             return;
         }
         let Some(room) = self.rooms.with_untracked(|r| r.get(&event.room).cloned()) else {
+            return;
+        };
+        if let EventKind::CallStarted { video, .. } = &event.kind {
+            // Only a call that is ringing now, not one caught up on later.
+            if (js_sys::Date::now() - event.at_ms as f64) < 30_000.0 {
+                let what = if *video { "Video call" } else { "Voice call" };
+                let place = match room.kind {
+                    RoomKind::Direct => String::new(),
+                    RoomKind::Group => format!(" in #{}", room.name),
+                };
+                let target = event.room.clone();
+                crate::notify::show(
+                    &format!("{} is calling", event.sender),
+                    &format!("{what}{place}"),
+                    &event.room.0,
+                    move || self.open(target),
+                );
+            }
+            return;
+        }
+        let EventKind::Message { body, mentions, .. } = &event.kind else {
             return;
         };
         let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(me));
@@ -952,6 +975,9 @@ impl ChatSync {
     }
 
     fn on_error(self, code: ErrorCode, message: String, client_id: Option<ClientMsgId>) {
+        if self.rtc.claims_error(code, &message, client_id.as_ref()) {
+            return;
+        }
         if let Some(id) = &client_id
             && self
                 .pending_request

@@ -514,6 +514,7 @@ pub fn notice_text(sender: &str, kind: &EventKind) -> Option<String> {
             let what = if *video { "video" } else { "voice" };
             format!("{sender} started a {what} call")
         }
+        EventKind::CallEnded { declined: true, .. } => format!("Declined call from {sender}"),
         EventKind::CallEnded { missed: true, .. } => format!("Missed call from {sender}"),
         EventKind::CallEnded { duration_ms, .. } => {
             let secs = duration_ms / 1000;

@@ -125,11 +125,14 @@ pub enum EventKind {
         call: String,
         video: bool,
     },
-    /// The call `call` ended after `duration_ms`; `missed` when nobody but the caller joined.
+    /// The call `call` ended after `duration_ms`; `missed` when nobody but the caller joined,
+    /// and also `declined` when the person called in a direct conversation said no.
     CallEnded {
         call: String,
         duration_ms: i64,
         missed: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        declined: bool,
     },
 }
 

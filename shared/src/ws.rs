@@ -168,9 +168,12 @@ pub enum ClientMessage {
     /// I am in the call now (answered, or joined one in progress). Answered by
     /// [`ServerMessage::CallState`] to the room.
     JoinCall { room: RoomId, call: String },
-    /// I left the call (hung up, or declined if I never joined). When the last participant
-    /// leaves, the server records `call_ended`.
+    /// I left the call (hung up). When the last participant leaves, the server records
+    /// `call_ended`.
     LeaveCall { room: RoomId, call: String },
+    /// I will not answer this call. In a direct conversation that ends a call nobody answered
+    /// (recorded as declined); in a group the others can still answer.
+    DeclineCall { room: RoomId, call: String },
     /// Pass `data` to `to`'s sockets, for the WebRTC session `session` (a call or a file
     /// transfer). Both must be members of `room`.
     Signal {
@@ -277,10 +280,17 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seen_ms: Option<i64>,
     },
-    /// Who is in a call now; sent to the room whenever that changes (empty: the call ended).
+    /// Who is in a call now; sent to the room whenever that changes (empty: the call ended),
+    /// and after the welcome for every call going on in the user's rooms.
     CallState {
         room: RoomId,
         call: String,
+        /// Started as a video call (else voice only).
+        #[serde(default)]
+        video: bool,
+        /// Who started it (empty once it ended).
+        #[serde(default)]
+        caller: String,
         participants: Vec<String>,
     },
     /// A signaling message from `from` for session `session`.
@@ -609,6 +619,13 @@ mod tests {
                 json!({"type": "leave_call", "room": "r1", "call": "k1"}),
             ),
             (
+                ClientMessage::DeclineCall {
+                    room: r(),
+                    call: "k1".into(),
+                },
+                json!({"type": "decline_call", "room": "r1", "call": "k1"}),
+            ),
+            (
                 ClientMessage::Signal {
                     room: r(),
                     to: "bob".into(),
@@ -729,8 +746,19 @@ mod tests {
                     call: "k1".into(),
                     duration_ms: 61_000,
                     missed: false,
+                    declined: false,
                 },
                 json!({"kind": "call_ended", "call": "k1", "duration_ms": 61_000, "missed": false}),
+            ),
+            (
+                EventKind::CallEnded {
+                    call: "k1".into(),
+                    duration_ms: 4_000,
+                    missed: true,
+                    declined: true,
+                },
+                json!({"kind": "call_ended", "call": "k1", "duration_ms": 4_000, "missed": true,
+                       "declined": true}),
             ),
         ];
         for (kind, expected) in cases {
@@ -859,9 +887,12 @@ mod tests {
                 ServerMessage::CallState {
                     room: r(),
                     call: "k1".into(),
+                    video: true,
+                    caller: "alice".into(),
                     participants: vec!["alice".into()],
                 },
-                json!({"type": "call_state", "room": "r1", "call": "k1", "participants": ["alice"]}),
+                json!({"type": "call_state", "room": "r1", "call": "k1", "video": true,
+                       "caller": "alice", "participants": ["alice"]}),
             ),
             (
                 ServerMessage::Signal {

@@ -20,6 +20,7 @@ pub type CallKey = (RoomId, String);
 
 #[derive(Debug, Clone)]
 struct Call {
+    video: bool,
     caller: UserId,
     caller_name: String,
     started_at_ms: i64,
@@ -37,6 +38,7 @@ pub struct Ended {
     pub caller_name: String,
     pub duration_ms: i64,
     pub missed: bool,
+    pub declined: bool,
 }
 
 /// Why joining failed.
@@ -57,7 +59,15 @@ impl Calls {
     }
 
     /// Registers a new call with its caller in it. False if the id is taken.
-    pub fn start(&self, key: CallKey, conn: ConnId, caller: UserId, name: &str, now: i64) -> bool {
+    pub fn start(
+        &self,
+        key: CallKey,
+        conn: ConnId,
+        caller: (UserId, &str),
+        video: bool,
+        now: i64,
+    ) -> bool {
+        let (caller, name) = caller;
         let mut calls = self.lock();
         if calls.contains_key(&key) {
             return false;
@@ -67,6 +77,7 @@ impl Calls {
         calls.insert(
             key,
             Call {
+                video,
                 caller,
                 caller_name: name.to_owned(),
                 started_at_ms: now,
@@ -115,6 +126,21 @@ impl Calls {
         Some((Vec::new(), Some(ended(key, &call, now))))
     }
 
+    /// Ends a call that `user` (not the caller) declined before anyone answered. `None` if it
+    /// was answered, is gone, or `user` is the caller.
+    pub fn decline(&self, key: &CallKey, user: UserId, now: i64) -> Option<Ended> {
+        let mut calls = self.lock();
+        let call = calls.get(key)?;
+        if call.answered || call.caller == user {
+            return None;
+        }
+        let call = calls.remove(key)?;
+        Some(Ended {
+            declined: true,
+            ..ended(key, &call, now)
+        })
+    }
+
     /// Ends a call nobody answered. `None` if it was answered or is gone.
     pub fn ring_out(&self, key: &CallKey, now: i64) -> Option<Ended> {
         let mut calls = self.lock();
@@ -146,6 +172,41 @@ impl Calls {
     }
 }
 
+/// What a client needs to show a call: who started it, whether with video, who is in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub key: CallKey,
+    pub video: bool,
+    pub caller: String,
+    pub participants: Vec<String>,
+}
+
+impl Calls {
+    /// Describes one call, if it is going on.
+    pub fn info(&self, key: &CallKey) -> Option<CallInfo> {
+        self.lock().get(key).map(|call| describe(key, call))
+    }
+
+    /// The calls going on in any of `rooms`, for a socket that just connected.
+    pub fn in_rooms(&self, rooms: &[RoomId]) -> Vec<CallInfo> {
+        let rooms: std::collections::HashSet<&RoomId> = rooms.iter().collect();
+        self.lock()
+            .iter()
+            .filter(|(key, _)| rooms.contains(&key.0))
+            .map(|(key, call)| describe(key, call))
+            .collect()
+    }
+}
+
+fn describe(key: &CallKey, call: &Call) -> CallInfo {
+    CallInfo {
+        key: key.clone(),
+        video: call.video,
+        caller: call.caller_name.clone(),
+        participants: names(call),
+    }
+}
+
 fn distinct_users(call: &Call) -> usize {
     let mut users: Vec<UserId> = call.participants.values().map(|(u, _)| *u).collect();
     users.sort_unstable();
@@ -169,6 +230,7 @@ fn ended(key: &CallKey, call: &Call, now: i64) -> Ended {
         caller_name: call.caller_name.clone(),
         duration_ms: (now - call.started_at_ms).max(0),
         missed: !call.answered,
+        declined: false,
     }
 }
 
@@ -187,9 +249,9 @@ mod tests {
     #[test]
     fn a_call_ends_when_the_last_socket_leaves_and_says_if_it_was_missed() {
         let calls = Calls::default();
-        assert!(calls.start(key(), conn(1), UserId(1), "ann", 1000));
+        assert!(calls.start(key(), conn(1), (UserId(1), "ann"), true, 1000));
         assert!(
-            !calls.start(key(), conn(9), UserId(9), "eve", 1000),
+            !calls.start(key(), conn(9), (UserId(9), "eve"), true, 1000),
             "ids are unique"
         );
         let who = calls.join(&key(), conn(2), UserId(2), "bo").unwrap();
@@ -212,10 +274,19 @@ mod tests {
     #[test]
     fn an_unanswered_call_rings_out_as_missed_and_calls_are_capped() {
         let calls = Calls::default();
-        calls.start(key(), conn(1), UserId(1), "ann", 0);
+        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
         let ended = calls.ring_out(&key(), 60_000).unwrap();
-        assert!(ended.missed);
-        calls.start(key(), conn(1), UserId(1), "ann", 0);
+        assert!(ended.missed && !ended.declined);
+        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
+        assert_eq!(
+            calls.decline(&key(), UserId(1), 10),
+            None,
+            "the caller hangs up instead"
+        );
+        let declined = calls.decline(&key(), UserId(2), 3_000).unwrap();
+        assert!(declined.missed && declined.declined);
+        assert_eq!(declined.duration_ms, 3_000);
+        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
         for n in 2..=MAX_PARTICIPANTS as u64 {
             calls
                 .join(&key(), conn(n), UserId(n as i64), &format!("u{n}"))

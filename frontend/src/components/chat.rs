@@ -2,6 +2,7 @@
 //! screen one of the two is shown at a time. A thin view over [`ChatSync`], which owns the
 //! protocol logic.
 
+use super::call::{CallBanner, CallPanel};
 use super::nav::RoomNav;
 use super::room::RoomPane;
 use super::search::Search;
@@ -104,14 +105,18 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                 <Search sync on_open />
                 <RoomNav sync on_open />
             </aside>
-            {move || match sync.current.get() {
-                Some(room) => view! { <RoomPane sync room now on_show_rooms /> }.into_any(),
-                None => view! {
-                    <section class="room-pane">
-                        <p class="loading" role="status">{move || sync.state.get().describe(now.get())}</p>
-                    </section>
-                }.into_any(),
-            }}
+            <div class="main">
+                <CallBanner sync />
+                <CallPanel sync />
+                {move || match sync.current.get() {
+                    Some(room) => view! { <RoomPane sync room now on_show_rooms /> }.into_any(),
+                    None => view! {
+                        <section class="room-pane">
+                            <p class="loading" role="status">{move || sync.state.get().describe(now.get())}</p>
+                        </section>
+                    }.into_any(),
+                }}
+            </div>
         </section>
     }
 }

@@ -2,12 +2,14 @@
 //! `timeline`.
 
 mod auth;
+mod call;
 mod chat;
 mod forms;
 mod message;
 mod nav;
 mod room;
 mod search;
+mod transfer;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

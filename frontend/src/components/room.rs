@@ -1,7 +1,9 @@
 //! One conversation on screen: its header (name, topic, members, invite), the message log,
 //! who is typing, and the composer.
 
+use super::call::CallButtons;
 use super::forms::UsernameForm;
+use super::transfer::{SendFilesButton, TransferList};
 use super::message::{MessageActions, MessageRow};
 use crate::connection::ConnState;
 use crate::sync::{ChatSync, RequestOutcome};
@@ -325,6 +327,9 @@ pub fn RoomPane(
                         </button>
                     </Show>
                 </div>
+                <div class="room-actions">
+                    <CallButtons sync room=room_id.get_value() />
+                </div>
                 <Show when=is_group>
                     <div class="room-actions">
                         <button type="button" on:click=move |_| {
@@ -385,6 +390,7 @@ pub fn RoomPane(
                     }
                 />
             </div>
+            <TransferList sync room=room_id.get_value() />
             <p class="typing" aria-live="polite">{typing}</p>
             {move || receipt().map(|s| view! { <p class="seen">{s}</p> })}
             <form class="composer" on:submit=move |ev| {
@@ -415,7 +421,10 @@ pub fn RoomPane(
                         }
                     }
                 ></textarea>
-                <button type="submit" class="primary">"Send"</button>
+                <div class="composer-buttons">
+                    <SendFilesButton sync room=room_id.get_value() />
+                    <button type="submit" class="primary">"Send"</button>
+                </div>
                 <Show when=move || remaining() < 200>
                     <span class="counter">{remaining}</span>
                 </Show>

@@ -139,6 +139,7 @@ pub enum Draft {
         call: String,
         duration_ms: i64,
         missed: bool,
+        declined: bool,
     },
 }
 

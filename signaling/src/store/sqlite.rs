@@ -22,6 +22,8 @@ use std::time::Duration;
 
 /// Unread messages counted per room; the list shows "999+" past it.
 const UNREAD_COUNT_CAP: i64 = 999;
+/// `call_ended` rows keep answered / missed / declined in the flag column: 0, 1, this.
+const CALL_DECLINED: i64 = 2;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -112,6 +114,7 @@ fn event_from_row(room: &RoomId, row: &SqliteRow) -> Result<Event, StoreError> {
             call: body(),
             duration_ms: row.get::<Option<i64>, _>(14).unwrap_or_default(),
             missed: flag(),
+            declined: row.get::<Option<i64>, _>(9).unwrap_or_default() == CALL_DECLINED,
         },
         other => {
             return Err(StoreError::Database(sqlx::Error::Decode(
@@ -433,12 +436,22 @@ async fn insert_event(
             None,
             None,
         ),
-        Draft::CallEnded { call, missed, .. } => (
+        Draft::CallEnded {
+            call,
+            missed,
+            declined,
+            ..
+        } => (
             Some(call.clone()),
             None,
             None,
             None,
-            Some(i64::from(*missed)),
+            // The flag column: 0 answered, 1 missed, CALL_DECLINED declined (also missed).
+            Some(if *declined {
+                CALL_DECLINED
+            } else {
+                i64::from(*missed)
+            }),
             None,
             None,
         ),
@@ -523,10 +536,12 @@ fn event_of(
             call,
             duration_ms,
             missed,
+            declined,
         } => EventKind::CallEnded {
             call,
             duration_ms,
             missed,
+            declined,
         },
     };
     Event {

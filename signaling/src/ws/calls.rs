@@ -28,12 +28,36 @@ fn check_session(id: &str) -> Result<(), Refused> {
 
 /// Tells the room who is in the call now (nobody: it ended).
 fn announce(state: &AppState, room: &RoomId, call: &str, participants: Vec<String>) {
+    let key = (room.clone(), call.to_owned());
+    let (video, caller) = state
+        .calls
+        .info(&key)
+        .map(|info| (info.video, info.caller))
+        .unwrap_or_default();
     let frame = encode(&ServerMessage::CallState {
         room: room.clone(),
         call: call.to_owned(),
+        video,
+        caller,
         participants,
     });
     state.fanout.send(Audience::Room(room.clone()), frame, None);
+}
+
+/// The calls going on in `rooms`, as a newly connected socket needs to see them.
+pub fn in_progress(state: &AppState, rooms: &[RoomId]) -> Vec<ServerMessage> {
+    state
+        .calls
+        .in_rooms(rooms)
+        .into_iter()
+        .map(|info| ServerMessage::CallState {
+            room: info.key.0,
+            call: info.key.1,
+            video: info.video,
+            caller: info.caller,
+            participants: info.participants,
+        })
+        .collect()
 }
 
 pub async fn start(
@@ -53,7 +77,7 @@ pub async fn start(
         let me = ctx.me();
         if !state
             .calls
-            .start(key.clone(), ctx.conn, me.id, &me.name, now_ms())
+            .start(key.clone(), ctx.conn, (me.id, &me.name), video, now_ms())
         {
             return Err(Refused::new(
                 ErrorCode::InvalidMessage,
@@ -120,6 +144,25 @@ pub async fn leave(
     Ok(None)
 }
 
+pub async fn decline(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    call: String,
+) -> Result<Reply, Refused> {
+    check_session(&call)?;
+    let membership = member_of(state, ctx, &room).await?;
+    // In a group, one person's "no" leaves the call ringing for the others.
+    if membership.kind == shared::rooms::RoomKind::Direct
+        && let Some(ended) = state
+            .calls
+            .decline(&(room, call), ctx.authed.user, now_ms())
+    {
+        record_end(state, ended).await;
+    }
+    Ok(None)
+}
+
 /// Takes a socket out of a call and records the end if it was the last one.
 async fn left(state: &AppState, key: &CallKey, conn: ConnId) {
     if let Some((who, ended)) = state.calls.leave(key, conn, now_ms()) {
@@ -149,6 +192,7 @@ async fn record_end(state: &AppState, ended: Ended) {
         caller_name,
         duration_ms,
         missed,
+        declined,
     } = ended;
     let caller = NamedUser {
         id: caller,
@@ -158,6 +202,7 @@ async fn record_end(state: &AppState, ended: Ended) {
         call: call.clone(),
         duration_ms,
         missed,
+        declined,
     };
     let _in_order = state.delivery_order.lock().await;
     match state
@@ -205,6 +250,10 @@ pub async fn signal(
         return Err(not_there());
     }
     not_blocked(state, ctx, &room, membership).await?;
+    if let SignalData::Files { files } = &data {
+        shared::transfer::check_offer(files)
+            .map_err(|why| Refused::new(ErrorCode::InvalidMessage, why))?;
+    }
     let frame = encode(&ServerMessage::Signal {
         room,
         from: ctx.authed.username.clone(),

@@ -196,6 +196,14 @@ where
     if send(sink, Message::Text(encode(&welcome))).await.is_err() {
         return Ending::Broken;
     }
+    if let ServerMessage::Welcome { rooms, .. } = &welcome {
+        let ids: Vec<RoomId> = rooms.iter().map(|r| r.id.clone()).collect();
+        for call in super::calls::in_progress(state, &ids) {
+            if send(sink, Message::Text(encode(&call))).await.is_err() {
+                return Ending::Broken;
+            }
+        }
+    }
     let mut deadline = Instant::now() + idle_limit;
     loop {
         tokio::select! {

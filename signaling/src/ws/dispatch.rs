@@ -227,6 +227,7 @@ async fn route(
         } => calls::start(state, ctx, room, client_id, call, video).await,
         C::JoinCall { room, call } => calls::join(state, ctx, room, call).await,
         C::LeaveCall { room, call } => calls::leave(state, ctx, room, call).await,
+        C::DeclineCall { room, call } => calls::decline(state, ctx, room, call).await,
         C::Signal {
             room,
             to,

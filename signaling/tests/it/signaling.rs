@@ -74,6 +74,25 @@ async fn offers_answers_and_candidates_reach_only_members_of_the_room() {
     };
     alice.send(&bad_session).await;
     assert_eq!(error_code(&mut alice).await, ErrorCode::InvalidMessage);
+    // A file offer must describe real files: names within limits, at most 20 of them.
+    let no_files = SignalData::Files { files: Vec::new() };
+    alice.send(&signal(&room, "bob", no_files)).await;
+    assert_eq!(error_code(&mut alice).await, ErrorCode::InvalidMessage);
+    let files = SignalData::Files {
+        files: vec![shared::transfer::FileMeta {
+            name: "notes.txt".into(),
+            size: 5,
+            mime: "text/plain".into(),
+        }],
+    };
+    alice.send(&signal(&room, "bob", files.clone())).await;
+    let data = bob
+        .wait_for(|e| match e {
+            ServerMessage::Signal { data, .. } => Some(data),
+            _ => None,
+        })
+        .await;
+    assert_eq!(data, files);
     eve.expect_silence(200).await;
     alice.send(&ClientMessage::Ping { nonce: 1 }).await;
     alice
@@ -85,7 +104,8 @@ async fn offers_answers_and_candidates_reach_only_members_of_the_room() {
 async fn a_call_is_recorded_from_ring_to_hang_up_and_a_closed_tab_leaves_it() {
     let server = TestServer::start().await;
     let mut alice = server.connect(&server.create_user("alice").await).await;
-    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let bob_cookie = server.create_user("bob").await;
+    let mut bob = server.connect(&bob_cookie).await;
     let room = alice.create_room("standup").await;
     alice.add(&room, "bob").await.unwrap();
 
@@ -122,6 +142,22 @@ async fn a_call_is_recorded_from_ring_to_hang_up_and_a_closed_tab_leaves_it() {
     })
     .await;
     call_state_becomes(&mut alice, &["alice", "bob"]).await;
+    // A tab that connects now learns of the call going on, and what kind it is.
+    let mut bob_phone = server.connect(&bob_cookie).await;
+    let (video, caller, participants) = bob_phone
+        .wait_for(|e| match e {
+            ServerMessage::CallState {
+                video,
+                caller,
+                participants,
+                ..
+            } => Some((video, caller, participants)),
+            _ => None,
+        })
+        .await;
+    assert!(video);
+    assert_eq!(caller, "alice");
+    assert_eq!(participants, ["alice", "bob"]);
     // Alice's tab closes: she leaves the call; bob hangs up and the call is over.
     drop(alice);
     call_state_becomes(&mut bob, &["bob"]).await;
@@ -161,7 +197,7 @@ async fn a_call_nobody_joined_is_missed_and_strangers_cannot_join() {
         client_id: ClientMsgId("d".into()),
         user: "bob".into(),
     };
-    server.create_user("bob").await;
+    let bob_cookie = server.create_user("bob").await;
     let dm = alice.request("d", dm_open).await.unwrap().room;
     let start = ClientMessage::StartCall {
         room: dm.clone(),
@@ -198,6 +234,36 @@ async fn a_call_nobody_joined_is_missed_and_strangers_cannot_join() {
         })
         .collect();
     assert_eq!(kinds, ["created", "call_started", "call_ended"]);
+
+    // Bob declines the next one: it ends at once, recorded as declined.
+    let again = ClientMessage::StartCall {
+        room: dm.clone(),
+        client_id: ClientMsgId("c2".into()),
+        call: "ring-2".into(),
+        video: true,
+    };
+    alice.request("c2", again).await.unwrap();
+    let mut bob = server.connect(&bob_cookie).await;
+    bob.send(&ClientMessage::DeclineCall {
+        room: dm.clone(),
+        call: "ring-2".into(),
+    })
+    .await;
+    let ended = alice.next_room_event().await;
+    assert!(matches!(
+        ended.kind,
+        EventKind::CallEnded {
+            missed: true,
+            declined: true,
+            ..
+        }
+    ));
+    let (history, _) = bob.history(&dm, None, 10).await;
+    assert_eq!(
+        history.last().map(|e| &e.kind),
+        Some(&ended.kind),
+        "stored as declined"
+    );
 }
 
 #[tokio::test]

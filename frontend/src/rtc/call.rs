@@ -1,0 +1,736 @@
+//! Calls: a full mesh of connections, one per other participant. Who offers is fixed per pair
+//! (the alphabetically smaller name), so two people never offer to each other at once, and the
+//! same side restarts ICE when the path breaks. Every connection carries one audio and one
+//! video transceiver from the start, so turning the camera on, off or to a shared screen only
+//! replaces a track and never renegotiates.
+//!
+//! The server's `call_state` is the truth about who is in the call: a connection exists exactly
+//! for the others it lists. Someone whose tab dropped disappears from it (their connection is
+//! closed) and reappears when they rejoin (a new connection is made).
+
+use super::media;
+use super::peer::{Peer, PeerEvent, describe};
+use super::stats::{self, SPEAKING_LEVEL};
+use super::Rtc;
+use crate::ids::new_client_id;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::calls::SignalData;
+use shared::ws::{ClientMessage, ErrorCode};
+use shared::{ClientMsgId, RoomId};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamTrack, RtcPeerConnectionState, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType,
+};
+
+/// How often speaking indicators and video liveness are refreshed.
+const STATS_EVERY: Duration = Duration::from_millis(500);
+/// A connection `disconnected` this long gets an ICE restart (it may recover by itself first).
+const RESTART_AFTER: Duration = Duration::from_secs(3);
+
+/// A call going on in a room, as the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub call: String,
+    pub video: bool,
+    pub caller: String,
+    pub participants: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Connected,
+    Reconnecting,
+}
+
+/// One other participant's tile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerView {
+    pub name: String,
+    pub link: Link,
+    pub speaking: bool,
+    /// Their video frames are arriving (else their tile shows their initial).
+    pub video_live: bool,
+    pub frames_decoded: u64,
+    /// Bumped when their media stream gains a track, so the tile re-attaches it.
+    pub stream_rev: u32,
+}
+
+/// The call I am in, for its screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallView {
+    pub room: RoomId,
+    pub call: String,
+    pub video: bool,
+    /// The server confirmed me in the call.
+    pub joined: bool,
+    /// Someone else has been in the call (so an empty call is not ringing any more).
+    pub answered: bool,
+    pub mic_on: bool,
+    pub camera_on: bool,
+    pub sharing: bool,
+    pub me_speaking: bool,
+    /// Bumped when my own preview changes (camera on/off, screen).
+    pub local_rev: u32,
+    pub peers: Vec<PeerView>,
+    /// Something to tell without ending the call (say, the camera could not be opened).
+    pub notice: Option<String>,
+}
+
+pub struct CallPeer {
+    peer: Peer,
+    /// Their tracks, gathered as they arrive.
+    remote: MediaStream,
+    offerer: bool,
+    restarting: Cell<bool>,
+    frames_seen: Cell<f64>,
+}
+
+pub struct LiveCall {
+    room: RoomId,
+    id: String,
+    start_request: Option<ClientMsgId>,
+    mic: MediaStreamTrack,
+    camera: RefCell<Option<MediaStreamTrack>>,
+    screen: RefCell<Option<MediaStreamTrack>>,
+    peers: RefCell<HashMap<String, Rc<CallPeer>>>,
+    /// Someone else was in the call at some point.
+    answered: Cell<bool>,
+    stats_timer: Cell<Option<IntervalHandle>>,
+    _on_screen_end: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+impl LiveCall {
+    /// What my video sender carries now: the shared screen, else the camera, else nothing.
+    fn outgoing_video(&self) -> Option<MediaStreamTrack> {
+        self.screen
+            .borrow()
+            .clone()
+            .or_else(|| self.camera.borrow().clone())
+    }
+
+    fn peer(&self, name: &str) -> Option<Rc<CallPeer>> {
+        self.peers.borrow().get(name).cloned()
+    }
+
+    fn stop_media(&self) {
+        self.mic.stop();
+        if let Some(camera) = self.camera.borrow_mut().take() {
+            camera.stop();
+        }
+        if let Some(screen) = self.screen.borrow_mut().take() {
+            screen.stop();
+        }
+        if let Some(timer) = self.stats_timer.take() {
+            timer.clear();
+        }
+    }
+}
+
+fn first_track(list: js_sys::Array) -> Option<MediaStreamTrack> {
+    list.get(0).dyn_into().ok()
+}
+
+/// Sends `track` (or nothing) on every transceiver of `kind` of a connection.
+async fn send_track(peer: &Peer, kind: &str, track: Option<&MediaStreamTrack>) {
+    for transceiver in peer.pc.get_transceivers().iter() {
+        let Ok(transceiver) = transceiver.dyn_into::<web_sys::RtcRtpTransceiver>() else {
+            continue;
+        };
+        if transceiver.receiver().track().kind() != kind {
+            continue;
+        }
+        transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+        if let Err(e) = JsFuture::from(transceiver.sender().replace_track(track)).await {
+            leptos::logging::warn!("could not switch the {kind} track: {}", describe(&e));
+        }
+    }
+}
+
+impl Rtc {
+    pub(super) fn is_my_call(self, session: &str) -> bool {
+        self.live_call().is_some_and(|c| c.id == session)
+    }
+
+    fn live_call(self) -> Option<Rc<LiveCall>> {
+        self.inner().and_then(|i| i.call.borrow().clone())
+    }
+
+    /// My local preview: the video I send (muted; my own voice is not played back).
+    pub fn local_preview(self) -> Option<MediaStream> {
+        let track = self.live_call()?.outgoing_video()?;
+        let stream = MediaStream::new().ok()?;
+        stream.add_track(&track);
+        Some(stream)
+    }
+
+    /// Someone's audio and video, for their tile.
+    pub fn remote_stream(self, name: &str) -> Option<MediaStream> {
+        Some(self.live_call()?.peer(name)?.remote.clone())
+    }
+
+    pub fn start_call(self, room: RoomId, video: bool) {
+        let call = format!("c{}", &new_client_id().0[..20]);
+        self.enter(room, call, video, true);
+    }
+
+    pub fn join_call(self, room: RoomId, call: String, video: bool) {
+        self.enter(room, call, video, false);
+    }
+
+    fn enter(self, room: RoomId, call: String, video: bool, starting: bool) {
+        if self.active.get_untracked().is_some() {
+            self.problem
+                .set(Some("You are already in a call. Hang up first.".to_owned()));
+            return;
+        }
+        self.problem.set(None);
+        self.active.set(Some(CallView {
+            room: room.clone(),
+            call: call.clone(),
+            video,
+            joined: false,
+            answered: false,
+            mic_on: true,
+            camera_on: false,
+            sharing: false,
+            me_speaking: false,
+            local_rev: 0,
+            peers: Vec::new(),
+            notice: None,
+        }));
+        spawn_local(async move {
+            let opened = media::open(video).await;
+            // Hung up while the browser asked for permission.
+            if self.active.with_untracked(|a| a.as_ref().map(|a| a.call.clone())) != Some(call.clone()) {
+                if let Ok((stream, _)) = &opened {
+                    stop_all(stream);
+                }
+                return;
+            }
+            let (stream, notice) = match opened {
+                Ok(opened) => opened,
+                Err(why) => {
+                    self.active.set(None);
+                    self.problem.set(Some(why));
+                    return;
+                }
+            };
+            let Some(mic) = first_track(stream.get_audio_tracks()) else {
+                self.active.set(None);
+                self.problem.set(Some("No microphone was found.".to_owned()));
+                return;
+            };
+            let camera = first_track(stream.get_video_tracks());
+            let start_request = starting.then(new_client_id);
+            let live = Rc::new(LiveCall {
+                room: room.clone(),
+                id: call.clone(),
+                start_request: start_request.clone(),
+                mic,
+                camera: RefCell::new(camera),
+                screen: RefCell::new(None),
+                peers: RefCell::new(HashMap::new()),
+                answered: Cell::new(false),
+                stats_timer: Cell::new(None),
+                _on_screen_end: RefCell::new(None),
+            });
+            let has_camera = live.camera.borrow().is_some();
+            if let Some(inner) = self.inner() {
+                *inner.call.borrow_mut() = Some(live.clone());
+            }
+            self.update_view(|v| {
+                v.camera_on = has_camera;
+                v.notice = notice;
+                v.local_rev += 1;
+            });
+            let timer = set_interval_with_handle(move || self.refresh_stats(), STATS_EVERY).ok();
+            live.stats_timer.set(timer);
+            match start_request {
+                Some(client_id) => self.send(&ClientMessage::StartCall {
+                    room,
+                    client_id,
+                    call,
+                    video,
+                }),
+                None => self.send(&ClientMessage::JoinCall { room, call }),
+            }
+        });
+    }
+
+    fn update_view(self, change: impl FnOnce(&mut CallView)) {
+        self.active.update(|a| {
+            if let Some(view) = a.as_mut() {
+                change(view);
+            }
+        });
+    }
+
+    fn update_peer_view(self, name: &str, change: impl FnOnce(&mut PeerView)) {
+        self.update_view(|v| {
+            if let Some(p) = v.peers.iter_mut().find(|p| p.name == name) {
+                change(p);
+            }
+        });
+    }
+
+    pub fn hang_up(self) {
+        let Some(view) = self.active.get_untracked() else {
+            return;
+        };
+        self.dismissed.update(|d| {
+            d.insert(view.call.clone());
+        });
+        if self.live_call().is_some() {
+            self.send(&ClientMessage::LeaveCall {
+                room: view.room,
+                call: view.call,
+            });
+        }
+        self.end_call(None);
+    }
+
+    /// Ends my side of the call: media off, connections closed, the screen gone.
+    fn end_call(self, why: Option<String>) {
+        let live = self.inner().and_then(|i| i.call.borrow_mut().take());
+        if let Some(live) = live {
+            live.stop_media();
+            live.peers.borrow_mut().clear();
+        }
+        self.active.set(None);
+        if why.is_some() {
+            self.problem.set(why);
+        }
+    }
+
+    pub fn decline_call(self, room: RoomId, call: String) {
+        self.dismissed.update(|d| {
+            d.insert(call.clone());
+        });
+        self.send(&ClientMessage::DeclineCall { room, call });
+    }
+
+    pub(super) fn call_declined(self, room: &RoomId, call: &str) {
+        if self.live_call().is_some_and(|c| &c.room == room && c.id == call) {
+            self.end_call(Some("The call was declined.".to_owned()));
+        }
+    }
+
+    /// After a reconnect the server has forgotten me in the call (and the others closed their
+    /// connections to me): start over from a fresh join.
+    pub(super) fn rejoin_call(self) {
+        let Some(live) = self.live_call() else {
+            return;
+        };
+        if !self.active.with_untracked(|a| a.as_ref().is_some_and(|a| a.joined)) {
+            return;
+        }
+        live.peers.borrow_mut().clear();
+        self.update_view(|v| v.peers.clear());
+        self.send(&ClientMessage::JoinCall {
+            room: live.room.clone(),
+            call: live.id.clone(),
+        });
+    }
+
+    pub(super) fn call_refused(
+        self,
+        code: ErrorCode,
+        message: &str,
+        client_id: Option<&ClientMsgId>,
+    ) -> bool {
+        let Some(live) = self.live_call() else {
+            return false;
+        };
+        let joined = self.active.with_untracked(|a| a.as_ref().is_some_and(|a| a.joined));
+        let mine = match client_id {
+            Some(id) => live.start_request.as_ref() == Some(id),
+            None => !joined && matches!(code, ErrorCode::NoSuchCall | ErrorCode::LimitReached),
+        };
+        let ended_meanwhile = client_id.is_none() && code == ErrorCode::NoSuchCall;
+        if mine || ended_meanwhile {
+            self.end_call(Some(message.to_owned()));
+        }
+        mine || ended_meanwhile
+    }
+
+    pub(super) fn on_call_state(self, room: RoomId, info: super::CallInfo) {
+        let me = self.me();
+        self.calls.update(|calls| {
+            if info.participants.is_empty() {
+                if calls.get(&room).is_some_and(|c| c.call == info.call) {
+                    calls.remove(&room);
+                }
+            } else {
+                calls.insert(room.clone(), info.clone());
+            }
+        });
+        let Some(live) = self.live_call() else {
+            return;
+        };
+        if live.room != room || live.id != info.call {
+            return;
+        }
+        if info.participants.is_empty() {
+            let why = if live.answered.get() {
+                "The call ended."
+            } else {
+                "Nobody answered."
+            };
+            self.end_call(Some(why.to_owned()));
+            return;
+        }
+        if !info.participants.contains(&me) {
+            // Not (yet, or any more) in it on the server: the welcome's rejoin fixes that.
+            return;
+        }
+        let others: Vec<String> = info.participants.into_iter().filter(|p| p != &me).collect();
+        if !others.is_empty() {
+            live.answered.set(true);
+        }
+        live.peers.borrow_mut().retain(|name, _| others.contains(name));
+        let answered = live.answered.get();
+        self.update_view(|v| {
+            v.joined = true;
+            v.answered = answered;
+            v.peers.retain(|p| others.contains(&p.name));
+            for name in &others {
+                if !v.peers.iter().any(|p| &p.name == name) {
+                    v.peers.push(PeerView {
+                        name: name.clone(),
+                        link: Link::Connecting,
+                        speaking: false,
+                        video_live: false,
+                        frames_decoded: 0,
+                        stream_rev: 0,
+                    });
+                }
+            }
+        });
+        for name in others {
+            if me < name && live.peer(&name).is_none() {
+                self.offer_to(&live, name);
+            }
+        }
+    }
+
+    fn new_peer(self, live: &LiveCall, name: &str, offerer: bool) -> Option<Rc<CallPeer>> {
+        let call = live.id.clone();
+        let who = name.to_owned();
+        let on_event = Rc::new(move |event| self.on_peer_event(&call, &who, event));
+        let peer = match Peer::new(&self.ice_servers(), on_event) {
+            Ok(peer) => peer,
+            Err(e) => {
+                self.problem
+                    .set(Some(format!("Could not connect the call: {}", describe(&e))));
+                return None;
+            }
+        };
+        let remote = MediaStream::new().ok()?;
+        let peer = Rc::new(CallPeer {
+            peer,
+            remote,
+            offerer,
+            restarting: Cell::new(false),
+            frames_seen: Cell::new(0.0),
+        });
+        live.peers
+            .borrow_mut()
+            .insert(name.to_owned(), peer.clone());
+        Some(peer)
+    }
+
+    fn offer_to(self, live: &Rc<LiveCall>, name: String) {
+        let Some(peer) = self.new_peer(live, &name, true) else {
+            return;
+        };
+        let init = RtcRtpTransceiverInit::new();
+        init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+        let pc = &peer.peer.pc;
+        pc.add_transceiver_with_media_stream_track_and_init(&live.mic, &init);
+        match live.outgoing_video() {
+            Some(video) => pc.add_transceiver_with_media_stream_track_and_init(&video, &init),
+            None => pc.add_transceiver_with_str_and_init("video", &init),
+        };
+        let live = live.clone();
+        spawn_local(async move {
+            match peer.peer.offer(false).await {
+                Ok(sdp) => self.signal(&live.room, &name, &live.id, SignalData::Offer { sdp }),
+                Err(e) => leptos::logging::warn!("could not offer to {name}: {}", describe(&e)),
+            }
+        });
+    }
+
+    pub(super) fn on_call_signal(self, from: String, data: SignalData) {
+        let Some(live) = self.live_call() else {
+            return;
+        };
+        spawn_local(async move {
+            match data {
+                SignalData::Offer { sdp } => self.answer_offer(&live, &from, &sdp).await,
+                SignalData::Answer { sdp } => {
+                    if let Some(peer) = live.peer(&from).filter(|p| p.offerer)
+                        && let Err(e) = peer.peer.set_remote(RtcSdpType::Answer, &sdp).await
+                    {
+                        leptos::logging::warn!("bad answer from {from}: {}", describe(&e));
+                    }
+                }
+                SignalData::Candidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_m_line_index,
+                } => {
+                    if let Some(peer) = live.peer(&from) {
+                        peer.peer
+                            .add_candidate(&candidate, sdp_mid.as_deref(), sdp_m_line_index)
+                            .await;
+                    }
+                }
+                SignalData::Bye => {
+                    live.peers.borrow_mut().remove(&from);
+                }
+                SignalData::Files { .. } => {}
+            }
+        });
+    }
+
+    /// A first offer, or a renegotiation (ICE restart) on the existing connection. If the
+    /// other side started over with a new connection, the old one cannot take its offer and
+    /// is replaced.
+    async fn answer_offer(self, live: &Rc<LiveCall>, from: &str, sdp: &str) {
+        if self.me().as_str() < from {
+            return; // I offer to them, never the reverse.
+        }
+        let mut peer = match live.peer(from) {
+            Some(existing) => existing,
+            None => match self.new_peer(live, from, false) {
+                Some(peer) => peer,
+                None => return,
+            },
+        };
+        if peer.peer.set_remote(RtcSdpType::Offer, sdp).await.is_err() {
+            peer = match self.new_peer(live, from, false) {
+                Some(peer) => peer,
+                None => return,
+            };
+            if let Err(e) = peer.peer.set_remote(RtcSdpType::Offer, sdp).await {
+                leptos::logging::warn!("bad offer from {from}: {}", describe(&e));
+                return;
+            }
+        }
+        send_track(&peer.peer, "audio", Some(&live.mic)).await;
+        send_track(&peer.peer, "video", live.outgoing_video().as_ref()).await;
+        match peer.peer.answer().await {
+            Ok(sdp) => self.signal(&live.room, from, &live.id, SignalData::Answer { sdp }),
+            Err(e) => leptos::logging::warn!("could not answer {from}: {}", describe(&e)),
+        }
+    }
+
+    fn on_peer_event(self, call: &str, name: &str, event: PeerEvent) {
+        let Some(live) = self.live_call().filter(|l| l.id == call) else {
+            return;
+        };
+        let Some(peer) = live.peer(name) else {
+            return;
+        };
+        match event {
+            PeerEvent::Signal(data) => self.signal(&live.room, name, call, data),
+            PeerEvent::Track(event) => {
+                peer.remote.add_track(&event.track());
+                self.update_peer_view(name, |p| p.stream_rev += 1);
+            }
+            PeerEvent::State(state) => {
+                let link = match state {
+                    RtcPeerConnectionState::Connected => Link::Connected,
+                    RtcPeerConnectionState::New | RtcPeerConnectionState::Connecting => {
+                        Link::Connecting
+                    }
+                    _ => Link::Reconnecting,
+                };
+                self.update_peer_view(name, |p| p.link = link);
+                if link == Link::Connected {
+                    peer.restarting.set(false);
+                }
+                match state {
+                    RtcPeerConnectionState::Failed => self.restart_ice(&live, name, &peer),
+                    RtcPeerConnectionState::Disconnected => {
+                        let (call, name) = (call.to_owned(), name.to_owned());
+                        set_timeout(
+                            move || {
+                                let Some(live) = self.live_call().filter(|l| l.id == call) else {
+                                    return;
+                                };
+                                if let Some(peer) = live.peer(&name)
+                                    && matches!(
+                                        peer.peer.state(),
+                                        RtcPeerConnectionState::Disconnected
+                                            | RtcPeerConnectionState::Failed
+                                    )
+                                {
+                                    self.restart_ice(&live, &name, &peer);
+                                }
+                            },
+                            RESTART_AFTER,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The network path broke (Wi-Fi to mobile, a NAT timeout): the offering side gathers new
+    /// candidates on the same connection; media resumes without a new call.
+    fn restart_ice(self, live: &Rc<LiveCall>, name: &str, peer: &Rc<CallPeer>) {
+        if !peer.offerer || peer.restarting.replace(true) {
+            return;
+        }
+        let (live, name, peer) = (live.clone(), name.to_owned(), peer.clone());
+        spawn_local(async move {
+            match peer.peer.offer(true).await {
+                Ok(sdp) => self.signal(&live.room, &name, &live.id, SignalData::Offer { sdp }),
+                Err(e) => {
+                    peer.restarting.set(false);
+                    leptos::logging::warn!("ICE restart with {name} failed: {}", describe(&e));
+                }
+            }
+        });
+    }
+
+    pub fn toggle_mic(self) {
+        let Some(live) = self.live_call() else { return };
+        let on = !live.mic.enabled();
+        live.mic.set_enabled(on);
+        self.update_view(|v| v.mic_on = on);
+    }
+
+    /// Camera off releases it (its light goes out); on opens it again.
+    pub fn toggle_camera(self) {
+        let Some(live) = self.live_call() else { return };
+        let current = live.camera.borrow_mut().take();
+        match current {
+            Some(camera) => {
+                camera.stop();
+                self.update_view(|v| {
+                    v.camera_on = false;
+                    v.local_rev += 1;
+                });
+                self.switch_video(&live);
+            }
+            None => spawn_local(async move {
+                match media::camera().await {
+                    Ok(camera) => {
+                        if !self.live_call().is_some_and(|l| Rc::ptr_eq(&l, &live)) {
+                            camera.stop();
+                            return;
+                        }
+                        *live.camera.borrow_mut() = Some(camera);
+                        self.update_view(|v| {
+                            v.camera_on = true;
+                            v.notice = None;
+                            v.local_rev += 1;
+                        });
+                        self.switch_video(&live);
+                    }
+                    Err(why) => self.update_view(|v| v.notice = Some(why)),
+                }
+            }),
+        }
+    }
+
+    pub fn toggle_screen(self) {
+        let Some(live) = self.live_call() else { return };
+        let sharing = live.screen.borrow_mut().take();
+        if let Some(screen) = sharing {
+            screen.stop();
+            self.update_view(|v| {
+                v.sharing = false;
+                v.local_rev += 1;
+            });
+            self.switch_video(&live);
+            return;
+        }
+        spawn_local(async move {
+            let stream = match media::screen().await {
+                Ok(stream) => stream,
+                Err(why) => {
+                    self.update_view(|v| v.notice = Some(why));
+                    return;
+                }
+            };
+            let Some(track) = first_track(stream.get_video_tracks()) else {
+                return;
+            };
+            // The browser's own "Stop sharing" button ends the track.
+            let on_end = Closure::<dyn FnMut()>::new(move || {
+                if let Some(live) = self.live_call()
+                    && live.screen.borrow().is_some()
+                {
+                    self.toggle_screen();
+                }
+            });
+            track.set_onended(Some(on_end.as_ref().unchecked_ref()));
+            *live._on_screen_end.borrow_mut() = Some(on_end);
+            *live.screen.borrow_mut() = Some(track);
+            self.update_view(|v| {
+                v.sharing = true;
+                v.local_rev += 1;
+            });
+            self.switch_video(&live);
+        });
+    }
+
+    /// Sends my current video (screen, camera or nothing) to everyone.
+    fn switch_video(self, live: &Rc<LiveCall>) {
+        let video = live.outgoing_video();
+        let peers: Vec<Rc<CallPeer>> = live.peers.borrow().values().cloned().collect();
+        spawn_local(async move {
+            for peer in peers {
+                send_track(&peer.peer, "video", video.as_ref()).await;
+            }
+        });
+    }
+
+    /// Who is speaking and whose video is arriving, from each connection's statistics.
+    fn refresh_stats(self) {
+        let Some(live) = self.live_call() else { return };
+        let peers: Vec<(String, Rc<CallPeer>)> = live
+            .peers
+            .borrow()
+            .iter()
+            .map(|(n, p)| (n.clone(), p.clone()))
+            .collect();
+        spawn_local(async move {
+            let mut my_level: f64 = 0.0;
+            for (name, peer) in peers {
+                let reading = stats::read(&peer.peer.pc).await;
+                my_level = my_level.max(reading.local_level);
+                let fresh = reading.frames_decoded > peer.frames_seen.get();
+                peer.frames_seen.set(reading.frames_decoded);
+                self.update_peer_view(&name, |p| {
+                    p.speaking = reading.remote_level > SPEAKING_LEVEL;
+                    p.video_live = fresh;
+                    p.frames_decoded = reading.frames_decoded as u64;
+                });
+            }
+            let speaking = my_level > SPEAKING_LEVEL && live.mic.enabled();
+            self.update_view(|v| v.me_speaking = speaking);
+        });
+    }
+}
+
+fn stop_all(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
+            track.stop();
+        }
+    }
+}
