@@ -451,7 +451,8 @@ impl Session {
         }
     }
 
-    /// Every file is verified: wait for the sender to hang up (or a short grace), then close.
+    /// Every file is verified: wait for the sender to close the connection (a `bye` does
+    /// too), or a short grace, then close.
     async fn finish(&mut self) {
         let deadline = Instant::now() + FINISH_GRACE;
         loop {

@@ -201,8 +201,11 @@ pub async fn run(
             session: &session.remote.session,
             reason: &reason,
         });
-        // Tell the receiver, unless it is the one who ended it.
-        if !matches!(e, SendError::Declined | SendError::Cancelled(_)) {
+        // Tell the receiver, unless it ended it, or it already had its say on every file.
+        if !matches!(
+            e,
+            SendError::Declined | SendError::Cancelled(_) | SendError::Mismatch(_)
+        ) {
             session.cancel(&reason).await;
         }
     }
@@ -480,8 +483,8 @@ impl Session {
         if self.verified.iter().any(Option::is_none) {
             return Step::Continue;
         }
-        // Everything has a verdict: hang up.
-        let _ = self.remote.signal(SignalData::Bye).await;
+        // Everything has a verdict. No `bye`: it means decline or cancel, and the browser
+        // discards what it received on one. Closing the connection (in `run`) ends it.
         let mismatched: Vec<String> = self
             .files
             .iter()
