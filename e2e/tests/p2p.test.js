@@ -49,8 +49,12 @@ async function seesVideoOf(page, user) {
   await page.waitForFunction(
     ([u, n]) => Number(document.querySelector(`figure.tile[data-user="${u}"]`)?.dataset.framesDecoded) > n + 10,
     [user, before], { timeout: 20_000 });
-  // The tile shows the video, not the initial.
+  // The tile shows the video, not the initial, and the element really plays it.
   await tileOf(page, user).locator('video:not(.hidden)').waitFor();
+  await page.waitForFunction((u) => {
+    const video = document.querySelector(`figure.tile[data-user="${u}"] video`);
+    return video && !video.paused && video.videoWidth > 0 && video.readyState >= 2;
+  }, user, { timeout: 10_000 });
 }
 
 test('a video call connects, each side decodes the other, and it is recorded', async () => {
@@ -60,7 +64,7 @@ test('a video call connects, each side decodes the other, and it is recorded', a
     await openDirect(alice, 'val');
     await say(alice, 'calling you now');
 
-    await alice.getByRole('button', { name: 'Video call', exact: true }).click();
+    await alice.getByRole('button', { name: 'Video call' }).click();
     await callPanel(alice).getByRole('status').filter({ hasText: 'Ringing' }).waitFor();
     const ring = bob.getByRole('alert').filter({ hasText: 'vic is calling you (video call)' });
     await ring.waitFor();
@@ -91,7 +95,7 @@ test('a call in a 3-person room connects every pair', async () => {
     await signUp(cat, fixture.server.url, 'cat3');
     await createRoomWith(ann, 'Standup', ['ben3', 'cat3']);
 
-    await ann.getByRole('button', { name: 'Video call', exact: true }).click();
+    await ann.getByRole('button', { name: 'Video call' }).click();
     for (const page of [ben, cat]) {
       const banner = page.getByRole('alert').filter({ hasText: 'ann3 is calling you' });
       await banner.waitFor();
@@ -123,7 +127,7 @@ test('a refused camera and microphone give a clear message, not a broken call', 
         Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
     });
     await signUp(dee, fixture.server.url, 'dee');
-    await dee.getByRole('button', { name: 'Voice call', exact: true }).click();
+    await dee.getByRole('button', { name: 'Voice call' }).click();
     await dee.getByRole('alert').filter({ hasText: 'You did not allow the microphone' }).waitFor();
     assert.equal(await callPanel(dee).count(), 0, 'no call panel is left behind');
     await say(dee, 'still working');

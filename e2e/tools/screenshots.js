@@ -29,7 +29,7 @@ try {
     const nav = (page) => page.getByRole('navigation', { name: 'Rooms' });
     await nav(alice).getByRole('button', { name: 'New direct message' }).click();
     await alice.getByLabel('Username').fill(b);
-    await alice.getByRole('button', { name: 'Start' }).click();
+    await alice.getByRole('button', { name: 'Start', exact: true }).click();
     await say(alice, 'Can you review my PR later?');
     await nav(alice).getByRole('button', { name: 'New room' }).click();
     await alice.getByLabel('Room name').fill('deploys');

@@ -208,6 +208,7 @@ fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
             call: "k".into(),
             duration_ms: 0,
             missed: true,
+            declined: false,
         },
     );
     ended.client_id = None;

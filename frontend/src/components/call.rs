@@ -14,14 +14,21 @@ pub fn CallButtons(sync: ChatSync, room: RoomId) -> impl IntoView {
     let rtc = sync.rtc;
     let room = StoredValue::new(room);
     let busy = move || {
-        room.with_value(|r| rtc.calls.with(|c| c.contains_key(r))) || rtc.active.with(Option::is_some)
+        room.with_value(|r| rtc.calls.with(|c| c.contains_key(r)))
+            || rtc.active.with(Option::is_some)
     };
     view! {
         <Show when=move || !busy()>
-            <button type="button" aria-label="Voice call" title="Voice call"
-                on:click=move |_| rtc.start_call(room.get_value(), false)>"📞 Call"</button>
-            <button type="button" aria-label="Video call" title="Video call"
-                on:click=move |_| rtc.start_call(room.get_value(), true)>"🎥 Video"</button>
+            <button type="button" class="icon-button" title="Start a voice call"
+                on:click=move |_| rtc.start_call(room.get_value(), false)>
+                <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"/></svg>
+                "Voice call"
+            </button>
+            <button type="button" class="icon-button" title="Start a video call"
+                on:click=move |_| rtc.start_call(room.get_value(), true)>
+                <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/></svg>
+                "Video call"
+            </button>
         </Show>
     }
 }
@@ -120,7 +127,9 @@ pub fn CallPanel(sync: ChatSync) -> impl IntoView {
 }
 
 fn with_call<T: Default>(rtc: Rtc, read: impl FnOnce(&CallView) -> T) -> T {
-    rtc.active.with(|a| a.as_ref().map(read)).unwrap_or_default()
+    rtc.active
+        .with(|a| a.as_ref().map(read))
+        .unwrap_or_default()
 }
 
 #[component]
@@ -154,7 +163,11 @@ fn ActiveCall(sync: ChatSync, me: String) -> impl IntoView {
     let camera_on = move || with_call(rtc, |c| c.camera_on);
     let sharing = move || with_call(rtc, |c| c.sharing);
     let notice = move || with_call(rtc, |c| c.notice.clone());
-    let names = move || with_call(rtc, |c| c.peers.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+    let names = move || {
+        with_call(rtc, |c| {
+            c.peers.iter().map(|p| p.name.clone()).collect::<Vec<_>>()
+        })
+    };
     view! {
         <section class="call" aria-label="Call">
             <header class="call-top">
@@ -186,7 +199,10 @@ fn ActiveCall(sync: ChatSync, me: String) -> impl IntoView {
 }
 
 fn initial(name: &str) -> String {
-    name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
 }
 
 #[component]
@@ -197,7 +213,8 @@ fn LocalTile(rtc: Rtc, name: String) -> impl IntoView {
     let speaking = move || with_call(rtc, |c| c.me_speaking);
     let muted = move || with_call(rtc, |c| !c.mic_on);
     Effect::new(move |_| {
-        rev.track();
+        // `get`, not `track`: a memo nobody read yet has no sources to notify it.
+        let _ = rev.get();
         if let Some(el) = video.get() {
             el.set_src_object(rtc.local_preview().as_ref());
         }
@@ -230,7 +247,8 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
     });
     let rev = Memo::new(move |_| peer.with(|p| p.as_ref().map_or(0, |p| p.stream_rev)));
     Effect::new(move |_| {
-        rev.track();
+        // `get`, not `track`: a memo nobody read yet has no sources to notify it.
+        let _ = rev.get();
         if let Some(el) = video.get() {
             el.set_src_object(who.with_value(|w| rtc.remote_stream(w)).as_ref());
             // Rejected when the tile goes away mid-start; nothing to do then.
@@ -241,7 +259,8 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
             }
         }
     });
-    let read = move |f: fn(&PeerView) -> String| peer.with(|p| p.as_ref().map(f).unwrap_or_default());
+    let read =
+        move |f: fn(&PeerView) -> String| peer.with(|p| p.as_ref().map(f).unwrap_or_default());
     let live = move || peer.with(|p| p.as_ref().is_some_and(|p| p.video_live));
     let speaking = move || peer.with(|p| p.as_ref().is_some_and(|p| p.speaking));
     let link = move || {

@@ -3,8 +3,8 @@
 
 use super::call::CallButtons;
 use super::forms::UsernameForm;
-use super::transfer::{SendFilesButton, TransferList};
 use super::message::{MessageActions, MessageRow};
+use super::transfer::{SendFilesButton, TransferList};
 use crate::connection::ConnState;
 use crate::sync::{ChatSync, RequestOutcome};
 use crate::timeline::Entry;

@@ -75,7 +75,9 @@ pub fn SendFilesButton(sync: ChatSync, room: RoomId) -> impl IntoView {
     let input: NodeRef<html::Input> = NodeRef::new();
     let room = StoredValue::new(room);
     let on_change = move |_| {
-        let Some(el) = input.get_untracked() else { return };
+        let Some(el) = input.get_untracked() else {
+            return;
+        };
         let files: Vec<web_sys::File> = el
             .files()
             .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
@@ -91,7 +93,8 @@ pub fn SendFilesButton(sync: ChatSync, room: RoomId) -> impl IntoView {
     };
     view! {
         <label class="button attach" title="Attach files: they go directly to the other person">
-            "📎"<span class="visually-hidden">"Attach files"</span>
+            <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg>
+            <span class="visually-hidden">"Attach files"</span>
             <input node_ref=input type="file" multiple=true class="visually-hidden" on:change=on_change />
         </label>
     }

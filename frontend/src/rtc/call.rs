@@ -8,10 +8,10 @@
 //! for the others it lists. Someone whose tab dropped disappears from it (their connection is
 //! closed) and reappears when they rejoin (a new connection is made).
 
+use super::Rtc;
 use super::media;
 use super::peer::{Peer, PeerEvent, describe};
 use super::stats::{self, SPEAKING_LEVEL};
-use super::Rtc;
 use crate::ids::new_client_id;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -210,7 +210,11 @@ impl Rtc {
         spawn_local(async move {
             let opened = media::open(video).await;
             // Hung up while the browser asked for permission.
-            if self.active.with_untracked(|a| a.as_ref().map(|a| a.call.clone())) != Some(call.clone()) {
+            if self
+                .active
+                .with_untracked(|a| a.as_ref().map(|a| a.call.clone()))
+                != Some(call.clone())
+            {
                 if let Ok((stream, _)) = &opened {
                     stop_all(stream);
                 }
@@ -226,7 +230,8 @@ impl Rtc {
             };
             let Some(mic) = first_track(stream.get_audio_tracks()) else {
                 self.active.set(None);
-                self.problem.set(Some("No microphone was found.".to_owned()));
+                self.problem
+                    .set(Some("No microphone was found.".to_owned()));
                 return;
             };
             let camera = first_track(stream.get_video_tracks());
@@ -319,7 +324,10 @@ impl Rtc {
     }
 
     pub(super) fn call_declined(self, room: &RoomId, call: &str) {
-        if self.live_call().is_some_and(|c| &c.room == room && c.id == call) {
+        if self
+            .live_call()
+            .is_some_and(|c| &c.room == room && c.id == call)
+        {
             self.end_call(Some("The call was declined.".to_owned()));
         }
     }
@@ -330,7 +338,10 @@ impl Rtc {
         let Some(live) = self.live_call() else {
             return;
         };
-        if !self.active.with_untracked(|a| a.as_ref().is_some_and(|a| a.joined)) {
+        if !self
+            .active
+            .with_untracked(|a| a.as_ref().is_some_and(|a| a.joined))
+        {
             return;
         }
         live.peers.borrow_mut().clear();
@@ -350,7 +361,9 @@ impl Rtc {
         let Some(live) = self.live_call() else {
             return false;
         };
-        let joined = self.active.with_untracked(|a| a.as_ref().is_some_and(|a| a.joined));
+        let joined = self
+            .active
+            .with_untracked(|a| a.as_ref().is_some_and(|a| a.joined));
         let mine = match client_id {
             Some(id) => live.start_request.as_ref() == Some(id),
             None => !joined && matches!(code, ErrorCode::NoSuchCall | ErrorCode::LimitReached),
@@ -396,7 +409,9 @@ impl Rtc {
         if !others.is_empty() {
             live.answered.set(true);
         }
-        live.peers.borrow_mut().retain(|name, _| others.contains(name));
+        live.peers
+            .borrow_mut()
+            .retain(|name, _| others.contains(name));
         let answered = live.answered.get();
         self.update_view(|v| {
             v.joined = true;
@@ -429,8 +444,10 @@ impl Rtc {
         let peer = match Peer::new(&self.ice_servers(), on_event) {
             Ok(peer) => peer,
             Err(e) => {
-                self.problem
-                    .set(Some(format!("Could not connect the call: {}", describe(&e))));
+                self.problem.set(Some(format!(
+                    "Could not connect the call: {}",
+                    describe(&e)
+                )));
                 return None;
             }
         };

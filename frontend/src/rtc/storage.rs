@@ -34,9 +34,13 @@ async fn root() -> Result<FileSystemDirectoryHandle, JsValue> {
 async fn folder() -> Result<FileSystemDirectoryHandle, JsValue> {
     let options = FileSystemGetDirectoryOptions::new();
     options.set_create(true);
-    JsFuture::from(root().await?.get_directory_handle_with_options(DIR, &options))
-        .await?
-        .dyn_into()
+    JsFuture::from(
+        root()
+            .await?
+            .get_directory_handle_with_options(DIR, &options),
+    )
+    .await?
+    .dyn_into()
 }
 
 pub async fn clear_received() {
@@ -75,7 +79,10 @@ impl Writer {
     }
 
     pub async fn write(&self, bytes: &[u8]) -> Result<(), String> {
-        let written = self.stream.write_with_u8_array(bytes).map_err(|e| explain(&e))?;
+        let written = self
+            .stream
+            .write_with_u8_array(bytes)
+            .map_err(|e| explain(&e))?;
         JsFuture::from(written).await.map_err(|e| explain(&e))?;
         Ok(())
     }

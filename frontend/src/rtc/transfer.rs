@@ -13,9 +13,9 @@ use super::Rtc;
 use super::peer::{Peer, PeerEvent};
 use super::wait::Wakeup;
 use leptos::prelude::*;
+use shared::RoomId;
 use shared::calls::SignalData;
 use shared::transfer::{CHANNEL_ID, CHANNEL_LABEL, CHUNK_BYTES, ChannelMessage, FileMeta};
-use shared::RoomId;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::closure::Closure;
@@ -133,7 +133,10 @@ const LOW_WATER: u32 = 256 * 1024;
 impl Link {
     pub fn new(rtc: Rtc, on_event: Rc<dyn Fn(LinkEvent)>) -> Result<Rc<Self>, JsValue> {
         let forward = on_event.clone();
-        let peer = Peer::new(&rtc.ice_servers(), Rc::new(move |e| forward(LinkEvent::Peer(e))))?;
+        let peer = Peer::new(
+            &rtc.ice_servers(),
+            Rc::new(move |e| forward(LinkEvent::Peer(e))),
+        )?;
         let init = RtcDataChannelInit::new();
         init.set_negotiated(true);
         init.set_id(CHANNEL_ID);
@@ -321,9 +324,14 @@ impl Rtc {
                 },
                 Live::Out(live),
             );
-            self.signal(&room, &to, &id, SignalData::Files {
-                files: metas.clone(),
-            });
+            self.signal(
+                &room,
+                &to,
+                &id,
+                SignalData::Files {
+                    files: metas.clone(),
+                },
+            );
         }
     }
 

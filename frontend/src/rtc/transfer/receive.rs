@@ -9,9 +9,9 @@ use super::super::wait::sleep_ms;
 use super::{Link, LinkEvent, Stage};
 use leptos::task::spawn_local;
 use sha2::{Digest, Sha256};
+use shared::RoomId;
 use shared::calls::SignalData;
 use shared::transfer::{ACK_EVERY_BYTES, ChannelMessage, FileMeta, hex};
-use shared::RoomId;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -193,11 +193,7 @@ impl Rtc {
                 let resuming = self.stage_of(&t.id) == Some(Stage::Resuming);
                 self.set_stage(&t.id, Stage::Moving);
                 if resuming {
-                    leptos::logging::log!(
-                        "transfer {} resumes at byte {}",
-                        t.id,
-                        t.received.get()
-                    );
+                    leptos::logging::log!("transfer {} resumes at byte {}", t.id, t.received.get());
                 }
                 if let Some(link) = t.link() {
                     link.send(&ChannelMessage::Get {

@@ -7,9 +7,9 @@ use super::super::wait::sleep_ms;
 use super::{Link, LinkEvent, Stage};
 use leptos::task::spawn_local;
 use sha2::{Digest, Sha256};
+use shared::RoomId;
 use shared::calls::SignalData;
 use shared::transfer::{ChannelMessage, FileMeta, WINDOW_BYTES, hex};
-use shared::RoomId;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -184,18 +184,19 @@ impl Rtc {
     fn outgoing_event(self, t: &Rc<Outgoing>, event: LinkEvent) {
         match event {
             LinkEvent::Peer(PeerEvent::Signal(data)) => self.signal(&t.room, &t.to, &t.id, data),
-            LinkEvent::Peer(PeerEvent::State(RtcPeerConnectionState::Failed)) | LinkEvent::Closed => {
+            LinkEvent::Peer(PeerEvent::State(RtcPeerConnectionState::Failed))
+            | LinkEvent::Closed => {
                 // The receiver reconnects and says where to resume.
                 if self.stage_of(&t.id).is_some_and(|s| !s.is_over()) {
                     self.set_stage(&t.id, Stage::Resuming);
                 }
             }
-            LinkEvent::Text(message) => self.from_receiver(t, message),
+            LinkEvent::Text(message) => self.on_receiver_message(t, message),
             LinkEvent::Peer(_) | LinkEvent::Open | LinkEvent::Bytes(_) => {}
         }
     }
 
-    fn from_receiver(self, t: &Rc<Outgoing>, message: ChannelMessage) {
+    fn on_receiver_message(self, t: &Rc<Outgoing>, message: ChannelMessage) {
         match message {
             ChannelMessage::Get { file, offset } => {
                 let file = file as usize;
@@ -297,8 +298,11 @@ impl Rtc {
             let length = end - next;
             while at < length {
                 let piece = chunk.min(length - at);
-                let view =
-                    js_sys::Uint8Array::new_with_byte_offset_and_length(&block, at as u32, piece as u32);
+                let view = js_sys::Uint8Array::new_with_byte_offset_and_length(
+                    &block,
+                    at as u32,
+                    piece as u32,
+                );
                 if link.channel.send_with_array_buffer_view(&view).is_err() {
                     return Ok(()); // closed under us: the receiver reconnects
                 }
