@@ -172,9 +172,10 @@ async fn a_call_is_recorded_from_ring_to_hang_up_and_a_closed_tab_leaves_it() {
             call,
             duration_ms,
             missed,
+            declined,
         } => {
             assert_eq!(call, "call-1");
-            assert!(!missed);
+            assert!(!missed && !declined);
             assert!(duration_ms >= 0);
         }
         other => panic!("{other:?}"),
