@@ -187,7 +187,7 @@ mod tests {
             size: 1,
             mime: "text/plain".into(),
         };
-        assert!(check_offer(&[file.clone()]).is_ok());
+        assert!(check_offer(std::slice::from_ref(&file)).is_ok());
         assert!(check_offer(&[]).is_err());
         assert!(check_offer(&vec![file; MAX_FILES_PER_OFFER + 1]).is_err());
         let long = FileMeta {
