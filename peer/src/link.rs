@@ -229,23 +229,18 @@ impl Link {
         }
     }
 
-    /// A remote candidate: added now, or kept until the remote description is set. The end
-    /// of candidates (empty) and mDNS names (we do not resolve them) are skipped.
+    /// A remote candidate: added now, or kept until the remote description is set. Only
+    /// loopback candidates are used: this peer binds 127.0.0.1 alone, so nothing else is
+    /// reachable, and checks towards other addresses would only be traffic that must not leave
+    /// the machine. The end of candidates (empty) and mDNS names are skipped the same way.
     pub async fn remote_candidate(
         &mut self,
         candidate: String,
         sdp_mid: Option<String>,
         sdp_m_line_index: Option<u16>,
     ) {
-        if candidate.trim().is_empty() {
-            return;
-        }
-        if candidate
-            .split_whitespace()
-            .nth(4)
-            .is_some_and(|address| address.ends_with(".local"))
-        {
-            tracing::debug!("mDNS candidate skipped");
+        if !is_loopback_candidate(&candidate) {
+            tracing::debug!(%candidate, "non-loopback candidate skipped");
             return;
         }
         let init = RTCIceCandidateInit {
@@ -326,6 +321,16 @@ impl Drop for Link {
     }
 }
 
+/// Whether an SDP candidate line (`candidate:FOUNDATION COMPONENT PROTO PRIORITY ADDRESS PORT
+/// typ ...`) names a loopback address. Empty (end of candidates) and mDNS names are not.
+fn is_loopback_candidate(candidate: &str) -> bool {
+    candidate
+        .split_whitespace()
+        .nth(4)
+        .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
+}
+
 /// The first `a=mid:` of a session description (a transfer has one m-line).
 fn first_mid(sdp: &str) -> Option<String> {
     sdp.lines()
@@ -335,7 +340,24 @@ fn first_mid(sdp: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_mid;
+    use super::{first_mid, is_loopback_candidate};
+
+    #[test]
+    fn only_loopback_candidates_are_used() {
+        let chromium = "candidate:1561958215 1 udp 2122194687 127.0.0.1 36849 typ host \
+                        generation 0 ufrag L7tz network-id 3 network-cost 50";
+        assert!(is_loopback_candidate(chromium));
+        assert!(is_loopback_candidate(
+            "candidate:1 1 udp 2122267903 ::1 46319 typ host"
+        ));
+        assert!(!is_loopback_candidate(
+            "candidate:2 1 udp 2122063615 192.0.2.2 52562 typ host"
+        ));
+        assert!(!is_loopback_candidate(
+            "candidate:3 1 udp 2122063615 4f3a-b2.local 52562 typ host"
+        ));
+        assert!(!is_loopback_candidate(""));
+    }
 
     #[test]
     fn the_mid_is_read_from_the_description() {
