@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, native unit and integration tests, the frontend's tests
+# Runs every test: formatting and lints, native unit and integration tests (server and the
+# native WebRTC peer), the frontend's tests
 # in headless Chromium (wasm-bindgen-test), and the end-to-end suite (Playwright + Chromium).
 # Installs whatever is missing first. CI (.ci/run) runs exactly this.
 set -euo pipefail
@@ -10,17 +11,17 @@ setup_browser_tools
 
 say "format and lints"
 cargo fmt --all --check
-cargo clippy --locked -p shared -p signaling --all-targets -- -D warnings
+cargo clippy --locked -p shared -p signaling -p peer --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 say "native unit and integration tests"
-cargo test --locked -p shared -p signaling
+cargo test --locked -p shared -p signaling -p peer
 
 say "frontend tests in headless Chromium"
 cargo test --locked -p frontend --target wasm32-unknown-unknown
 
 say "end-to-end tests in headless Chromium"
 trunk build --release
-cargo build --locked -p signaling
-(cd e2e && SIGNALING_BIN="$ROOT/target/debug/signaling" DIST_DIR="$ROOT/dist" npm test)
+cargo build --locked -p signaling -p peer
+(cd e2e && SIGNALING_BIN="$ROOT/target/debug/signaling" PEER_BIN="$ROOT/target/debug/peer" DIST_DIR="$ROOT/dist" npm test)
 say "all tests passed"
