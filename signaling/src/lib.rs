@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod calls;
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod fanout;
@@ -77,16 +78,21 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let events = NonZeroU32::new(config.user_events_per_second.max(1)).expect("max(1)");
     let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
     let hub = hub::Hub::default();
+    let fanout: Arc<dyn fanout::Fanout> = Arc::new(fanout::LocalFanout::new(hub.clone()));
+    let delivery_order = Arc::new(tokio::sync::Mutex::new(()));
+    let writer =
+        commit::MessageWriter::start(store.clone(), fanout.clone(), delivery_order.clone());
     let state = AppState::new(Shared {
         store: store.clone(),
-        fanout: Arc::new(fanout::LocalFanout::new(hub.clone())),
+        fanout,
         hub,
         hasher: auth::PasswordHasherPool::default(),
         allowed_origins: config.effective_origins(addr),
         secure_cookies: config.secure_cookies,
         session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
         trust_forwarded_for: config.trust_forwarded_for,
-        delivery_order: tokio::sync::Mutex::new(()),
+        delivery_order,
+        writer,
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),

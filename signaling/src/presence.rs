@@ -2,6 +2,11 @@
 //! offline when none is left. Counted per socket, first in and last out, so a second tab does
 //! not flicker; going offline is announced only after [`crate::config::Config`]'s grace period,
 //! so a reconnecting tab does not flicker either.
+//!
+//! Changes are pushed to the user's direct conversations and to rooms of at most
+//! [`PUSHED_ROOM_MEMBERS`] members. In bigger rooms (a lobby of thousands) pushing every
+//! arrival to everyone costs members² frames while nobody watches a list that long; there the
+//! `members` reply carries each member's current presence when someone opens the list.
 
 use crate::hub::Audience;
 use crate::now_ms;
@@ -10,6 +15,9 @@ use crate::store::UserId;
 use crate::ws::encode;
 use shared::rooms::Presence;
 use shared::ws::ServerMessage;
+
+/// The largest room whose members are told about each other's presence changes.
+pub const PUSHED_ROOM_MEMBERS: u32 = 100;
 
 /// Tells everyone who shares a room with `user` about a presence change, if there is one.
 pub async fn announce_change(state: &AppState, user: UserId, username: &str) {
@@ -25,7 +33,7 @@ async fn announce(
     status: Presence,
     last_seen_ms: Option<i64>,
 ) {
-    let rooms = match state.store.room_ids(user).await {
+    let rooms = match state.store.small_room_ids(user, PUSHED_ROOM_MEMBERS).await {
         Ok(rooms) => rooms,
         Err(e) => {
             tracing::warn!(error = %e, "presence not announced: room list unavailable");

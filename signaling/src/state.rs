@@ -29,8 +29,11 @@ pub struct Shared {
     /// Held from an event's rule checks through its append to its fan-out, so checks see the
     /// state the append changes, and every socket receives a room's events in seq order. An
     /// async mutex on purpose: it must be held across the append's `.await`; SQLite serialises
-    /// those writes anyway, so it costs no parallelism.
-    pub delivery_order: tokio::sync::Mutex<()>,
+    /// those writes anyway, so it costs no parallelism. Messages take it once per group commit
+    /// (see [`crate::commit`]), not once per message.
+    pub delivery_order: Arc<tokio::sync::Mutex<()>>,
+    /// Where messages go to be stored (group commit) and fanned out.
+    pub writer: crate::commit::MessageWriter,
     /// Per-socket frame quota (see `Config::socket_frames_per_second`).
     pub socket_quota: governor::Quota,
     /// Events (messages, edits, reactions, room changes) per user, across all their sockets.

@@ -143,6 +143,30 @@ pub enum Draft {
     },
 }
 
+/// A message waiting for the next group commit (see [`Storage::append_messages`]).
+#[derive(Debug, Clone)]
+pub struct PendingMessage {
+    pub room: RoomId,
+    pub sender: NamedUser,
+    pub client_id: ClientMsgId,
+    pub body: String,
+    pub reply_to: Option<Seq>,
+    pub mentions: Vec<String>,
+}
+
+/// What became of one message of a group commit.
+#[derive(Debug, Clone)]
+pub enum Appended {
+    /// Stored now under the next seq of its room.
+    New(Event),
+    /// Its client id was used before (a resend): nothing was stored; the earlier event stands.
+    Earlier,
+    /// The sender is no longer a member of the room (removed since the request was checked).
+    NotMember,
+    /// The sender was muted since the request was checked.
+    Muted,
+}
+
 /// A new room and its first event.
 pub struct NewRoom<'a> {
     pub id: RoomId,
@@ -204,6 +228,13 @@ pub trait Storage: Send + Sync + 'static {
     // --- rooms and members ---
 
     async fn room_ids(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
+    /// `user`'s rooms that have at most `max_members` members (counting stops past it, so a
+    /// huge room costs no more than a small one).
+    async fn small_room_ids(
+        &self,
+        user: UserId,
+        max_members: u32,
+    ) -> Result<Vec<RoomId>, StoreError>;
     async fn room_summaries(&self, user: UserId) -> Result<Vec<RoomSummary>, StoreError>;
     async fn room_summary(
         &self,
@@ -268,6 +299,15 @@ pub trait Storage: Send + Sync + 'static {
         drafts: Vec<(Option<ClientMsgId>, Draft)>,
         now_ms: i64,
     ) -> Result<Vec<Event>, StoreError>;
+    /// Appends messages of any senders and rooms in ONE transaction and one fsync (group
+    /// commit), in order. Each is checked again inside the transaction (client id unused,
+    /// sender still an unmuted member), so a check made before waiting for the batch cannot
+    /// go stale. An error means none of them was stored.
+    async fn append_messages(
+        &self,
+        batch: &[PendingMessage],
+        now_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError>;
     /// A message of `room`, with what the rules need; `None` when `seq` is not a message.
     async fn message_info(
         &self,

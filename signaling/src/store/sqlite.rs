@@ -5,8 +5,8 @@
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
 use super::{
-    Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, SessionUser, Storage,
-    StoreError, UserCredentials, UserId,
+    Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
+    SessionUser, Storage, StoreError, UserCredentials, UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -485,6 +485,30 @@ async fn insert_event(
 }
 
 /// The wire form of a just-stored draft.
+/// Why a message of a group commit was not appended.
+async fn refusal(
+    tx: &mut Transaction<'_, Sqlite>,
+    message: &PendingMessage,
+) -> Result<Appended, StoreError> {
+    let row = sqlx::query(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE sender_id = ?2 AND client_id = ?3),
+                (SELECT muted FROM members WHERE room_id = ?1 AND user_id = ?2)",
+    )
+    .bind(&message.room.0)
+    .bind(message.sender.id.0)
+    .bind(&message.client_id.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(if row.get::<i64, _>(0) != 0 {
+        Appended::Earlier
+    } else {
+        match row.get::<Option<i64>, _>(1) {
+            Some(muted) if muted != 0 => Appended::Muted,
+            _ => Appended::NotMember,
+        }
+    })
+}
+
 fn event_of(
     room: &RoomId,
     seq: Seq,
@@ -804,6 +828,23 @@ impl Storage for SqliteStore {
         Ok(rows.iter().map(|r| RoomId(r.get(0))).collect())
     }
 
+    async fn small_room_ids(
+        &self,
+        user: UserId,
+        max_members: u32,
+    ) -> Result<Vec<RoomId>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.room_id FROM members m WHERE m.user_id = ?1
+               AND (SELECT COUNT(*) FROM (SELECT 1 FROM members c WHERE c.room_id = m.room_id
+                                          LIMIT ?2 + 1)) <= ?2",
+        )
+        .bind(user.0)
+        .bind(max_members)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| RoomId(r.get(0))).collect())
+    }
+
     async fn room_summaries(&self, user: UserId) -> Result<Vec<RoomSummary>, StoreError> {
         let query = format!("{SUMMARY_QUERY} ORDER BY COALESCE(lm.at, r.created_at) DESC");
         let rows = sqlx::query(&query)
@@ -1023,6 +1064,61 @@ impl Storage for SqliteStore {
         }
         tx.commit().await?;
         Ok(events)
+    }
+
+    async fn append_messages(
+        &self,
+        batch: &[PendingMessage],
+        now_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for message in batch {
+            // One statement takes the room's next seq only if the key is unused and the
+            // sender is an unmuted member; the rare refusal is explained afterwards.
+            let seq = sqlx::query(
+                "UPDATE rooms SET last_seq = last_seq + 1
+                 WHERE id = ?1
+                   AND EXISTS (SELECT 1 FROM members WHERE room_id = ?1 AND user_id = ?2
+                               AND muted = 0)
+                   AND NOT EXISTS (SELECT 1 FROM events WHERE sender_id = ?2 AND client_id = ?3)
+                 RETURNING last_seq",
+            )
+            .bind(&message.room.0)
+            .bind(message.sender.id.0)
+            .bind(&message.client_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(seq) = seq.map(|row| Seq(row.get(0))) else {
+                results.push(refusal(&mut tx, message).await?);
+                continue;
+            };
+            let draft = Draft::Message {
+                body: message.body.clone(),
+                reply_to: message.reply_to,
+                mentions: message.mentions.clone(),
+            };
+            insert_event(
+                &mut tx,
+                &message.room,
+                seq,
+                message.sender.id,
+                Some(&message.client_id),
+                &draft,
+                now_ms,
+            )
+            .await?;
+            results.push(Appended::New(event_of(
+                &message.room,
+                seq,
+                &message.sender,
+                Some(&message.client_id),
+                draft,
+                now_ms,
+            )));
+        }
+        tx.commit().await?;
+        Ok(results)
     }
 
     async fn message_info(

@@ -171,3 +171,77 @@ async fn unread_counts_skip_my_own_and_deleted_messages() {
     let summary = store.room_summary(&lobby, ann.id).await.unwrap().unwrap();
     assert_eq!(summary.unread, 0);
 }
+
+fn pending(room: &RoomId, sender: &NamedUser, key: &str) -> PendingMessage {
+    PendingMessage {
+        room: room.clone(),
+        sender: sender.clone(),
+        client_id: ClientMsgId(key.into()),
+        body: format!("body of {key}"),
+        reply_to: None,
+        mentions: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_group_commit_stores_in_order_and_checks_each_message_again() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let lobby = RoomId::lobby();
+    let (before, _) = store.events_after(&lobby, Seq(0), 100).await.unwrap();
+    let first = before.last().map_or(0, |e| e.seq.0);
+    let elsewhere = RoomId("00000000000000ff".into());
+    let batch = vec![
+        pending(&lobby, &ann, "a1"),
+        pending(&lobby, &bo, "b1"),
+        // The same key again in the same batch: stored once.
+        pending(&lobby, &ann, "a1"),
+        // A room the sender is not in.
+        pending(&elsewhere, &bo, "b2"),
+        pending(&lobby, &ann, "a2"),
+    ];
+    let results = store.append_messages(&batch, 5).await.unwrap();
+    let seqs: Vec<Option<i64>> = results
+        .iter()
+        .map(|r| match r {
+            Appended::New(event) => Some(event.seq.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![
+            Some(first + 1),
+            Some(first + 2),
+            None,
+            None,
+            Some(first + 3)
+        ]
+    );
+    assert!(matches!(results[2], Appended::Earlier));
+    assert!(matches!(results[3], Appended::NotMember));
+    // What the batch returned is what is stored, gap-free.
+    let (after, _) = store.events_after(&lobby, Seq(first), 100).await.unwrap();
+    let stored: Vec<(i64, String)> = after
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::Message { body, .. } => (e.seq.0, body.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        vec![
+            (first + 1, "body of a1".to_owned()),
+            (first + 2, "body of b1".to_owned()),
+            (first + 3, "body of a2".to_owned()),
+        ]
+    );
+    // A resend in a later batch is recognised too.
+    let again = store
+        .append_messages(&[pending(&lobby, &bo, "b1")], 6)
+        .await
+        .unwrap();
+    assert!(matches!(again[0], Appended::Earlier));
+}

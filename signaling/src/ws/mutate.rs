@@ -71,29 +71,14 @@ pub async fn mutate(
     room: Option<&RoomId>,
     apply: impl Future<Output = Result<Outcome, Refused>>,
 ) -> Result<Reply, Refused> {
-    if !client_id.is_valid() {
-        return Err(Refused::new(
-            ErrorCode::InvalidMessage,
-            "client_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
-        ));
-    }
+    check_client_id(&client_id)?;
     let Ok(in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
     else {
         tracing::warn!("order lock busy; asking the client to retry");
         return Err(Refused::busy());
     };
-    let earlier = state
-        .store
-        .event_by_client_id(ctx.authed.user, &client_id)
-        .await?;
-    if let Some(event) = earlier {
-        if room.is_some_and(|r| *r != event.room) {
-            return Err(Refused::new(
-                ErrorCode::ClientIdReused,
-                "This client_id was already used in another room.",
-            ));
-        }
-        return Ok(Some(ServerMessage::Ack { client_id, event }));
+    if let Some(ack) = earlier_ack(state, ctx, &client_id, room).await? {
+        return Ok(Some(ack));
     }
     // Counted only for requests that change something: resending is free.
     if state
@@ -101,10 +86,7 @@ pub async fn mutate(
         .check_key(&ctx.authed.user)
         .is_err()
     {
-        return Err(Refused::new(
-            ErrorCode::RateLimited,
-            "Slow down: too many messages.",
-        ));
+        return Err(too_many());
     }
     let outcome = apply.await?;
     for (user, room) in &outcome.joined {
@@ -143,6 +125,51 @@ pub async fn mutate(
     }))
 }
 
+pub fn check_client_id(client_id: &ClientMsgId) -> Result<(), Refused> {
+    if client_id.is_valid() {
+        Ok(())
+    } else {
+        Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "client_id must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'.",
+        ))
+    }
+}
+
+pub fn muted() -> Refused {
+    Refused::new(ErrorCode::Forbidden, "An admin muted you in this room.")
+}
+
+pub fn too_many() -> Refused {
+    Refused::new(ErrorCode::RateLimited, "Slow down: too many messages.")
+}
+
+/// The ack of the request stored earlier under `client_id` (a resend), if there is one.
+pub async fn earlier_ack(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: &ClientMsgId,
+    room: Option<&RoomId>,
+) -> Result<Reply, Refused> {
+    let Some(event) = state
+        .store
+        .event_by_client_id(ctx.authed.user, client_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if room.is_some_and(|r| *r != event.room) {
+        return Err(Refused::new(
+            ErrorCode::ClientIdReused,
+            "This client_id was already used in another room.",
+        ));
+    }
+    Ok(Some(ServerMessage::Ack {
+        client_id: client_id.clone(),
+        event,
+    }))
+}
+
 /// Appends an event of mine, stored under the request's key (inside [`mutate`]).
 pub async fn append_mine(
     state: &AppState,
@@ -173,10 +200,7 @@ pub async fn member_of(
 /// Refuses posting for a muted member.
 pub fn not_muted(membership: Membership) -> Result<(), Refused> {
     if membership.muted {
-        Err(Refused::new(
-            ErrorCode::Forbidden,
-            "An admin muted you in this room.",
-        ))
+        Err(muted())
     } else {
         Ok(())
     }

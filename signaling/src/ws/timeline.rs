@@ -2,9 +2,13 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
+use super::mutate::{
+    Outcome, append_mine, check_client_id, earlier_ack, member_of, mutate, muted, not_muted,
+    too_many,
+};
+use crate::commit::WriteError;
 use crate::state::AppState;
-use crate::store::{Draft, Membership};
+use crate::store::{Appended, Draft, Membership, PendingMessage};
 use shared::events::Event;
 use shared::limits::{
     MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_emoji, mentioned_names,
@@ -98,6 +102,9 @@ async fn mentions(state: &AppState, room: &RoomId, body: &str) -> Result<Vec<Str
     Ok(found)
 }
 
+/// A message takes the group-commit path ([`crate::commit`]) instead of [`mutate`]: its checks
+/// run concurrently with other senders', and the writer re-checks membership and the client id
+/// inside the transaction, so nothing checked here can go stale before it is stored.
 pub async fn send(
     state: &AppState,
     ctx: &SocketContext,
@@ -107,32 +114,76 @@ pub async fn send(
     reply_to: Option<Seq>,
 ) -> Result<Reply, Refused> {
     check_body(&body).map_err(Refused::invalid)?;
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let membership = member_of(state, ctx, &room).await?;
-        not_muted(membership)?;
-        not_blocked(state, ctx, &room, membership).await?;
-        if let Some(quoted) = reply_to
-            && state
-                .store
-                .message_info(&room, quoted, None)
-                .await?
-                .is_none()
-        {
-            return Err(Refused::new(
-                ErrorCode::NoSuchMessage,
-                "The message you reply to is not in this room.",
-            ));
-        }
-        let mentions = mentions(state, &room, &body).await?;
-        let draft = Draft::Message {
-            body,
-            reply_to,
-            mentions,
-        };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
-        Ok(Outcome::event(event))
-    })
-    .await
+    check_client_id(&client_id)?;
+    match store_message(state, ctx, &room, &client_id, body, reply_to).await {
+        Ok(event) => Ok(Some(ServerMessage::Ack { client_id, event })),
+        // A resend of a message that was stored is answered with it, whatever changed since
+        // (a quota, a removal): the client must learn that it arrived.
+        Err(refused) => match earlier_ack(state, ctx, &client_id, Some(&room)).await? {
+            Some(ack) => Ok(Some(ack)),
+            None => Err(refused),
+        },
+    }
+}
+
+async fn store_message(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    client_id: &ClientMsgId,
+    body: String,
+    reply_to: Option<Seq>,
+) -> Result<Event, Refused> {
+    if state
+        .user_event_limiter
+        .check_key(&ctx.authed.user)
+        .is_err()
+    {
+        return Err(too_many());
+    }
+    let membership = member_of(state, ctx, room).await?;
+    not_muted(membership)?;
+    not_blocked(state, ctx, room, membership).await?;
+    if let Some(quoted) = reply_to
+        && state
+            .store
+            .message_info(room, quoted, None)
+            .await?
+            .is_none()
+    {
+        return Err(Refused::new(
+            ErrorCode::NoSuchMessage,
+            "The message you reply to is not in this room.",
+        ));
+    }
+    let mentions = if body.contains('@') {
+        mentions(state, room, &body).await?
+    } else {
+        Vec::new()
+    };
+    let message = PendingMessage {
+        room: room.clone(),
+        sender: ctx.me(),
+        client_id: client_id.clone(),
+        body,
+        reply_to,
+        mentions,
+    };
+    match state.writer.write(message, ctx.conn).await {
+        Ok(Appended::New(event)) => Ok(event),
+        Ok(Appended::NotMember) => Err(Refused::no_such_room()),
+        Ok(Appended::Muted) => Err(muted()),
+        // Sent twice at once (two tabs resending): `send` answers with the stored one.
+        Ok(Appended::Earlier) => Err(Refused::new(
+            ErrorCode::ClientIdReused,
+            "This client_id was already used.",
+        )),
+        Err(WriteError::Busy) => Err(Refused::busy()),
+        Err(WriteError::Store) => Err(Refused::new(
+            ErrorCode::Internal,
+            "The server could not store that. Try again.",
+        )),
+    }
 }
 
 /// The message `target` if it is there, not deleted, and mine.
