@@ -1,0 +1,187 @@
+//! Counters shared by every connection of one run, and a lock-free latency histogram.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+/// The phases a message can belong to; the phase letter is part of every message id.
+pub const FINAL: usize = 0;
+pub const THROUGHPUT: usize = 1;
+pub const LATENCY: usize = 2;
+pub const OVERLOAD: usize = 3;
+pub const PHASES: usize = 4;
+pub const PHASE_LETTERS: [u8; PHASES] = [b'F', b'T', b'L', b'O'];
+
+/// 10 µs buckets below 100 ms, then 1 ms buckets up to 60 s (everything above lands in the last).
+const FINE_US: u64 = 100_000;
+const FINE_BUCKETS: usize = 10_000;
+const COARSE_BUCKETS: usize = 59_900;
+
+pub struct Histogram {
+    buckets: Vec<AtomicU64>,
+    max_us: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self {
+            buckets: (0..FINE_BUCKETS + COARSE_BUCKETS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            max_us: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn record(&self, us: u64) {
+        let index = if us < FINE_US {
+            (us / 10) as usize
+        } else {
+            (FINE_BUCKETS + ((us - FINE_US) / 1000) as usize).min(self.buckets.len() - 1)
+        };
+        self.buckets[index].fetch_add(1, Relaxed);
+        self.max_us.fetch_max(us, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
+    /// The upper edge of the bucket holding the `p` quantile, in milliseconds.
+    pub fn percentile_ms(&self, p: f64) -> Option<f64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total as f64 * p).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            seen += bucket.load(Relaxed);
+            if seen >= rank {
+                let upper_us = if i < FINE_BUCKETS {
+                    (i as u64 + 1) * 10
+                } else {
+                    FINE_US + (i - FINE_BUCKETS) as u64 * 1000 + 1000
+                };
+                return Some((upper_us.min(self.max_us.load(Relaxed).max(1)) as f64) / 1000.0);
+            }
+        }
+        self.max_ms()
+    }
+
+    pub fn max_ms(&self) -> Option<f64> {
+        (self.count() > 0).then(|| self.max_us.load(Relaxed) as f64 / 1000.0)
+    }
+}
+
+/// What every connection task reports into.
+pub struct Global {
+    pub start: Instant,
+    pub deliveries: [AtomicU64; PHASES],
+    pub acks: [AtomicU64; PHASES],
+    pub sent: [AtomicU64; PHASES],
+    pub latency: [Histogram; PHASES],
+    /// Sockets that got the one final message of their room (or the ack of their own).
+    pub final_ok: AtomicU64,
+    pub connected: AtomicU64,
+    pub failed: AtomicU64,
+    /// Sockets that ended while the run still wanted them.
+    pub dropped: AtomicU64,
+    pub close_reasons: Mutex<HashMap<String, u64>>,
+    pub errors: Mutex<HashMap<String, u64>>,
+    pub retries: AtomicU64,
+    pub gave_up: AtomicU64,
+    pub presence_frames: AtomicU64,
+    pub other_frames: AtomicU64,
+    /// Closed-loop senders stop refilling their window once this is set.
+    pub stop: AtomicBool,
+}
+
+impl Global {
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            deliveries: Default::default(),
+            acks: Default::default(),
+            sent: Default::default(),
+            latency: std::array::from_fn(|_| Histogram::new()),
+            final_ok: AtomicU64::new(0),
+            connected: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            close_reasons: Mutex::default(),
+            errors: Mutex::default(),
+            retries: AtomicU64::new(0),
+            gave_up: AtomicU64::new(0),
+            presence_frames: AtomicU64::new(0),
+            other_frames: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.start.elapsed().as_micros() as u64
+    }
+
+    pub fn count_error(&self, code: &str) {
+        *self
+            .errors
+            .lock()
+            .expect("not poisoned")
+            .entry(code.to_owned())
+            .or_default() += 1;
+    }
+
+    pub fn count_close(&self, reason: String) {
+        self.dropped.fetch_add(1, Relaxed);
+        *self
+            .close_reasons
+            .lock()
+            .expect("not poisoned")
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    pub fn errors_snapshot(&self) -> HashMap<String, u64> {
+        self.errors.lock().expect("not poisoned").clone()
+    }
+
+    pub fn closes_snapshot(&self) -> HashMap<String, u64> {
+        self.close_reasons.lock().expect("not poisoned").clone()
+    }
+}
+
+/// utime + stime of a process, in seconds (`/proc/PID/stat`, 100 ticks per second).
+pub fn cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After "pid (comm)": state is field 3 of the man page, utime 14 and stime 15.
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// Resident set size of a process in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
