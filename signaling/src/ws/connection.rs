@@ -186,7 +186,9 @@ where
     let idle_limit = Duration::from_secs(close::IDLE_TIMEOUT_SECS);
     let expires_in = u64::try_from(ctx.authed.expires_at_ms - now_ms()).unwrap_or(0);
     let expiry = Instant::now() + Duration::from_millis(expires_in);
-    let welcome = match welcome(state, ctx).await {
+    // The big futures (the welcome, a frame's handler) are boxed: this task lives as long as
+    // the socket, and an unboxed handler would keep its largest state in every idle socket.
+    let welcome = match Box::pin(welcome(state, ctx)).await {
         Ok(welcome) => welcome,
         Err(e) => {
             tracing::error!(error = %e, "could not load a socket's rooms");
@@ -241,7 +243,7 @@ where
                 } else {
                     limited_in_a_row = 0;
                     match frame {
-                        Message::Text(text) => handle_text(state, ctx, text.as_str()).await,
+                        Message::Text(text) => Box::pin(handle_text(state, ctx, text.as_str())).await,
                         _ => Some(dispatch::error(
                             ErrorCode::UnsupportedFrame,
                             "Binary frames are not supported; send JSON text.",
