@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     init_logging(config.log_format);
+    raise_open_file_limit();
     let server = signaling::start(config).await?;
     tracing::info!(url = %server.url(), "chat server ready");
     eprintln!("Chat is running at {}", server.url());
@@ -24,6 +25,15 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Every connection is a file descriptor, and many systems start processes with a soft limit
+/// of 1024; take what the hard limit allows so thousands of sockets can be open.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
     }
 }
 
