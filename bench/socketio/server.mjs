@@ -1,6 +1,7 @@
 // The reference a user would pick instead of the chat server: the canonical Socket.IO chat-room
 // server. No accounts, no persistence: `join` puts the socket in a room, `chat` broadcasts to the
-// room (the sender included, as `io.to(room).emit` does) and calls the acknowledgement.
+// room's other members (`socket.to(room).emit`, like the chat server, which answers its sender
+// with an ack instead of an echo) and calls the acknowledgement.
 //
 //   node bench/socketio/server.mjs [port]    (prints "socket.io listening on 127.0.0.1:PORT")
 //
@@ -19,7 +20,7 @@ io.on('connection', (socket) => {
     if (typeof ack === 'function') ack();
   });
   socket.on('chat', (room, text, ack) => {
-    io.to(room).emit('chat', room, text);
+    socket.to(room).emit('chat', room, text);
     if (typeof ack === 'function') ack();
   });
 });
