@@ -850,7 +850,7 @@ async fn main() -> anyhow::Result<()> {
             "overload_secs": args.overload_secs,
             "source_addrs": args.source_addrs,
             "chat_flags": ["--socket-frames-per-second", "1000000", "--user-events-per-second", "1000000", "--auth-attempts-per-minute", "1000000"],
-            "delivery_counting": "a delivery is a message frame reaching a room member other than its sender (9 per message in rooms of 10); Socket.IO's io.to(room).emit also echoes to the sender, not counted",
+            "delivery_counting": "a delivery is a message frame reaching a room member other than its sender (9 per message in rooms of 10); both servers answer the sender with an ack only (the reference uses socket.to(room).emit)",
         },
         "chat_seed": seed_info,
         "targets": {
