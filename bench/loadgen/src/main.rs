@@ -26,7 +26,7 @@ use clap::Parser;
 use conn::{Cmd, ConnSpec, Kind, Target};
 use serde_json::{Value, json};
 use server::{Seed, ServerProcess, room_id};
-use stats::{FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, cpu_secs, rss_kib};
+use stats::{FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, cpu_secs, machine_busy_secs, rss_kib};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -261,6 +261,11 @@ async fn paced(global: &Global, fleet: &Fleet, phase: usize, rate: f64, secs: f6
     total
 }
 
+/// CPU seconds the rest of the machine used (other benchmarks, builds) while a scenario ran.
+fn other_cpu(machine: f64, server: f64, generator: f64) -> f64 {
+    (machine - server - generator).max(0.0)
+}
+
 fn ms(v: Option<f64>) -> Value {
     v.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
 }
@@ -399,6 +404,7 @@ async fn run_kind(
         n: window,
     });
     tokio::time::sleep(Duration::from_secs(if args.smoke { 1 } else { 2 })).await;
+    let m0 = machine_busy_secs();
     let (a0, d0, s0, g0, t0) = (
         global.acks[THROUGHPUT].load(Relaxed),
         global.deliveries[THROUGHPUT].load(Relaxed),
@@ -414,6 +420,7 @@ async fn run_kind(
         gen_cpu(),
         t0.elapsed().as_secs_f64(),
     );
+    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
     global.stop.store(true, Relaxed);
     let drained = wait_until(Duration::from_secs(30), || {
         global.deliveries[THROUGHPUT].load(Relaxed)
@@ -429,7 +436,7 @@ async fn run_kind(
     let missing = (global.acks[THROUGHPUT].load(Relaxed) * recipients)
         .saturating_sub(global.deliveries[THROUGHPUT].load(Relaxed));
     println!(
-        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery; generator CPU {:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
+        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery; generator CPU {:.1} s, other processes {others:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
         g1 - g0,
         global.latency[THROUGHPUT].percentile_ms(0.5),
         global.latency[THROUGHPUT].percentile_ms(0.99),
@@ -455,6 +462,7 @@ async fn run_kind(
             "server_cpu_us_per_delivery": round(cpu_per_delivery_us, 3),
             "server_cores_busy": round(server_cpu / elapsed, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
+            "other_processes_cpu_seconds": round(others, 2),
             "latency_send_to_delivery": latency_json(&global, THROUGHPUT),
             "missing_deliveries_after_drain": missing,
             "errors": global.errors_snapshot(),
@@ -497,17 +505,18 @@ async fn run_kind(
         format!("{}/{}", fleet.connected, args.latency_connections),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (s0, g0) = (cpu_secs(pid), gen_cpu());
+    let (s0, g0, m0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs());
     let offered = paced(&global, &fleet, LATENCY, msg_rate, args.latency_secs).await;
     let complete = wait_until(Duration::from_secs(15), || {
         global.deliveries[LATENCY].load(Relaxed) >= offered * recipients
     })
     .await;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
+    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
     let delivered = global.deliveries[LATENCY].load(Relaxed);
     let h = &global.latency[LATENCY];
     println!(
-        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s, generator CPU {:.1} s",
+        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s, generator CPU {:.1} s, other processes {others:.1} s",
         global.acks[LATENCY].load(Relaxed),
         offered * recipients,
         h.percentile_ms(0.5),
@@ -536,6 +545,7 @@ async fn run_kind(
             "send_to_delivery": latency_json(&global, LATENCY),
             "server_cpu_seconds": round(s1 - s0, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
+            "other_processes_cpu_seconds": round(others, 2),
         }),
     );
 
@@ -561,7 +571,12 @@ async fn run_kind(
         })
     };
     let rss_start = rss_kib(pid);
-    let (s0, g0, t0) = (cpu_secs(pid), gen_cpu(), Instant::now());
+    let (s0, g0, m0, t0) = (
+        cpu_secs(pid),
+        gen_cpu(),
+        machine_busy_secs(),
+        Instant::now(),
+    );
     let offered = paced(&global, &fleet, OVERLOAD, overload_rate, args.overload_secs).await;
     let send_secs = t0.elapsed().as_secs_f64();
     let acked_during = global.acks[OVERLOAD].load(Relaxed);
@@ -576,6 +591,7 @@ async fn run_kind(
     .await;
     let drain_secs = t0.elapsed().as_secs_f64() - send_secs;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
+    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
     sampling.store(false, Relaxed);
     let samples = sampler.await.unwrap_or_default();
     let rss_max = samples.iter().map(|s| s.1).max().unwrap_or(0);
@@ -642,6 +658,7 @@ async fn run_kind(
             "rss_samples_kib": samples.iter().map(|(t, r)| json!([t, r])).collect::<Vec<_>>(),
             "server_cpu_seconds": round(s1 - s0, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
+            "other_processes_cpu_seconds": round(others, 2),
             "delivery_latency": latency_json(&global, OVERLOAD),
             "acked_checked_in_db": if kind == Kind::Chat { json!(acked_ids.len()) } else { Value::Null },
             "acked_lost": lost,
@@ -671,7 +688,7 @@ fn cell(v: &Value) -> String {
 }
 
 fn print_table(results: &serde_json::Map<String, Value>) {
-    let rows: [(&str, &[&str], &str); 17] = [
+    let rows: [(&str, &[&str], &str); 19] = [
         ("1 idle sockets connected", &["idle", "connected"], ""),
         ("1 KB per idle socket", &["idle", "kb_per_socket"], "<= 10"),
         (
@@ -705,6 +722,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
             "",
         ),
         (
+            "2 other processes' CPU s",
+            &["fanout", "other_processes_cpu_seconds"],
+            "0",
+        ),
+        (
             "2 latency p99 ms (saturated)",
             &["fanout", "latency_send_to_delivery", "p99_ms"],
             "",
@@ -723,6 +745,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
             "3 latency max ms",
             &["latency", "send_to_delivery", "max_ms"],
             "",
+        ),
+        (
+            "3 other processes' CPU s",
+            &["latency", "other_processes_cpu_seconds"],
+            "0",
         ),
         (
             "4 offered messages/s",
