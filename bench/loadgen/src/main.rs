@@ -26,7 +26,10 @@ use clap::Parser;
 use conn::{Cmd, ConnSpec, Kind, Target};
 use serde_json::{Value, json};
 use server::{Seed, ServerProcess, room_id};
-use stats::{FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, cpu_secs, machine_busy_secs, rss_kib};
+use stats::{
+    FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, context_switches, cpu_secs, machine_busy_secs,
+    rss_kib,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -404,7 +407,7 @@ async fn run_kind(
         n: window,
     });
     tokio::time::sleep(Duration::from_secs(if args.smoke { 1 } else { 2 })).await;
-    let m0 = machine_busy_secs();
+    let (m0, cs0) = (machine_busy_secs(), context_switches(pid));
     let (a0, d0, s0, g0, t0) = (
         global.acks[THROUGHPUT].load(Relaxed),
         global.deliveries[THROUGHPUT].load(Relaxed),
@@ -421,6 +424,7 @@ async fn run_kind(
         t0.elapsed().as_secs_f64(),
     );
     let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let switches_per_msg = (context_switches(pid) - cs0) as f64 / (a1 - a0).max(1) as f64;
     global.stop.store(true, Relaxed);
     let drained = wait_until(Duration::from_secs(30), || {
         global.deliveries[THROUGHPUT].load(Relaxed)
@@ -436,7 +440,7 @@ async fn run_kind(
     let missing = (global.acks[THROUGHPUT].load(Relaxed) * recipients)
         .saturating_sub(global.deliveries[THROUGHPUT].load(Relaxed));
     println!(
-        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery; generator CPU {:.1} s, other processes {others:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
+        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery, {switches_per_msg:.1} server context switches per message; generator CPU {:.1} s, other processes {others:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
         g1 - g0,
         global.latency[THROUGHPUT].percentile_ms(0.5),
         global.latency[THROUGHPUT].percentile_ms(0.99),
@@ -461,6 +465,7 @@ async fn run_kind(
             "server_cpu_seconds": round(server_cpu, 2),
             "server_cpu_us_per_delivery": round(cpu_per_delivery_us, 3),
             "server_cores_busy": round(server_cpu / elapsed, 2),
+            "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
             "latency_send_to_delivery": latency_json(&global, THROUGHPUT),
@@ -506,6 +511,7 @@ async fn run_kind(
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (s0, g0, m0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs());
+    let cs0 = context_switches(pid);
     let offered = paced(&global, &fleet, LATENCY, msg_rate, args.latency_secs).await;
     let complete = wait_until(Duration::from_secs(15), || {
         global.deliveries[LATENCY].load(Relaxed) >= offered * recipients
@@ -513,10 +519,11 @@ async fn run_kind(
     .await;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
     let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let switches_per_msg = (context_switches(pid) - cs0) as f64 / offered.max(1) as f64;
     let delivered = global.deliveries[LATENCY].load(Relaxed);
     let h = &global.latency[LATENCY];
     println!(
-        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s, generator CPU {:.1} s, other processes {others:.1} s",
+        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s ({switches_per_msg:.1} context switches per message), generator CPU {:.1} s, other processes {others:.1} s",
         global.acks[LATENCY].load(Relaxed),
         offered * recipients,
         h.percentile_ms(0.5),
@@ -544,6 +551,8 @@ async fn run_kind(
             "expected_deliveries": offered * recipients,
             "send_to_delivery": latency_json(&global, LATENCY),
             "server_cpu_seconds": round(s1 - s0, 2),
+            "server_cpu_us_per_delivery": round((s1 - s0) * 1e6 / delivered.max(1) as f64, 3),
+            "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
         }),
@@ -688,7 +697,7 @@ fn cell(v: &Value) -> String {
 }
 
 fn print_table(results: &serde_json::Map<String, Value>) {
-    let rows: [(&str, &[&str], &str); 19] = [
+    let rows: [(&str, &[&str], &str); 21] = [
         ("1 idle sockets connected", &["idle", "connected"], ""),
         ("1 KB per idle socket", &["idle", "kb_per_socket"], "<= 10"),
         (
@@ -715,6 +724,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
             "2 server CPU µs per delivery",
             &["fanout", "server_cpu_us_per_delivery"],
             "<= socket.io",
+        ),
+        (
+            "2 server context switches per msg",
+            &["fanout", "server_context_switches_per_message"],
+            "",
         ),
         (
             "2 generator CPU s",
@@ -744,6 +758,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
         (
             "3 latency max ms",
             &["latency", "send_to_delivery", "max_ms"],
+            "",
+        ),
+        (
+            "3 server CPU µs per delivery",
+            &["latency", "server_cpu_us_per_delivery"],
             "",
         ),
         (
