@@ -140,12 +140,22 @@ function memorySampler(bob, pid) {
   const sample = async (phase) => {
     const metrics = Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
     const procs = descendantsOf(pid);
-    const renderers = procs.filter((p) => cmdline(p).includes('--type=renderer'));
+    // RSS per kind of process (--type=renderer, utility such as the network and storage
+    // services, gpu-process, zygote; the main process is "browser").
+    const byType = { browser: rssBytes(pid) };
+    for (const p of procs) {
+      const args = cmdline(p);
+      const type = /--type=(\S+)/.exec(args)?.[1] ?? 'other';
+      const service = /--utility-sub-type=(\S+)/.exec(args)?.[1];
+      const key = service ? `utility:${service.split('.').pop()}` : type;
+      byType[key] = (byType[key] ?? 0) + rssBytes(p);
+    }
     samples.push({
       phase, t: performance.now(),
       jsHeap: metrics.JSHeapUsedSize,
-      rendererRss: renderers.reduce((s, p) => s + rssBytes(p), 0),
-      browserTreeRss: [pid, ...procs].reduce((s, p) => s + rssBytes(p), 0),
+      rendererRss: byType.renderer ?? 0,
+      browserTreeRss: Object.values(byType).reduce((a, b) => a + b, 0),
+      byType,
     });
   };
   return {
@@ -213,10 +223,17 @@ async function appScenarios() {
   const before = sampler.samples.filter((s) => s.phase === 'before');
   const start = (key) => Math.max(...before.map((s) => s[key]));
   const peak = (key) => Math.max(...sampler.samples.map((s) => s[key]));
-  extra.memorySamples = sampler.samples.map((s) => ({ ...s, t: round(s.t) }));
   const mib = (x) => round(x / 2 ** 20);
+  extra.memorySamples = sampler.samples.map((s) => ({ ...s, t: round(s.t) }));
   const heapGrowth = peak('jsHeap') - start('jsHeap');
   const rssGrowth = peak('rendererRss') - start('rendererRss');
+  const types = Object.keys(sampler.samples.at(-1).byType);
+  extra.rssGrowthByProcessType = Object.fromEntries(types.map((k) => [k, {
+    startMiB: mib(Math.max(...before.map((s) => s.byType[k] ?? 0))),
+    peakMiB: mib(Math.max(...sampler.samples.map((s) => s.byType[k] ?? 0))),
+  }]));
+  console.log('receiving browser RSS by process type (MiB, start -> peak):');
+  for (const [k, v] of Object.entries(extra.rssGrowthByProcessType)) console.log(`  ${k.padEnd(24)} ${v.startMiB} -> ${v.peakMiB}`);
   console.log(`app transfer of ${MEMORY_BYTES / MB} MB: ${round(bigSeconds, 2)} s = ${round(MEMORY_BYTES / MB / bigSeconds, 1)} MB/s, ${sampler.samples.length} memory samples`);
   rows.push(
     { figure: `app transfer, ${MEMORY_BYTES / MB} MB`, value: round(MEMORY_BYTES / MB / bigSeconds, 1), unit: 'MB/s', met: null },

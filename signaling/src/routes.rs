@@ -27,10 +27,18 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
         .route("/api/{*rest}", any(accounts::not_found))
         .layer(RequestBodyLimitLayer::new(MAX_API_BODY));
 
-    // Unknown paths get index.html so client-side routes survive a reload.
+    // Unknown paths get index.html so client-side routes survive a reload. A release build has
+    // `.br` (quality 11) and `.gz` copies of its assets (scripts/precompress.mjs); they are sent
+    // as they are, which is smaller than the on-the-fly compression below can afford to be.
     let frontend = ServeDir::new(static_dir)
         .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(static_dir.join("index.html")));
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(static_dir.join("index.html"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
 
     Router::new()
         .merge(api)

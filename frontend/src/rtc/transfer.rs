@@ -126,9 +126,11 @@ pub enum LinkEvent {
     Closed,
 }
 
-/// Buffered bytes above which the sender waits for the channel to drain.
-const HIGH_WATER: u32 = 1024 * 1024;
-const LOW_WATER: u32 = 256 * 1024;
+/// Buffered bytes above which the sender waits for the channel to drain, and the level at which
+/// it is woken again. The gap is what the channel sends while the woken sender reads the next
+/// block of the file: with 1 MiB / 256 KiB the channel ran dry between blocks.
+const HIGH_WATER: u32 = 4 * 1024 * 1024;
+const LOW_WATER: u32 = 1024 * 1024;
 
 impl Link {
     pub fn new(rtc: Rtc, on_event: Rc<dyn Fn(LinkEvent)>) -> Result<Rc<Self>, JsValue> {

@@ -20,6 +20,11 @@ use web_sys::{RtcPeerConnectionState, RtcSdpType};
 /// Reconnection attempts after a drop before giving up (about a minute in all).
 const RECONNECT_ATTEMPTS: u32 = 12;
 
+/// Queued chunks are written to storage together, up to this much at a time: every write is a
+/// round trip to the browser's storage, and one per 64 KiB chunk kept the receiver behind the
+/// channel (bench/browser/p2p.mjs measures it).
+const WRITE_BLOCK: usize = 1024 * 1024;
+
 pub struct Incoming {
     pub id: String,
     pub room: RoomId,
@@ -261,8 +266,9 @@ impl Rtc {
     /// sender's window bounds how much can queue here.
     async fn drain_to_storage(self, t: &Rc<Incoming>) {
         loop {
-            let next = t.queue.borrow_mut().pop_front();
-            let Some(chunk) = next else { return };
+            let Some(chunk) = next_block(&mut t.queue.borrow_mut()) else {
+                return;
+            };
             let Some(writer) = t.writer() else { return };
             if let Err(why) = writer.write(&chunk).await {
                 return self.fail_incoming(t, why);
@@ -380,4 +386,18 @@ impl Rtc {
             }
         });
     }
+}
+
+/// The queued chunks that fit in one [`WRITE_BLOCK`] (at least one), joined in order.
+fn next_block(queue: &mut VecDeque<Vec<u8>>) -> Option<Vec<u8>> {
+    let mut block = queue.pop_front()?;
+    while let Some(next) = queue.front() {
+        if block.len() + next.len() > WRITE_BLOCK {
+            break;
+        }
+        if let Some(next) = queue.pop_front() {
+            block.extend_from_slice(&next);
+        }
+    }
+    Some(block)
 }
