@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 #[command(about = "Chat server vs Socket.IO load generator (bounded, loopback only)")]
 struct Args {
     /// Tiny sizes for CI; exits non-zero when a check fails.
-    #[arg(long, env = "BENCH_SMOKE")]
+    #[arg(long, env = "BENCH_SMOKE", value_parser = clap::builder::BoolishValueParser::new())]
     smoke: bool,
     /// Idle sockets (scenario 1) and sockets during the fan-out (scenario 2).
     #[arg(long, default_value_t = 19_000)]
@@ -69,6 +69,10 @@ struct Args {
     /// 127.0.0.x source addresses to spread client sockets over.
     #[arg(long, default_value_t = 32)]
     source_addrs: usize,
+    /// Before each measured scenario, wait up to this long for other processes (builds, other
+    /// benchmarks) to leave the cores alone.
+    #[arg(long, default_value_t = 30.0)]
+    quiet_wait_secs: f64,
     /// Which servers: chat, socketio or both.
     #[arg(long, default_value = "both")]
     servers: String,
@@ -88,6 +92,7 @@ impl Args {
             self.latency_deliveries_per_sec = self.latency_deliveries_per_sec.min(900.0);
             self.latency_secs = self.latency_secs.min(3.0);
             self.overload_secs = self.overload_secs.min(3.0);
+            self.quiet_wait_secs = 0.0;
         }
         self.room_size = self.room_size.max(2);
         self.connections -= self.connections % self.room_size;
@@ -264,6 +269,31 @@ async fn paced(global: &Global, fleet: &Fleet, phase: usize, rate: f64, secs: f6
     total
 }
 
+/// Waits, at most `limit_secs`, until processes other than the server and this generator used
+/// under a fifth of a core for a whole second; returns how long it waited.
+async fn wait_for_quiet(server_pid: u32, limit_secs: f64) -> f64 {
+    let started = Instant::now();
+    let mut quiet_halves = 0;
+    while started.elapsed().as_secs_f64() < limit_secs {
+        let (m0, s0, g0) = (machine_busy_secs(), cpu_secs(server_pid), gen_cpu());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let others = other_cpu(
+            machine_busy_secs() - m0,
+            cpu_secs(server_pid) - s0,
+            gen_cpu() - g0,
+        );
+        quiet_halves = if others < 0.1 { quiet_halves + 1 } else { 0 };
+        if quiet_halves >= 2 {
+            break;
+        }
+    }
+    let waited = started.elapsed().as_secs_f64();
+    if waited > 1.5 {
+        println!("  (waited {waited:.0} s for other processes to leave the cores)");
+    }
+    waited
+}
+
 /// CPU seconds the rest of the machine used (other benchmarks, builds) while a scenario ran.
 fn other_cpu(machine: f64, server: f64, generator: f64) -> f64 {
     (machine - server - generator).max(0.0)
@@ -402,6 +432,7 @@ async fn run_kind(
         args.throughput_secs
     );
     let window = args.window;
+    let waited_2 = wait_for_quiet(pid, args.quiet_wait_secs).await;
     fleet.broadcast(|| Cmd::Window {
         phase: THROUGHPUT,
         n: window,
@@ -468,6 +499,7 @@ async fn run_kind(
             "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "waited_for_quiet_seconds": round(waited_2, 1),
             "latency_send_to_delivery": latency_json(&global, THROUGHPUT),
             "missing_deliveries_after_drain": missing,
             "errors": global.errors_snapshot(),
@@ -510,6 +542,7 @@ async fn run_kind(
         format!("{}/{}", fleet.connected, args.latency_connections),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let waited_3 = wait_for_quiet(pid, args.quiet_wait_secs).await;
     let (s0, g0, m0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs());
     let cs0 = context_switches(pid);
     let offered = paced(&global, &fleet, LATENCY, msg_rate, args.latency_secs).await;
@@ -555,6 +588,7 @@ async fn run_kind(
             "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "waited_for_quiet_seconds": round(waited_3, 1),
         }),
     );
 
@@ -579,6 +613,7 @@ async fn run_kind(
             samples
         })
     };
+    let waited_4 = wait_for_quiet(pid, args.quiet_wait_secs).await;
     let rss_start = rss_kib(pid);
     let (s0, g0, m0, t0) = (
         cpu_secs(pid),
@@ -668,6 +703,7 @@ async fn run_kind(
             "server_cpu_seconds": round(s1 - s0, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "waited_for_quiet_seconds": round(waited_4, 1),
             "delivery_latency": latency_json(&global, OVERLOAD),
             "acked_checked_in_db": if kind == Kind::Chat { json!(acked_ids.len()) } else { Value::Null },
             "acked_lost": lost,
@@ -895,6 +931,7 @@ async fn main() -> anyhow::Result<()> {
             "overload_factor": args.overload_factor,
             "overload_secs": args.overload_secs,
             "source_addrs": args.source_addrs,
+            "quiet_wait_secs": args.quiet_wait_secs,
             "chat_flags": ["--socket-frames-per-second", "1000000", "--user-events-per-second", "1000000", "--auth-attempts-per-minute", "1000000"],
             "delivery_counting": "a delivery is a message frame reaching a room member other than its sender (9 per message in rooms of 10); both servers answer the sender with an ack only (the reference uses socket.to(room).emit)",
         },

@@ -32,7 +32,8 @@ impl ServerProcess {
         self.child.id()
     }
 
-    /// Starts the release chat server on a copy of the seeded database.
+    /// Starts the release chat server (`SIGNALING_BIN`, else `target/release/signaling`) on a
+    /// copy of the seeded database.
     pub fn chat(root: &Path, seed: &Seed, run_dir: &Path) -> anyhow::Result<Self> {
         let _ = std::fs::remove_dir_all(run_dir);
         std::fs::create_dir_all(run_dir)?;
@@ -42,7 +43,8 @@ impl ServerProcess {
                 std::fs::copy(&from, run_dir.join(file))?;
             }
         }
-        let binary = root.join("target/release/signaling");
+        let binary = std::env::var_os("SIGNALING_BIN")
+            .map_or_else(|| root.join("target/release/signaling"), PathBuf::from);
         anyhow::ensure!(
             binary.exists(),
             "{} is missing: cargo build --release -p signaling",
