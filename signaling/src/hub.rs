@@ -338,6 +338,15 @@ impl Hub {
         closed
     }
 
+    /// Whether socket `id` follows `room`: its user is a member (follows change with
+    /// membership, under the order lock), known without asking the database.
+    pub fn follows(&self, id: ConnId, room: &RoomId) -> bool {
+        self.lock()
+            .conns
+            .get(&id)
+            .is_some_and(|conn| conn.rooms.contains(room))
+    }
+
     pub fn connection_count(&self) -> usize {
         self.lock().conns.len()
     }

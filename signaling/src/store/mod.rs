@@ -165,6 +165,8 @@ pub enum Appended {
     NotMember,
     /// The sender was muted since the request was checked.
     Muted,
+    /// A direct conversation where one side blocked the other.
+    Blocked,
 }
 
 /// A new room and its first event.
@@ -300,9 +302,10 @@ pub trait Storage: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Vec<Event>, StoreError>;
     /// Appends messages of any senders and rooms in ONE transaction and one fsync (group
-    /// commit), in order. Each is checked again inside the transaction (client id unused,
-    /// sender still an unmuted member), so a check made before waiting for the batch cannot
-    /// go stale. An error means none of them was stored.
+    /// commit), in order. Each is checked inside the transaction (client id unused, sender an
+    /// unmuted member, no block in a direct conversation), so no check made earlier can go
+    /// stale. The caller holds the order lock (seqs are read, then written). An error means
+    /// none of them was stored.
     async fn append_messages(
         &self,
         batch: &[PendingMessage],

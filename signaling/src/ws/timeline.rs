@@ -79,13 +79,14 @@ pub(super) async fn not_blocked(
             .blocked_either_way(ctx.authed.user, other.user.id)
             .await?
         {
-            return Err(Refused::new(
-                ErrorCode::Forbidden,
-                "You cannot write to this person.",
-            ));
+            return Err(blocked());
         }
     }
     Ok(())
+}
+
+fn blocked() -> Refused {
+    Refused::new(ErrorCode::Forbidden, "You cannot write to this person.")
 }
 
 /// The mentioned names that belong to members of `room`, as they spell their names.
@@ -141,9 +142,14 @@ async fn store_message(
     {
         return Err(too_many());
     }
-    let membership = member_of(state, ctx, room).await?;
-    not_muted(membership)?;
-    not_blocked(state, ctx, room, membership).await?;
+    // A socket follows exactly its user's rooms, so the common case needs no database read
+    // here: the group commit checks membership, mutes and blocks in its transaction anyway.
+    // Otherwise the full checks give the precise refusal.
+    if !state.hub.follows(ctx.conn, room) {
+        let membership = member_of(state, ctx, room).await?;
+        not_muted(membership)?;
+        not_blocked(state, ctx, room, membership).await?;
+    }
     if let Some(quoted) = reply_to
         && state
             .store
@@ -173,6 +179,7 @@ async fn store_message(
         Ok(Appended::New(event)) => Ok(event),
         Ok(Appended::NotMember) => Err(Refused::no_such_room()),
         Ok(Appended::Muted) => Err(muted()),
+        Ok(Appended::Blocked) => Err(blocked()),
         // Sent twice at once (two tabs resending): `send` answers with the stored one.
         Ok(Appended::Earlier) => Err(Refused::new(
             ErrorCode::ClientIdReused,
