@@ -843,6 +843,37 @@ fn print_table(results: &serde_json::Map<String, Value>) {
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     args.apply_smoke();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // On Ctrl-C or SIGTERM the run is dropped, and with it the server processes (killed).
+    tokio::select! {
+        result = run(args) => result,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("loadgen: interrupted; servers stopped");
+            std::process::exit(130);
+        }
+        _ = terminate.recv() => {
+            eprintln!("loadgen: terminated; servers stopped");
+            std::process::exit(143);
+        }
+    }
+}
+
+/// Removes `target/loadgen/run-PID` directories of runs that are no longer alive.
+fn remove_stale_runs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root.join("target/loadgen")) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        if let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("run-"))
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let (soft, hard) = rlimit::Resource::NOFILE.get()?;
     let raised = rlimit::increase_nofile_limit(hard)?;
     println!(
@@ -850,6 +881,7 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let root = workspace_root();
+    remove_stale_runs(&root);
     let kinds: Vec<Kind> = match args.servers.as_str() {
         "chat" => vec![Kind::Chat],
         "socketio" | "socket.io" => vec![Kind::SocketIo],
