@@ -62,9 +62,9 @@ export async function startServer(env = {}) {
   };
 }
 
-/** Flags from docs/shared TOOLCHAIN.md; `webrtc` adds loopback candidates and fake media. */
-export async function launch({ webrtc = false } = {}) {
-  return chromium.launch({
+/** Flags from /work/shared TOOLCHAIN.md; `webrtc` adds loopback candidates and fake media. */
+function launchOptions(webrtc) {
+  return {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [
@@ -73,7 +73,38 @@ export async function launch({ webrtc = false } = {}) {
       ...(webrtc ? ['--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
         '--use-fake-ui-for-media-stream'] : []),
     ],
+  };
+}
+
+export async function launch({ webrtc = false } = {}) {
+  return chromium.launch(launchOptions(webrtc));
+}
+
+/**
+ * A browser with a real profile on disk, as a person has. Playwright's `newContext()` is an
+ * off-the-record profile, whose origin-private file system lives in the browser process's
+ * memory: received files would count as memory there (measured: +300 MiB of anonymous memory
+ * in the browser process per 300 MB written), while a normal profile writes them to disk.
+ * Returns { context, page, pid (the browser's main process), close() }.
+ */
+export async function launchProfile({ webrtc = false, label = 'page' } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-bench-profile-'));
+  const before = new Set(childrenOf(process.pid));
+  const context = await chromium.launchPersistentContext(dir, {
+    ...launchOptions(webrtc),
+    viewport: { width: 1000, height: 760 },
+    ...(webrtc ? { permissions: ['camera', 'microphone'] } : {}),
   });
+  const pid = childrenOf(process.pid).find((p) => !before.has(p) && /chrom/.test(cmdline(p)));
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${label}] ${e}`));
+  return {
+    context, page, pid,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function newPage(browser, { webrtc = false, label = 'page' } = {}) {
@@ -130,9 +161,10 @@ export function descendantsOf(pid) {
   return all;
 }
 
-export function rssBytes(pid) {
+/** Resident bytes of a process: `VmRSS` (all), or `RssAnon` (its own heap, not mapped files). */
+export function rssBytes(pid, field = 'VmRSS') {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : 0;
   } catch { return 0; }
 }
