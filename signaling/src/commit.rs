@@ -52,25 +52,44 @@ impl MessageWriter {
         Self { queue }
     }
 
-    /// Stores `message` with the next batch and returns once it is on disk and fanned out.
-    pub async fn write(
+    /// Queues `message` for the next batch; the receipt resolves once it is on disk and fanned
+    /// out. Messages are committed in the order they were queued, so a socket that queues
+    /// several gets them stored, and answered, in that order.
+    pub async fn submit(
         &self,
         message: PendingMessage,
         from: ConnId,
-    ) -> Result<Appended, WriteError> {
-        let (done, result) = oneshot::channel();
+    ) -> Result<Receipt, WriteError> {
+        let (done, receipt) = oneshot::channel();
         let job = Job {
             message,
             from,
             done,
         };
         match tokio::time::timeout(QUEUE_WAIT, self.queue.send(job)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_closed)) => return Err(WriteError::Store),
-            Err(_elapsed) => return Err(WriteError::Busy),
+            Ok(Ok(())) => Ok(Receipt(receipt)),
+            Ok(Err(_closed)) => Err(WriteError::Store),
+            Err(_elapsed) => Err(WriteError::Busy),
         }
+    }
+
+    /// Stores `message` with the next batch and returns once it is on disk and fanned out.
+    pub async fn write(
+        &self,
+        message: PendingMessage,
+        from: ConnId,
+    ) -> Result<Appended, WriteError> {
+        self.submit(message, from).await?.outcome().await
+    }
+}
+
+/// A queued message's outcome, once its batch is committed.
+pub struct Receipt(oneshot::Receiver<Result<Appended, WriteError>>);
+
+impl Receipt {
+    pub async fn outcome(self) -> Result<Appended, WriteError> {
         // The task answers every job it takes; a dropped sender means it is gone.
-        result.await.unwrap_or(Err(WriteError::Store))
+        self.0.await.unwrap_or(Err(WriteError::Store))
     }
 }
 

@@ -4,8 +4,9 @@
 //! A frame is handled to completion (including the durable write) before the next is read, so
 //! acks come back in the order the client sent its messages.
 
-use super::dispatch::{self, encode, handle_text};
+use super::dispatch::{self, Reply, encode};
 use super::live::TypingThrottle;
+use super::timeline;
 use crate::hub::{ConnId, Hub, Kick, KickReason};
 use crate::now_ms;
 use crate::presence;
@@ -16,7 +17,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, RateLimiter};
 use shared::RoomId;
-use shared::ws::{ErrorCode, ServerMessage, close};
+use shared::ws::{ClientMessage, ErrorCode, ServerMessage, close};
+use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -215,6 +218,7 @@ where
     let shutdown = state.shutdown.cancelled();
     tokio::pin!(session_end, idle, kicked, shutdown);
     let mut last_heard = Instant::now();
+    let mut sends: VecDeque<PendingReply<'_>> = VecDeque::new();
     loop {
         tokio::select! {
             reason = &mut kicked => return match reason {
@@ -238,7 +242,15 @@ where
                 }
                 None => return Ending::Broken,
             },
-            incoming = stream.next() => {
+            Some(reply) = next_reply(&mut sends), if !sends.is_empty() => {
+                if let Some(reply) = reply
+                    && send(sink, Message::Text(encode(&reply))).await.is_err()
+                {
+                    return Ending::Broken;
+                }
+            }
+            // A socket with many sends in flight reads no more until some are answered.
+            incoming = stream.next(), if sends.len() < SENDS_IN_FLIGHT => {
                 last_heard = Instant::now();
                 let frame = match incoming {
                     None | Some(Ok(Message::Close(_))) => return Ending::ClientLeft,
@@ -257,7 +269,28 @@ where
                 } else {
                     limited_in_a_row = 0;
                     match frame {
-                        Message::Text(text) => Box::pin(handle_text(state, ctx, text.as_str())).await,
+                        Message::Text(text) => match dispatch::parse(text.as_str()) {
+                            Ok(ClientMessage::Send { room, client_id, body, reply_to }) => {
+                                let sending = Box::pin(timeline::start_send(
+                                    state, ctx, room, client_id, body, reply_to,
+                                ))
+                                .await;
+                                sends.push_back(Box::pin(timeline::finish_send(state, ctx, sending)));
+                                None
+                            }
+                            Ok(request) => {
+                                // Replies keep the order of requests: sends in flight first.
+                                while let Some(reply) = next_reply(&mut sends).await {
+                                    if let Some(reply) = reply
+                                        && send(sink, Message::Text(encode(&reply))).await.is_err()
+                                    {
+                                        return Ending::Broken;
+                                    }
+                                }
+                                Box::pin(dispatch::handle_request(state, ctx, request)).await
+                            }
+                            Err(e) => Some(dispatch::unreadable(&e)),
+                        },
                         _ => Some(dispatch::error(
                             ErrorCode::UnsupportedFrame,
                             "Binary frames are not supported; send JSON text.",
@@ -273,6 +306,21 @@ where
             }
         }
     }
+}
+
+/// Messages one socket may have waiting for their group commit. A client that flushes its
+/// outbox after a reconnect gets them stored in a few commits instead of one fsync each.
+const SENDS_IN_FLIGHT: usize = 32;
+
+/// A send's reply, once its batch is committed.
+type PendingReply<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
+
+/// The reply of the oldest send in flight. Sends are committed in the order they were queued,
+/// so waiting on the oldest loses no time; `None` once none is left.
+async fn next_reply(sends: &mut VecDeque<PendingReply<'_>>) -> Option<Reply> {
+    let reply = sends.front_mut()?.await;
+    sends.pop_front();
+    Some(reply)
 }
 
 /// tungstenite reports an over-long message as a capacity error; tell the client why with 1009

@@ -110,17 +110,21 @@ pub fn rate_limited(frame: &Message) -> ServerMessage {
     )
 }
 
-pub async fn handle_text(state: &AppState, ctx: &SocketContext, text: &str) -> Reply {
-    let request: ClientMessage = match serde_json::from_str(text) {
-        Ok(request) => request,
-        Err(e) => {
-            return Some(error(
-                ErrorCode::BadFrame,
-                format!("Unreadable frame: {e}"),
-                None,
-            ));
-        }
-    };
+/// The request in a text frame.
+pub fn parse(text: &str) -> Result<ClientMessage, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The answer to a frame that is not a request.
+pub fn unreadable(e: &serde_json::Error) -> ServerMessage {
+    error(ErrorCode::BadFrame, format!("Unreadable frame: {e}"), None)
+}
+
+pub async fn handle_request(
+    state: &AppState,
+    ctx: &SocketContext,
+    request: ClientMessage,
+) -> Reply {
     // An invalid key is not echoed back: the error names no request.
     let client_id = client_id_of(&request).filter(|id| id.is_valid()).cloned();
     match route(state, ctx, request).await {

@@ -1,12 +1,13 @@
 //! Messages and the operations on them, and reading a room's timeline.
 
 use super::connection::SocketContext;
+use super::dispatch::error;
 use super::dispatch::{Refused, Reply};
 use super::mutate::{
     Outcome, append_mine, check_client_id, earlier_ack, member_of, mutate, muted, not_muted,
     too_many,
 };
-use crate::commit::WriteError;
+use crate::commit::{Receipt, WriteError};
 use crate::state::AppState;
 use crate::store::{Appended, Draft, Membership, PendingMessage};
 use shared::events::Event;
@@ -103,9 +104,11 @@ async fn mentions(state: &AppState, room: &RoomId, body: &str) -> Result<Vec<Str
     Ok(found)
 }
 
-/// A message takes the group-commit path ([`crate::commit`]) instead of [`mutate`]: its checks
-/// run concurrently with other senders', and the writer re-checks membership and the client id
-/// inside the transaction, so nothing checked here can go stale before it is stored.
+/// A message takes the group-commit path ([`crate::commit`]) instead of [`mutate`], in two
+/// steps so a socket can have several in flight: [`start_send`] checks it and queues it (in
+/// the order the frames arrived), [`finish_send`] waits for its batch and makes the reply.
+/// The writer re-checks membership, mutes, blocks and the client id inside the transaction, so
+/// nothing checked here can go stale before the message is stored.
 pub async fn send(
     state: &AppState,
     ctx: &SocketContext,
@@ -114,27 +117,86 @@ pub async fn send(
     body: String,
     reply_to: Option<Seq>,
 ) -> Result<Reply, Refused> {
-    check_body(&body).map_err(Refused::invalid)?;
-    check_client_id(&client_id)?;
-    match store_message(state, ctx, &room, &client_id, body, reply_to).await {
-        Ok(event) => Ok(Some(ServerMessage::Ack { client_id, event })),
-        // A resend of a message that was stored is answered with it, whatever changed since
-        // (a quota, a removal): the client must learn that it arrived.
-        Err(refused) => match earlier_ack(state, ctx, &client_id, Some(&room)).await? {
-            Some(ack) => Ok(Some(ack)),
-            None => Err(refused),
-        },
+    let sending = start_send(state, ctx, room, client_id, body, reply_to).await;
+    Ok(finish_send(state, ctx, sending).await)
+}
+
+/// A message checked and queued for the group commit (or refused before that).
+pub struct Sending {
+    room: RoomId,
+    client_id: ClientMsgId,
+    queued: Result<Receipt, Refused>,
+}
+
+pub async fn start_send(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    body: String,
+    reply_to: Option<Seq>,
+) -> Sending {
+    let queued = queue_message(state, ctx, &room, &client_id, body, reply_to).await;
+    Sending {
+        room,
+        client_id,
+        queued,
     }
 }
 
-async fn store_message(
+/// The ack once the message is stored, or the error frame that names it.
+pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending) -> Reply {
+    let Sending {
+        room,
+        client_id,
+        queued,
+    } = sending;
+    let stored = match queued {
+        Ok(receipt) => match receipt.outcome().await {
+            Ok(Appended::New(event)) => Ok(event),
+            Ok(Appended::NotMember) => Err(Refused::no_such_room()),
+            Ok(Appended::Muted) => Err(muted()),
+            Ok(Appended::Blocked) => Err(blocked()),
+            // Sent twice at once (two tabs resending): answered with the stored one below.
+            Ok(Appended::Earlier) => Err(Refused::new(
+                ErrorCode::ClientIdReused,
+                "This client_id was already used.",
+            )),
+            Err(WriteError::Busy) => Err(Refused::busy()),
+            Err(WriteError::Store) => Err(Refused::new(
+                ErrorCode::Internal,
+                "The server could not store that. Try again.",
+            )),
+        },
+        Err(refused) => Err(refused),
+    };
+    let refused = match stored {
+        Ok(event) => return Some(ServerMessage::Ack { client_id, event }),
+        Err(refused) => refused,
+    };
+    if !client_id.is_valid() {
+        // An invalid key is not echoed back: the error names no request.
+        return Some(error(refused.code, refused.message, None));
+    }
+    // A resend of a message that was stored is answered with it, whatever changed since (a
+    // quota, a removal): the client must learn that it arrived.
+    match earlier_ack(state, ctx, &client_id, Some(&room)).await {
+        Ok(Some(ack)) => Some(ack),
+        Ok(None) => Some(error(refused.code, refused.message, Some(client_id))),
+        Err(other) => Some(error(other.code, other.message, Some(client_id))),
+    }
+}
+
+async fn queue_message(
     state: &AppState,
     ctx: &SocketContext,
     room: &RoomId,
     client_id: &ClientMsgId,
     body: String,
     reply_to: Option<Seq>,
-) -> Result<Event, Refused> {
+) -> Result<Receipt, Refused> {
+    check_body(&body).map_err(Refused::invalid)?;
+    check_client_id(client_id)?;
     if state
         .user_event_limiter
         .check_key(&ctx.authed.user)
@@ -175,22 +237,17 @@ async fn store_message(
         reply_to,
         mentions,
     };
-    match state.writer.write(message, ctx.conn).await {
-        Ok(Appended::New(event)) => Ok(event),
-        Ok(Appended::NotMember) => Err(Refused::no_such_room()),
-        Ok(Appended::Muted) => Err(muted()),
-        Ok(Appended::Blocked) => Err(blocked()),
-        // Sent twice at once (two tabs resending): `send` answers with the stored one.
-        Ok(Appended::Earlier) => Err(Refused::new(
-            ErrorCode::ClientIdReused,
-            "This client_id was already used.",
-        )),
-        Err(WriteError::Busy) => Err(Refused::busy()),
-        Err(WriteError::Store) => Err(Refused::new(
-            ErrorCode::Internal,
-            "The server could not store that. Try again.",
-        )),
-    }
+    state
+        .writer
+        .submit(message, ctx.conn)
+        .await
+        .map_err(|e| match e {
+            WriteError::Busy => Refused::busy(),
+            WriteError::Store => Refused::new(
+                ErrorCode::Internal,
+                "The server could not store that. Try again.",
+            ),
+        })
 }
 
 /// The message `target` if it is there, not deleted, and mine.

@@ -200,3 +200,57 @@ async fn the_same_user_on_two_devices_sees_its_own_messages() {
     phone.post(&lobby(), "p1", "from my phone").await;
     assert_eq!(body(&laptop.next_room_event().await), "from my phone");
 }
+
+#[tokio::test]
+async fn a_burst_of_sends_on_one_socket_is_stored_and_acked_in_the_order_sent() {
+    // An outbox flushed after a reconnect: many sends written at once, several of them in
+    // flight in the group commit together. Each is acked, in order, with consecutive seqs;
+    // a repeat in the middle of the burst is answered with the first copy; a refused one (a
+    // room I am not in) does not hold up or reorder the rest.
+    let server = TestServer::start_unthrottled().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let strangers = bob.create_room("not for alice").await;
+    let mut keys = Vec::new();
+    for i in 0..60 {
+        let (room, key) = match i {
+            20 => (strangers.clone(), "refused".to_owned()),
+            40 => (lobby(), "k5".to_owned()),
+            _ => (lobby(), format!("k{i}")),
+        };
+        alice.say_in(&room, &key, &format!("message {i}")).await;
+        keys.push(key);
+    }
+    let mut answers = Vec::new();
+    while answers.len() < keys.len() {
+        match alice.next_reply().await {
+            ServerMessage::Ack { client_id, event } => answers.push((client_id.0, Some(event))),
+            ServerMessage::Error {
+                client_id: Some(id),
+                ..
+            } => answers.push((id.0, None)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let answered: Vec<&str> = answers.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        answered, keys,
+        "answers come in the order the sends were written"
+    );
+    assert!(answers[20].1.is_none(), "a room I am not in is refused");
+    let first = answers[0].1.as_ref().unwrap().seq.0;
+    let mut expected = first;
+    for (i, (_, event)) in answers.iter().enumerate() {
+        match i {
+            20 => {}
+            40 => assert_eq!(event, &answers[5].1, "the repeat gets the first copy"),
+            _ => {
+                assert_eq!(event.as_ref().unwrap().seq.0, expected, "send {i}");
+                expected += 1;
+            }
+        }
+    }
+    let stored = bob.catch_up(&lobby(), Seq(first - 1), 500).await;
+    assert_eq!(stored.len(), 58, "58 distinct messages, each stored once");
+    assert_eq!(body(&stored[57]), "message 59");
+}
