@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native unit and integration tests (server and the
 # native WebRTC peer), the frontend's tests
-# in headless Chromium (wasm-bindgen-test), and the end-to-end suite (Playwright + Chromium).
+# in headless Chromium (wasm-bindgen-test), the end-to-end suite (Playwright + Chromium), and a
+# smoke run of the benchmarks (they must still run and their checks pass).
 # Installs whatever is missing first. CI (.ci/run) runs exactly this.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -11,7 +12,7 @@ setup_browser_tools
 
 say "format and lints"
 cargo fmt --all --check
-cargo clippy --locked -p shared -p signaling -p peer --all-targets -- -D warnings
+cargo clippy --locked -p shared -p signaling -p peer -p loadgen --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 say "native unit and integration tests"
@@ -24,4 +25,6 @@ say "end-to-end tests in headless Chromium"
 trunk build --release
 cargo build --locked -p signaling -p peer
 (cd e2e && SIGNALING_BIN="$ROOT/target/debug/signaling" PEER_BIN="$ROOT/target/debug/peer" DIST_DIR="$ROOT/dist" npm test)
+say "benchmark smoke run (tiny sizes; full figures: ./scripts/bench.sh)"
+./scripts/bench.sh --smoke
 say "all tests passed"
