@@ -25,6 +25,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 const RETRY_AFTER: Duration = Duration::from_millis(50);
 const MAX_ATTEMPTS: u32 = 50;
+/// The chat server closes a socket that sent nothing for 150 s; idle receivers send a WebSocket
+/// ping this often (spread over the interval by connection index).
+const KEEPALIVE: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
@@ -485,6 +488,8 @@ async fn read_loop(
             acked: Vec::new(),
         }),
     };
+    let offset = Duration::from_millis((spec.index as u64 * 7919) % KEEPALIVE.as_millis() as u64);
+    let mut keepalive = tokio::time::interval_at(Instant::now() + offset, KEEPALIVE);
     loop {
         let next_retry = conn
             .sender
@@ -516,6 +521,9 @@ async fn read_loop(
                 None => commands = None,
             },
             () = sleep_until(next_retry), if next_retry.is_some() => conn.resend_due(),
+            _ = keepalive.tick(), if kind == Kind::Chat => {
+                let _ = conn.out.send(Message::Ping(Default::default()));
+            }
         }
     }
     // Keep answering reports so the driver never waits on a dead sender.
