@@ -6,7 +6,7 @@
 //! A message id is `m-<phase letter><connection index>-<n>-<µs since the run started>`; it is
 //! the chat `client_id` and body, and the Socket.IO text.
 
-use crate::stats::{FINAL, Global, OVERLOAD, PHASE_LETTERS};
+use crate::stats::{FINAL, Global, OVERLOAD, PHASE_LETTERS, THROUGHPUT};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -305,8 +305,9 @@ impl Conn {
         if pending.phase == FINAL {
             global.final_ok.fetch_add(1, Relaxed);
         }
-        // The overload scenario checks every acked message against the database afterwards.
-        if pending.phase == OVERLOAD {
+        // The fan-out and overload scenarios check every acked message against the database
+        // afterwards.
+        if pending.phase == OVERLOAD || pending.phase == THROUGHPUT {
             sender.acked.push(pending.id);
         }
         if sender.window_phase == Some(pending.phase) && !global.stop.load(Relaxed) {

@@ -508,8 +508,27 @@ async fn run_kind(
             "socket_close_reasons": global.closes_snapshot(),
         }),
     );
+    let (acked_ids, _) = fleet.reports().await;
     fleet.close();
+    let data_dir = server.data_dir.clone();
     server.stop();
+    if let Some(dir) = data_dir {
+        let rooms = args.connections / args.room_size;
+        let (missing, _) = server::missing_from_store(&dir, rooms, &acked_ids).await?;
+        println!(
+            "  acked fan-out messages checked in the database after the server stopped: {} ({missing} missing)",
+            acked_ids.len()
+        );
+        checks.add(
+            format!("{label}: no acked fan-out message lost"),
+            missing == 0 && acked_ids.len() as u64 == global.acks[THROUGHPUT].load(Relaxed),
+            format!("{missing} of {} acked missing", acked_ids.len()),
+        );
+        if let Some(Value::Object(fanout)) = out.get_mut("fanout") {
+            fanout.insert("acked_checked_in_db".into(), json!(acked_ids.len()));
+            fanout.insert("acked_lost".into(), json!(missing));
+        }
+    }
     let max_rate = acked_rate;
 
     // ---- Phase B: scenarios 3 and 4 on `latency_connections` sockets, a fresh server.
@@ -733,7 +752,7 @@ fn cell(v: &Value) -> String {
 }
 
 fn print_table(results: &serde_json::Map<String, Value>) {
-    let rows: [(&str, &[&str], &str); 21] = [
+    let rows: [(&str, &[&str], &str); 22] = [
         ("1 idle sockets connected", &["idle", "connected"], ""),
         ("1 KB per idle socket", &["idle", "kb_per_socket"], "<= 10"),
         (
@@ -781,6 +800,7 @@ fn print_table(results: &serde_json::Map<String, Value>) {
             &["fanout", "latency_send_to_delivery", "p99_ms"],
             "",
         ),
+        ("2 acked messages lost", &["fanout", "acked_lost"], "0"),
         (
             "3 latency p50 ms",
             &["latency", "send_to_delivery", "p50_ms"],
