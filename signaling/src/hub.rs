@@ -9,13 +9,13 @@
 //! The registry sits behind a `std::sync::Mutex`: every critical section is a short map
 //! operation with no `.await` inside, which is cheaper than an async mutex.
 
+use crate::frame_queue::{FrameReceiver, FrameSender, frame_queue};
 use crate::store::UserId;
 use axum::extract::ws::Utf8Bytes;
 use shared::RoomId;
 use shared::rooms::Presence;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Frames a socket may have queued before it counts as stalled.
@@ -78,7 +78,7 @@ pub enum Audience {
 struct Conn {
     user: UserId,
     session: [u8; 32],
-    outbound: mpsc::Sender<Utf8Bytes>,
+    outbound: FrameSender,
     kick: Kick,
     rooms: HashSet<RoomId>,
     /// The client said its tab is hidden or idle.
@@ -162,13 +162,13 @@ pub struct Hub {
 /// What a socket gets when it joins: its id, its queue and its kick signal.
 pub struct Registration {
     pub id: ConnId,
-    pub outbound: mpsc::Receiver<Utf8Bytes>,
+    pub outbound: FrameReceiver,
     pub kick: Kick,
 }
 
 impl Hub {
     pub fn register(&self, user: UserId, session: [u8; 32]) -> Registration {
-        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let (tx, rx) = frame_queue(OUTBOUND_QUEUE);
         let kick = Kick::default();
         let mut registry = self.lock();
         registry.next_id += 1;

@@ -10,6 +10,7 @@ pub mod commit;
 pub mod config;
 pub mod error;
 pub mod fanout;
+pub mod frame_queue;
 pub mod hub;
 pub mod presence;
 pub mod request;

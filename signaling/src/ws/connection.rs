@@ -7,6 +7,7 @@
 use super::dispatch::{self, Reply, encode};
 use super::live::TypingThrottle;
 use super::timeline;
+use crate::frame_queue::FrameReceiver;
 use crate::hub::{ConnId, Hub, Kick, KickReason};
 use crate::now_ms;
 use crate::presence;
@@ -21,7 +22,6 @@ use shared::ws::{ClientMessage, ErrorCode, ServerMessage, close};
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// A client that cannot take a frame within this long is treated as gone.
@@ -136,7 +136,7 @@ async fn serve(
     socket: WebSocket,
     state: &AppState,
     ctx: &SocketContext,
-    mut outbound: mpsc::Receiver<Utf8Bytes>,
+    mut outbound: FrameReceiver,
     kick: Kick,
 ) -> Ending {
     let (mut sink, mut stream) = socket.split();
@@ -177,7 +177,7 @@ async fn relay<Si, St>(
     stream: &mut St,
     state: &AppState,
     ctx: &SocketContext,
-    outbound: &mut mpsc::Receiver<Utf8Bytes>,
+    outbound: &mut FrameReceiver,
     kick: &Kick,
 ) -> Ending
 where
@@ -345,7 +345,7 @@ const FRAMES_PER_FLUSH: usize = 64;
 async fn send_queued<S>(
     sink: &mut S,
     first: Utf8Bytes,
-    outbound: &mut mpsc::Receiver<Utf8Bytes>,
+    outbound: &mut FrameReceiver,
 ) -> Result<(), ()>
 where
     S: futures_util::Sink<Message, Error = axum::Error> + Unpin,
