@@ -225,6 +225,15 @@ function clickAndTime(page, name, marker) {
     });
     observer.observe(document.body, { childList: true, subtree: true, characterData: true });
     button.click();
+    // Rarely (about 1 run in 10 in CI) the first click right after a reload does not open the
+    // room. Click once more after 5 s rather than give up; the time still counts from the
+    // first click, so such a run shows up in the figures as over 5 s.
+    setTimeout(() => {
+      if (shown()) return;
+      console.warn(`${marker} not shown 5 s after the click; clicking again`);
+      [...document.querySelectorAll('nav[aria-label="Rooms"] .room-link')]
+        .find((b) => b.textContent.includes(name))?.click();
+    }, 5_000);
     setTimeout(() => { observer.disconnect(); reject(new Error(`${marker} not shown in 20 s`)); }, 20_000);
   }), { name, marker });
 }
