@@ -159,14 +159,14 @@ async function seed(cookie, room, count) {
   const acked = new Set();
   let reconnects = 0;
   while (acked.size < count) {
-    const todo = [];
-    for (let i = 0; i < count; i++) if (!acked.has(i)) todo.push(i);
+    const unsent = [];
+    for (let i = 0; i < count; i++) if (!acked.has(i)) unsent.push(i);
     const ws = await socket(cookie);
     await new Promise((resolve) => {
       let pending = 0;
       const pump = () => {
-        while (pending < inFlight && todo.length) {
-          const i = todo.shift();
+        while (pending < inFlight && unsent.length) {
+          const i = unsent.shift();
           pending++;
           ws.send(JSON.stringify({
             type: 'send', room, client_id: `seed-${i}`,

@@ -72,15 +72,6 @@ impl MessageWriter {
             Err(_elapsed) => Err(WriteError::Busy),
         }
     }
-
-    /// Stores `message` with the next batch and returns once it is on disk and fanned out.
-    pub async fn write(
-        &self,
-        message: PendingMessage,
-        from: ConnId,
-    ) -> Result<Appended, WriteError> {
-        self.submit(message, from).await?.outcome().await
-    }
 }
 
 /// A queued message's outcome, once its batch is committed.

@@ -163,29 +163,26 @@ async fn handshake(global: &Global, target: &Target, spec: &ConnSpec) -> anyhow:
                 "expected an Engine.IO open, got {open}"
             );
             ws.send(Message::text("40")).await?;
-            loop {
-                let text = next_text(&mut ws).await?;
-                if text.starts_with("40") {
-                    break;
-                }
-                if text == "2" {
-                    ws.send(Message::text("3")).await?;
-                }
-            }
+            until_socketio(&mut ws, "40").await?;
             ws.send(Message::text(format!("420[\"join\",\"{}\"]", spec.room)))
                 .await?;
-            loop {
-                let text = next_text(&mut ws).await?;
-                if text.starts_with("430") {
-                    break;
-                }
-                if text == "2" {
-                    ws.send(Message::text("3")).await?;
-                }
-            }
+            until_socketio(&mut ws, "430").await?;
         }
     }
     Ok(ws)
+}
+
+/// Waits for a Socket.IO packet starting with `prefix`, answering the server's pings meanwhile.
+async fn until_socketio(ws: &mut Ws, prefix: &str) -> anyhow::Result<()> {
+    loop {
+        let text = next_text(ws).await?;
+        if text.starts_with(prefix) {
+            return Ok(());
+        }
+        if text == "2" {
+            ws.send(Message::text("3")).await?;
+        }
+    }
 }
 
 async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {

@@ -339,6 +339,11 @@ async fn run_kind(
             Kind::SocketIo => ServerProcess::socketio(root),
         }
     };
+    let target_of = |server: &ServerProcess| Target {
+        kind,
+        addr: server.addr,
+        sources: args.source_addrs,
+    };
     let tokens = seed.map(|s| s.tokens.as_slice());
     let connect_limit = Duration::from_secs(if args.smoke { 30 } else { 240 });
     let mut out = serde_json::Map::new();
@@ -347,11 +352,7 @@ async fn run_kind(
     println!("\n[{label}] scenario 1: {} idle sockets", args.connections);
     let server = start_server("a")?;
     let pid = server.pid();
-    let target = Target {
-        kind,
-        addr: server.addr,
-        sources: args.source_addrs,
-    };
+    let target = target_of(&server);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = rss_kib(pid);
     let cpu_before = cpu_secs(pid);
@@ -540,11 +541,7 @@ async fn run_kind(
     );
     let server = start_server("b")?;
     let pid = server.pid();
-    let target = Target {
-        kind,
-        addr: server.addr,
-        sources: args.source_addrs,
-    };
+    let target = target_of(&server);
     let global = Arc::new(Global::new());
     let fleet = connect_fleet(
         &global,

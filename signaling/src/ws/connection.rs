@@ -360,24 +360,21 @@ where
         }
         sink.flush().await
     };
-    match timeout(SEND_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "socket write failed");
-            Err(())
-        }
-        Err(_) => {
-            tracing::info!("socket write timed out; dropping the client");
-            Err(())
-        }
-    }
+    within_send_timeout(write).await
 }
 
 async fn send<S>(sink: &mut S, message: Message) -> Result<(), ()>
 where
     S: futures_util::Sink<Message, Error = axum::Error> + Unpin,
 {
-    match timeout(SEND_TIMEOUT, sink.send(message)).await {
+    within_send_timeout(sink.send(message)).await
+}
+
+/// A write that fails or takes longer than [`SEND_TIMEOUT`] means the client is gone.
+async fn within_send_timeout(
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), ()> {
+    match timeout(SEND_TIMEOUT, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "socket write failed");

@@ -4,6 +4,7 @@
 
 use super::connection::SocketContext;
 use super::{calls, live, rooms, timeline};
+use crate::commit::WriteError;
 use crate::state::AppState;
 use crate::store::StoreError;
 use axum::extract::ws::{Message, Utf8Bytes};
@@ -47,6 +48,18 @@ impl Refused {
             ErrorCode::Internal,
             "The server is busy. Your request will be retried.",
         )
+    }
+}
+
+impl From<WriteError> for Refused {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Busy => Self::busy(),
+            WriteError::Store => Self::new(
+                ErrorCode::Internal,
+                "The server could not store that. Try again.",
+            ),
+        }
     }
 }
 

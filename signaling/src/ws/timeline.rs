@@ -7,7 +7,7 @@ use super::mutate::{
     Outcome, append_mine, check_client_id, earlier_ack, member_of, mutate, muted, not_muted,
     too_many,
 };
-use crate::commit::{Receipt, WriteError};
+use crate::commit::Receipt;
 use crate::state::AppState;
 use crate::store::{Appended, Draft, Membership, PendingMessage};
 use shared::events::Event;
@@ -162,11 +162,7 @@ pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending
                 ErrorCode::ClientIdReused,
                 "This client_id was already used.",
             )),
-            Err(WriteError::Busy) => Err(Refused::busy()),
-            Err(WriteError::Store) => Err(Refused::new(
-                ErrorCode::Internal,
-                "The server could not store that. Try again.",
-            )),
+            Err(e) => Err(e.into()),
         },
         Err(refused) => Err(refused),
     };
@@ -241,13 +237,7 @@ async fn queue_message(
         .writer
         .submit(message, ctx.conn)
         .await
-        .map_err(|e| match e {
-            WriteError::Busy => Refused::busy(),
-            WriteError::Store => Refused::new(
-                ErrorCode::Internal,
-                "The server could not store that. Try again.",
-            ),
-        })
+        .map_err(Refused::from)
 }
 
 /// The message `target` if it is there, not deleted, and mine.
