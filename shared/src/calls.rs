@@ -11,7 +11,11 @@ pub const MAX_SESSION_ID: usize = 64;
 
 /// One WebRTC negotiation message, passed unchanged from one peer to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    try_from = "crate::wire::SignalWire"
+)]
 pub enum SignalData {
     Offer {
         sdp: String,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// One entry in a room's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "crate::wire::EventWire")]
 pub struct Event {
     pub room: RoomId,
     pub seq: Seq,
@@ -51,7 +52,8 @@ impl Event {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Decoded as part of [`Event`] (see [`crate::wire`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     /// A text message, in its current state.

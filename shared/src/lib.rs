@@ -12,6 +12,7 @@ pub mod ids;
 pub mod limits;
 pub mod rooms;
 pub mod transfer;
+pub mod wire;
 pub mod ws;
 
 pub use ids::{ClientMsgId, RoomId, Seq};

@@ -100,7 +100,11 @@ pub fn check_offer(files: &[FileMeta]) -> Result<(), String> {
 
 /// A control message on the data channel (sent as text; file bytes are binary messages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    try_from = "crate::wire::ChannelWire"
+)]
 pub enum ChannelMessage {
     /// Receiver: send file number `file` (index in the offer) starting at byte `offset`.
     Get { file: u32, offset: u64 },

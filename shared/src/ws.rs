@@ -195,7 +195,11 @@ pub const TYPING_SHOWN_MS: u64 = 6_000;
 
 /// Server → client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    try_from = "crate::wire::ServerWire"
+)]
 pub enum ServerMessage {
     /// First frame on every socket.
     Welcome {
@@ -410,13 +414,17 @@ mod tests {
         }
     }
 
-    /// Checks `value` serializes to `expected` and that `expected` parses back to `value`.
+    /// Checks `value` serializes to `expected` and that both `expected` and the encoded text parse
+    /// back to `value`.
     fn pin<T>(value: &T, expected: Value)
     where
         T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
     {
         assert_eq!(serde_json::to_value(value).unwrap(), expected);
+        // A `Value` yields its keys sorted; the text keeps the encoder's order (tag first).
         assert_eq!(&serde_json::from_value::<T>(expected).unwrap(), value);
+        let text = serde_json::to_string(value).unwrap();
+        assert_eq!(&serde_json::from_str::<T>(&text).unwrap(), value);
     }
 
     #[test]
