@@ -36,7 +36,7 @@ cargo build --locked --release -p signaling -p loadgen
 export SIGNALING_BIN="$ROOT/target/release/signaling"
 if wants client || wants p2p; then
   say "building the frontend (release)"
-  trunk build --release
+  build_frontend
 fi
 
 if wants server; then

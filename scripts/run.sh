@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 setup_build_tools
 say "building the frontend (release)"
-trunk build --release
+build_frontend
 say "building the server (release)"
 cargo build --release -p signaling
 say "starting the server (Ctrl-C stops it)"

@@ -2,12 +2,15 @@
 # Installs what building and testing need on a fresh machine, and nothing twice.
 # Sourced by scripts/run.sh and scripts/test.sh; versions are explained in docs/TOOLCHAIN.md.
 #
-#   setup_build_tools    wasm32 target, Trunk, wasm-bindgen-cli (= Cargo.lock), wasm-opt
+#   setup_build_tools    wasm32 target, rust-src, Trunk, wasm-bindgen-cli (= Cargo.lock), wasm-opt,
+#                        terser
+#   build_frontend       the release build of the browser client into dist/
 #   setup_browser_tools  Debian Chromium + chromedriver, the e2e suite's npm packages
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION="0.21.14"
 BINARYEN_VERSION="132.0.0"
+TERSER_VERSION="5.51.4"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/.tools/binaryen/node_modules/.bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -22,6 +25,10 @@ setup_build_tools() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
+  fi
+  if ! rustup component list --installed | grep -q '^rust-src'; then
+    say "adding the rust-src component (the release wasm rebuilds the standard library)"
+    rustup component add rust-src
   fi
   if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
     say "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
@@ -39,11 +46,29 @@ setup_build_tools() {
     # Not --locked: the CLI's own lockfile pins a crate this registry lacks.
     cargo install wasm-bindgen-cli --version "=$wb" --force
   fi
+  if [[ ! -f "$ROOT/.tools/terser/node_modules/terser/package.json" ]] ||
+     ! grep -q "\"version\": \"$TERSER_VERSION\"" "$ROOT/.tools/terser/node_modules/terser/package.json"; then
+    say "installing terser $TERSER_VERSION from npm (minifies the release JS glue)"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/terser" "terser@$TERSER_VERSION"
+  fi
   if [[ "$(wasm-opt --version 2>/dev/null)" != *"version_${BINARYEN_VERSION%%.*}"* ]]; then
     say "installing wasm-opt from npm binaryen@$BINARYEN_VERSION"
     # Debian's binaryen (108) produces a wasm that crashes at start: never use it.
     npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/binaryen" "binaryen@$BINARYEN_VERSION"
   fi
+}
+
+# The release build of the browser client, into dist/. Two unstable compiler flags make the
+# wasm about a tenth smaller (docs/BENCHMARKS.md): the standard library is rebuilt so that a
+# panic aborts at once instead of formatting a message nobody reads (-Zbuild-std,
+# -Cpanic=immediate-abort), and Leptos erases component types (--cfg erase_components).
+# RUSTC_BOOTSTRAP lets the pinned stable compiler accept them; dev builds and tests keep
+# ordinary panics with messages. A panic in the release client shows as "unreachable".
+build_frontend() {
+  (cd "$ROOT" &&
+    RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort --cfg erase_components" \
+    trunk build --release "$@")
 }
 
 setup_browser_tools() {

@@ -22,7 +22,7 @@ say "frontend tests in headless Chromium"
 cargo test --locked -p frontend --target wasm32-unknown-unknown
 
 say "end-to-end tests in headless Chromium"
-trunk build --release
+build_frontend
 cargo build --locked -p signaling -p peer
 (cd e2e && SIGNALING_BIN="$ROOT/target/debug/signaling" PEER_BIN="$ROOT/target/debug/peer" DIST_DIR="$ROOT/dist" npm test)
 say "benchmark smoke run (tiny sizes; full figures: ./scripts/bench.sh)"

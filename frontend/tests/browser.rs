@@ -1,6 +1,6 @@
 //! The frontend's tests, run in headless Chromium by wasm-bindgen-test.
 
-use frontend::components::AuthForm;
+use frontend::components::{AuthForm, human_bytes};
 use frontend::connection::{ConnState, backoff_ms};
 use frontend::ids::new_client_id;
 use frontend::timeline::{Delivery, Fetch, Timeline};
@@ -724,4 +724,16 @@ fn a_late_room_summary_does_not_undo_newer_activity() {
     let dm = list.get(&RoomId("dm".into())).unwrap();
     assert_eq!(dm.last_seq, Seq(2));
     assert_eq!(dm.last_message.as_ref().unwrap().text, "review my PR?");
+}
+
+#[wasm_bindgen_test]
+fn file_sizes_read_in_decimal_units_with_one_decimal() {
+    assert_eq!(human_bytes(0), "0 B");
+    assert_eq!(human_bytes(999), "999 B");
+    assert_eq!(human_bytes(1000), "1.0 KB");
+    assert_eq!(human_bytes(1549), "1.5 KB");
+    assert_eq!(human_bytes(1550), "1.6 KB");
+    assert_eq!(human_bytes(10_485_760), "10.5 MB");
+    assert_eq!(human_bytes(500_000_000), "500.0 MB");
+    assert_eq!(human_bytes(3_000_000_000_000_000), "3000.0 TB");
 }

@@ -16,6 +16,7 @@ use leptos::task::spawn_local;
 
 pub use auth::AuthForm;
 pub use chat::ChatView;
+pub use transfer::human_bytes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Screen {

@@ -14,19 +14,21 @@ const MAX_RECIPIENTS: usize = 10;
 /// Received images up to this size are previewed inline.
 const PREVIEW_MAX_BYTES: u64 = 25 * 1024 * 1024;
 
-pub fn human_bytes(bytes: f64) -> String {
+/// "532 B", "1.5 MB": decimal units, one decimal place. Integer arithmetic on purpose: float
+/// formatting would add several KB of code to the WebAssembly for this one label.
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes;
     let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
+    let mut scale: u64 = 1;
+    while bytes / scale >= 1000 && unit + 1 < UNITS.len() {
+        scale *= 1000;
         unit += 1;
     }
     if unit == 0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+        return format!("{bytes} B");
     }
+    let tenths = (u128::from(bytes) * 10 + u128::from(scale / 2)) / u128::from(scale);
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 fn human_duration(seconds: f64) -> String {
@@ -157,7 +159,7 @@ fn TransferCard(sync: ChatSync, id: String) -> impl IntoView {
                                         }.into_any(),
                                         None => view! { <span>{name.clone()}</span> }.into_any(),
                                     }}
-                                    <span class="size">{format!(" · {}", human_bytes(f.size as f64))}</span>
+                                    <span class="size">{format!(" · {}", human_bytes(f.size))}</span>
                                     {preview.map(|url| view! { <img class="preview" src=url alt=name.clone() /> })}
                                 </li>
                             }
@@ -198,15 +200,15 @@ fn heading(t: &TransferView) -> String {
 }
 
 fn detail(t: &TransferView) -> String {
-    let total = human_bytes(t.total_bytes as f64);
+    let total = human_bytes(t.total_bytes);
     match &t.stage {
         Stage::Offered => format!("{total}. Accept to receive it directly from {}.", t.peer),
         Stage::Waiting => format!("Waiting for {} to accept…", t.peer),
         Stage::Connecting => "Connecting…".to_owned(),
         Stage::Moving => {
-            let mut text = format!("{} of {total}", human_bytes(t.done_bytes as f64));
+            let mut text = format!("{} of {total}", human_bytes(t.done_bytes));
             if t.bytes_per_sec > 0.0 {
-                text.push_str(&format!(" · {}/s", human_bytes(t.bytes_per_sec)));
+                text.push_str(&format!(" · {}/s", human_bytes(t.bytes_per_sec as u64)));
             }
             if let Some(left) = t.seconds_left() {
                 text.push_str(&format!(" · {} left", human_duration(left)));
@@ -215,7 +217,7 @@ fn detail(t: &TransferView) -> String {
         }
         Stage::Resuming => format!(
             "Connection lost at {} of {total}. Resuming…",
-            human_bytes(t.done_bytes as f64)
+            human_bytes(t.done_bytes)
         ),
         Stage::Done if t.outgoing => format!("Delivered to {} and verified.", t.peer),
         Stage::Done => format!("Received {total}, verified (SHA-256)."),
