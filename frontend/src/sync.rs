@@ -29,8 +29,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Messages loaded from local storage when a room opens.
-pub const RESTORE: usize = 100;
+/// Messages loaded from local storage when a room opens: a few screens' worth. Every row
+/// rendered at open delays the first paint; older ones load as the reader scrolls up.
+pub const RESTORE: usize = 50;
 /// The key under which the last signed-in username is remembered, so the app can open offline.
 pub const LAST_USER_KEY: &str = "chat.lastUser";
 

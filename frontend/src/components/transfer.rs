@@ -136,11 +136,10 @@ fn TransferCard(sync: ChatSync, id: String) -> impl IntoView {
             let stage = t.stage.clone();
             let stage_name = stage.name();
             let showing_progress = matches!(stage, Stage::Moving | Stage::Resuming);
-            let percent = if t.total_bytes == 0 {
-                100.0
-            } else {
-                t.done_bytes as f64 * 100.0 / t.total_bytes as f64
-            };
+            // Per mille in integers: formatting a float would pull float printing into the wasm.
+            let permille = (u128::from(t.done_bytes) * 1000)
+                .checked_div(u128::from(t.total_bytes))
+                .unwrap_or(1000);
             let detail = detail(&t);
             let moving = matches!(stage, Stage::Connecting | Stage::Moving | Stage::Resuming | Stage::Waiting);
             view! {
@@ -166,7 +165,7 @@ fn TransferCard(sync: ChatSync, id: String) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                     {showing_progress.then(|| view! {
-                        <progress max="100" value=format!("{percent:.1}") aria-label="Transfer progress"></progress>
+                        <progress max="1000" value=permille.to_string() aria-label="Transfer progress"></progress>
                     })}
                     <p class="transfer-detail" role="status">{detail}</p>
                     <div class="transfer-actions">
