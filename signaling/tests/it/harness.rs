@@ -165,6 +165,15 @@ impl Client {
         self.ws.send(Message::text(text)).await.unwrap();
     }
 
+    /// Writes all of `messages` and flushes once, so the server reads them as one burst.
+    pub async fn send_burst(&mut self, messages: &[ClientMessage]) {
+        for message in messages {
+            let text = serde_json::to_string(message).unwrap();
+            self.ws.feed(Message::text(text)).await.unwrap();
+        }
+        self.ws.flush().await.unwrap();
+    }
+
     pub async fn send_raw(&mut self, message: Message) {
         self.ws.send(message).await.unwrap();
     }

@@ -201,6 +201,69 @@ async fn the_same_user_on_two_devices_sees_its_own_messages() {
     assert_eq!(body(&laptop.next_room_event().await), "from my phone");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_senders_and_reactions_reach_a_member_gap_free_in_seq_order() {
+    // Bursts from many sockets keep the group commit's queue full, so batch n+1 is stored while
+    // batch n is fanned out, and reactions take seqs of their own in between: a member must
+    // still get every event exactly once, in seq order, and every sender all its acks.
+    // Fewer events than a socket may have queued (256), so no reader here can fall behind.
+    const SENDERS: usize = 4;
+    const PER_SENDER: usize = 50;
+    const REACTIONS: usize = 30;
+    let server = TestServer::start_unthrottled().await;
+    let mut watcher = server.connect(&server.create_user("watcher").await).await;
+    let mut reactor = server.connect(&server.create_user("reactor").await).await;
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let cookie = server.create_user(&format!("sender{s}")).await;
+        senders.push(server.connect(&cookie).await);
+    }
+    let target = reactor.post(&lobby(), "t0", "react to me").await;
+    assert_eq!(watcher.next_room_event().await.seq, target.seq);
+    let mut bursts = Vec::new();
+    for (s, mut sender) in senders.into_iter().enumerate() {
+        bursts.push(tokio::spawn(async move {
+            let burst: Vec<ClientMessage> = (0..PER_SENDER)
+                .map(|i| ClientMessage::Send {
+                    room: lobby(),
+                    client_id: ClientMsgId(format!("s{s}-{i}")),
+                    body: format!("{s}/{i}"),
+                    reply_to: None,
+                })
+                .collect();
+            sender.send_burst(&burst).await;
+            let mut acked = 0;
+            while acked < PER_SENDER {
+                if let ServerMessage::Ack { .. } = sender.next_reply().await {
+                    acked += 1;
+                }
+            }
+        }));
+    }
+    for i in 0..REACTIONS {
+        let react = ClientMessage::React {
+            room: lobby(),
+            client_id: ClientMsgId(format!("r{i}")),
+            target: target.seq,
+            emoji: "👍".into(),
+            add: i % 2 == 0,
+        };
+        let reacted = reactor.request(&format!("r{i}"), react).await;
+        assert!(reacted.is_ok(), "reaction {i}: {reacted:?}");
+    }
+    for burst in bursts {
+        burst.await.expect("every send acked");
+    }
+    let total = SENDERS * PER_SENDER + REACTIONS;
+    let mut seqs = Vec::with_capacity(total);
+    while seqs.len() < total {
+        seqs.push(watcher.next_room_event().await.seq.0);
+    }
+    let first = target.seq.0 + 1;
+    let expected: Vec<i64> = (first..first + total as i64).collect();
+    assert_eq!(seqs, expected, "every event once, in seq order");
+}
+
 #[tokio::test]
 async fn a_burst_of_sends_on_one_socket_is_stored_and_acked_in_the_order_sent() {
     // An outbox flushed after a reconnect: many sends written at once, several of them in
