@@ -2,9 +2,8 @@
 //! one fsynced transaction per message caps a whole server at about a thousand messages a
 //! second. Sends instead queue here; one task takes everything that queued while the previous
 //! commit was on its way to disk, stores it in one transaction (one fsync), fans the new events
-//! out in seq order, and only then answers each sender. The next batch is stored while the
-//! previous one is fanned out. A message is still durable before it is acknowledged, and an
-//! idle server commits a lone message as soon as it arrives (no timer).
+//! out in seq order, and only then answers each sender. A message is still durable before it is
+//! acknowledged, and an idle server commits a lone message as soon as it arrives (no timer).
 
 use crate::fanout::Fanout;
 use crate::hub::{Audience, ConnId};
@@ -12,7 +11,7 @@ use crate::store::{Appended, PendingMessage, Storage};
 use crate::ws::encode;
 use shared::ws::ServerMessage;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Messages waiting for a commit. Senders wait for room beyond this (backpressure) and give up
@@ -22,8 +21,6 @@ const QUEUE: usize = 8192;
 const MAX_BATCH: usize = 1024;
 /// Longest wait for a place in the queue before the request is refused as retryable.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
-/// Longest time the pipeline keeps the order lock while batches keep coming.
-const ORDER_HOLD: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WriteError {
@@ -87,38 +84,6 @@ impl Receipt {
     }
 }
 
-/// One batch taken from the queue: the messages to store, and who waits for each.
-struct Batch {
-    messages: Vec<PendingMessage>,
-    waiters: Vec<(ConnId, oneshot::Sender<Result<Appended, WriteError>>)>,
-}
-
-impl Batch {
-    fn take(jobs: &mut Vec<Job>) -> Self {
-        let (messages, waiters) = jobs
-            .drain(..)
-            .map(|job| (job.message, (job.from, job.done)))
-            .unzip();
-        Self { messages, waiters }
-    }
-}
-
-/// Takes what is queued now, without waiting: the next batch, or nothing.
-fn take_queued(queue: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) -> Option<Batch> {
-    while jobs.len() < MAX_BATCH {
-        match queue.try_recv() {
-            Ok(job) => jobs.push(job),
-            Err(_empty_or_closed) => break,
-        }
-    }
-    (!jobs.is_empty()).then(|| Batch::take(jobs))
-}
-
-/// Commits batches and fans them out as a pipeline: while batch n goes out to the sockets,
-/// batch n+1 is already being stored, so the SQLite thread and the fan-out work at the same
-/// time. The order lock is held from the first commit until the pipeline runs dry, so no other
-/// room change can take a seq between two batches and reach sockets before them; it is let go
-/// at least every [`ORDER_HOLD`] so that edits and reactions are not starved by a busy queue.
 async fn run(
     mut queue: mpsc::Receiver<Job>,
     store: Arc<dyn Storage>,
@@ -127,65 +92,26 @@ async fn run(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let mut batch = Batch::take(&mut jobs);
+        let (messages, waiters): (Vec<_>, Vec<_>) = jobs
+            .drain(..)
+            .map(|job| (job.message, (job.from, job.done)))
+            .unzip();
         let in_order = order.lock().await;
-        let held_since = Instant::now();
-        let mut results = commit(store.as_ref(), &batch.messages).await;
-        loop {
-            let next = if held_since.elapsed() < ORDER_HOLD {
-                take_queued(&mut queue, &mut jobs)
-            } else {
-                None
-            };
-            let next_commit = next.map(|next| {
-                let store = store.clone();
-                let Batch { messages, waiters } = next;
-                let committing = tokio::spawn(async move {
-                    let results = commit(store.as_ref(), &messages).await;
-                    (messages, results)
+        let results = commit(store.as_ref(), &messages).await;
+        for ((from, _), result) in waiters.iter().zip(&results) {
+            if let Ok(Appended::New(event)) = result {
+                let frame = encode(&ServerMessage::Event {
+                    event: event.clone(),
                 });
-                (committing, waiters)
-            });
-            deliver(fanout.as_ref(), batch, results);
-            let Some((committing, waiters)) = next_commit else {
-                break;
-            };
-            (batch, results) = match committing.await {
-                Ok((messages, results)) => (Batch { messages, waiters }, results),
-                Err(panicked) => {
-                    // The messages' fate is unknown: answer "store failed", which a client
-                    // retries with the same client id (idempotent if it was stored after all).
-                    tracing::error!(error = %panicked, "commit task failed");
-                    let results = vec![Err(WriteError::Store); waiters.len()];
-                    (
-                        Batch {
-                            messages: Vec::new(),
-                            waiters,
-                        },
-                        results,
-                    )
-                }
-            };
+                fanout.send(Audience::Room(event.room.clone()), frame, Some(*from));
+            }
         }
         drop(in_order);
-    }
-}
-
-/// Fans a committed batch out in seq order, then answers its senders (an ack must never
-/// overtake the event it acknowledges on another of the sender's devices).
-fn deliver(fanout: &dyn Fanout, batch: Batch, results: Vec<Result<Appended, WriteError>>) {
-    for ((from, _), result) in batch.waiters.iter().zip(&results) {
-        if let Ok(Appended::New(event)) = result {
-            let frame = encode(&ServerMessage::Event {
-                event: event.clone(),
-            });
-            fanout.send(Audience::Room(event.room.clone()), frame, Some(*from));
+        for ((_, done), result) in waiters.into_iter().zip(results) {
+            // The sender may have gone (socket closed); its message is stored all the same.
+            let _ = done.send(result);
         }
-    }
-    tracing::trace!(batch = results.len(), "messages committed");
-    for ((_, done), result) in batch.waiters.into_iter().zip(results) {
-        // The sender may have gone (socket closed); its message is stored all the same.
-        let _ = done.send(result);
+        tracing::trace!(batch = messages.len(), "messages committed");
     }
 }
 

@@ -203,9 +203,9 @@ async fn the_same_user_on_two_devices_sees_its_own_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_senders_and_reactions_reach_a_member_gap_free_in_seq_order() {
-    // Bursts from many sockets keep the group commit's queue full, so batch n+1 is stored while
-    // batch n is fanned out, and reactions take seqs of their own in between: a member must
-    // still get every event exactly once, in seq order, and every sender all its acks.
+    // Bursts from several sockets keep the group commit's queue full, so batches follow each
+    // other closely, and reactions take seqs of their own in between: a member must still get
+    // every event exactly once, in seq order, and every sender all its acks.
     // Fewer events than a socket may have queued (256), so no reader here can fall behind.
     const SENDERS: usize = 4;
     const PER_SENDER: usize = 50;
