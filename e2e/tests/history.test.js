@@ -35,6 +35,14 @@ async function postMany(page, room, count) {
 test('a long history keeps the DOM bounded while scrolling through all of it', async () => {
   await withPages(fixture.browser, 'long-history', 1, async ([reader]) => {
     await signUp(reader, fixture.server.url, 'reader');
+    // From here on (the session check before sign-up logs a 401), nothing may go wrong in the
+    // page: reading pages from IndexedDB used to leave a stray callback that threw "closure
+    // invoked recursively or after being dropped" on every page read.
+    const pageErrors = [];
+    reader.on('pageerror', (error) => pageErrors.push(error.message));
+    reader.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
     const total = 400;
     await postMany(reader, 'lobby', total);
     const articles = reader.getByRole('log').locator('article');
@@ -64,6 +72,7 @@ test('a long history keeps the DOM bounded while scrolling through all of it', a
     }
     await reader.getByRole('log').getByText(`bulk message ${total - 1}`, { exact: true }).waitFor();
     assert.ok((await articles.count()) <= WINDOW);
+    assert.deepEqual(pageErrors, [], 'no errors in the page');
   });
 });
 

@@ -115,12 +115,13 @@ async fn committed(tx: &IdbTransaction) -> Result<(), DbError> {
         let on_complete = Closure::once_into_js(move || {
             let _ = resolve.call0(&JsValue::NULL);
         });
-        let failed = Closure::once_into_js(move || {
+        // A failed transaction fires `error` and then `abort`; a one-shot handler on both would
+        // be called twice. Every failure ends in `abort`, so that is the one listened to.
+        let aborted = Closure::once_into_js(move || {
             let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("transaction failed"));
         });
         tx.set_oncomplete(Some(on_complete.unchecked_ref()));
-        tx.set_onerror(Some(failed.unchecked_ref()));
-        tx.set_onabort(Some(failed.unchecked_ref()));
+        tx.set_onabort(Some(aborted.unchecked_ref()));
     });
     JsFuture::from(promise).await?;
     Ok(())
@@ -389,7 +390,11 @@ async fn collect(
         }
         let cursor: IdbCursorWithValue = result.dyn_into()?;
         values.push(cursor.value()?);
-        cursor.continue_()?;
+        // Advance only when the loop will wait for it: the success handler of a step is used
+        // once, and a step nobody waits for would call it after it is gone.
+        if values.len() < limit {
+            cursor.continue_()?;
+        }
     }
     Ok(values)
 }
