@@ -5,7 +5,8 @@
 //! after the fields. Every payload type is then compiled once per kind of tree as well: in the
 //! browser client that was an eighth of the WebAssembly. Here each enum is read as one flat
 //! struct holding every field any variant has, then checked and turned into its variant. The
-//! JSON is the same; the encoders stay derived. `ws::tests` pins both directions.
+//! JSON is the same; the encoders stay derived. `ws::tests` pins both directions. (An absent
+//! `Option` field of a flat struct is `None`: serde needs no `#[serde(default)]` for that.)
 
 use crate::calls::SignalData;
 use crate::events::{Event, EventKind, Reaction, Role};
@@ -58,44 +59,28 @@ pub struct EventWire {
     seq: Seq,
     sender: String,
     at_ms: i64,
-    #[serde(default)]
     client_id: Option<ClientMsgId>,
     kind: EventTag,
-    #[serde(default)]
     body: Option<String>,
-    #[serde(default)]
     reply_to: Option<Seq>,
     #[serde(default)]
     mentions: Vec<String>,
-    #[serde(default)]
     edited_at_ms: Option<i64>,
     #[serde(default)]
     deleted: bool,
     #[serde(default)]
     reactions: Vec<Reaction>,
-    #[serde(default)]
     target: Option<Seq>,
-    #[serde(default)]
     emoji: Option<String>,
-    #[serde(default)]
     added: Option<bool>,
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     topic: Option<String>,
-    #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
     role: Option<Role>,
-    #[serde(default)]
     muted: Option<bool>,
-    #[serde(default)]
     call: Option<String>,
-    #[serde(default)]
     video: Option<bool>,
-    #[serde(default)]
     duration_ms: Option<i64>,
-    #[serde(default)]
     missed: Option<bool>,
     #[serde(default)]
     declined: bool,
@@ -203,67 +188,38 @@ enum ServerTag {
 pub struct ServerWire {
     #[serde(rename = "type")]
     tag: ServerTag,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     rooms: Option<Vec<RoomSummary>>,
-    #[serde(default)]
     blocked: Option<BlockedField>,
-    #[serde(default)]
     event: Option<Event>,
-    #[serde(default)]
     client_id: Option<ClientMsgId>,
-    #[serde(default)]
     room: Option<RoomField>,
-    #[serde(default)]
     before: Option<Seq>,
-    #[serde(default)]
     events: Option<Vec<Event>>,
-    #[serde(default)]
     complete: Option<bool>,
-    #[serde(default)]
     last_seq: Option<Seq>,
-    #[serde(default)]
     after: Option<Seq>,
-    #[serde(default)]
     up_to_date: Option<bool>,
-    #[serde(default)]
     members: Option<Vec<Member>>,
-    #[serde(default)]
     token: Option<String>,
-    #[serde(default)]
     expires_at_ms: Option<i64>,
-    #[serde(default)]
     user: Option<String>,
-    #[serde(default)]
     delivered_seq: Option<Seq>,
-    #[serde(default)]
     read_seq: Option<Seq>,
-    #[serde(default)]
     status: Option<Presence>,
-    #[serde(default)]
     last_seen_ms: Option<i64>,
-    #[serde(default)]
     call: Option<String>,
     #[serde(default)]
     video: bool,
     #[serde(default)]
     caller: String,
-    #[serde(default)]
     participants: Option<Vec<String>>,
-    #[serde(default)]
     from: Option<String>,
-    #[serde(default)]
     session: Option<String>,
-    #[serde(default)]
     data: Option<SignalData>,
-    #[serde(default)]
     servers: Option<Vec<crate::calls::IceServer>>,
-    #[serde(default)]
     nonce: Option<u64>,
-    #[serde(default)]
     code: Option<ErrorCode>,
-    #[serde(default)]
     message: Option<String>,
 }
 
@@ -450,15 +406,10 @@ enum SignalTag {
 #[derive(Deserialize)]
 pub struct SignalWire {
     kind: SignalTag,
-    #[serde(default)]
     sdp: Option<String>,
-    #[serde(default)]
     candidate: Option<String>,
-    #[serde(default)]
     sdp_mid: Option<String>,
-    #[serde(default)]
     sdp_m_line_index: Option<u16>,
-    #[serde(default)]
     files: Option<Vec<FileMeta>>,
 }
 
@@ -501,15 +452,10 @@ enum ChannelTag {
 pub struct ChannelWire {
     #[serde(rename = "type")]
     tag: ChannelTag,
-    #[serde(default)]
     file: Option<u32>,
-    #[serde(default)]
     offset: Option<u64>,
-    #[serde(default)]
     sha256: Option<String>,
-    #[serde(default)]
     ok: Option<bool>,
-    #[serde(default)]
     reason: Option<String>,
 }
 
