@@ -65,6 +65,12 @@ setup_build_tools() {
 # RUSTC_BOOTSTRAP lets the pinned stable compiler accept them; dev builds and tests keep
 # ordinary panics with messages. A panic in the release client shows as "unreachable".
 build_frontend() {
+  # Trunk runs cargo offline (Trunk.toml), so the crates it needs are fetched first: the
+  # project's, and those of the standard library that -Zbuild-std compiles (its own lock file
+  # in rust-src; a fresh machine has none of them cached).
+  (cd "$ROOT" && cargo fetch --locked --target wasm32-unknown-unknown &&
+    RUSTC_BOOTSTRAP=1 cargo fetch --locked \
+      --manifest-path "$(rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml")
   (cd "$ROOT" &&
     RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort --cfg erase_components" \
