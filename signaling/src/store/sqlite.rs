@@ -588,7 +588,7 @@ fn event_of(
 /// The summary columns, for one user's memberships; `?1` is the user id.
 const SUMMARY_QUERY: &str = "
     SELECT r.id, r.kind, r.name, r.topic, r.last_seq, m.role, m.muted, m.read_seq,
-        (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id),
+        r.member_count,
         (SELECT COUNT(*) FROM (SELECT 1 FROM events u
             WHERE u.room_id = r.id AND u.seq > m.read_seq AND u.kind = 'message'
               AND u.deleted = 0 AND u.sender_id != m.user_id LIMIT ?2)),
@@ -841,9 +841,8 @@ impl Storage for SqliteStore {
         max_members: u32,
     ) -> Result<Vec<RoomId>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.room_id FROM members m WHERE m.user_id = ?1
-               AND (SELECT COUNT(*) FROM (SELECT 1 FROM members c WHERE c.room_id = m.room_id
-                                          LIMIT ?2 + 1)) <= ?2",
+            "SELECT m.room_id FROM members m JOIN rooms r ON r.id = m.room_id
+             WHERE m.user_id = ?1 AND r.member_count <= ?2",
         )
         .bind(user.0)
         .bind(max_members)

@@ -5,6 +5,7 @@ use super::*;
 use shared::events::EventKind;
 use sqlx::sqlite::SqliteConnectOptions;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 async fn store() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -66,6 +67,9 @@ async fn a_database_from_the_first_release_is_carried_over() {
         .map(|m| (m.user.name.as_str(), m.role))
         .collect();
     assert_eq!(roles, [("ann", Role::Owner), ("bo", Role::Member)]);
+    // The stored member count starts from the rows a migration found.
+    let summaries = store.room_summaries(UserId(1)).await.unwrap();
+    assert_eq!(summaries[0].member_count, 2);
     // The old idempotency keys still answer.
     let again = store
         .event_by_client_id(UserId(2), &ClientMsgId("k1".into()))
@@ -244,4 +248,56 @@ async fn a_group_commit_stores_in_order_and_checks_each_message_again() {
         .await
         .unwrap();
     assert!(matches!(again[0], Appended::Earlier));
+}
+
+#[tokio::test]
+async fn member_counts_follow_joins_and_leaves() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let cy = user(&store, "cy").await;
+    let room = RoomId("00c0ffee00c0ffee".into());
+    store
+        .create_room(
+            NewRoom {
+                id: room.clone(),
+                kind: RoomKind::Group,
+                name: "crew",
+                topic: "",
+                creator: &ann,
+                client_id: &ClientMsgId("create".into()),
+                direct: None,
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    let added = |u: &NamedUser| (None, Draft::Added { user: u.clone() });
+    store
+        .append_all(&room, &ann, vec![added(&bo), added(&cy)], 3)
+        .await
+        .unwrap();
+    // Adding someone twice changes nothing (the insert is ignored, and so is its count).
+    store
+        .append_all(&room, &ann, vec![added(&bo)], 4)
+        .await
+        .unwrap();
+    store
+        .append_all(&room, &cy, vec![(None, Draft::Left)], 5)
+        .await
+        .unwrap();
+    let counts: HashMap<RoomId, u32> = store
+        .room_summaries(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.member_count))
+        .collect();
+    assert_eq!(counts[&room], 2, "ann and bo");
+    assert_eq!(counts[&RoomId::lobby()], 3);
+    // Presence goes to rooms up to a size: the room of 2 is small, the lobby of 3 is not.
+    assert_eq!(store.small_room_ids(bo.id, 2).await.unwrap(), [room.clone()]);
+    let mut both = store.small_room_ids(bo.id, 3).await.unwrap();
+    both.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(both, [room, RoomId::lobby()]);
 }
