@@ -1,10 +1,11 @@
 //! The receiving side: makes the offer (on accept, and again after a drop), asks for each
-//! file from the offset it has stored, writes bytes to storage in order as they arrive,
-//! hashes them on the way, and compares the digest with the sender's at the end.
+//! file from the offset it has received, hashes the bytes as they arrive and hands them to the
+//! file's writer, acks as they are written, and compares the digest with the sender's at the
+//! end.
 
 use super::super::Rtc;
 use super::super::peer::{PeerEvent, describe};
-use super::super::storage::Writer;
+use super::super::storage::{WriteEvent, Writer};
 use super::super::wait::sleep_ms;
 use super::{Link, LinkEvent, Stage};
 use leptos::task::spawn_local;
@@ -13,17 +14,15 @@ use shared::RoomId;
 use shared::calls::SignalData;
 use shared::transfer::{ACK_EVERY_BYTES, ChannelMessage, FileMeta, hex};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use web_sys::{RtcPeerConnectionState, RtcSdpType};
 
+/// Received chunks go to the writer in batches of about this much: each hand-over to its
+/// worker costs about as much as copying a chunk (measured).
+const WRITE_BLOCK: u64 = 1024 * 1024;
+
 /// Reconnection attempts after a drop before giving up (about a minute in all).
 const RECONNECT_ATTEMPTS: u32 = 12;
-
-/// Queued chunks are written to storage together, up to this much at a time: every write is a
-/// round trip to the browser's storage, and one per 64 KiB chunk kept the receiver behind the
-/// channel (bench/browser/p2p.mjs measures it).
-const WRITE_BLOCK: usize = 1024 * 1024;
 
 pub struct Incoming {
     pub id: String,
@@ -32,14 +31,17 @@ pub struct Incoming {
     metas: Vec<FileMeta>,
     link: RefCell<Option<Rc<Link>>>,
     file: Cell<usize>,
-    /// Bytes of the current file received (some may still wait to be written).
+    /// Bytes of the current file received (and hashed; some may still wait to be written).
     received: Cell<u64>,
     written: Cell<u64>,
     acked: Cell<u64>,
-    queue: RefCell<VecDeque<Vec<u8>>>,
-    writing: Cell<bool>,
     writer: RefCell<Option<Rc<Writer>>>,
     hasher: RefCell<Sha256>,
+    /// Where each arriving chunk is copied to be hashed (reused: one allocation per transfer).
+    scratch: RefCell<Vec<u8>>,
+    /// Chunks received and hashed but not yet handed to the writer, from offset `handed`.
+    unhanded: RefCell<js_sys::Array>,
+    handed: Cell<u64>,
     /// The sender's digest of the current file, once it said `end`.
     expected: RefCell<Option<String>>,
     finishing: Cell<bool>,
@@ -58,10 +60,11 @@ impl Incoming {
             received: Cell::new(0),
             written: Cell::new(0),
             acked: Cell::new(0),
-            queue: RefCell::new(VecDeque::new()),
-            writing: Cell::new(false),
             writer: RefCell::new(None),
             hasher: RefCell::new(Sha256::new()),
+            scratch: RefCell::new(Vec::new()),
+            unhanded: RefCell::new(js_sys::Array::new()),
+            handed: Cell::new(0),
             expected: RefCell::new(None),
             finishing: Cell::new(false),
             reconnecting: Cell::new(false),
@@ -84,7 +87,6 @@ impl Incoming {
 
     /// Throws away the partly received file.
     pub fn discard(&self) {
-        self.queue.borrow_mut().clear();
         if let Some(writer) = self.writer.borrow_mut().take() {
             spawn_local(async move { writer.discard().await });
         }
@@ -105,7 +107,7 @@ impl Rtc {
         }
         self.set_stage(id, Stage::Connecting);
         spawn_local(async move {
-            match Writer::create(&t.storage_name(0)).await {
+            match self.open_writer(&t, 0).await {
                 Ok(writer) => *t.writer.borrow_mut() = Some(Rc::new(writer)),
                 Err(why) => {
                     self.fail_incoming(&t, why);
@@ -245,60 +247,74 @@ impl Rtc {
         let Some(meta) = t.metas.get(t.file.get()) else {
             return;
         };
-        let chunk = js_sys::Uint8Array::new(&bytes).to_vec();
-        let received = t.received.get() + chunk.len() as u64;
+        let Some(writer) = t.writer() else { return };
+        let at = t.received.get();
+        let length = bytes.byte_length() as usize;
+        let received = at + length as u64;
         if received > meta.size {
             return self.fail_incoming(t, "The sender sent more than the file's size.".to_owned());
         }
+        // Hashed here, in arrival order, from one reused copy in wasm memory; the buffer itself
+        // then moves to the writer's worker without another copy.
+        {
+            let mut scratch = t.scratch.borrow_mut();
+            scratch.resize(length, 0);
+            js_sys::Uint8Array::new(&bytes).copy_to(&mut scratch[..]);
+            t.hasher.borrow_mut().update(&scratch[..]);
+        }
         t.received.set(received);
-        t.queue.borrow_mut().push_back(chunk);
-        if !t.writing.replace(true) {
-            let t = t.clone();
-            spawn_local(async move {
-                self.drain_to_storage(&t).await;
-                t.writing.set(false);
-                self.finish_file_when_written(&t);
-            });
+        t.unhanded.borrow().push(&bytes);
+        if received - t.handed.get() >= WRITE_BLOCK || received == meta.size {
+            let parts = t.unhanded.replace(js_sys::Array::new());
+            if let Err(why) = writer.write(&parts, t.handed.get()) {
+                return self.fail_incoming(t, why);
+            }
+            t.handed.set(received);
         }
     }
 
-    /// Writes queued chunks in order, hashing each, and acks as storage catches up. The
-    /// sender's window bounds how much can queue here.
-    async fn drain_to_storage(self, t: &Rc<Incoming>) {
-        loop {
-            let Some(chunk) = next_block(&mut t.queue.borrow_mut()) else {
+    /// A writer for file number `file`, whose progress drives the acks: the sender's window
+    /// bounds how much can wait to be written.
+    async fn open_writer(self, t: &Rc<Incoming>, file: usize) -> Result<Writer, String> {
+        let weak = Rc::downgrade(t);
+        let on_event = Rc::new(move |event| {
+            let Some(t) = weak.upgrade() else { return };
+            if t.file.get() != file {
                 return;
-            };
-            let Some(writer) = t.writer() else { return };
-            if let Err(why) = writer.write(&chunk).await {
-                return self.fail_incoming(t, why);
             }
-            t.hasher.borrow_mut().update(&chunk);
-            let written = t.written.get() + chunk.len() as u64;
-            t.written.set(written);
-            let size = t.metas[t.file.get()].size;
-            if written - t.acked.get() >= ACK_EVERY_BYTES || written == size {
-                t.acked.set(written);
-                if let Some(link) = t.link()
-                    && link.is_open()
-                {
-                    link.send(&ChannelMessage::Ack {
-                        file: t.file.get() as u32,
-                        offset: written,
-                    });
-                }
+            match event {
+                WriteEvent::Written(end) => self.on_written(&t, end),
+                WriteEvent::Failed(why) => self.fail_incoming(&t, why),
+            }
+        });
+        Writer::create(&t.storage_name(file), on_event).await
+    }
+
+    fn on_written(self, t: &Rc<Incoming>, end: u64) {
+        if end <= t.written.get() {
+            return;
+        }
+        t.written.set(end);
+        let size = t.metas[t.file.get()].size;
+        if end - t.acked.get() >= ACK_EVERY_BYTES || end == size {
+            t.acked.set(end);
+            if let Some(link) = t.link()
+                && link.is_open()
+            {
+                link.send(&ChannelMessage::Ack {
+                    file: t.file.get() as u32,
+                    offset: end,
+                });
             }
         }
+        self.finish_file_when_written(t);
     }
 
     /// Once the sender said `end` and every byte is stored: verify, then the next file.
     fn finish_file_when_written(self, t: &Rc<Incoming>) {
         let file = t.file.get();
         let size = t.metas[file].size;
-        let ready = t.expected.borrow().is_some()
-            && t.written.get() == size
-            && !t.writing.get()
-            && t.queue.borrow().is_empty();
+        let ready = t.expected.borrow().is_some() && t.written.get() == size;
         if !ready || t.finishing.replace(true) {
             return;
         }
@@ -328,12 +344,13 @@ impl Rtc {
             let url = web_sys::Url::create_object_url_with_blob(&stored).ok();
             self.update_transfer(&t.id, |v| v.saved[file] = url);
             if file + 1 < t.metas.len() {
-                match Writer::create(&t.storage_name(file + 1)).await {
+                match self.open_writer(&t, file + 1).await {
                     Ok(writer) => *t.writer.borrow_mut() = Some(Rc::new(writer)),
                     Err(why) => return self.fail_incoming(&t, why),
                 }
                 t.file.set(file + 1);
                 t.received.set(0);
+                t.handed.set(0);
                 t.written.set(0);
                 t.acked.set(0);
                 t.finishing.set(false);
@@ -356,7 +373,9 @@ impl Rtc {
     /// The connection dropped mid-way: connect again and continue from what is stored.
     fn reconnect(self, t: &Rc<Incoming>) {
         let over = self.stage_of(&t.id).is_none_or(|s| s.is_over());
-        if over || t.reconnecting.replace(true) {
+        // Once the last file is verified the sender closes its side: nothing is left to fetch.
+        let verified = t.finishing.get() && t.file.get() + 1 == t.metas.len();
+        if over || verified || t.reconnecting.replace(true) {
             return;
         }
         self.set_stage(&t.id, Stage::Resuming);
@@ -386,18 +405,4 @@ impl Rtc {
             }
         });
     }
-}
-
-/// The queued chunks that fit in one [`WRITE_BLOCK`] (at least one), joined in order.
-fn next_block(queue: &mut VecDeque<Vec<u8>>) -> Option<Vec<u8>> {
-    let mut block = queue.pop_front()?;
-    while let Some(next) = queue.front() {
-        if block.len() + next.len() > WRITE_BLOCK {
-            break;
-        }
-        if let Some(next) = queue.pop_front() {
-            block.extend_from_slice(&next);
-        }
-    }
-    Some(block)
 }
