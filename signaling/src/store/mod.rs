@@ -1,6 +1,6 @@
 //! Durable state behind one small interface, [`Storage`], so handlers do not know which
-//! database they talk to. The embedded default is [`SqliteStore`]; a PostgreSQL store
-//! implements the same trait.
+//! database they talk to. The embedded default is [`SqliteStore`], today the only one; a
+//! PostgreSQL store for deployments of several processes would implement the same trait.
 //!
 //! Contract every implementation keeps:
 //! - a method that returns `Ok` has committed durably (SQLite: WAL with `synchronous = FULL`),
