@@ -218,3 +218,69 @@ impl Drop for Writer {
         let _ = web_sys::Url::revoke_object_url(&self.script_url);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn batch(parts: &[&[u8]]) -> js_sys::Array {
+        parts
+            .iter()
+            .map(|part| js_sys::Uint8Array::from(*part).buffer())
+            .collect()
+    }
+
+    type Heard = Rc<RefCell<Vec<Result<u64, String>>>>;
+
+    async fn open(name: &str) -> (Writer, Heard) {
+        let heard: Heard = Rc::default();
+        let events = heard.clone();
+        let on_event = Rc::new(move |event| {
+            events.borrow_mut().push(match event {
+                WriteEvent::Written(end) => Ok(end),
+                WriteEvent::Failed(why) => Err(why),
+            })
+        });
+        (Writer::create(name, on_event).await.unwrap(), heard)
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_file_written_in_batches_reads_back_byte_for_byte() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (writer, heard) = open("test-batches").await;
+        let first = batch(&[&data[..1_000], &data[1_000..70_000]]);
+        writer.write(&first, 0).unwrap();
+        // The buffers moved to the worker: nothing was copied, and nothing is left here.
+        let moved = js_sys::ArrayBuffer::from(first.get(1));
+        assert_eq!(moved.byte_length(), 0);
+        writer
+            .write(&batch(&[&data[70_000..200_000]]), 70_000)
+            .unwrap();
+        writer.write(&batch(&[&data[200_000..]]), 200_000).unwrap();
+        let file = writer.finish().await.unwrap();
+        assert_eq!(*heard.borrow(), [Ok(70_000), Ok(200_000), Ok(300_000)]);
+        let stored = JsFuture::from(file.array_buffer()).await.unwrap();
+        assert_eq!(js_sys::Uint8Array::new(&stored).to_vec(), data);
+    }
+
+    #[wasm_bindgen_test]
+    async fn creating_a_file_again_starts_it_empty_and_discarding_removes_it() {
+        let (old, _) = open("test-again").await;
+        old.write(&batch(&[b"an older, longer attempt"]), 0)
+            .unwrap();
+        old.finish().await.unwrap();
+        let (writer, _) = open("test-again").await;
+        writer.write(&batch(&[b"new"]), 0).unwrap();
+        assert_eq!(writer.finish().await.unwrap().size(), 3.0);
+
+        let (doomed, _) = open("test-discard").await;
+        doomed.write(&batch(&[b"unwanted"]), 0).unwrap();
+        doomed.discard().await;
+        let folder = folder().await.unwrap();
+        let gone = JsFuture::from(folder.get_file_handle("test-discard")).await;
+        assert!(gone.is_err(), "the discarded file is still there");
+    }
+}
