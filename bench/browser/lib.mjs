@@ -1,7 +1,8 @@
 // Shared pieces of the browser benchmarks: the real server, headless Debian Chromium, the UI
 // steps every scenario needs, statistics and the results file.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,6 +172,38 @@ export function rssBytes(pid, field = 'VmRSS') {
 
 export function cmdline(pid) {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '); } catch { return ''; }
+}
+
+/**
+ * What a Chromium child process is: its --type (renderer, gpu-process, zygote, ...), or for a
+ * utility process `utility:<service>` (NetworkService, StorageService, ...).
+ */
+export function processKind(pid) {
+  const args = cmdline(pid);
+  const service = /--utility-sub-type=(\S+)/.exec(args)?.[1];
+  return service ? `utility:${service.split('.').pop()}` : /--type=(\S+)/.exec(args)?.[1] ?? 'other';
+}
+
+/** CPU time a process has used so far (user + system), in seconds; 0 once it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+
+/** Writes `size` random bytes to `path` (files are handed to pages by path, not over CDP). */
+export function writeRandomFile(path, size) {
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(4 * 1024 * 1024);
+  for (let written = 0; written < size;) {
+    const n = Math.min(block.length, size - written);
+    randomFillSync(block, 0, n);
+    writeSync(fd, block, 0, n);
+    written += n;
+  }
+  closeSync(fd);
 }
 
 /** Launches a browser and finds its main process: the one new child of this Node process. */

@@ -6,15 +6,15 @@
 //
 //   node bench/browser/p2p.mjs                  full measurement (several minutes)
 //   BENCH_SMOKE=1 node bench/browser/p2p.mjs    tiny sizes, for CI (exits non-zero on breakage)
-import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync, writeSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   SMOKE, startServer, launchTracked, launchProfile, newPage, signUp, openDirect, rooms, median, round, report, check,
-  descendantsOf, rssBytes, cmdline,
+  descendantsOf, rssBytes, processKind, writeRandomFile,
 } from './lib.mjs';
 
 const MB = 1_000_000;
@@ -40,18 +40,10 @@ report('p2p', rows, extra);
 
 // ---------------------------------------------------------------------------------------------
 
-/** A file of random bytes on disk (setInputFiles reads it; no big buffers over CDP). */
+/** A file of random bytes in the scratch folder. */
 function randomFile(name, size) {
   const path = join(scratch, name);
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(4 * 1024 * 1024);
-  for (let written = 0; written < size;) {
-    const n = Math.min(block.length, size - written);
-    randomFillSync(block, 0, n);
-    writeSync(fd, block, 0, n);
-    written += n;
-  }
-  closeSync(fd);
+  writeRandomFile(path, size);
   return path;
 }
 
@@ -169,10 +161,7 @@ function memorySampler(bob, pid) {
     // services, gpu-process, zygote; the main process is "browser").
     const byType = { browser: rssBytes(pid), 'browser (anon)': rssBytes(pid, 'RssAnon') };
     for (const p of procs) {
-      const args = cmdline(p);
-      const type = /--type=(\S+)/.exec(args)?.[1] ?? 'other';
-      const service = /--utility-sub-type=(\S+)/.exec(args)?.[1];
-      const key = service ? `utility:${service.split('.').pop()}` : type;
+      const key = processKind(p);
       byType[key] = (byType[key] ?? 0) + rssBytes(p);
       byType[`${key} (anon)`] = (byType[`${key} (anon)`] ?? 0) + rssBytes(p, 'RssAnon');
     }

@@ -230,8 +230,8 @@ pub trait Storage: Send + Sync + 'static {
     // --- rooms and members ---
 
     async fn room_ids(&self, user: UserId) -> Result<Vec<RoomId>, StoreError>;
-    /// `user`'s rooms that have at most `max_members` members (counting stops past it, so a
-    /// huge room costs no more than a small one).
+    /// `user`'s rooms that have at most `max_members` members (read from the stored count, so
+    /// a huge room costs no more than a small one).
     async fn small_room_ids(
         &self,
         user: UserId,
