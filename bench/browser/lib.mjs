@@ -139,6 +139,15 @@ export async function openDirect(page, other) {
   await page.getByRole('heading', { name: other }).waitFor();
 }
 
+/** Signs up alice and bob on their pages and opens their direct conversation on both. */
+export async function aliceAndBobInDirect(alice, bob, url) {
+  await signUp(alice, url, 'alice');
+  await signUp(bob, url, 'bob');
+  await openDirect(alice, 'bob');
+  await rooms(bob).getByRole('button', { name: /alice/ }).click();
+  await bob.getByRole('heading', { name: 'alice' }).waitFor();
+}
+
 /** PIDs of the processes whose parent is `pid`. */
 export function childrenOf(pid) {
   const out = [];

@@ -11,7 +11,7 @@ import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  startServer, launchProfile, signUp, openDirect, rooms, descendantsOf, processKind, cpuSeconds,
+  startServer, launchProfile, aliceAndBobInDirect, descendantsOf, processKind, cpuSeconds,
   writeRandomFile, round,
 } from './lib.mjs';
 
@@ -68,11 +68,7 @@ const b = await launchProfile({ webrtc: true, label: 'bob' });
 try {
   const alice = a.page;
   const bob = b.page;
-  await signUp(alice, server.url, 'alice');
-  await signUp(bob, server.url, 'bob');
-  await openDirect(alice, 'bob');
-  await rooms(bob).getByRole('button', { name: /alice/ }).click();
-  await bob.getByRole('heading', { name: 'alice' }).waitFor();
+  await aliceAndBobInDirect(alice, bob, server.url);
   await watchStages(alice);
   await watchStages(bob);
 

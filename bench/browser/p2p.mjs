@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  SMOKE, startServer, launchTracked, launchProfile, newPage, signUp, openDirect, rooms, median, round, report, check,
+  SMOKE, startServer, launchTracked, launchProfile, newPage, aliceAndBobInDirect, median, round, report, check,
   descendantsOf, rssBytes, processKind, writeRandomFile,
 } from './lib.mjs';
 
@@ -214,11 +214,7 @@ async function appScenarios() {
     };
   });
   const bob = b.page;
-  await signUp(alice, server.url, 'alice');
-  await signUp(bob, server.url, 'bob');
-  await openDirect(alice, 'bob');
-  await rooms(bob).getByRole('button', { name: /alice/ }).click();
-  await bob.getByRole('heading', { name: 'alice' }).waitFor();
+  await aliceAndBobInDirect(alice, bob, server.url);
 
   // Throughput: raw and app runs alternate, so that the load other processes put on this
   // shared machine meanwhile weighs on both figures alike; medians of the rounds are compared.
