@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod calls;
+pub mod checkpoint;
 pub mod commit;
 pub mod config;
 pub mod error;
@@ -115,6 +116,11 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
 
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let checkpoints = tokio::spawn(checkpoint::run(
+        store.clone(),
+        state.delivery_order.clone(),
+        shutdown.clone(),
+    ));
     let server_shutdown = shutdown.clone();
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -131,6 +137,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             tracing::warn!("some sockets did not close in time");
         }
         housekeeping.abort();
+        let _ = checkpoints.await;
         store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -344,6 +344,11 @@ pub trait Storage: Send + Sync + 'static {
         read: Seq,
     ) -> Result<Option<(Seq, Seq)>, StoreError>;
 
+    /// Copies logged pages back into the database without waiting for readers or writers
+    /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write
+    /// starts the log over from its beginning. A store without such a log returns 0.
+    async fn checkpoint(&self) -> Result<u64, StoreError>;
+
     async fn close(&self);
 }
 
