@@ -18,7 +18,11 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 /// after [`QUEUE_WAIT`], so an overloaded server answers "busy" instead of growing.
 const QUEUE: usize = 8192;
 /// Most messages stored in one transaction; bounds a commit's time and its fan-out burst.
-const MAX_BATCH: usize = 1024;
+/// Batches this large only form when sends queue faster than commits end. Then a bigger batch
+/// costs less per message, both in the database and on the sockets: a socket receives more of
+/// its frames per write. The fan-out benchmark (1,900 rooms of 10) went from 80,000-83,000
+/// deliveries/s at 1,024 to 103,000-105,000 at 4,096, and from 14 to 11 µs of CPU each.
+const MAX_BATCH: usize = 4096;
 /// Longest wait for a place in the queue before the request is refused as retryable.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
 
