@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use server::{Seed, ServerProcess, room_id};
 use stats::{
     FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, context_switches, cpu_secs, machine_busy_secs,
-    rss_kib,
+    rss_kib, stolen_secs,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -439,7 +439,7 @@ async fn run_kind(
         n: window,
     });
     tokio::time::sleep(Duration::from_secs(if args.smoke { 1 } else { 2 })).await;
-    let (m0, cs0) = (machine_busy_secs(), context_switches(pid));
+    let (m0, cs0, st0) = (machine_busy_secs(), context_switches(pid), stolen_secs());
     let (a0, d0, s0, g0, t0) = (
         global.acks[THROUGHPUT].load(Relaxed),
         global.deliveries[THROUGHPUT].load(Relaxed),
@@ -456,6 +456,7 @@ async fn run_kind(
         t0.elapsed().as_secs_f64(),
     );
     let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let stolen = stolen_secs() - st0;
     let switches_per_msg = (context_switches(pid) - cs0) as f64 / (a1 - a0).max(1) as f64;
     global.stop.store(true, Relaxed);
     let drained = wait_until(Duration::from_secs(30), || {
@@ -472,7 +473,7 @@ async fn run_kind(
     let missing = (global.acks[THROUGHPUT].load(Relaxed) * recipients)
         .saturating_sub(global.deliveries[THROUGHPUT].load(Relaxed));
     println!(
-        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery, {switches_per_msg:.1} server context switches per message; generator CPU {:.1} s, other processes {others:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
+        "  {acked_rate:.0} acked messages/s, {delivery_rate:.0} deliveries/s; server CPU {server_cpu:.1} s in {elapsed:.1} s = {cpu_per_delivery_us:.2} µs per delivery, {switches_per_msg:.1} server context switches per message; generator CPU {:.1} s, other processes {others:.1} s, stolen by the hypervisor {stolen:.1} s; latency p50 {:?} p99 {:?} ms; missing deliveries after drain {missing}",
         g1 - g0,
         global.latency[THROUGHPUT].percentile_ms(0.5),
         global.latency[THROUGHPUT].percentile_ms(0.99),
@@ -500,6 +501,7 @@ async fn run_kind(
             "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "cpu_stolen_seconds": round(stolen, 2),
             "waited_for_quiet_seconds": round(waited_2, 1),
             "latency_send_to_delivery": latency_json(&global, THROUGHPUT),
             "missing_deliveries_after_drain": missing,
@@ -529,6 +531,10 @@ async fn run_kind(
             fanout.insert("acked_checked_in_db".into(), json!(acked_ids.len()));
             fanout.insert("acked_lost".into(), json!(missing));
         }
+        // Deleted, not left for the end: the kernel would otherwise write this phase's few
+        // hundred MB of dirty pages back during scenario 3, and on ext4 every fsync of the
+        // next server waits for that writeback (about 150 ms at p99).
+        let _ = std::fs::remove_dir_all(&dir);
     }
     let max_rate = acked_rate;
 
@@ -559,7 +565,7 @@ async fn run_kind(
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     let waited_3 = wait_for_quiet(pid, args.quiet_wait_secs).await;
-    let (s0, g0, m0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs());
+    let (s0, g0, m0, st0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs(), stolen_secs());
     let cs0 = context_switches(pid);
     let offered = paced(&global, &fleet, LATENCY, msg_rate, args.latency_secs).await;
     let complete = wait_until(Duration::from_secs(15), || {
@@ -568,11 +574,12 @@ async fn run_kind(
     .await;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
     let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let stolen = stolen_secs() - st0;
     let switches_per_msg = (context_switches(pid) - cs0) as f64 / offered.max(1) as f64;
     let delivered = global.deliveries[LATENCY].load(Relaxed);
     let h = &global.latency[LATENCY];
     println!(
-        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s ({switches_per_msg:.1} context switches per message), generator CPU {:.1} s, other processes {others:.1} s",
+        "  offered {offered} messages, acked {}, deliveries {delivered}/{}; latency p50 {:?} p99 {:?} max {:?} ms; server CPU {:.1} s ({switches_per_msg:.1} context switches per message), generator CPU {:.1} s, other processes {others:.1} s, stolen by the hypervisor {stolen:.1} s",
         global.acks[LATENCY].load(Relaxed),
         offered * recipients,
         h.percentile_ms(0.5),
@@ -604,6 +611,7 @@ async fn run_kind(
             "server_context_switches_per_message": round(switches_per_msg, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "cpu_stolen_seconds": round(stolen, 2),
             "waited_for_quiet_seconds": round(waited_3, 1),
         }),
     );
@@ -631,10 +639,11 @@ async fn run_kind(
     };
     let waited_4 = wait_for_quiet(pid, args.quiet_wait_secs).await;
     let rss_start = rss_kib(pid);
-    let (s0, g0, m0, t0) = (
+    let (s0, g0, m0, st0, t0) = (
         cpu_secs(pid),
         gen_cpu(),
         machine_busy_secs(),
+        stolen_secs(),
         Instant::now(),
     );
     let offered = paced(&global, &fleet, OVERLOAD, overload_rate, args.overload_secs).await;
@@ -652,6 +661,7 @@ async fn run_kind(
     let drain_secs = t0.elapsed().as_secs_f64() - send_secs;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
     let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let stolen = stolen_secs() - st0;
     sampling.store(false, Relaxed);
     let samples = sampler.await.unwrap_or_default();
     let rss_max = samples.iter().map(|s| s.1).max().unwrap_or(0);
@@ -668,7 +678,7 @@ async fn run_kind(
     let acked_total = global.acks[OVERLOAD].load(Relaxed);
     let h = &global.latency[OVERLOAD];
     println!(
-        "  offered {offered}, written {}, acked {acked_total} ({:.0}/s while offered), unanswered {outstanding} after {drain_secs:.1} s drain; refused {refused:?}, retried {retries}; RSS {rss_start} -> max {rss_max} KiB; delivery p50 {:?} p99 {:?} ms; sockets dropped {}",
+        "  offered {offered}, written {}, acked {acked_total} ({:.0}/s while offered), unanswered {outstanding} after {drain_secs:.1} s drain; refused {refused:?}, retried {retries}; RSS {rss_start} -> max {rss_max} KiB; delivery p50 {:?} p99 {:?} ms; sockets dropped {}; CPU stolen by the hypervisor {stolen:.1} s",
         global.sent[OVERLOAD].load(Relaxed),
         acked_during as f64 / send_secs,
         h.percentile_ms(0.5),
@@ -719,6 +729,7 @@ async fn run_kind(
             "server_cpu_seconds": round(s1 - s0, 2),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
+            "cpu_stolen_seconds": round(stolen, 2),
             "waited_for_quiet_seconds": round(waited_4, 1),
             "delivery_latency": latency_json(&global, OVERLOAD),
             "acked_checked_in_db": if kind == Kind::Chat { json!(acked_ids.len()) } else { Value::Null },
@@ -749,7 +760,7 @@ fn cell(v: &Value) -> String {
 }
 
 fn print_table(results: &serde_json::Map<String, Value>) {
-    let rows: [(&str, &[&str], &str); 22] = [
+    let rows: [(&str, &[&str], &str); 24] = [
         ("1 idle sockets connected", &["idle", "connected"], ""),
         ("1 KB per idle socket", &["idle", "kb_per_socket"], "<= 10"),
         (
@@ -793,6 +804,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
             "0",
         ),
         (
+            "2 CPU s stolen by the hypervisor",
+            &["fanout", "cpu_stolen_seconds"],
+            "0",
+        ),
+        (
             "2 latency p99 ms (saturated)",
             &["fanout", "latency_send_to_delivery", "p99_ms"],
             "",
@@ -821,6 +837,11 @@ fn print_table(results: &serde_json::Map<String, Value>) {
         (
             "3 other processes' CPU s",
             &["latency", "other_processes_cpu_seconds"],
+            "0",
+        ),
+        (
+            "3 CPU s stolen by the hypervisor",
+            &["latency", "cpu_stolen_seconds"],
             "0",
         ),
         (

@@ -186,23 +186,35 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU seconds the whole machine spent busy (all cores; `/proc/stat`, idle and iowait excluded),
-/// so a scenario can show how much CPU other processes took while it measured.
-pub fn machine_busy_secs() -> f64 {
+/// The machine's `cpu` line of `/proc/stat`, in ticks: user nice system idle iowait irq
+/// softirq steal.
+fn machine_ticks() -> Vec<u64> {
     let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
-        return 0.0;
+        return Vec::new();
     };
     let Some(line) = stat.lines().next() else {
-        return 0.0;
+        return Vec::new();
     };
-    let ticks: Vec<u64> = line
-        .split_whitespace()
+    line.split_whitespace()
         .skip(1)
+        .take(8)
         .filter_map(|v| v.parse().ok())
-        .collect();
-    let total: u64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
-    total.saturating_sub(idle) as f64 / 100.0
+        .collect()
+}
+
+/// CPU seconds this machine's cores spent busy (all cores; idle, iowait and time stolen by the
+/// hypervisor excluded), so a scenario can show how much CPU other processes took meanwhile.
+pub fn machine_busy_secs() -> f64 {
+    let ticks = machine_ticks();
+    let busy: u64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| ticks.get(i)).sum();
+    busy as f64 / 100.0
+}
+
+/// CPU seconds the hypervisor gave to other virtual machines while this one had work to run
+/// (steal time). On a shared host it varies from run to run and takes cores from everything
+/// measured here.
+pub fn stolen_secs() -> f64 {
+    machine_ticks().get(7).copied().unwrap_or(0) as f64 / 100.0
 }
 
 /// Context switches (voluntary + involuntary) of all threads of a process so far.
