@@ -79,7 +79,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let burst = per_second.saturating_mul(NonZeroU32::new(3).expect("non-zero"));
     let events = NonZeroU32::new(config.user_events_per_second.max(1)).expect("max(1)");
     let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
-    let hub = hub::Hub::default();
+    let hub = hub::Hub::new(shutdown.clone());
     let fanout: Arc<dyn fanout::Fanout> = Arc::new(fanout::LocalFanout::new(hub.clone()));
     let delivery_order = Arc::new(tokio::sync::Mutex::new(()));
     let writer =

@@ -214,9 +214,9 @@ where
     // The idle timer is only moved when it fires early (the client spoke since it was set).
     let session_end = sleep_until(expiry);
     let idle = sleep_until(Instant::now() + idle_limit);
+    // The server's shutdown arrives as a kick too (see `Kick`).
     let kicked = kick.kicked();
-    let shutdown = state.shutdown.cancelled();
-    tokio::pin!(session_end, idle, kicked, shutdown);
+    tokio::pin!(session_end, idle, kicked);
     let mut last_heard = Instant::now();
     let mut sends: VecDeque<PendingReply<'_>> = VecDeque::new();
     loop {
@@ -224,9 +224,9 @@ where
             reason = &mut kicked => return match reason {
                 KickReason::LoggedOut => Ending::Close(close::LOGGED_OUT, "logged out"),
                 KickReason::TooSlow => Ending::Close(close::TOO_SLOW, "too slow reading messages"),
+                KickReason::ServerShutdown => Ending::Close(1001, "server shutting down"),
             },
             () = &mut session_end => return Ending::Close(close::LOGGED_OUT, "session expired"),
-            () = &mut shutdown => return Ending::Close(1001, "server shutting down"),
             () = &mut idle => {
                 let quiet_until = last_heard + idle_limit;
                 if Instant::now() >= quiet_until {
