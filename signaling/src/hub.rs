@@ -52,8 +52,8 @@ pub struct Kick {
 
 impl Kick {
     /// A kick that also fires when `shutdown` is cancelled. Each socket polls only its own
-    /// token: one token shared by every socket is a mutex that each of them locked on every
-    /// frame (2.5 % of the server's CPU with 19,000 sockets on two cores).
+    /// token: a token shared by every socket is one mutex that all of them lock on every
+    /// frame, from every core.
     fn following(shutdown: &CancellationToken) -> Self {
         Self {
             token: shutdown.child_token(),
