@@ -531,9 +531,8 @@ async fn run_kind(
             fanout.insert("acked_checked_in_db".into(), json!(acked_ids.len()));
             fanout.insert("acked_lost".into(), json!(missing));
         }
-        // Deleted, not left for the end: the kernel would otherwise write this phase's few
-        // hundred MB of dirty pages back during scenario 3, and on ext4 every fsync of the
-        // next server waits for that writeback (about 150 ms at p99).
+        // Deleted, not left for the end: the kernel could otherwise still be writing this
+        // phase's dirty pages back while scenario 3 measures fsync-bound latency.
         let _ = std::fs::remove_dir_all(&dir);
     }
     let max_rate = acked_rate;
