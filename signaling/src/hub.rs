@@ -44,7 +44,7 @@ pub enum KickReason {
 }
 
 /// Cancelled to make a socket close itself; the first reason given wins.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Kick {
     token: CancellationToken,
     reason: Arc<OnceLock<KickReason>>,

@@ -106,7 +106,6 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             turn_secret: config.turn_secret.clone(),
             ttl_secs: config.turn_ttl_secs,
         },
-        shutdown: shutdown.clone(),
         sockets: TaskTracker::new(),
     });
     if !config.static_dir.join("index.html").exists() {

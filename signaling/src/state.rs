@@ -8,7 +8,6 @@ use governor::DefaultKeyedRateLimiter;
 use std::net::IpAddr;
 use std::ops::Deref;
 use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
@@ -46,8 +45,6 @@ pub struct Shared {
     pub ice: crate::turn::IceConfig,
     /// How long a user who lost their last socket still shows as present.
     pub presence_grace: std::time::Duration,
-    /// Cancelled once on shutdown; sockets then close with 1001.
-    pub shutdown: CancellationToken,
     /// Socket tasks, so shutdown can wait for them to say goodbye.
     pub sockets: TaskTracker,
 }

@@ -1278,12 +1278,9 @@ impl Storage for SqliteStore {
     async fn checkpoint(&self) -> Result<u64, StoreError> {
         // PASSIVE copies what it can without waiting for readers or writers. Its row: busy,
         // pages in the log, pages copied (both -1 outside WAL mode).
-        let rows = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_all(&self.pool)
+        let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&self.pool)
             .await?;
-        let Some(row) = rows.first() else {
-            return Ok(0);
-        };
         let logged: i64 = row.get(1);
         let copied: i64 = row.get(2);
         Ok(u64::try_from(logged - copied).unwrap_or(0))
