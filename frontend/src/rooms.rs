@@ -92,7 +92,9 @@ impl RoomList {
             }
             EventKind::TopicChanged { topic } => room.topic.clone_from(topic),
             EventKind::Joined | EventKind::Added { .. } => room.member_count += 1,
-            EventKind::Left | EventKind::Removed { .. } => {
+            EventKind::Left
+            | EventKind::Removed { .. }
+            | EventKind::Banned { banned: true, .. } => {
                 room.member_count = room.member_count.saturating_sub(1);
             }
             _ => {}

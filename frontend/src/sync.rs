@@ -713,7 +713,9 @@ impl ChatSync {
     fn on_server_message(self, message: ServerMessage) {
         match message {
             ServerMessage::Welcome {
-                username, rooms, ..
+                username,
+                rooms,
+                blocked,
             } => {
                 // Another tab may have logged in as someone else meanwhile (same cookie jar):
                 // never send this screen's messages under that name.
@@ -721,6 +723,7 @@ impl ChatSync {
                     self.session_ended();
                     return;
                 }
+                self.rtc.set_blocked(blocked);
                 self.on_welcome(rooms);
             }
             ServerMessage::Event { event } => {
@@ -736,6 +739,7 @@ impl ChatSync {
                         | EventKind::Added { .. }
                         | EventKind::Left
                         | EventKind::Removed { .. }
+                        | EventKind::Banned { .. }
                         | EventKind::RoleChanged { .. }
                         | EventKind::Muted { .. }
                 );
@@ -897,7 +901,8 @@ impl ChatSync {
             message @ (ServerMessage::CallState { .. }
             | ServerMessage::Signal { .. }
             | ServerMessage::IceServers { .. }) => self.rtc.on_server(message),
-            ServerMessage::Blocked { .. } | ServerMessage::Pong { .. } => {}
+            ServerMessage::Blocked { user, blocked } => self.rtc.block_changed(&user, blocked),
+            ServerMessage::InvitesRevoked { .. } | ServerMessage::Pong { .. } => {}
         }
     }
 

@@ -510,6 +510,11 @@ pub fn notice_text(sender: &str, kind: &EventKind) -> Option<String> {
         }
         EventKind::Muted { user, muted: true } => format!("{sender} muted {user}"),
         EventKind::Muted { user, muted: false } => format!("{sender} unmuted {user}"),
+        EventKind::Banned { user, banned: true } => format!("{sender} banned {user}"),
+        EventKind::Banned {
+            user,
+            banned: false,
+        } => format!("{sender} lifted the ban on {user}"),
         EventKind::CallStarted { video, .. } => {
             let what = if *video { "video" } else { "voice" };
             format!("{sender} started a {what} call")

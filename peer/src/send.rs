@@ -82,11 +82,7 @@ pub async fn prepare(paths: &[PathBuf]) -> Result<Vec<Outgoing>, SendError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".to_owned());
         files.push(Outgoing {
-            meta: FileMeta {
-                name,
-                size,
-                mime: String::new(),
-            },
+            meta: FileMeta::offered(&name, size, String::new()),
             path: path.clone(),
             sha256,
         });

@@ -122,6 +122,12 @@ pub enum EventKind {
         user: String,
         muted: bool,
     },
+    /// `sender` banned (`banned`) `user`, who stops being a member and cannot come back, or
+    /// lifted the ban.
+    Banned {
+        user: String,
+        banned: bool,
+    },
     /// `sender` started a call with id `call`.
     CallStarted {
         call: String,

@@ -35,6 +35,8 @@ pub enum InvalidInput {
     RoomNameLength,
     RoomTopicLength,
     NotAnEmoji,
+    /// Text-direction override characters (see [`is_direction_override`]).
+    DirectionOverride,
 }
 
 impl InvalidInput {
@@ -62,6 +64,10 @@ impl InvalidInput {
                 format!("Topic must be at most {ROOM_TOPIC_MAX} characters long.")
             }
             Self::NotAnEmoji => "A reaction must be a single emoji.".to_owned(),
+            Self::DirectionOverride => {
+                "Text-direction override characters (U+202A-U+202E, U+2066-U+2069) are not allowed."
+                    .to_owned()
+            }
         }
     }
 }
@@ -92,7 +98,7 @@ pub fn check_password(password: &str) -> Result<(), InvalidInput> {
 /// A body must have visible content, fit [`MAX_BODY_BYTES`] and carry no control characters
 /// other than newline and tab (they would let one message forge the look of another).
 pub fn check_body(body: &str) -> Result<(), InvalidInput> {
-    if body.trim().is_empty() {
+    if body.chars().all(is_invisible) {
         return Err(InvalidInput::BodyEmpty);
     }
     if body.len() > MAX_BODY_BYTES {
@@ -104,14 +110,58 @@ pub fn check_body(body: &str) -> Result<(), InvalidInput> {
     {
         return Err(InvalidInput::BodyControlCharacters);
     }
+    if body.chars().any(is_direction_override) {
+        return Err(InvalidInput::DirectionOverride);
+    }
     Ok(())
+}
+
+/// The explicit embedding, override and isolate characters (U+202A-U+202E, U+2066-U+2069):
+/// they reorder the text around them, so `invoice\u{202e}fdp.exe` shows as "invoiceexe.pdf"
+/// ("Trojan Source"). Right-to-left text needs none of them; the plain marks U+200E and U+200F
+/// stay allowed.
+pub fn is_direction_override(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: whitespace, and Unicode's default-ignorable code points
+/// (zero-width spaces and joiners, the BOM, variation selectors, fillers), plus the blank
+/// braille pattern. A message of only these would look empty.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
 }
 
 /// A room name has visible content, no control characters, and fits [`ROOM_NAME_MAX`].
 pub fn check_room_name(name: &str) -> Result<(), InvalidInput> {
-    let len = name.trim().chars().count();
-    if len == 0 || name.chars().count() > ROOM_NAME_MAX || name.chars().any(char::is_control) {
+    if name.chars().all(is_invisible)
+        || name.chars().count() > ROOM_NAME_MAX
+        || name.chars().any(char::is_control)
+    {
         return Err(InvalidInput::RoomNameLength);
+    }
+    if name.chars().any(is_direction_override) {
+        return Err(InvalidInput::DirectionOverride);
     }
     Ok(())
 }
@@ -119,6 +169,9 @@ pub fn check_room_name(name: &str) -> Result<(), InvalidInput> {
 pub fn check_room_topic(topic: &str) -> Result<(), InvalidInput> {
     if topic.chars().count() > ROOM_TOPIC_MAX || topic.chars().any(char::is_control) {
         return Err(InvalidInput::RoomTopicLength);
+    }
+    if topic.chars().any(is_direction_override) {
+        return Err(InvalidInput::DirectionOverride);
     }
     Ok(())
 }
@@ -212,6 +265,46 @@ mod tests {
         assert_eq!(
             check_body("a\u{1b}[31m"),
             Err(InvalidInput::BodyControlCharacters)
+        );
+    }
+
+    #[test]
+    fn bodies_that_look_empty_or_reorder_text_are_refused() {
+        for invisible in [
+            "\u{200b}",
+            "\u{200b}\u{200d}\u{feff}",
+            "\u{2800}\u{3164} ",
+            "\u{2060}",
+        ] {
+            assert_eq!(
+                check_body(invisible),
+                Err(InvalidInput::BodyEmpty),
+                "{invisible:?}"
+            );
+        }
+        assert_eq!(
+            check_body("invoice\u{202e}fdp.exe"),
+            Err(InvalidInput::DirectionOverride)
+        );
+        assert_eq!(
+            check_body("a\u{2067}b"),
+            Err(InvalidInput::DirectionOverride)
+        );
+        // Right-to-left text and its plain marks are ordinary text.
+        assert_eq!(check_body("שלום עולם"), Ok(()));
+        assert_eq!(check_body("\u{200f}مرحبا"), Ok(()));
+        assert_eq!(check_body("👍🏽"), Ok(()));
+        assert_eq!(
+            check_room_name("x\u{202e}y"),
+            Err(InvalidInput::DirectionOverride)
+        );
+        assert_eq!(
+            check_room_name("\u{200b}"),
+            Err(InvalidInput::RoomNameLength)
+        );
+        assert_eq!(
+            check_room_topic("\u{202d}t"),
+            Err(InvalidInput::DirectionOverride)
         );
     }
 

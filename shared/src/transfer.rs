@@ -48,6 +48,23 @@ pub struct FileMeta {
 }
 
 impl FileMeta {
+    /// The description of a local file to offer: characters [`check_offer`] refuses in a name
+    /// (control and text-direction characters) become `_`, so a file that happens to have
+    /// them can still be sent, under a name that shows what it is.
+    pub fn offered(name: &str, size: u64, mime: String) -> Self {
+        let name = name
+            .chars()
+            .map(|c| {
+                if c.is_control() || crate::limits::is_direction_override(c) {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        Self { name, size, mime }
+    }
+
     /// The name to store the file under: no path separators or control characters, never
     /// empty, never a dot name. A peer's name is only a suggestion.
     pub fn safe_name(&self) -> String {
@@ -55,7 +72,10 @@ impl FileMeta {
             .name
             .chars()
             .map(|c| {
-                if c.is_control() || matches!(c, '/' | '\\' | ':') {
+                if c.is_control()
+                    || crate::limits::is_direction_override(c)
+                    || matches!(c, '/' | '\\' | ':')
+                {
                     '_'
                 } else {
                     c
@@ -90,6 +110,16 @@ pub fn check_offer(files: &[FileMeta]) -> Result<(), String> {
             return Err(format!(
                 "A file name is 1 to {MAX_FILE_NAME_BYTES} bytes long."
             ));
+        }
+        if file
+            .name
+            .chars()
+            .any(|c| c.is_control() || crate::limits::is_direction_override(c))
+        {
+            // `invoice\u{202e}fdp.exe` would show as "invoiceexe.pdf".
+            return Err(
+                "A file name may not contain control or text-direction characters.".to_owned(),
+            );
         }
         if file.mime.len() > MAX_MIME_BYTES {
             return Err("A file's type is too long.".to_owned());
@@ -130,6 +160,24 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn file_names_cannot_disguise_their_extension() {
+        let offer = |name: &str| {
+            check_offer(&[FileMeta {
+                name: name.into(),
+                size: 1,
+                mime: String::new(),
+            }])
+        };
+        assert!(offer("invoice.pdf").is_ok());
+        assert!(offer("invoice\u{202e}fdp.exe").is_err());
+        assert!(offer("a\u{2066}b.txt").is_err());
+        assert!(offer("line\nbreak.txt").is_err());
+        let cleaned = FileMeta::offered("invoice\u{202e}fdp.exe", 1, String::new());
+        assert_eq!(cleaned.name, "invoice_fdp.exe");
+        assert!(check_offer(&[cleaned]).is_ok());
+    }
 
     #[test]
     fn channel_messages_are_pinned() {

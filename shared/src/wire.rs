@@ -48,6 +48,7 @@ enum EventTag {
     Removed,
     RoleChanged,
     Muted,
+    Banned,
     CallStarted,
     CallEnded,
 }
@@ -78,6 +79,7 @@ pub struct EventWire {
     user: Option<String>,
     role: Option<Role>,
     muted: Option<bool>,
+    banned: Option<bool>,
     call: Option<String>,
     video: Option<bool>,
     duration_ms: Option<i64>,
@@ -136,6 +138,10 @@ impl TryFrom<EventWire> for Event {
                 user: need(w.user, "user")?,
                 muted: need(w.muted, "muted")?,
             },
+            EventTag::Banned => EventKind::Banned {
+                user: need(w.user, "user")?,
+                banned: need(w.banned, "banned")?,
+            },
             EventTag::CallStarted => EventKind::CallStarted {
                 call: need(w.call, "call")?,
                 video: need(w.video, "video")?,
@@ -172,6 +178,7 @@ enum ServerTag {
     Members,
     Invite,
     Blocked,
+    InvitesRevoked,
     Receipt,
     Typing,
     Presence,
@@ -203,6 +210,7 @@ pub struct ServerWire {
     members: Option<Vec<Member>>,
     token: Option<String>,
     expires_at_ms: Option<i64>,
+    revoked: Option<u64>,
     user: Option<String>,
     delivered_seq: Option<Seq>,
     read_seq: Option<Seq>,
@@ -347,6 +355,10 @@ impl TryFrom<ServerWire> for ServerMessage {
                     Some(BlockedField::Flag(flag)) => flag,
                     _ => return Err(MissingField("blocked")),
                 },
+            },
+            ServerTag::InvitesRevoked => ServerMessage::InvitesRevoked {
+                room: RoomField::id(w.room)?,
+                revoked: need(w.revoked, "revoked")?,
             },
             ServerTag::Receipt => ServerMessage::Receipt {
                 room: RoomField::id(w.room)?,

@@ -135,6 +135,22 @@ pub enum ClientMessage {
     /// A link token that lets anyone with an account join. Answered by
     /// [`ServerMessage::Invite`].
     CreateInvite { room: RoomId },
+    /// Revoke the room's invite link `token` (its creator or an admin may), or, without a
+    /// token, every link of the room (admins). Answered by [`ServerMessage::InvitesRevoked`].
+    RevokeInvites {
+        room: RoomId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    /// Admins ban (`banned: true`) someone ranked below them, member or not: a member is
+    /// removed, their invite links stop working, and they can neither be added nor join by a
+    /// link until the ban is lifted (`banned: false`). Acked with the `banned` event.
+    Ban {
+        room: RoomId,
+        client_id: ClientMsgId,
+        user: String,
+        banned: bool,
+    },
     /// Join the room of an invite token. Acked with the `joined` event.
     JoinByInvite {
         client_id: ClientMsgId,
@@ -263,6 +279,11 @@ pub enum ServerMessage {
     Blocked {
         user: String,
         blocked: bool,
+    },
+    /// How many invite links of `room` a [`ClientMessage::RevokeInvites`] ended.
+    InvitesRevoked {
+        room: RoomId,
+        revoked: u64,
     },
     /// `user`'s devices have received up to `delivered_seq` and read up to `read_seq`.
     Receipt {
@@ -566,6 +587,29 @@ mod tests {
                 json!({"type": "join_by_invite", "client_id": "c1", "token": "t0k"}),
             ),
             (
+                ClientMessage::RevokeInvites {
+                    room: r(),
+                    token: Some("t0k".into()),
+                },
+                json!({"type": "revoke_invites", "room": "r1", "token": "t0k"}),
+            ),
+            (
+                ClientMessage::RevokeInvites {
+                    room: r(),
+                    token: None,
+                },
+                json!({"type": "revoke_invites", "room": "r1"}),
+            ),
+            (
+                ClientMessage::Ban {
+                    room: r(),
+                    client_id: c(),
+                    user: "eve".into(),
+                    banned: true,
+                },
+                json!({"type": "ban", "room": "r1", "client_id": "c1", "user": "eve", "banned": true}),
+            ),
+            (
                 ClientMessage::OpenDirect {
                     client_id: c(),
                     user: "bob".into(),
@@ -705,6 +749,13 @@ mod tests {
                     added: false,
                 },
                 json!({"kind": "reaction", "target": 7, "emoji": "🎉", "added": false}),
+            ),
+            (
+                EventKind::Banned {
+                    user: "eve".into(),
+                    banned: true,
+                },
+                json!({"kind": "banned", "user": "eve", "banned": true}),
             ),
             (
                 EventKind::Created { name: "D".into() },
@@ -866,6 +917,13 @@ mod tests {
                     blocked: true,
                 },
                 json!({"type": "blocked", "user": "eve", "blocked": true}),
+            ),
+            (
+                ServerMessage::InvitesRevoked {
+                    room: r(),
+                    revoked: 2,
+                },
+                json!({"type": "invites_revoked", "room": "r1", "revoked": 2}),
             ),
             (
                 ServerMessage::Receipt {

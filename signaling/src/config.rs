@@ -67,6 +67,27 @@ pub struct Config {
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]
     pub presence_grace_ms: u64,
 
+    /// Seconds a client may take to send a complete request head, counted from when it
+    /// connects and again while a kept-alive connection waits for its next request. Bounds
+    /// slow and silent connections (slowloris).
+    #[arg(long, env = "CHAT_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Connections one client address (IPv6: one /64) may hold at once, WebSockets included;
+    /// 0 for no cap. Not applied with --trust-forwarded-for (every connection then comes from
+    /// the proxy, which must cap them itself).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+
+    /// Connections the server holds at once; 0 for as many as the open-file limit allows
+    /// (less a reserve for the database and the listener).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
+    /// WebSockets one account may have open at once, across all its devices and tabs.
+    #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 16)]
+    pub max_sockets_per_user: usize,
+
     /// STUN server URLs handed to clients for WebRTC, comma-separated
     /// (e.g. `stun:turn.example.org:3478`). Without any, peers use their local addresses only.
     #[arg(long = "stun-url", env = "CHAT_STUN_URLS", value_delimiter = ',')]

@@ -19,6 +19,8 @@ pub enum ApiFailure {
     ForbiddenOrigin,
     RateLimited,
     NotFound,
+    /// The account has as many sockets open as it may.
+    TooManySockets,
     /// Already logged with its cause; the client learns only that it was our fault.
     Internal,
 }
@@ -84,6 +86,12 @@ impl IntoResponse for ApiFailure {
                 StatusCode::NOT_FOUND,
                 ApiErrorCode::BadRequest,
                 "No such endpoint.".to_owned(),
+            ),
+            Self::TooManySockets => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                "This account has too many open connections. Close some tabs or devices."
+                    .to_owned(),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

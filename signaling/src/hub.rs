@@ -267,6 +267,19 @@ impl Hub {
         }
     }
 
+    /// The socket stops following these rooms.
+    pub fn unfollow(&self, id: ConnId, rooms: &[RoomId]) {
+        let mut registry = self.lock();
+        for room in rooms {
+            registry.unfollow(id, room);
+        }
+    }
+
+    /// How many sockets `user` has open here.
+    pub fn sockets_of(&self, user: UserId) -> usize {
+        self.lock().users.get(&user).map_or(0, HashSet::len)
+    }
+
     /// Every socket of `user` starts (`joined`) or stops following `room`.
     pub fn set_membership(&self, user: UserId, room: &RoomId, joined: bool) {
         let mut registry = self.lock();

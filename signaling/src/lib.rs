@@ -13,6 +13,7 @@ pub mod error;
 pub mod fanout;
 pub mod frame_queue;
 pub mod hub;
+pub mod listener;
 pub mod presence;
 pub mod request;
 pub mod routes;
@@ -36,6 +37,14 @@ use tokio_util::task::TaskTracker;
 
 /// How long shutdown waits for sockets to send their close frames.
 const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Open files kept free of connections: the database, its log, the listener, logs.
+const FILE_DESCRIPTOR_RESERVE: usize = 64;
+/// A user's frames across all sockets may add up to this many sockets' quota: a few tabs and
+/// devices work as before, a dozen sockets opened to multiply the quota do not.
+const USER_FRAMES_IN_SOCKETS: NonZeroU32 = NonZeroU32::new(3).expect("non-zero");
+/// Room lists a user may ask for at once (then one a second): the welcome already carries the
+/// list, so clients ask rarely, and each costs a summary of every room.
+const ROOM_LISTS_BURST: NonZeroU32 = NonZeroU32::new(5).expect("non-zero");
 /// How often expired sessions and idle rate-limiter entries are swept.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -97,6 +106,14 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         writer,
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
+        user_frame_limiter: RateLimiter::keyed(
+            Quota::per_second(per_second.saturating_mul(USER_FRAMES_IN_SOCKETS))
+                .allow_burst(burst.saturating_mul(USER_FRAMES_IN_SOCKETS)),
+        ),
+        room_list_limiter: RateLimiter::keyed(
+            Quota::per_second(NonZeroU32::MIN).allow_burst(ROOM_LISTS_BURST),
+        ),
+        max_sockets_per_user: config.max_sockets_per_user.max(1),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),
@@ -121,12 +138,17 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         shutdown.clone(),
     ));
     let server_shutdown = shutdown.clone();
+    let connections = listener::ConnectionCounter::new(listener::ConnectionLimits {
+        header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        per_ip: (config.max_connections_per_ip > 0 && !config.trust_forwarded_for)
+            .then_some(config.max_connections_per_ip),
+        total: listener::total_cap(
+            (config.max_connections > 0).then_some(config.max_connections),
+            FILE_DESCRIPTOR_RESERVE,
+        ),
+    });
     let task = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await?;
+        listener::serve(listener, app, connections, shutdown.clone()).await;
         // Upgraded sockets are not HTTP connections any more; wait for them separately.
         state.sockets.close();
         if tokio::time::timeout(SOCKET_DRAIN_TIMEOUT, state.sockets.wait())
@@ -159,5 +181,7 @@ async fn housekeeping(state: AppState) {
         }
         state.auth_limiter.retain_recent();
         state.user_event_limiter.retain_recent();
+        state.user_frame_limiter.retain_recent();
+        state.room_list_limiter.retain_recent();
     }
 }

@@ -37,6 +37,12 @@ pub struct Shared {
     pub socket_quota: governor::Quota,
     /// Events (messages, edits, reactions, room changes) per user, across all their sockets.
     pub user_event_limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Frames per user across all their sockets: opening more sockets buys no more requests.
+    pub user_frame_limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Room lists per user: each reads every room's summary.
+    pub room_list_limiter: DefaultKeyedRateLimiter<UserId>,
+    /// WebSockets one user may have open at once.
+    pub max_sockets_per_user: usize,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Calls in progress.

@@ -35,6 +35,9 @@ struct Inner {
     call: RefCell<Option<Rc<call::LiveCall>>>,
     transfers: RefCell<HashMap<String, transfer::Live>>,
     progress_timer: std::cell::Cell<Option<IntervalHandle>>,
+    /// People I blocked or who blocked me, lower-cased: their offers of calls and files are
+    /// not shown, whatever room they come through.
+    blocked: RefCell<HashSet<String>>,
 }
 
 #[derive(Clone, Copy)]
@@ -159,7 +162,35 @@ impl Rtc {
         }
     }
 
+    /// The people the server says I blocked (from the welcome).
+    pub fn set_blocked(self, users: Vec<String>) {
+        if let Some(inner) = self.inner() {
+            *inner.blocked.borrow_mut() = users.iter().map(|u| u.to_lowercase()).collect();
+        }
+    }
+
+    /// I blocked (`blocked`) or unblocked `user`.
+    pub fn block_changed(self, user: &str, blocked: bool) {
+        if let Some(inner) = self.inner() {
+            let mut set = inner.blocked.borrow_mut();
+            if blocked {
+                set.insert(user.to_lowercase());
+            } else {
+                set.remove(&user.to_lowercase());
+            }
+        }
+    }
+
+    fn is_blocked(self, user: &str) -> bool {
+        self.inner()
+            .is_some_and(|i| i.blocked.borrow().contains(&user.to_lowercase()))
+    }
+
     fn on_signal(self, room: RoomId, from: String, session: String, data: SignalData) {
+        // The server refuses these too; this holds if a signal was already on its way.
+        if self.is_blocked(&from) {
+            return;
+        }
         if self.is_my_call(&session) {
             self.on_call_signal(from, data);
             return;

@@ -22,6 +22,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType};
 
+/// Incoming offers waiting for an answer that the page keeps; later ones are ignored.
+const MAX_WAITING_OFFERS: usize = 20;
+
 /// How often progress, speed and time left are refreshed on screen.
 const PROGRESS_EVERY: Duration = Duration::from_millis(400);
 
@@ -290,11 +293,7 @@ impl Rtc {
     pub fn send_files(self, room: RoomId, recipients: Vec<String>, files: Vec<web_sys::File>) {
         let metas: Vec<FileMeta> = files
             .iter()
-            .map(|f| FileMeta {
-                name: f.name(),
-                size: f.size() as u64,
-                mime: f.type_(),
-            })
+            .map(|f| FileMeta::offered(&f.name(), f.size() as u64, f.type_()))
             .collect();
         if let Err(why) = shared::transfer::check_offer(&metas) {
             self.problem.set(Some(why));
@@ -345,6 +344,16 @@ impl Rtc {
         files: Vec<FileMeta>,
     ) {
         if shared::transfer::check_offer(&files).is_err() {
+            return;
+        }
+        // Offers nobody answered yet are kept only up to a bound: a flood of them must not
+        // grow the page without end. The sender sees no answer and can offer again later.
+        let waiting = self.transfers.with_untracked(|all| {
+            all.iter()
+                .filter(|t| !t.outgoing && t.stage == Stage::Offered)
+                .count()
+        });
+        if waiting >= MAX_WAITING_OFFERS {
             return;
         }
         let live = Incoming::new(id.clone(), room.clone(), from.clone(), files.clone());

@@ -131,6 +131,12 @@ pub enum Draft {
         user: NamedUser,
         muted: bool,
     },
+    /// Banning also ends the membership and the user's invite links; unbanning lets them be
+    /// added or join by a link again.
+    Banned {
+        user: NamedUser,
+        banned: bool,
+    },
     CallStarted {
         call: String,
         video: bool,
@@ -263,6 +269,21 @@ pub trait Storage: Send + Sync + 'static {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Who made the invite link with this hash for `room`, if it exists there.
+    async fn invite_creator(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+    ) -> Result<Option<UserId>, StoreError>;
+    /// Deletes the room's link with this hash, or all of its links; returns how many.
+    async fn revoke_invites(
+        &self,
+        room: &RoomId,
+        token_hash: Option<&[u8]>,
+    ) -> Result<u64, StoreError>;
+    async fn is_banned(&self, room: &RoomId, user: UserId) -> Result<bool, StoreError>;
+    /// How many rooms `user` is in, and how many of them they chose (see migration 0006).
+    async fn room_counts(&self, user: UserId) -> Result<(usize, usize), StoreError>;
     /// The room of an unexpired invite.
     async fn invite_room(
         &self,

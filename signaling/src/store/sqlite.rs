@@ -110,6 +110,10 @@ fn event_from_row(room: &RoomId, row: &SqliteRow) -> Result<Event, StoreError> {
             user: subject(),
             muted: flag(),
         },
+        "banned" => EventKind::Banned {
+            user: subject(),
+            banned: flag(),
+        },
         "call_started" => EventKind::CallStarted {
             call: body(),
             video: flag(),
@@ -150,6 +154,7 @@ fn kind_name(draft: &Draft) -> &'static str {
         Draft::Removed { .. } => "removed",
         Draft::RoleChanged { .. } => "role_changed",
         Draft::Muted { .. } => "muted",
+        Draft::Banned { .. } => "banned",
         Draft::CallStarted { .. } => "call_started",
         Draft::CallEnded { .. } => "call_ended",
     }
@@ -229,23 +234,53 @@ async fn next_seq(tx: &mut Transaction<'_, Sqlite>, room: &RoomId) -> Result<Seq
     Ok(Seq(row.get(0)))
 }
 
+/// Whether a new member chose the room (see migration 0006): only those count against their
+/// own room quota.
+#[derive(Clone, Copy)]
+enum Entry {
+    Chosen,
+    PutThere,
+}
+
 async fn add_member(
     tx: &mut Transaction<'_, Sqlite>,
     room: &RoomId,
     user: UserId,
     role: Role,
+    entry: Entry,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO members (room_id, user_id, role, joined_at, chosen) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (room_id, user_id) DO NOTHING",
     )
     .bind(&room.0)
     .bind(user.0)
     .bind(role.as_str())
     .bind(now_ms)
+    .bind(matches!(entry, Entry::Chosen))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Ends `user`'s membership of `room`, and the invite links they made for it: a link works
+/// only while its creator is a member, so a removed member's links cannot bring them back.
+async fn end_membership(
+    tx: &mut Transaction<'_, Sqlite>,
+    room: &RoomId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
+        .bind(&room.0)
+        .bind(user.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM invites WHERE room_id = ? AND created_by = ?")
+        .bind(&room.0)
+        .bind(user.0)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -326,16 +361,32 @@ async fn apply(
                 .execute(&mut **tx)
                 .await?;
         }
-        Draft::Joined => add_member(tx, room, sender, Role::Member, now_ms).await?,
-        Draft::Added { user } => add_member(tx, room, user.id, Role::Member, now_ms).await?,
-        Draft::Left | Draft::Removed { .. } => {
-            let leaving = match draft {
-                Draft::Removed { user } => user.id,
-                _ => sender,
-            };
-            sqlx::query("DELETE FROM members WHERE room_id = ? AND user_id = ?")
+        Draft::Joined => add_member(tx, room, sender, Role::Member, Entry::Chosen, now_ms).await?,
+        Draft::Added { user } => {
+            add_member(tx, room, user.id, Role::Member, Entry::PutThere, now_ms).await?;
+        }
+        Draft::Left => end_membership(tx, room, sender).await?,
+        Draft::Removed { user } => end_membership(tx, room, user.id).await?,
+        Draft::Banned { user, banned: true } => {
+            end_membership(tx, room, user.id).await?;
+            sqlx::query(
+                "INSERT INTO bans (room_id, user_id, by_id, at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&room.0)
+            .bind(user.id.0)
+            .bind(sender.0)
+            .bind(now_ms)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Draft::Banned {
+            user,
+            banned: false,
+        } => {
+            sqlx::query("DELETE FROM bans WHERE room_id = ? AND user_id = ?")
                 .bind(&room.0)
-                .bind(leaving.0)
+                .bind(user.id.0)
                 .execute(&mut **tx)
                 .await?;
         }
@@ -428,6 +479,15 @@ async fn insert_event(
             None,
             None,
             Some(i64::from(*muted)),
+            Some(user.id.0),
+            None,
+        ),
+        Draft::Banned { user, banned } => (
+            None,
+            None,
+            None,
+            None,
+            Some(i64::from(*banned)),
             Some(user.id.0),
             None,
         ),
@@ -535,6 +595,10 @@ fn event_of(
             user: user.name,
             muted,
         },
+        Draft::Banned { user, banned } => EventKind::Banned {
+            user: user.name,
+            banned,
+        },
         Draft::CallStarted { call, video } => EventKind::CallStarted { call, video },
         Draft::CallEnded {
             call,
@@ -568,7 +632,7 @@ const SUMMARY_QUERY: &str = "
         (SELECT COUNT(*) FROM (SELECT 1 FROM events u
             WHERE u.room_id = r.id AND u.seq > m.read_seq AND u.kind = 'message'
               AND u.deleted = 0 AND u.sender_id != m.user_id
-              AND (' ' || u.mentions || ' ') LIKE ('% ' || me.username || ' %') LIMIT ?2)),
+              AND instr(' ' || u.mentions || ' ', ' ' || me.username || ' ') > 0 LIMIT ?2)),
         (SELECT o.username FROM members om JOIN users o ON o.id = om.user_id
             WHERE om.room_id = r.id AND om.user_id != m.user_id LIMIT 1),
         lm.seq, lmu.username, lm.body, lm.deleted, lm.at
@@ -922,9 +986,25 @@ impl Storage for SqliteStore {
             RoomKind::Group => Role::Owner,
             RoomKind::Direct => Role::Member,
         };
-        add_member(&mut tx, &room.id, room.creator.id, creator_role, now_ms).await?;
+        add_member(
+            &mut tx,
+            &room.id,
+            room.creator.id,
+            creator_role,
+            Entry::Chosen,
+            now_ms,
+        )
+        .await?;
         if let Some((other, _)) = &room.direct {
-            add_member(&mut tx, &room.id, other.id, Role::Member, now_ms).await?;
+            add_member(
+                &mut tx,
+                &room.id,
+                other.id,
+                Role::Member,
+                Entry::PutThere,
+                now_ms,
+            )
+            .await?;
         }
         sqlx::query(
             "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body)
@@ -970,6 +1050,54 @@ impl Storage for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn invite_creator(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+    ) -> Result<Option<UserId>, StoreError> {
+        let row =
+            sqlx::query("SELECT created_by FROM invites WHERE token_hash = ? AND room_id = ?")
+                .bind(token_hash)
+                .bind(&room.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| UserId(r.get(0))))
+    }
+
+    async fn revoke_invites(
+        &self,
+        room: &RoomId,
+        token_hash: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM invites WHERE room_id = ?1 AND (?2 IS NULL OR token_hash = ?2)",
+        )
+        .bind(&room.0)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn is_banned(&self, room: &RoomId, user: UserId) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM bans WHERE room_id = ? AND user_id = ?")
+            .bind(&room.0)
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn room_counts(&self, user: UserId) -> Result<(usize, usize), StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*), COALESCE(SUM(chosen), 0) FROM members WHERE user_id = ?")
+                .bind(user.0)
+                .fetch_one(&self.pool)
+                .await?;
+        let count = |i: usize| usize::try_from(row.get::<i64, _>(i)).unwrap_or(usize::MAX);
+        Ok((count(0), count(1)))
     }
 
     async fn invite_room(

@@ -4,7 +4,7 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply, encode};
-use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
+use super::mutate::{Applied, Outcome, append_mine, member_of, mutate_once, not_muted};
 use super::timeline::not_blocked;
 use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
 use crate::hub::{Audience, ConnId};
@@ -70,7 +70,7 @@ pub async fn start(
 ) -> Result<Reply, Refused> {
     check_session(&call)?;
     let key: CallKey = (room.clone(), call.clone());
-    let reply = mutate(state, ctx, client_id.clone(), Some(&room), async {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async {
         let membership = member_of(state, ctx, &room).await?;
         not_muted(membership)?;
         not_blocked(state, ctx, &room, membership).await?;
@@ -95,6 +95,12 @@ pub async fn start(
         Ok(Outcome::event(event?))
     })
     .await?;
+    // A resent start answers with its first ack only: the call may be long over, and the
+    // sender may no longer be a member; announcing it again would ring the room anew.
+    let reply = match applied {
+        Applied::Repeat(reply) => return Ok(reply),
+        Applied::New(reply) => reply,
+    };
     announce(state, &room, &call, vec![ctx.authed.username.clone()]);
     let state = state.clone();
     tokio::spawn(async move {
@@ -237,7 +243,7 @@ pub async fn signal(
             ),
         ));
     }
-    let membership = member_of(state, ctx, &room).await?;
+    member_of(state, ctx, &room).await?;
     let not_there = || Refused::new(ErrorCode::NoSuchUser, "That person is not in this room.");
     let target = state.store.user_by_name(&to).await?.ok_or_else(not_there)?;
     if target.id == ctx.authed.user {
@@ -249,7 +255,16 @@ pub async fn signal(
     if state.store.membership(&room, target.id).await?.is_none() {
         return Err(not_there());
     }
-    not_blocked(state, ctx, &room, membership).await?;
+    // A block holds in every room the two share, not only in their direct conversation:
+    // offers of files and calls are addressed to one person. Said as for someone who left, so
+    // the blocked side does not learn of the block.
+    if state
+        .store
+        .blocked_either_way(ctx.authed.user, target.id)
+        .await?
+    {
+        return Err(not_there());
+    }
     if let SignalData::Files { files } = &data {
         shared::transfer::check_offer(files)
             .map_err(|why| Refused::new(ErrorCode::InvalidMessage, why))?;

@@ -32,6 +32,10 @@ const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_LIMITED_IN_A_ROW: u32 = 100;
 /// Close code for a policy violation (RFC 6455).
 const POLICY_VIOLATION: u16 = 1008;
+/// Close code for a frame that broke the WebSocket protocol (RFC 6455).
+const PROTOCOL_ERROR: u16 = 1002;
+/// Close code for a text frame that is not UTF-8 (RFC 6455).
+const INVALID_PAYLOAD: u16 = 1007;
 
 /// What the dispatcher needs to know about the socket it serves.
 pub struct SocketContext {
@@ -106,6 +110,12 @@ async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage,
     let user = ctx.authed.user;
     let rooms = state.store.room_ids(user).await?;
     state.hub.follow(ctx.conn, &rooms);
+    // A removal stored between that read and the follow unfollowed nothing (this socket did
+    // not follow the room yet), so read again now that it does: a removal stored after this
+    // read finds the socket following and unfollows it itself.
+    let still = state.store.room_ids(user).await?;
+    let gone: Vec<RoomId> = rooms.into_iter().filter(|r| !still.contains(r)).collect();
+    state.hub.unfollow(ctx.conn, &gone);
     let summaries = state.store.room_summaries(user).await?;
     let blocked = state.store.blocked_by(user).await?;
     presence::announce_change(state, user, &ctx.authed.username).await;
@@ -140,7 +150,14 @@ async fn serve(
     kick: Kick,
 ) -> Ending {
     let (mut sink, mut stream) = socket.split();
-    let ending = if session_still_valid(state, &ctx.authed).await {
+    // The upgrade refused users at their socket cap, but several upgrades can pass that check
+    // at once; the hub's count, taken after registering, is exact.
+    let ending = if state.hub.sockets_of(ctx.authed.user) > state.max_sockets_per_user {
+        Ending::Close(
+            POLICY_VIOLATION,
+            "too many open connections for this account",
+        )
+    } else if session_still_valid(state, &ctx.authed).await {
         relay(&mut sink, &mut stream, state, ctx, &mut outbound, &kick).await
     } else {
         Ending::Close(close::LOGGED_OUT, "logged out")
@@ -260,7 +277,9 @@ where
                     Some(Ok(frame)) => frame,
                 };
                 // Every data frame counts against the quota, parseable or not.
-                let reply = if limiter.check().is_err() {
+                let over_quota = limiter.check().is_err()
+                    || state.user_frame_limiter.check_key(&ctx.authed.user).is_err();
+                let reply = if over_quota {
                     limited_in_a_row += 1;
                     if limited_in_a_row > MAX_LIMITED_IN_A_ROW {
                         return Ending::Close(POLICY_VIOLATION, "rate limit exceeded");
@@ -323,13 +342,21 @@ async fn next_reply(sends: &mut VecDeque<PendingReply<'_>>) -> Option<Reply> {
     Some(reply)
 }
 
-/// tungstenite reports an over-long message as a capacity error; tell the client why with 1009
-/// instead of dropping the connection silently. Anything else is a broken transport.
+/// A frame the WebSocket layer refused gets the close code RFC 6455 gives its reason (1009
+/// too big, 1007 not UTF-8, 1002 broken framing), so the client learns why instead of seeing
+/// the connection drop. Anything else is a broken transport. axum hides tungstenite's error
+/// type, so its message is all there is to go by.
 fn read_failure(e: &axum::Error) -> Ending {
     let text = e.to_string();
     if text.contains("too long") || text.contains("Space limit") {
         tracing::info!("closing socket: message over the size limit");
         Ending::Close(1009, "message too big")
+    } else if text.contains("UTF-8") {
+        tracing::info!("closing socket: text frame not UTF-8");
+        Ending::Close(INVALID_PAYLOAD, "text frames must be UTF-8")
+    } else if text.contains("protocol error") {
+        tracing::info!(error = %text, "closing socket: WebSocket protocol violation");
+        Ending::Close(PROTOCOL_ERROR, "WebSocket protocol violation")
     } else {
         tracing::debug!(error = %text, "socket read failed");
         Ending::Broken

@@ -102,6 +102,7 @@ fn client_id_of(request: &ClientMessage) -> Option<&ClientMsgId> {
         | C::SetRole { client_id, .. }
         | C::Leave { client_id, .. }
         | C::JoinByInvite { client_id, .. }
+        | C::Ban { client_id, .. }
         | C::OpenDirect { client_id, .. }
         | C::StartCall { client_id, .. } => Some(client_id),
         _ => None,
@@ -186,7 +187,6 @@ async fn route(
             emoji,
             add,
         } => timeline::react(state, ctx, room, client_id, target, emoji, add).await,
-        C::ListRooms => rooms::list(state, ctx).await,
         C::ListMembers { room } => rooms::members(state, ctx, room).await,
         C::CreateRoom {
             client_id,
@@ -227,6 +227,19 @@ async fn route(
         } => rooms::set_role(state, ctx, room, client_id, user, role).await,
         C::Leave { room, client_id } => rooms::leave(state, ctx, room, client_id).await,
         C::CreateInvite { room } => rooms::create_invite(state, ctx, room).await,
+        C::RevokeInvites { room, token } => rooms::revoke_invites(state, ctx, room, token).await,
+        C::Ban {
+            room,
+            client_id,
+            user,
+            banned,
+        } => rooms::ban(state, ctx, room, client_id, user, banned).await,
+        C::ListRooms => {
+            if state.room_list_limiter.check_key(&ctx.authed.user).is_err() {
+                return Err(super::mutate::too_many());
+            }
+            rooms::list(state, ctx).await
+        }
         C::JoinByInvite { client_id, token } => {
             rooms::join_by_invite(state, ctx, client_id, token).await
         }

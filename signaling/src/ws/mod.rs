@@ -39,6 +39,9 @@ pub async fn upgrade(
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let authed = authenticate(&state, &headers).await?;
+    if state.hub.sockets_of(authed.user) >= state.max_sockets_per_user {
+        return Err(ApiFailure::TooManySockets);
+    }
     let tasks = state.sockets.clone();
     Ok(ws
         .read_buffer_size(READ_BUFFER)

@@ -10,7 +10,7 @@ use super::dispatch::{Refused, Reply, encode};
 use crate::hub::Audience;
 use crate::state::AppState;
 use crate::store::{Draft, Membership, UserId};
-use shared::events::Event;
+use shared::events::{Event, EventKind};
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
 use std::time::Duration;
@@ -61,6 +61,23 @@ impl Outcome {
     }
 }
 
+/// What [`mutate_once`] did with a request.
+pub enum Applied {
+    /// Applied now; the reply is its ack.
+    New(Reply),
+    /// Applied before under the same key: answered with the stored result, nothing changed,
+    /// and nothing may be announced for it again.
+    Repeat(Reply),
+}
+
+impl Applied {
+    pub fn reply(self) -> Reply {
+        match self {
+            Self::New(reply) | Self::Repeat(reply) => reply,
+        }
+    }
+}
+
 /// Runs `apply` for the request `client_id` (about `room`, when the request names one).
 /// `apply` is lazy: it runs only after the checks, under the order lock, and only if this key
 /// was never applied before.
@@ -71,6 +88,20 @@ pub async fn mutate(
     room: Option<&RoomId>,
     apply: impl Future<Output = Result<Outcome, Refused>>,
 ) -> Result<Reply, Refused> {
+    Ok(mutate_once(state, ctx, client_id, room, apply)
+        .await?
+        .reply())
+}
+
+/// [`mutate`], telling a request applied now from a repeat, for handlers with effects beyond
+/// the stored event (a call's ringing).
+pub async fn mutate_once(
+    state: &AppState,
+    ctx: &SocketContext,
+    client_id: ClientMsgId,
+    room: Option<&RoomId>,
+    apply: impl Future<Output = Result<Outcome, Refused>>,
+) -> Result<Applied, Refused> {
     check_client_id(&client_id)?;
     let Ok(in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
     else {
@@ -78,7 +109,7 @@ pub async fn mutate(
         return Err(Refused::busy());
     };
     if let Some(ack) = earlier_ack(state, ctx, &client_id, room).await? {
-        return Ok(Some(ack));
+        return Ok(Applied::Repeat(Some(ack)));
     }
     // Counted only for requests that change something: resending is free.
     if state
@@ -119,10 +150,10 @@ pub async fn mutate(
         }
     }
     tracing::debug!(room = %outcome.ack.room, seq = %outcome.ack.seq, "event stored");
-    Ok(Some(ServerMessage::Ack {
+    Ok(Applied::New(Some(ServerMessage::Ack {
         client_id,
         event: outcome.ack,
-    }))
+    })))
 }
 
 pub fn check_client_id(client_id: &ClientMsgId) -> Result<(), Refused> {
@@ -151,7 +182,7 @@ pub async fn earlier_ack(
     client_id: &ClientMsgId,
     room: Option<&RoomId>,
 ) -> Result<Reply, Refused> {
-    let Some(event) = state
+    let Some(mut event) = state
         .store
         .event_by_client_id(ctx.authed.user, client_id)
         .await?
@@ -163,6 +194,17 @@ pub async fn earlier_ack(
             ErrorCode::ClientIdReused,
             "This client_id was already used in another room.",
         ));
+    }
+    // The sender must learn that their request arrived even after they left the room, but
+    // not what the room did with it since: others' reactions are the room's, not theirs.
+    if state
+        .store
+        .membership(&event.room, ctx.authed.user)
+        .await?
+        .is_none()
+        && let EventKind::Message { reactions, .. } = &mut event.kind
+    {
+        reactions.clear();
     }
     Ok(Some(ServerMessage::Ack {
         client_id: client_id.clone(),

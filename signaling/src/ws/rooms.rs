@@ -36,15 +36,49 @@ async fn user_named(state: &AppState, name: &str) -> Result<NamedUser, Refused> 
         .ok_or_else(no_such_user)
 }
 
-/// Refuses when `user` is already in [`MAX_ROOMS_PER_USER`] rooms.
+/// Refuses when `user` already chose [`MAX_ROOMS_PER_USER`] rooms (created, joined by a link,
+/// opened a direct conversation). Rooms others put them in do not count: nobody can use up
+/// someone else's quota.
 async fn has_room_for_one_more(state: &AppState, user: UserId) -> Result<(), Refused> {
-    if state.store.room_ids(user).await?.len() >= MAX_ROOMS_PER_USER {
+    let (_, chosen) = state.store.room_counts(user).await?;
+    if chosen >= MAX_ROOMS_PER_USER {
         return Err(Refused::new(
             ErrorCode::LimitReached,
             format!("An account can be in at most {MAX_ROOMS_PER_USER} rooms."),
         ));
     }
     Ok(())
+}
+
+/// Refuses putting `user` in one more room when others already put them in
+/// [`MAX_ROOMS_PER_USER`] rooms beyond those they chose: the room list stays bounded, and the
+/// person can still create and join rooms themselves.
+async fn may_be_put_in_one_more(state: &AppState, user: &NamedUser) -> Result<(), Refused> {
+    let (all, chosen) = state.store.room_counts(user.id).await?;
+    if all - chosen.min(all) >= MAX_ROOMS_PER_USER {
+        return Err(Refused::new(
+            ErrorCode::LimitReached,
+            format!("{} cannot be added to more rooms.", user.name),
+        ));
+    }
+    Ok(())
+}
+
+/// Requests that store something without an event (links, blocks) count against the user's
+/// event quota like those that do.
+fn within_event_quota(state: &AppState, ctx: &SocketContext) -> Result<(), Refused> {
+    state
+        .user_event_limiter
+        .check_key(&ctx.authed.user)
+        .map_err(|_| super::mutate::too_many())
+}
+
+fn banned_here(name: &str) -> Refused {
+    forbidden_owned(format!("{name} is banned from this room."))
+}
+
+fn forbidden_owned(message: String) -> Refused {
+    Refused::new(ErrorCode::Forbidden, message)
 }
 
 fn group_only(membership: Membership) -> Result<(), Refused> {
@@ -192,7 +226,10 @@ pub async fn add_member(
         if state.store.has_blocked(user.id, ctx.authed.user).await? {
             return Err(forbidden("You cannot add this person."));
         }
-        has_room_for_one_more(state, user.id).await?;
+        if state.store.is_banned(&room, user.id).await? {
+            return Err(banned_here(&user.name));
+        }
+        may_be_put_in_one_more(state, &user).await?;
         let added = user.id;
         let event = append_mine(state, ctx, &room, &client_id, Draft::Added { user }).await?;
         Ok(Outcome::event(event).joined(added))
@@ -355,6 +392,7 @@ pub async fn create_invite(
     let membership = member_of(state, ctx, &room).await?;
     group_only(membership)?;
     not_muted(membership)?;
+    within_event_quota(state, ctx)?;
     let (token, hash) = new_session_token();
     let now = now_ms();
     let expires_at_ms = now + INVITE_LIFETIME_MS;
@@ -389,6 +427,9 @@ pub async fn join_by_invite(
         let Some(room) = state.store.invite_room(&hash, now_ms()).await? else {
             return Err(invalid_invite());
         };
+        if state.store.is_banned(&room, ctx.authed.user).await? {
+            return Err(forbidden("You are banned from this room."));
+        }
         if state
             .store
             .membership(&room, ctx.authed.user)
@@ -438,7 +479,7 @@ pub async fn open_direct(
             return Ok(outcome);
         }
         has_room_for_one_more(state, ctx.authed.user).await?;
-        has_room_for_one_more(state, other.id).await?;
+        may_be_put_in_one_more(state, &other).await?;
         let opener = ctx.me();
         let other_id = other.id;
         let new = NewRoom {
@@ -471,6 +512,7 @@ pub async fn block(
             "You cannot block yourself.",
         ));
     }
+    within_event_quota(state, ctx)?;
     state
         .store
         .set_blocked(ctx.authed.user, target.id, blocked, now_ms())
@@ -479,4 +521,99 @@ pub async fn block(
         user: target.name,
         blocked,
     }))
+}
+
+pub async fn revoke_invites(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    token: Option<String>,
+) -> Result<Reply, Refused> {
+    let membership = member_of(state, ctx, &room).await?;
+    group_only(membership)?;
+    let moderator = rules::may_edit_room(membership.role);
+    let hash = match &token {
+        Some(token) => {
+            let hash = crate::auth::hash_token(token);
+            let creator = if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+                None
+            } else {
+                state.store.invite_creator(&hash, &room).await?
+            };
+            match creator {
+                None => {
+                    return Err(Refused::new(
+                        ErrorCode::InvalidInvite,
+                        "There is no such invite link for this room.",
+                    ));
+                }
+                Some(creator) if creator != ctx.authed.user && !moderator => {
+                    return Err(forbidden(
+                        "Only the person who made a link, or an admin, can revoke it.",
+                    ));
+                }
+                Some(_) => Some(hash),
+            }
+        }
+        None if moderator => None,
+        None => return Err(forbidden("Only admins can revoke every link of a room.")),
+    };
+    let revoked = state
+        .store
+        .revoke_invites(&room, hash.as_ref().map(<[u8; 32]>::as_slice))
+        .await?;
+    Ok(Some(ServerMessage::InvitesRevoked { room, revoked }))
+}
+
+pub async fn ban(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    client_id: ClientMsgId,
+    user: String,
+    banned: bool,
+) -> Result<Reply, Refused> {
+    mutate(state, ctx, client_id.clone(), Some(&room), async {
+        let membership = member_of(state, ctx, &room).await?;
+        group_only(membership)?;
+        let target = user_named(state, &user).await?;
+        if target.id == ctx.authed.user {
+            return Err(Refused::new(
+                ErrorCode::InvalidMessage,
+                "You cannot do that to yourself.",
+            ));
+        }
+        // A member must rank below me; someone who is not a member is ranked as a member.
+        let theirs = state.store.membership(&room, target.id).await?;
+        let was_member = theirs.is_some();
+        let theirs = theirs.map_or(Role::Member, |m| m.role);
+        if !rules::may_moderate(membership.role, theirs) {
+            return Err(forbidden(
+                "Only admins can do that, and only to members below them.",
+            ));
+        }
+        if state.store.is_banned(&room, target.id).await? == banned {
+            return Err(Refused::new(
+                ErrorCode::InvalidMessage,
+                if banned {
+                    format!("{} is already banned.", target.name)
+                } else {
+                    format!("{} is not banned.", target.name)
+                },
+            ));
+        }
+        let affected = target.id;
+        let draft = Draft::Banned {
+            user: target,
+            banned,
+        };
+        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let outcome = Outcome::event(event);
+        Ok(if banned && was_member {
+            outcome.left(affected)
+        } else {
+            outcome
+        })
+    })
+    .await
 }

@@ -11,3 +11,4 @@ mod robustness;
 mod rooms;
 mod signaling;
 mod static_files;
+mod trust;
