@@ -80,6 +80,12 @@ impl Server {
 
 pub async fn start(config: Config) -> anyhow::Result<Server> {
     let store: Arc<dyn Storage> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+    start_with_store(config, store).await
+}
+
+/// [`start`] on a store the caller opened: tests wrap the real store to hold an operation at
+/// a chosen point and make a race happen every time.
+pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let attempts = NonZeroU32::new(config.auth_attempts_per_minute.max(1)).expect("max(1)");

@@ -45,6 +45,32 @@ impl TestServer {
         Self::boot(dir, |_| {}).await
     }
 
+    /// A server on `store` (a wrapped real store, see `crate::faults`) in `dir`.
+    pub async fn start_on_store(
+        dir: tempfile::TempDir,
+        store: std::sync::Arc<dyn signaling::store::Storage>,
+    ) -> Self {
+        let config = Self::test_config(&dir, |_| {});
+        let server = signaling::start_with_store(config, store).await.unwrap();
+        let base = server.url();
+        Self {
+            server: Some(server),
+            dir,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn test_config(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Config {
+        let mut config = Config::for_data_dir(dir.path().to_path_buf());
+        config.static_dir = dir.path().join("no-frontend");
+        config.auth_attempts_per_minute = 1000;
+        config.user_events_per_second = 100_000;
+        config.presence_grace_ms = 300;
+        configure(&mut config);
+        config
+    }
+
     async fn boot(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_data_dir(dir.path().to_path_buf());
         config.static_dir = dir.path().join("no-frontend");

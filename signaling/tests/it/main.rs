@@ -3,6 +3,7 @@
 
 mod accounts;
 mod crash;
+mod faults;
 mod harness;
 mod live;
 mod messaging;

@@ -8,6 +8,7 @@ use shared::events::EventKind;
 use shared::transfer::FileMeta;
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
+use signaling::store::Storage;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -665,4 +666,46 @@ async fn frames_that_break_the_protocol_get_the_rfc_close_codes() {
         assert_eq!(u16::from(close.code), code);
     }
     server.connect(&cookie).await;
+}
+
+#[tokio::test]
+async fn a_socket_connecting_while_its_user_is_removed_does_not_get_the_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = signaling::store::SqliteStore::open(dir.path())
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(crate::faults::GatedStore::new(sqlite));
+    let server = TestServer::start_on_store(dir, store.clone()).await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let bob_cookie = server.create_user("bob").await;
+    let room = room_with(&mut alice, "bob", "race").await;
+    let bob_id = store.user_by_name("bob").await.unwrap().unwrap().id;
+
+    // Bob's new socket reads his rooms (the room is among them); alice removes him before
+    // the socket follows them.
+    let held = store.hold_room_read(bob_id);
+    let race = async {
+        held.read.await.unwrap();
+        remove(&mut alice, &room, "bob", "rm-bob").await;
+        held.go.send(()).unwrap();
+    };
+    let (mut bob, ()) = tokio::join!(server.connect(&bob_cookie), race);
+
+    alice.post(&room, "after", "bob is gone").await;
+    bob.send(&ClientMessage::Ping { nonce: 3 }).await;
+    let deadline = Instant::now() + Duration::from_millis(800);
+    while let Ok(Some(frame)) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        futures_util::StreamExt::next(&mut bob.ws),
+    )
+    .await
+    {
+        if let Ok(Message::Text(text)) = frame {
+            let message: ServerMessage = serde_json::from_str(text.as_str()).unwrap();
+            assert!(
+                !matches!(&message, ServerMessage::Event { event } if event.room == room),
+                "a removed member's new socket received the room: {message:?}"
+            );
+        }
+    }
 }

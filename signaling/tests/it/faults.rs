@@ -1,0 +1,302 @@
+//! Fault injection: the real SQLite store, wrapped so a test can hold one operation at a chosen
+//! point and let another run in between, making a race happen every time instead of once in
+//! thousands of tries (as zed's collab tests pause a connection).
+
+use async_trait::async_trait;
+use shared::events::Event;
+use shared::rooms::RoomSummary;
+use shared::{ClientMsgId, RoomId, Seq};
+use signaling::store::{
+    Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
+    SessionUser, SqliteStore, Storage, StoreError, UserCredentials, UserId,
+};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// Holds the next `room_ids` read of `user` after it has read, until `go` fires.
+struct Gate {
+    user: UserId,
+    read: oneshot::Sender<()>,
+    go: oneshot::Receiver<()>,
+}
+
+pub struct GatedStore {
+    inner: SqliteStore,
+    gate: Mutex<Option<Gate>>,
+}
+
+/// The test's side of an armed gate.
+pub struct Held {
+    /// Fires once the held read has read.
+    pub read: oneshot::Receiver<()>,
+    /// Fire to let it return.
+    pub go: oneshot::Sender<()>,
+}
+
+impl GatedStore {
+    pub fn new(inner: SqliteStore) -> Self {
+        Self {
+            inner,
+            gate: Mutex::new(None),
+        }
+    }
+
+    /// The next `room_ids(user)` returns only after the test says so.
+    pub fn hold_room_read(&self, user: UserId) -> Held {
+        let (read_tx, read_rx) = oneshot::channel();
+        let (go_tx, go_rx) = oneshot::channel();
+        *self.gate.lock().unwrap() = Some(Gate {
+            user,
+            read: read_tx,
+            go: go_rx,
+        });
+        Held {
+            read: read_rx,
+            go: go_tx,
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for GatedStore {
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        self.inner
+            .create_user(username, password_hash, now_ms)
+            .await
+    }
+
+    async fn find_user(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
+        self.inner.find_user(username).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<NamedUser>, StoreError> {
+        self.inner.user_by_name(username).await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .create_session(token_hash, user, now_ms, expires_at_ms)
+            .await
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<SessionUser>, StoreError> {
+        self.inner.session_user(token_hash, now_ms).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.inner.delete_session(token_hash).await
+    }
+
+    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.inner.purge_expired_sessions(now_ms).await
+    }
+
+    async fn set_last_seen(&self, user: UserId, at_ms: i64) -> Result<(), StoreError> {
+        self.inner.set_last_seen(user, at_ms).await
+    }
+
+    async fn set_blocked(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        on: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.set_blocked(blocker, blocked, on, now_ms).await
+    }
+
+    async fn blocked_either_way(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        self.inner.blocked_either_way(a, b).await
+    }
+
+    async fn has_blocked(&self, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+        self.inner.has_blocked(blocker, blocked).await
+    }
+
+    async fn blocked_by(&self, blocker: UserId) -> Result<Vec<String>, StoreError> {
+        self.inner.blocked_by(blocker).await
+    }
+
+    async fn room_ids(&self, user: UserId) -> Result<Vec<RoomId>, StoreError> {
+        let rooms = self.inner.room_ids(user).await?;
+        let gate = self.gate.lock().unwrap().take_if(|g| g.user == user);
+        if let Some(gate) = gate {
+            let _ = gate.read.send(());
+            let _ = gate.go.await;
+        }
+        Ok(rooms)
+    }
+
+    async fn small_room_ids(
+        &self,
+        user: UserId,
+        max_members: u32,
+    ) -> Result<Vec<RoomId>, StoreError> {
+        self.inner.small_room_ids(user, max_members).await
+    }
+
+    async fn room_summaries(&self, user: UserId) -> Result<Vec<RoomSummary>, StoreError> {
+        self.inner.room_summaries(user).await
+    }
+
+    async fn room_summary(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<RoomSummary>, StoreError> {
+        self.inner.room_summary(room, user).await
+    }
+
+    async fn membership(
+        &self,
+        room: &RoomId,
+        user: UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        self.inner.membership(room, user).await
+    }
+
+    async fn members(&self, room: &RoomId) -> Result<Vec<MemberRecord>, StoreError> {
+        self.inner.members(room).await
+    }
+
+    async fn direct_room(&self, key: &str) -> Result<Option<RoomId>, StoreError> {
+        self.inner.direct_room(key).await
+    }
+
+    async fn create_room(&self, room: NewRoom<'_>, now_ms: i64) -> Result<Event, StoreError> {
+        self.inner.create_room(room, now_ms).await
+    }
+
+    async fn create_invite(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+        by: UserId,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .create_invite(token_hash, room, by, now_ms, expires_at_ms)
+            .await
+    }
+
+    async fn invite_creator(
+        &self,
+        token_hash: &[u8],
+        room: &RoomId,
+    ) -> Result<Option<UserId>, StoreError> {
+        self.inner.invite_creator(token_hash, room).await
+    }
+
+    async fn revoke_invites(
+        &self,
+        room: &RoomId,
+        token_hash: Option<&[u8]>,
+    ) -> Result<u64, StoreError> {
+        self.inner.revoke_invites(room, token_hash).await
+    }
+
+    async fn is_banned(&self, room: &RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.inner.is_banned(room, user).await
+    }
+
+    async fn room_counts(&self, user: UserId) -> Result<(usize, usize), StoreError> {
+        self.inner.room_counts(user).await
+    }
+
+    async fn invite_room(
+        &self,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Option<RoomId>, StoreError> {
+        self.inner.invite_room(token_hash, now_ms).await
+    }
+
+    async fn event_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: &ClientMsgId,
+    ) -> Result<Option<Event>, StoreError> {
+        self.inner.event_by_client_id(sender, client_id).await
+    }
+
+    async fn append_all(
+        &self,
+        room: &RoomId,
+        sender: &NamedUser,
+        drafts: Vec<(Option<ClientMsgId>, Draft)>,
+        now_ms: i64,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner.append_all(room, sender, drafts, now_ms).await
+    }
+
+    async fn append_messages(
+        &self,
+        batch: &[PendingMessage],
+        now_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError> {
+        self.inner.append_messages(batch, now_ms).await
+    }
+
+    async fn message_info(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        emoji: Option<&str>,
+    ) -> Result<Option<MessageInfo>, StoreError> {
+        self.inner.message_info(room, seq, emoji).await
+    }
+
+    async fn history(
+        &self,
+        room: &RoomId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool, Seq), StoreError> {
+        self.inner.history(room, before, limit).await
+    }
+
+    async fn events_after(
+        &self,
+        room: &RoomId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        self.inner.events_after(room, after, limit).await
+    }
+
+    async fn advance_receipts(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        delivered: Seq,
+        read: Seq,
+    ) -> Result<Option<(Seq, Seq)>, StoreError> {
+        self.inner
+            .advance_receipts(room, user, delivered, read)
+            .await
+    }
+
+    async fn checkpoint(&self) -> Result<u64, StoreError> {
+        self.inner.checkpoint().await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
