@@ -21,6 +21,8 @@ pub enum ApiFailure {
     NotFound,
     /// The account has as many sockets open as it may.
     TooManySockets,
+    /// The account opened sockets faster than its connect quota refills.
+    ConnectingTooOften,
     /// Already logged with its cause; the client learns only that it was our fault.
     Internal,
 }
@@ -92,6 +94,11 @@ impl IntoResponse for ApiFailure {
                 ApiErrorCode::RateLimited,
                 "This account has too many open connections. Close some tabs or devices."
                     .to_owned(),
+            ),
+            Self::ConnectingTooOften => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiErrorCode::RateLimited,
+                "Reconnecting too often. Wait a moment.".to_owned(),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,

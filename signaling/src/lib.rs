@@ -119,6 +119,12 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         room_list_limiter: RateLimiter::keyed(
             Quota::per_second(NonZeroU32::MIN).allow_burst(ROOM_LISTS_BURST),
         ),
+        connect_limiter: RateLimiter::keyed(
+            Quota::per_second(NonZeroU32::MIN).allow_burst(
+                NonZeroU32::new(u32::try_from(config.max_sockets_per_user).unwrap_or(u32::MAX))
+                    .unwrap_or(NonZeroU32::MIN),
+            ),
+        ),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
@@ -189,5 +195,6 @@ async fn housekeeping(state: AppState) {
         state.user_event_limiter.retain_recent();
         state.user_frame_limiter.retain_recent();
         state.room_list_limiter.retain_recent();
+        state.connect_limiter.retain_recent();
     }
 }

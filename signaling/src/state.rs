@@ -41,6 +41,9 @@ pub struct Shared {
     pub user_frame_limiter: DefaultKeyedRateLimiter<UserId>,
     /// Room lists per user: each reads every room's summary.
     pub room_list_limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Socket openings per user: each welcome summarises every room of the user, so opening
+    /// and closing sockets in a loop must not be free.
+    pub connect_limiter: DefaultKeyedRateLimiter<UserId>,
     /// WebSockets one user may have open at once.
     pub max_sockets_per_user: usize,
     /// Sign-up and log-in attempts per client IP.

@@ -42,6 +42,9 @@ pub async fn upgrade(
     if state.hub.sockets_of(authed.user) >= state.max_sockets_per_user {
         return Err(ApiFailure::TooManySockets);
     }
+    if state.connect_limiter.check_key(&authed.user).is_err() {
+        return Err(ApiFailure::ConnectingTooOften);
+    }
     let tasks = state.sockets.clone();
     Ok(ws
         .read_buffer_size(READ_BUFFER)

@@ -141,7 +141,30 @@ async fn one_account_cannot_open_unlimited_sockets() {
     let mut closed = tabs.pop().unwrap();
     closed.ws.close(None).await.unwrap();
     let _ = closed.closed().await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Past the connect quota's refill too: three sockets used its burst of three.)
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    server.connect(&cookie).await;
+}
+
+#[tokio::test]
+async fn opening_sockets_in_a_loop_is_rate_limited() {
+    // Each socket's welcome summarises every room of its user: connecting is not free.
+    let server = TestServer::start_with(|c| c.max_sockets_per_user = 3).await;
+    let cookie = server.create_user("alice").await;
+    for _ in 0..3 {
+        let mut tab = server.connect(&cookie).await;
+        tab.ws.close(None).await.unwrap();
+        let _ = tab.closed().await;
+    }
+    match server
+        .try_connect(Some(&cookie), Some(&server.origin()))
+        .await
+    {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        Err(other) => panic!("expected 429, got {other:?}"),
+        Ok(_) => panic!("a fourth socket in a row was opened"),
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     server.connect(&cookie).await;
 }
 
