@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
 
+    /// Threads that hash passwords (sign-up, log-in). Each keeps 19 MiB of memory once it has
+    /// hashed; more threads serve more log-ins per second.
+    #[arg(long, env = "CHAT_PASSWORD_HASH_THREADS", default_value_t = crate::auth::DEFAULT_THREADS)]
+    pub password_hash_threads: usize,
+
     /// Count rate limits against the rightmost `X-Forwarded-For` address instead of the TCP
     /// peer. Turn on only behind a reverse proxy that sets that header.
     #[arg(long, env = "CHAT_TRUST_FORWARDED_FOR", default_value_t = false)]

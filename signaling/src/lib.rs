@@ -88,7 +88,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         store: store.clone(),
         fanout,
         hub,
-        hasher: auth::PasswordHasherPool::default(),
+        hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
         allowed_origins: config.effective_origins(addr),
         secure_cookies: config.secure_cookies,
         session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,

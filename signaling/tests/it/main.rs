@@ -5,6 +5,7 @@ mod accounts;
 mod crash;
 mod harness;
 mod live;
+mod login_memory;
 mod messaging;
 mod operations;
 mod robustness;
