@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::api::{Credentials, SESSION_COOKIE, SessionInfo};
 use shared::limits::{check_password, check_username};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub async fn signup(
     State(state): State<AppState>,
@@ -20,7 +20,7 @@ pub async fn signup(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    let creds = admit(&state, peer, &headers, body)?;
+    let (creds, _) = admit(&state, peer, &headers, body)?;
     check_username(&creds.username).map_err(ApiFailure::Invalid)?;
     check_password(&creds.password).map_err(ApiFailure::Invalid)?;
     let hash = state.hasher.hash(creds.password).await?;
@@ -36,13 +36,25 @@ pub async fn login(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    let creds = admit(&state, peer, &headers, body)?;
+    let (creds, client) = admit(&state, peer, &headers, body)?;
+    // The username is logged with `?` so that control characters in it are escaped; the
+    // password never is.
+    let Ok(attempt) = state.login_throttle.begin(&creds.username) else {
+        tracing::info!(username = ?creds.username, %client, "log-in refused: too many failures for this account");
+        return Err(ApiFailure::RateLimited);
+    };
     let found = state.store.find_user(&creds.username).await?;
     let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
     if !state.hasher.verify(creds.password, stored_hash).await? {
-        tracing::info!("failed log-in");
+        if attempt.failed() {
+            tracing::warn!(username = ?creds.username, %client, "failed log-in; the account's log-in is now throttled");
+        } else {
+            tracing::info!(username = ?creds.username, %client, "failed log-in");
+        }
         return Err(ApiFailure::InvalidCredentials);
     }
+    // The right password: the attempt gives its place back.
+    drop(attempt);
     let user = found.ok_or(ApiFailure::InvalidCredentials)?;
     start_session(&state, user.id, user.username, StatusCode::OK).await
 }
@@ -79,29 +91,22 @@ pub async fn not_found() -> ApiFailure {
 }
 
 /// What sign-up and log-in check before looking at the credentials: where the request comes
-/// from, how often this client tried, and that the body is well-formed.
+/// from, how often this client tried, and that the body is well-formed. Returns the
+/// credentials and the client's rate-limit key.
 fn admit(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
-) -> Result<Credentials, ApiFailure> {
+) -> Result<(Credentials, IpAddr), ApiFailure> {
     check_origin(headers, &state.allowed_origins)?;
-    limit_attempts(state, peer, headers)?;
-    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    Ok(creds)
-}
-
-fn limit_attempts(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), ApiFailure> {
-    let key = client_key(peer.ip(), headers, state.trust_forwarded_for);
+    let client = client_key(peer.ip(), headers, state.trust_forwarded_for);
     state
         .auth_limiter
-        .check_key(&key)
-        .map_err(|_| ApiFailure::RateLimited)
+        .check_key(&client)
+        .map_err(|_| ApiFailure::RateLimited)?;
+    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    Ok((creds, client))
 }
 
 async fn start_session(

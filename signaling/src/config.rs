@@ -3,6 +3,7 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -46,6 +47,21 @@ pub struct Config {
     /// many, refilled evenly over the minute).
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
+
+    /// Wrong passwords allowed per account (username), from any address, within
+    /// --login-failure-window-minutes. Then log-ins to that account are refused (429), even
+    /// with the right password, until the oldest failure is that old.
+    #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    pub login_failures_per_account: u32,
+
+    /// The window of --login-failures-per-account, in minutes (at least 1).
+    #[arg(
+        long = "login-failure-window-minutes",
+        env = "CHAT_LOGIN_FAILURE_WINDOW_MINUTES",
+        default_value = "15",
+        value_parser = parse_minutes
+    )]
+    pub login_failure_window: Duration,
 
     /// Threads that hash passwords (sign-up, log-in). Each keeps 19 MiB of memory once it has
     /// hashed; more threads serve more log-ins per second.
@@ -102,6 +118,18 @@ pub enum LogFormat {
     Json,
 }
 
+fn parse_whole(value: &str, unit: &str, seconds: u64) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(0) => Err(format!("must be at least 1 {unit}")),
+        Ok(n) => Ok(Duration::from_secs(n.saturating_mul(seconds))),
+        Err(e) => Err(format!("a whole number of {unit}s: {e}")),
+    }
+}
+
+fn parse_minutes(value: &str) -> Result<Duration, String> {
+    parse_whole(value, "minute", 60)
+}
+
 impl Config {
     /// Settings for tests and embedding: loopback on a free port, everything else default.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
@@ -138,6 +166,16 @@ mod tests {
         let config = Config::for_data_dir("x".into());
         let origins = config.effective_origins("127.0.0.1:4321".parse().unwrap());
         assert_eq!(origins, ["http://127.0.0.1:4321", "http://localhost:4321"]);
+    }
+
+    #[test]
+    fn the_failure_window_is_given_in_whole_minutes() {
+        let config = Config::for_data_dir("x".into());
+        assert_eq!(config.login_failure_window, Duration::from_secs(15 * 60));
+        let config = Config::parse_from(["signaling", "--login-failure-window-minutes", "1"]);
+        assert_eq!(config.login_failure_window, Duration::from_secs(60));
+        let zero = Config::try_parse_from(["signaling", "--login-failure-window-minutes", "0"]);
+        assert!(zero.is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fanout;
 pub mod frame_queue;
 pub mod hub;
+pub mod login_throttle;
 pub mod presence;
 pub mod request;
 pub mod routes;
@@ -98,6 +99,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+        login_throttle: login_throttle::LoginThrottle::new(
+            config.login_failures_per_account,
+            config.login_failure_window,
+        ),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),
         ice: turn::IceConfig {
@@ -158,6 +163,7 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         state.auth_limiter.retain_recent();
+        state.login_throttle.retain_recent();
         state.user_event_limiter.retain_recent();
     }
 }

@@ -39,6 +39,8 @@ pub struct Shared {
     pub user_event_limiter: DefaultKeyedRateLimiter<UserId>,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed log-ins per account, from any address.
+    pub login_throttle: crate::login_throttle::LoginThrottle,
     /// Calls in progress.
     pub calls: crate::calls::Calls,
     /// STUN/TURN servers for clients.

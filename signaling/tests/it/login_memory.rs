@@ -25,7 +25,13 @@ fn resident_kb(pid: u32) -> u64 {
 #[tokio::test]
 async fn failed_log_ins_do_not_grow_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, server) = spawn_server(dir, &[("CHAT_AUTH_ATTEMPTS_PER_MINUTE", "100000")]);
+    let (mut child, server) = spawn_server(
+        dir,
+        &[
+            ("CHAT_AUTH_ATTEMPTS_PER_MINUTE", "100000"),
+            ("CHAT_LOGIN_FAILURES_PER_ACCOUNT", "100000"),
+        ],
+    );
     server.create_user("victim").await;
 
     let statuses: Vec<u16> = futures_util::stream::iter(0..FAILURES)
