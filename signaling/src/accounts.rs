@@ -3,14 +3,15 @@
 use crate::auth::{hash_token, new_session_token};
 use crate::error::ApiFailure;
 use crate::now_ms;
-use crate::request::{check_origin, client_key, session_token};
+use crate::request::{check_origin, client_key};
+use crate::session_cookie::Ambiguous;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{Credentials, SESSION_COOKIE, SessionInfo};
+use shared::api::{Credentials, SessionInfo};
 use shared::limits::{check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
 
@@ -65,14 +66,20 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
-    if let Some(token) = session_token(&headers) {
-        let hash = hash_token(&token);
-        state.store.delete_session(&hash).await?;
-        let closed = state.hub.disconnect_session(&hash);
-        tracing::info!(sockets_closed = closed, "logged out");
+    match state.session_cookie.token(&headers) {
+        Ok(Some(token)) => {
+            let hash = hash_token(&token);
+            state.store.delete_session(&hash).await?;
+            let closed = state.hub.disconnect_session(&hash);
+            tracing::info!(sockets_closed = closed, "logged out");
+        }
+        Ok(None) => {}
+        // Which one is ours is unknown, so neither session is ended; clearing the cookie
+        // still removes ours from this browser.
+        Err(Ambiguous) => tracing::info!("log-out with two session cookies; no session ended"),
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, &session_cookie(&state, "", 0));
+    set_cookie(&mut response, state.session_cookie.clear());
     Ok(response)
 }
 
@@ -123,20 +130,15 @@ async fn start_session(
         .await?;
     let mut response = (status, Json(SessionInfo { username })).into_response();
     let max_age_secs = state.session_ms / 1000;
-    set_cookie(&mut response, &session_cookie(state, &token, max_age_secs));
+    set_cookie(
+        &mut response,
+        state.session_cookie.set(&token, max_age_secs),
+    );
     Ok(response)
 }
 
-fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-    )
-}
-
-fn set_cookie(response: &mut Response, cookie: &str) {
-    let value = HeaderValue::from_str(cookie).expect("cookie is base64url and ASCII attributes");
-    response.headers_mut().insert(header::SET_COOKIE, value);
+fn set_cookie(response: &mut Response, cookie: HeaderValue) {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

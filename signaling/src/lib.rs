@@ -18,6 +18,7 @@ pub mod presence;
 pub mod request;
 pub mod routes;
 pub mod rules;
+pub mod session_cookie;
 pub mod state;
 pub mod store;
 pub mod turn;
@@ -91,7 +92,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
         allowed_origins: config.effective_origins(addr),
-        secure_cookies: config.secure_cookies,
+        session_cookie: session_cookie::SessionCookie::new(config.secure_cookies),
         session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
         trust_forwarded_for: config.trust_forwarded_for,
         delivery_order,

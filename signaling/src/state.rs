@@ -22,7 +22,8 @@ pub struct Shared {
     pub hasher: PasswordHasherPool,
     /// Exact `Origin` values allowed to open sockets and call the API.
     pub allowed_origins: Vec<String>,
-    pub secure_cookies: bool,
+    /// The session cookie's name and attributes (`__Host-` behind HTTPS).
+    pub session_cookie: crate::session_cookie::SessionCookie,
     pub session_ms: i64,
     pub trust_forwarded_for: bool,
     /// Held from an event's rule checks through its append to its fan-out, so checks see the

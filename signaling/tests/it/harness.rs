@@ -179,14 +179,15 @@ pub fn spawn_server(dir: tempfile::TempDir, env: &[(&str, &str)]) -> (Child, Tes
     (child, server)
 }
 
-/// The `name=value` part of the session `Set-Cookie` header.
+/// The `name=value` part of the session `Set-Cookie` header (`chat_session`, or
+/// `__Host-chat_session` from a server with `--secure-cookies`).
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("chat_session="))
+        .find(|v| v.starts_with("chat_session=") || v.starts_with("__Host-chat_session="))
         .map(|v| v.split(';').next().unwrap().to_owned())
 }
 

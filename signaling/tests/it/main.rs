@@ -10,5 +10,6 @@ mod messaging;
 mod operations;
 mod robustness;
 mod rooms;
+mod sessions;
 mod signaling;
 mod static_files;
