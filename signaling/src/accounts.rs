@@ -126,10 +126,10 @@ async fn start_session(
     let now = now_ms();
     state
         .store
-        .create_session(&hash, user, now, now + state.session_ms)
+        .create_session(&hash, user, now, now + state.sessions.lifetime_ms)
         .await?;
     let mut response = (status, Json(SessionInfo { username })).into_response();
-    let max_age_secs = state.session_ms / 1000;
+    let max_age_secs = state.sessions.lifetime_ms / 1000;
     set_cookie(
         &mut response,
         state.session_cookie.set(&token, max_age_secs),

@@ -44,6 +44,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
 
+    /// Days a session may go unused before it stops working (at least 1). Opening the app or a
+    /// socket counts as use.
+    #[arg(
+        long = "session-idle-days",
+        env = "CHAT_SESSION_IDLE_DAYS",
+        default_value = "14",
+        value_parser = parse_days
+    )]
+    pub session_idle: Duration,
+
     /// Sign-up and log-in attempts allowed per client IP per minute (a burst of up to this
     /// many, refilled evenly over the minute).
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
@@ -127,6 +137,10 @@ fn parse_whole(value: &str, unit: &str, seconds: u64) -> Result<Duration, String
     }
 }
 
+fn parse_days(value: &str) -> Result<Duration, String> {
+    parse_whole(value, "day", 24 * 3600)
+}
+
 fn parse_minutes(value: &str) -> Result<Duration, String> {
     parse_whole(value, "minute", 60)
 }
@@ -170,13 +184,20 @@ mod tests {
     }
 
     #[test]
-    fn the_failure_window_is_given_in_whole_minutes() {
+    fn durations_are_given_in_whole_units() {
         let config = Config::for_data_dir("x".into());
+        assert_eq!(config.session_idle, Duration::from_secs(14 * 24 * 3600));
         assert_eq!(config.login_failure_window, Duration::from_secs(15 * 60));
-        let config = Config::parse_from(["signaling", "--login-failure-window-minutes", "1"]);
+        let config = Config::parse_from([
+            "signaling",
+            "--session-idle-days",
+            "2",
+            "--login-failure-window-minutes",
+            "1",
+        ]);
+        assert_eq!(config.session_idle, Duration::from_secs(2 * 24 * 3600));
         assert_eq!(config.login_failure_window, Duration::from_secs(60));
-        let zero = Config::try_parse_from(["signaling", "--login-failure-window-minutes", "0"]);
-        assert!(zero.is_err());
+        assert!(Config::try_parse_from(["signaling", "--session-idle-days", "0"]).is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod turn;
 pub mod ws;
 
 use crate::config::Config;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, SessionPolicy, Shared};
 use crate::store::{SqliteStore, Storage};
 use governor::{Quota, RateLimiter};
 use std::net::SocketAddr;
@@ -38,7 +38,7 @@ use tokio_util::task::TaskTracker;
 
 /// How long shutdown waits for sockets to send their close frames.
 const SOCKET_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often expired sessions and idle rate-limiter entries are swept.
+/// How often expired and idle sessions and idle rate-limiter entries are swept.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
 
 pub fn now_ms() -> i64 {
@@ -93,7 +93,10 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
         allowed_origins: config.effective_origins(addr),
         session_cookie: session_cookie::SessionCookie::new(config.secure_cookies),
-        session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
+        sessions: SessionPolicy::new(
+            Duration::from_secs(u64::from(config.session_days) * 24 * 3600),
+            config.session_idle,
+        ),
         trust_forwarded_for: config.trust_forwarded_for,
         delivery_order,
         writer,
@@ -158,7 +161,9 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     loop {
         tick.tick().await;
-        match state.store.purge_expired_sessions(now_ms()).await {
+        let now = now_ms();
+        let idle_since = now.saturating_sub(state.sessions.idle_ms);
+        match state.store.purge_expired_sessions(now, idle_since).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),

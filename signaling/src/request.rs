@@ -38,8 +38,8 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiFa
     }
 }
 
-/// The caller behind the session cookie. A session is refused when it has expired or when the
-/// request carries two session cookies.
+/// The caller behind the session cookie. A session is refused when it has expired, when it has
+/// gone unused for the idle limit, or when the request carries two session cookies.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
     let token = match state.session_cookie.token(headers) {
         Ok(Some(token)) => token,
@@ -50,11 +50,24 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         }
     };
     let session_hash = hash_token(&token);
+    let now = now_ms();
     let session = state
         .store
-        .session_user(&session_hash, now_ms())
+        .session_user(&session_hash, now)
         .await?
         .ok_or(ApiFailure::Unauthenticated)?;
+    let idle_ms = now.saturating_sub(session.last_used_ms);
+    if idle_ms >= state.sessions.idle_ms {
+        return Err(ApiFailure::Unauthenticated);
+    }
+    // Last use is recorded coarsely, so that a busy session costs a write a minute rather than
+    // one per request; the idle limit is days, so the slack does not matter.
+    if idle_ms >= state.sessions.touch_every_ms
+        && let Err(e) = state.store.touch_session(&session_hash, now).await
+    {
+        // The session itself is fine; the next request tries again.
+        tracing::warn!(error = %e, "could not record a session's use");
+    }
     Ok(Authed {
         user: session.user,
         username: session.username,

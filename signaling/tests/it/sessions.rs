@@ -1,7 +1,9 @@
-//! The session cookie's name and attributes, and what happens when a request carries two.
+//! The session cookie's name and attributes, what happens when a request carries two, and the
+//! idle timeout.
 
 use crate::harness::{TestServer, session_cookie};
 use serde_json::json;
+use std::time::Duration;
 use tokio_tungstenite::tungstenite;
 
 async fn session_status(server: &TestServer, cookie: &str) -> u16 {
@@ -107,4 +109,38 @@ async fn two_session_cookies_make_the_request_unauthenticated() {
     assert!(cleared.starts_with("chat_session=;"), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(session_status(&server, &victim).await, 200);
+}
+
+#[tokio::test]
+async fn a_session_left_unused_stops_working_and_use_keeps_it_alive() {
+    const IDLE: Duration = Duration::from_millis(1500);
+    let server = TestServer::start_with(|c| c.session_idle = IDLE).await;
+    let cookie = server.create_user("alice").await;
+    // Used every 500 ms for twice the idle limit: still valid.
+    for _ in 0..6 {
+        tokio::time::sleep(IDLE / 3).await;
+        assert_eq!(session_status(&server, &cookie).await, 200);
+    }
+    // Opening a socket counts as use too: two thirds of the limit before and after it.
+    tokio::time::sleep(IDLE * 2 / 3).await;
+    drop(server.connect(&cookie).await);
+    tokio::time::sleep(IDLE * 2 / 3).await;
+    assert_eq!(session_status(&server, &cookie).await, 200);
+
+    tokio::time::sleep(IDLE + Duration::from_millis(300)).await;
+    assert_eq!(session_status(&server, &cookie).await, 401);
+    assert_eq!(
+        upgrade_status(server.try_connect(Some(&cookie), None).await),
+        401
+    );
+    // Logging in again works.
+    let login = server
+        .post(
+            "/api/login",
+            json!({"username": "alice", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(login.status(), 200);
+    let fresh = session_cookie(&login).unwrap();
+    assert_eq!(session_status(&server, &fresh).await, 200);
 }
