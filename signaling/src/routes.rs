@@ -3,10 +3,11 @@
 use crate::state::AppState;
 use crate::{accounts, ws};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
@@ -44,7 +45,7 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
-        .fallback_service(frontend)
+        .fallback(move |request: Request| serve_frontend(frontend.clone(), request))
         .with_state(state)
         .layer(middleware::from_fn(cache_policy))
         .layer(CompressionLayer::new())
@@ -61,6 +62,22 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The built frontend. A name the file system refuses as too long (a path segment over 255
+/// bytes, or a path over 4 KiB) names no file: 404, where `ServeDir` would answer 500 and log
+/// an error that any client can trigger.
+async fn serve_frontend(mut frontend: ServeDir<ServeFile>, request: Request) -> Response {
+    match frontend.try_call(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidFilename => {
+            StatusCode::NOT_FOUND.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a file of the frontend");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
