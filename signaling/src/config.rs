@@ -36,7 +36,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// Serve over HTTPS only: the session cookie becomes `__Host-chat_session` (`Secure`, so
-    /// only sent over HTTPS, and bound to this host). Turn on behind TLS.
+    /// only sent over HTTPS, and bound to this host) and responses carry
+    /// `Strict-Transport-Security`. Turn on behind TLS.
     #[arg(long, env = "CHAT_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 

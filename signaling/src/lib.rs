@@ -18,6 +18,7 @@ pub mod presence;
 pub mod request;
 pub mod routes;
 pub mod rules;
+pub mod security_headers;
 pub mod session_cookie;
 pub mod state;
 pub mod store;
@@ -120,7 +121,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     if !config.static_dir.join("index.html").exists() {
         tracing::warn!(dir = %config.static_dir.display(), "no built frontend here; only the API is served");
     }
-    let app = routes::router(state.clone(), &config.static_dir);
+    let app = routes::router(state.clone(), &config.static_dir, config.secure_cookies);
     tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
 
     let housekeeping = tokio::spawn(housekeeping(state.clone()));

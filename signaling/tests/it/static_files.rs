@@ -1,5 +1,9 @@
-//! The built frontend is served with the right types, compression, caching and SPA fallback.
+//! The built frontend is served with the right types, compression, caching and SPA fallback,
+//! and every answer with the security headers.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
 use signaling::config::Config;
 use std::sync::{Arc, Mutex};
 
@@ -57,6 +61,111 @@ async fn serves_the_frontend_compressed_with_spa_fallback() {
         assert_eq!(page.headers()["x-frame-options"], "DENY");
         assert!(page.text().await.unwrap().contains("<title>Chat</title>"));
     }
+}
+
+fn directive<'a>(csp: &'a str, name: &str) -> Vec<&'a str> {
+    csp.split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {csp}"))
+        .split(' ')
+        .collect()
+}
+
+/// Scripts run only from this origin and the page's own inline scripts, by hash: an injected
+/// `<script>` or event handler does not run. Trunk injects one inline script per build, the
+/// service-worker registration is another.
+#[tokio::test]
+async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let loader = "import init from '/frontend-0123456789abcdef.js';\nawait init();\n";
+    let register = "\n  navigator.serviceWorker.register('/sw.js');\n";
+    let html = format!(
+        "<!doctype html><html><head><script type=\"module\">{loader}</script>\
+         <script src=\"/external.js\"></script></head>\
+         <body><script>{register}</script></body></html>"
+    );
+    std::fs::write(dist.join("index.html"), html).unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.static_dir = dist;
+    let server = signaling::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+
+    let page = http.get(server.url()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let hash = |script: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script)));
+    let mut expected = vec![
+        "'self'".to_owned(),
+        "'wasm-unsafe-eval'".to_owned(),
+        hash(loader),
+        hash(register),
+    ];
+    let mut script_src: Vec<String> = directive(csp, "script-src")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    script_src.sort();
+    expected.sort();
+    assert_eq!(script_src, expected, "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
+    for (name, sources) in [
+        ("default-src", &["'self'"][..]),
+        ("connect-src", &["'self'"]),
+        ("worker-src", &["'self'", "blob:"]),
+        ("object-src", &["'none'"]),
+        ("base-uri", &["'none'"]),
+        ("frame-ancestors", &["'none'"]),
+    ] {
+        assert_eq!(directive(csp, name), sources, "{name}");
+    }
+    let permissions = headers["permissions-policy"].to_str().unwrap();
+    for feature in ["camera=(self)", "microphone=(self)", "geolocation=()"] {
+        assert!(permissions.contains(feature), "{feature}: {permissions}");
+    }
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "plain http"
+    );
+
+    // API answers carry account data: never stored, by the browser or anyone between.
+    let session = http
+        .get(format!("{}/api/session", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 401);
+    assert_eq!(session.headers()["cache-control"], "no-store");
+    assert!(session.headers().contains_key("content-security-policy"));
+    for path in ["/api/login", "/api/nope"] {
+        let answer = http
+            .post(format!("{}{path}", server.url()))
+            .json(&serde_json::json!({"username": "nobody", "password": "whatever123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.headers()["cache-control"], "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn behind_https_browsers_are_told_to_stay_on_https() {
+    let server = crate::harness::TestServer::start_with(|c| c.secure_cookies = true).await;
+    let health = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
 }
 
 /// Collects the error events logged on this thread: a `#[tokio::test]` runs the server's tasks
