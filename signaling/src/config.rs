@@ -51,6 +51,7 @@ pub struct Config {
         long = "session-idle-days",
         env = "CHAT_SESSION_IDLE_DAYS",
         default_value = "14",
+        value_name = "DAYS",
         value_parser = parse_days
     )]
     pub session_idle: Duration,
@@ -71,6 +72,7 @@ pub struct Config {
         long = "login-failure-window-minutes",
         env = "CHAT_LOGIN_FAILURE_WINDOW_MINUTES",
         default_value = "15",
+        value_name = "MINUTES",
         value_parser = parse_minutes
     )]
     pub login_failure_window: Duration,
