@@ -6,7 +6,7 @@
 //! writer also pings every [`PING_EVERY`]: the server closes sockets that stay silent.
 
 use futures_util::{SinkExt, StreamExt};
-use shared::api::{ApiError, Credentials, SESSION_COOKIE};
+use shared::api::{ApiError, Credentials, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use shared::calls::{IceServer, SignalData};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
@@ -64,7 +64,8 @@ fn base(server: &str) -> Result<String, SignalingError> {
 }
 
 /// Logs in (or signs up when `signup`; an existing account is then logged in instead) and
-/// returns the session cookie as `chat_session=...`, ready for a `Cookie` header.
+/// returns the session cookie as `chat_session=...` (`__Host-chat_session=...` from a server
+/// behind HTTPS), ready for a `Cookie` header.
 pub async fn log_in(
     server: &str,
     username: &str,
@@ -99,7 +100,12 @@ pub async fn log_in(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.split(';').next())
-        .find(|v| v.starts_with(&format!("{SESSION_COOKIE}=")))
+        .find(|v| {
+            [SESSION_COOKIE, SECURE_SESSION_COOKIE].iter().any(|name| {
+                v.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('='))
+            })
+        })
         .map(str::to_owned);
     match cookie {
         Some(cookie) if response.status().is_success() => Ok(cookie),

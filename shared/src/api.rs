@@ -7,12 +7,17 @@
 //! | `POST /api/logout`  | -              | 204, cookie cleared          |
 //! | `GET /api/session`  | -              | 200 [`SessionInfo`]          |
 //!
-//! The session token travels only in an `HttpOnly; SameSite=Strict` cookie named
-//! [`SESSION_COOKIE`], never in a body or a URL. Failures answer with an [`ApiError`].
+//! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
+//! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
+//! Failures answer with an [`ApiError`].
 
 use serde::{Deserialize, Serialize};
 
+/// The session cookie's name on plain http (local use).
 pub const SESSION_COOKIE: &str = "chat_session";
+/// The session cookie's name behind HTTPS. Browsers accept a `__Host-` cookie only if it is
+/// `Secure`, has `Path=/` and no `Domain`, so no other host (a sibling subdomain) can set it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-chat_session";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {

@@ -3,16 +3,17 @@
 use crate::auth::{hash_token, new_session_token};
 use crate::error::ApiFailure;
 use crate::now_ms;
-use crate::request::{check_origin, client_key, session_token};
+use crate::request::{check_origin, client_key};
+use crate::session_cookie::Ambiguous;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{Credentials, SESSION_COOKIE, SessionInfo};
+use shared::api::{Credentials, SessionInfo};
 use shared::limits::{check_password, check_username};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 pub async fn signup(
     State(state): State<AppState>,
@@ -20,7 +21,7 @@ pub async fn signup(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    let creds = admit(&state, peer, &headers, body)?;
+    let (creds, _) = admit(&state, peer, &headers, body)?;
     check_username(&creds.username).map_err(ApiFailure::Invalid)?;
     check_password(&creds.password).map_err(ApiFailure::Invalid)?;
     let hash = state.hasher.hash(creds.password).await?;
@@ -36,13 +37,25 @@ pub async fn login(
     headers: HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    let creds = admit(&state, peer, &headers, body)?;
+    let (creds, client) = admit(&state, peer, &headers, body)?;
+    // The username is logged with `?` so that control characters in it are escaped; the
+    // password never is.
+    let Ok(attempt) = state.login_throttle.begin(&creds.username) else {
+        tracing::info!(username = ?creds.username, %client, "log-in refused: too many failures for this account");
+        return Err(ApiFailure::RateLimited);
+    };
     let found = state.store.find_user(&creds.username).await?;
     let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
     if !state.hasher.verify(creds.password, stored_hash).await? {
-        tracing::info!("failed log-in");
+        if attempt.failed() {
+            tracing::warn!(username = ?creds.username, %client, "failed log-in; the account's log-in is now throttled");
+        } else {
+            tracing::info!(username = ?creds.username, %client, "failed log-in");
+        }
         return Err(ApiFailure::InvalidCredentials);
     }
+    // The right password: the attempt gives its place back.
+    drop(attempt);
     let user = found.ok_or(ApiFailure::InvalidCredentials)?;
     start_session(&state, user.id, user.username, StatusCode::OK).await
 }
@@ -53,14 +66,20 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
-    if let Some(token) = session_token(&headers) {
-        let hash = hash_token(&token);
-        state.store.delete_session(&hash).await?;
-        let closed = state.hub.disconnect_session(&hash);
-        tracing::info!(sockets_closed = closed, "logged out");
+    match state.session_cookie.token(&headers) {
+        Ok(Some(token)) => {
+            let hash = hash_token(&token);
+            state.store.delete_session(&hash).await?;
+            let closed = state.hub.disconnect_session(&hash);
+            tracing::info!(sockets_closed = closed, "logged out");
+        }
+        Ok(None) => {}
+        // Which one is ours is unknown, so neither session is ended; clearing the cookie
+        // still removes ours from this browser.
+        Err(Ambiguous) => tracing::info!("log-out with two session cookies; no session ended"),
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    set_cookie(&mut response, &session_cookie(&state, "", 0));
+    set_cookie(&mut response, state.session_cookie.clear());
     Ok(response)
 }
 
@@ -79,29 +98,22 @@ pub async fn not_found() -> ApiFailure {
 }
 
 /// What sign-up and log-in check before looking at the credentials: where the request comes
-/// from, how often this client tried, and that the body is well-formed.
+/// from, how often this client tried, and that the body is well-formed. Returns the
+/// credentials and the client's rate-limit key.
 fn admit(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Result<Json<Credentials>, JsonRejection>,
-) -> Result<Credentials, ApiFailure> {
+) -> Result<(Credentials, IpAddr), ApiFailure> {
     check_origin(headers, &state.allowed_origins)?;
-    limit_attempts(state, peer, headers)?;
-    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    Ok(creds)
-}
-
-fn limit_attempts(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), ApiFailure> {
-    let key = client_key(peer.ip(), headers, state.trust_forwarded_for);
+    let client = client_key(peer.ip(), headers, state.trust_forwarded_for);
     state
         .auth_limiter
-        .check_key(&key)
-        .map_err(|_| ApiFailure::RateLimited)
+        .check_key(&client)
+        .map_err(|_| ApiFailure::RateLimited)?;
+    let Json(creds) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    Ok((creds, client))
 }
 
 async fn start_session(
@@ -114,24 +126,19 @@ async fn start_session(
     let now = now_ms();
     state
         .store
-        .create_session(&hash, user, now, now + state.session_ms)
+        .create_session(&hash, user, now, now + state.sessions.lifetime_ms)
         .await?;
     let mut response = (status, Json(SessionInfo { username })).into_response();
-    let max_age_secs = state.session_ms / 1000;
-    set_cookie(&mut response, &session_cookie(state, &token, max_age_secs));
+    let max_age_secs = state.sessions.lifetime_ms / 1000;
+    set_cookie(
+        &mut response,
+        state.session_cookie.set(&token, max_age_secs),
+    );
     Ok(response)
 }
 
-fn session_cookie(state: &AppState, token: &str, max_age_secs: i64) -> String {
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
-    )
-}
-
-fn set_cookie(response: &mut Response, cookie: &str) {
-    let value = HeaderValue::from_str(cookie).expect("cookie is base64url and ASCII attributes");
-    response.headers_mut().insert(header::SET_COOKIE, value);
+fn set_cookie(response: &mut Response, cookie: HeaderValue) {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -3,6 +3,7 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -34,7 +35,9 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
-    /// Mark the session cookie `Secure` (only sent over HTTPS). Turn on behind TLS.
+    /// Serve over HTTPS only: the session cookie becomes `__Host-chat_session` (`Secure`, so
+    /// only sent over HTTPS, and bound to this host) and responses carry
+    /// `Strict-Transport-Security`. Turn on behind TLS.
     #[arg(long, env = "CHAT_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 
@@ -42,10 +45,42 @@ pub struct Config {
     #[arg(long, env = "CHAT_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
 
+    /// Days a session may go unused before it stops working (at least 1). Opening the app or a
+    /// socket counts as use.
+    #[arg(
+        long = "session-idle-days",
+        env = "CHAT_SESSION_IDLE_DAYS",
+        default_value = "14",
+        value_name = "DAYS",
+        value_parser = parse_days
+    )]
+    pub session_idle: Duration,
+
     /// Sign-up and log-in attempts allowed per client IP per minute (a burst of up to this
     /// many, refilled evenly over the minute).
     #[arg(long, env = "CHAT_AUTH_ATTEMPTS_PER_MINUTE", default_value_t = 20)]
     pub auth_attempts_per_minute: u32,
+
+    /// Wrong passwords allowed per account (username), from any address, within
+    /// --login-failure-window-minutes. Then log-ins to that account are refused (429), even
+    /// with the right password, until the oldest failure is that old.
+    #[arg(long, env = "CHAT_LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 10)]
+    pub login_failures_per_account: u32,
+
+    /// The window of --login-failures-per-account, in minutes (at least 1).
+    #[arg(
+        long = "login-failure-window-minutes",
+        env = "CHAT_LOGIN_FAILURE_WINDOW_MINUTES",
+        default_value = "15",
+        value_name = "MINUTES",
+        value_parser = parse_minutes
+    )]
+    pub login_failure_window: Duration,
+
+    /// Threads that hash passwords (sign-up, log-in). Each keeps 19 MiB of memory once it has
+    /// hashed; more threads serve more log-ins per second.
+    #[arg(long, env = "CHAT_PASSWORD_HASH_THREADS", default_value_t = crate::auth::DEFAULT_THREADS)]
+    pub password_hash_threads: usize,
 
     /// Count rate limits against the rightmost `X-Forwarded-For` address instead of the TCP
     /// peer. Turn on only behind a reverse proxy that sets that header.
@@ -118,6 +153,22 @@ pub enum LogFormat {
     Json,
 }
 
+fn parse_whole(value: &str, unit: &str, seconds: u64) -> Result<Duration, String> {
+    match value.parse::<u64>() {
+        Ok(0) => Err(format!("must be at least 1 {unit}")),
+        Ok(n) => Ok(Duration::from_secs(n.saturating_mul(seconds))),
+        Err(e) => Err(format!("a whole number of {unit}s: {e}")),
+    }
+}
+
+fn parse_days(value: &str) -> Result<Duration, String> {
+    parse_whole(value, "day", 24 * 3600)
+}
+
+fn parse_minutes(value: &str) -> Result<Duration, String> {
+    parse_whole(value, "minute", 60)
+}
+
 impl Config {
     /// Settings for tests and embedding: loopback on a free port, everything else default.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
@@ -154,6 +205,23 @@ mod tests {
         let config = Config::for_data_dir("x".into());
         let origins = config.effective_origins("127.0.0.1:4321".parse().unwrap());
         assert_eq!(origins, ["http://127.0.0.1:4321", "http://localhost:4321"]);
+    }
+
+    #[test]
+    fn durations_are_given_in_whole_units() {
+        let config = Config::for_data_dir("x".into());
+        assert_eq!(config.session_idle, Duration::from_secs(14 * 24 * 3600));
+        assert_eq!(config.login_failure_window, Duration::from_secs(15 * 60));
+        let config = Config::parse_from([
+            "signaling",
+            "--session-idle-days",
+            "2",
+            "--login-failure-window-minutes",
+            "1",
+        ]);
+        assert_eq!(config.session_idle, Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(config.login_failure_window, Duration::from_secs(60));
+        assert!(Config::try_parse_from(["signaling", "--session-idle-days", "0"]).is_err());
     }
 
     #[test]

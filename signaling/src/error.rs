@@ -82,7 +82,7 @@ impl IntoResponse for ApiFailure {
             Self::RateLimited => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ApiErrorCode::RateLimited,
-                "Too many attempts. Wait a minute and try again.".to_owned(),
+                "Too many attempts. Wait a few minutes and try again.".to_owned(),
             ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -14,17 +14,20 @@ pub mod fanout;
 pub mod frame_queue;
 pub mod hub;
 pub mod listener;
+pub mod login_throttle;
 pub mod presence;
 pub mod request;
 pub mod routes;
 pub mod rules;
+pub mod security_headers;
+pub mod session_cookie;
 pub mod state;
 pub mod store;
 pub mod turn;
 pub mod ws;
 
 use crate::config::Config;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, SessionPolicy, Shared};
 use crate::store::{SqliteStore, Storage};
 use governor::{Quota, RateLimiter};
 use std::net::SocketAddr;
@@ -45,7 +48,7 @@ const USER_FRAMES_IN_SOCKETS: NonZeroU32 = NonZeroU32::new(3).expect("non-zero")
 /// Room lists a user may ask for at once (then one a second): the welcome already carries the
 /// list, so clients ask rarely, and each costs a summary of every room.
 const ROOM_LISTS_BURST: NonZeroU32 = NonZeroU32::new(5).expect("non-zero");
-/// How often expired sessions and idle rate-limiter entries are swept.
+/// How often expired and idle sessions and idle rate-limiter entries are swept.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
 
 pub fn now_ms() -> i64 {
@@ -103,10 +106,13 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         store: store.clone(),
         fanout,
         hub,
-        hasher: auth::PasswordHasherPool::default(),
+        hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
         allowed_origins: config.effective_origins(addr),
-        secure_cookies: config.secure_cookies,
-        session_ms: i64::from(config.session_days) * 24 * 3600 * 1000,
+        session_cookie: session_cookie::SessionCookie::new(config.secure_cookies),
+        sessions: SessionPolicy::new(
+            Duration::from_secs(u64::from(config.session_days) * 24 * 3600),
+            config.session_idle,
+        ),
         trust_forwarded_for: config.trust_forwarded_for,
         delivery_order,
         writer,
@@ -127,6 +133,10 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         ),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
+        login_throttle: login_throttle::LoginThrottle::new(
+            config.login_failures_per_account,
+            config.login_failure_window,
+        ),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),
         ice: turn::IceConfig {
@@ -140,7 +150,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     if !config.static_dir.join("index.html").exists() {
         tracing::warn!(dir = %config.static_dir.display(), "no built frontend here; only the API is served");
     }
-    let app = routes::router(state.clone(), &config.static_dir);
+    let app = routes::router(state.clone(), &config.static_dir, config.secure_cookies);
     tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
 
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
@@ -186,12 +196,15 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(HOUSEKEEPING_INTERVAL);
     loop {
         tick.tick().await;
-        match state.store.purge_expired_sessions(now_ms()).await {
+        let now = now_ms();
+        let idle_since = now.saturating_sub(state.sessions.idle_ms);
+        match state.store.purge_expired_sessions(now, idle_since).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         state.auth_limiter.retain_recent();
+        state.login_throttle.retain_recent();
         state.user_event_limiter.retain_recent();
         state.user_frame_limiter.retain_recent();
         state.room_list_limiter.retain_recent();

@@ -3,10 +3,10 @@
 use crate::auth::hash_token;
 use crate::error::ApiFailure;
 use crate::now_ms;
+use crate::session_cookie::Ambiguous;
 use crate::state::AppState;
 use crate::store::UserId;
 use axum::http::{HeaderMap, header};
-use shared::api::SESSION_COOKIE;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An authenticated caller.
@@ -38,26 +38,36 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiFa
     }
 }
 
-/// The session token from the `Cookie` header(s), if any.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
-        .map(|c| c.value().to_owned())
-}
-
+/// The caller behind the session cookie. A session is refused when it has expired, when it has
+/// gone unused for the idle limit, or when the request carries two session cookies.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
-    let token = session_token(headers).ok_or(ApiFailure::Unauthenticated)?;
+    let token = match state.session_cookie.token(headers) {
+        Ok(Some(token)) => token,
+        Ok(None) => return Err(ApiFailure::Unauthenticated),
+        Err(Ambiguous) => {
+            tracing::info!("refused a request with two session cookies");
+            return Err(ApiFailure::Unauthenticated);
+        }
+    };
     let session_hash = hash_token(&token);
+    let now = now_ms();
     let session = state
         .store
-        .session_user(&session_hash, now_ms())
+        .session_user(&session_hash, now)
         .await?
         .ok_or(ApiFailure::Unauthenticated)?;
+    let idle_ms = now.saturating_sub(session.last_used_ms);
+    if idle_ms >= state.sessions.idle_ms {
+        return Err(ApiFailure::Unauthenticated);
+    }
+    // Last use is recorded coarsely, so that a busy session costs a write a minute rather than
+    // one per request; the idle limit is days, so the slack does not matter.
+    if idle_ms >= state.sessions.touch_every_ms
+        && let Err(e) = state.store.touch_session(&session_hash, now).await
+    {
+        // The session itself is fine; the next request tries again.
+        tracing::warn!(error = %e, "could not record a session's use");
+    }
     Ok(Authed {
         user: session.user,
         username: session.username,
@@ -141,18 +151,5 @@ mod tests {
             client_key(mapped, &HeaderMap::new(), false),
             "192.0.2.7".parse::<IpAddr>().unwrap()
         );
-    }
-
-    #[test]
-    fn finds_the_session_among_other_cookies() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; chat_session=tok; b=2"),
-        );
-        assert_eq!(session_token(&headers).as_deref(), Some("tok"));
-        let mut empty = HeaderMap::new();
-        empty.append(header::COOKIE, HeaderValue::from_static("chat_session="));
-        assert_eq!(session_token(&empty), None);
     }
 }

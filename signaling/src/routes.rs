@@ -1,24 +1,25 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, ws};
+use crate::{accounts, security_headers, ws};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest API request body; credentials are far smaller.
 const MAX_API_BODY: usize = 16 * 1024;
 
-pub fn router(state: AppState, static_dir: &Path) -> Router {
+/// `https`: the server is reached over HTTPS only (`--secure-cookies`).
+pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
     let api = Router::new()
         .route("/api/signup", post(accounts::signup))
         .route("/api/login", post(accounts::login))
@@ -40,27 +41,31 @@ pub fn router(state: AppState, static_dir: &Path) -> Router {
                 .precompressed_gzip(),
         );
 
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
-        .fallback_service(frontend)
+        .fallback(move |request: Request| serve_frontend(frontend.clone(), request))
         .with_state(state)
         .layer(middleware::from_fn(cache_policy))
-        .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new());
+    security_headers::add_to(app, static_dir, https).layer(TraceLayer::new_for_http())
+}
+
+/// The built frontend. A name the file system refuses as too long (a path segment over 255
+/// bytes, or a path over 4 KiB) names no file: 404, where `ServeDir` would answer 500 and log
+/// an error that any client can trigger.
+async fn serve_frontend(mut frontend: ServeDir<ServeFile>, request: Request) -> Response {
+    match frontend.try_call(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidFilename => {
+            StatusCode::NOT_FOUND.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a file of the frontend");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -68,12 +73,18 @@ async fn healthz() -> &'static str {
 }
 
 /// Trunk names built assets `name-<content hash>.ext`, so they can be cached forever; everything
-/// else (index.html, the manifest, icons, API answers) must be revalidated so that a deploy is
-/// picked up on the next load.
+/// else (index.html, the manifest, icons) must be revalidated so that a deploy is picked up on
+/// the next load. API answers carry account data and are never stored.
 async fn cache_policy(request: Request, next: Next) -> Response {
-    let immutable = is_hashed_asset(request.uri().path());
+    let path = request.uri().path();
+    let immutable = is_hashed_asset(path);
+    let api = path == "/api" || path.starts_with("/api/");
     let mut response = next.run(request).await;
-    if !response.headers().contains_key(header::CACHE_CONTROL) {
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if !response.headers().contains_key(header::CACHE_CONTROL) {
         let policy = if immutable && response.status().is_success() {
             "public, max-age=31536000, immutable"
         } else {

@@ -8,6 +8,7 @@ use governor::DefaultKeyedRateLimiter;
 use std::net::IpAddr;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::task::TaskTracker;
 
 #[derive(Clone)]
@@ -22,8 +23,9 @@ pub struct Shared {
     pub hasher: PasswordHasherPool,
     /// Exact `Origin` values allowed to open sockets and call the API.
     pub allowed_origins: Vec<String>,
-    pub secure_cookies: bool,
-    pub session_ms: i64,
+    /// The session cookie's name and attributes (`__Host-` behind HTTPS).
+    pub session_cookie: crate::session_cookie::SessionCookie,
+    pub sessions: SessionPolicy,
     pub trust_forwarded_for: bool,
     /// Held from an event's rule checks through its append to its fan-out, so checks see the
     /// state the append changes, and every socket receives a room's events in seq order. An
@@ -48,6 +50,8 @@ pub struct Shared {
     pub max_sockets_per_user: usize,
     /// Sign-up and log-in attempts per client IP.
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed log-ins per account, from any address.
+    pub login_throttle: crate::login_throttle::LoginThrottle,
     /// Calls in progress.
     pub calls: crate::calls::Calls,
     /// STUN/TURN servers for clients.
@@ -56,6 +60,31 @@ pub struct Shared {
     pub presence_grace: std::time::Duration,
     /// Socket tasks, so shutdown can wait for them to say goodbye.
     pub sockets: TaskTracker,
+}
+
+/// How long sessions last, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// From log-in to expiry, however much the session is used.
+    pub lifetime_ms: i64,
+    /// Unused for this long, a session stops working.
+    pub idle_ms: i64,
+    /// How stale the recorded last use may get before a use is written again.
+    pub touch_every_ms: i64,
+}
+
+impl SessionPolicy {
+    /// Last use is written at most once a minute, or ten times per idle limit when that is
+    /// shorter (tests), so it is never more than a tenth of the limit out of date.
+    pub fn new(lifetime: Duration, idle: Duration) -> Self {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let touch_every = (idle / 10).min(Duration::from_secs(60));
+        Self {
+            lifetime_ms: ms(lifetime),
+            idle_ms: ms(idle),
+            touch_every_ms: ms(touch_every),
+        }
+    }
 }
 
 impl AppState {

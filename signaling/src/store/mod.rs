@@ -46,6 +46,8 @@ pub struct SessionUser {
     pub user: UserId,
     pub username: String,
     pub expires_at_ms: i64,
+    /// When the session was last recorded as used (see [`Storage::touch_session`]).
+    pub last_used_ms: i64,
 }
 
 /// A user as named on the wire: the id and the name as they chose to write it.
@@ -201,6 +203,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Case-insensitive lookup.
     async fn find_user(&self, username: &str) -> Result<Option<UserCredentials>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<NamedUser>, StoreError>;
+    /// A new session, counted as used at `now_ms`.
     async fn create_session(
         &self,
         token_hash: &[u8],
@@ -208,14 +211,23 @@ pub trait Storage: Send + Sync + 'static {
         now_ms: i64,
         expires_at_ms: i64,
     ) -> Result<(), StoreError>;
-    /// The user behind an unexpired session.
+    /// The user behind an unexpired session. Whether it has been idle too long is the
+    /// caller's policy, decided from `last_used_ms`.
     async fn session_user(
         &self,
         token_hash: &[u8],
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StoreError>;
+    /// Records a use of the session at `now_ms` (never moves it back).
+    async fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError>;
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
-    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError>;
+    /// Deletes sessions that expired by `now_ms` or were last used at or before `idle_since_ms`
+    /// (and expired invites).
+    async fn purge_expired_sessions(
+        &self,
+        now_ms: i64,
+        idle_since_ms: i64,
+    ) -> Result<u64, StoreError>;
     async fn set_last_seen(&self, user: UserId, at_ms: i64) -> Result<(), StoreError>;
 
     // --- blocks ---

@@ -748,12 +748,14 @@ impl Storage for SqliteStore {
         expires_at_ms: i64,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_used_at)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(token_hash)
         .bind(user.0)
         .bind(now_ms)
         .bind(expires_at_ms)
+        .bind(now_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -765,7 +767,7 @@ impl Storage for SqliteStore {
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
-            "SELECT users.id, users.username, sessions.expires_at
+            "SELECT users.id, users.username, sessions.expires_at, sessions.last_used_at
              FROM sessions JOIN users ON users.id = sessions.user_id
              WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
         )
@@ -777,7 +779,20 @@ impl Storage for SqliteStore {
             user: UserId(r.get(0)),
             username: r.get(1),
             expires_at_ms: r.get(2),
+            last_used_ms: r.get(3),
         }))
+    }
+
+    async fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET last_used_at = ? WHERE token_hash = ? AND last_used_at < ?",
+        )
+        .bind(now_ms)
+        .bind(token_hash)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
@@ -788,9 +803,14 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
-    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+    async fn purge_expired_sessions(
+        &self,
+        now_ms: i64,
+        idle_since_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ? OR last_used_at <= ?")
             .bind(now_ms)
+            .bind(idle_since_ms)
             .execute(&self.pool)
             .await?;
         sqlx::query("DELETE FROM invites WHERE expires_at <= ?")

@@ -89,6 +89,81 @@ async fn a_database_from_the_first_release_is_carried_over() {
     assert_eq!(next.seq, Seq(3));
 }
 
+/// Sessions that exist when the idle timeout arrives (migration 0005) start their idle time at
+/// the upgrade: nobody is logged out by it, however old their session.
+#[tokio::test]
+async fn sessions_from_before_the_idle_timeout_start_idling_at_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("chat.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut before = sqlx::migrate!("./migrations");
+    let first_without = before
+        .migrations
+        .iter()
+        .position(|m| m.version == 5)
+        .unwrap();
+    before.migrations = Cow::Owned(before.migrations[..first_without].to_vec());
+    before.run(&pool).await.unwrap();
+    let day = 24 * 3600 * 1000;
+    let now = crate::now_ms();
+    sqlx::query(
+        "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'ann', 'h', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (x'01', 1, ?, ?)")
+        .bind(now - 20 * day)
+        .bind(now + 10 * day)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let session = store.session_user(&[1], now).await.unwrap().unwrap();
+    assert!(
+        session.last_used_ms >= now - 60_000,
+        "last used {} ms before the upgrade",
+        now - session.last_used_ms
+    );
+}
+
+#[tokio::test]
+async fn session_use_moves_forward_and_idle_sessions_are_purged() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let far = 1_000_000;
+    store.create_session(&[1], ann.id, 100, far).await.unwrap();
+    store.create_session(&[2], ann.id, 100, far).await.unwrap();
+    let last_used = |hash: u8| {
+        let store = store.clone();
+        async move {
+            store
+                .session_user(&[hash], 200)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_ms
+        }
+    };
+    assert_eq!(last_used(1).await, 100);
+    store.touch_session(&[1], 500).await.unwrap();
+    store.touch_session(&[1], 300).await.unwrap();
+    assert_eq!(
+        last_used(1).await,
+        500,
+        "a late write does not move it back"
+    );
+
+    // Idle since 400: session 2 (last used at 100) goes, session 1 (500) stays.
+    assert_eq!(store.purge_expired_sessions(200, 400).await.unwrap(), 1);
+    assert!(store.session_user(&[2], 200).await.unwrap().is_none());
+    assert_eq!(last_used(1).await, 500);
+}
+
 #[tokio::test]
 async fn concurrent_appends_get_consecutive_seqs() {
     let (store, _dir) = store().await;

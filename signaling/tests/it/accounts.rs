@@ -2,6 +2,8 @@
 
 use crate::harness::{TestServer, session_cookie};
 use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::time::Instant;
 
 async fn error_code(response: reqwest::Response) -> String {
     let body: Value = response.json().await.unwrap();
@@ -194,4 +196,75 @@ async fn health_check_and_unknown_api_paths() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// A guesser who spreads over many addresses is stopped per account: after the allowed
+/// failures even the right password is refused until the window has passed, names without an
+/// account are answered alike, and other accounts are untouched.
+#[tokio::test]
+async fn password_guessing_is_throttled_per_account_across_addresses() {
+    const WINDOW: Duration = Duration::from_secs(4);
+    let server = TestServer::start_with(|c| {
+        c.trust_forwarded_for = true;
+        c.login_failures_per_account = 3;
+        c.login_failure_window = WINDOW;
+    })
+    .await;
+    server.create_user("victim").await;
+    server.create_user("bystander").await;
+    let right = "correct horse battery";
+    let log_in = |username: &str, password: &str, client: usize| {
+        server
+            .http
+            .post(format!("{}/api/login", server.base))
+            .header("Origin", server.origin())
+            .header("X-Forwarded-For", format!("203.0.113.{client}"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+    };
+
+    let first_failure = Instant::now();
+    let mut statuses = Vec::new();
+    for client in 0..5 {
+        let response = log_in("victim", "guess1234", client).await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429, 429],
+        "each guess from a new address"
+    );
+    for name in ["victim", "VICTIM"] {
+        let refused = log_in(name, right, 10).await.unwrap();
+        assert_eq!(refused.status(), 429, "{name} with the right password");
+        assert!(session_cookie(&refused).is_none());
+        assert_eq!(error_code(refused).await, "rate_limited");
+    }
+    assert!(
+        first_failure.elapsed() < WINDOW,
+        "the checks above ran inside the window"
+    );
+
+    let mut statuses = Vec::new();
+    for client in 20..24 {
+        let response = log_in("nobody", "guess1234", client).await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429],
+        "the same for a name without an account"
+    );
+
+    let other = log_in("bystander", right, 1).await.unwrap();
+    assert_eq!(
+        other.status(),
+        200,
+        "another account, from a guesser's address"
+    );
+
+    tokio::time::sleep_until(first_failure + WINDOW + Duration::from_millis(300)).await;
+    let later = log_in("victim", right, 30).await.unwrap();
+    assert_eq!(later.status(), 200, "once the window has passed");
+    assert!(session_cookie(&later).is_some());
 }

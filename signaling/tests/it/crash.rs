@@ -2,48 +2,11 @@
 //! on the same data directory: every acknowledged message is there, in order, without gaps, and
 //! resending everything (as a client's outbox does) stores each message exactly once.
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, spawn_server};
 use shared::events::Event;
 use shared::ws::{ClientMessage, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-/// The real binary on a free port, its stderr drained so it never blocks on logging.
-fn spawn_server(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
-        .args(["--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .arg("--static-dir")
-        .arg(data_dir.join("no-frontend"))
-        .env("CHAT_SOCKET_FRAMES_PER_SECOND", "100000")
-        .env("CHAT_USER_EVENTS_PER_SECOND", "100000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server binary starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server announces its URL").unwrap();
-        if let Some(url) = line.strip_prefix("Chat is running at ") {
-            break url.to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
-}
-
-fn attach(url: String, dir: tempfile::TempDir) -> TestServer {
-    TestServer {
-        server: None,
-        dir,
-        base: url,
-        http: reqwest::Client::new(),
-    }
-}
 
 fn send(i: usize) -> ClientMessage {
     ClientMessage::Send {
@@ -59,8 +22,7 @@ const TOTAL: usize = 400;
 #[tokio::test]
 async fn no_acknowledged_message_is_lost_when_the_server_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = spawn_server(dir.path());
-    let server = attach(url, dir);
+    let (mut child, server) = spawn_server(dir, &[]);
     let cookie = server.create_user("alice").await;
     let mut alice = server.connect(&cookie).await;
 
@@ -92,8 +54,7 @@ async fn no_acknowledged_message_is_lost_when_the_server_is_killed() {
     assert!(acked.len() < TOTAL, "the kill landed mid-stream");
 
     let TestServer { dir, .. } = server;
-    let (mut child, url) = spawn_server(dir.path());
-    let server = attach(url, dir);
+    let (mut child, server) = spawn_server(dir, &[]);
     let mut alice = server.connect(&cookie).await;
     let stored = alice.catch_up(&RoomId::lobby(), Seq(0), 100).await;
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq.0).collect();

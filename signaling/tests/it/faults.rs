@@ -102,8 +102,18 @@ impl Storage for GatedStore {
         self.inner.delete_session(token_hash).await
     }
 
-    async fn purge_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
-        self.inner.purge_expired_sessions(now_ms).await
+    async fn purge_expired_sessions(
+        &self,
+        now_ms: i64,
+        idle_since_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .purge_expired_sessions(now_ms, idle_since_ms)
+            .await
+    }
+
+    async fn touch_session(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError> {
+        self.inner.touch_session(token_hash, now_ms).await
     }
 
     async fn set_last_seen(&self, user: UserId, at_ms: i64) -> Result<(), StoreError> {

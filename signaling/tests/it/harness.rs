@@ -6,6 +6,8 @@ use shared::events::{Event, EventKind};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 use signaling::config::Config;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -72,12 +74,7 @@ impl TestServer {
     }
 
     async fn boot(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::for_data_dir(dir.path().to_path_buf());
-        config.static_dir = dir.path().join("no-frontend");
-        config.auth_attempts_per_minute = 1000;
-        config.user_events_per_second = 100_000;
-        config.presence_grace_ms = 300;
-        configure(&mut config);
+        let config = Self::test_config(&dir, configure);
         let server = signaling::start(config).await.unwrap();
         let base = server.url();
         Self {
@@ -170,14 +167,48 @@ impl TestServer {
     }
 }
 
-/// The `name=value` part of the session `Set-Cookie` header.
+/// The real binary on a free port with `dir` as its data directory and `env` added to its
+/// environment; its stderr is drained so it never blocks on logging. The caller kills it.
+pub fn spawn_server(dir: tempfile::TempDir, env: &[(&str, &str)]) -> (Child, TestServer) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signaling"))
+        .args(["--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--static-dir")
+        .arg(dir.path().join("no-frontend"))
+        .env("CHAT_SOCKET_FRAMES_PER_SECOND", "100000")
+        .env("CHAT_USER_EVENTS_PER_SECOND", "100000")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("server announces its URL").unwrap();
+        if let Some(url) = line.strip_prefix("Chat is running at ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let server = TestServer {
+        server: None,
+        dir,
+        base,
+        http: reqwest::Client::new(),
+    };
+    (child, server)
+}
+
+/// The `name=value` part of the session `Set-Cookie` header (`chat_session`, or
+/// `__Host-chat_session` from a server with `--secure-cookies`).
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("chat_session="))
+        .find(|v| v.starts_with("chat_session=") || v.starts_with("__Host-chat_session="))
         .map(|v| v.split(';').next().unwrap().to_owned())
 }
 

@@ -1,6 +1,11 @@
-//! The built frontend is served with the right types, compression, caching and SPA fallback.
+//! The built frontend is served with the right types, compression, caching and SPA fallback,
+//! and every answer with the security headers.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
 use signaling::config::Config;
+use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn serves_the_frontend_compressed_with_spa_fallback() {
@@ -56,4 +61,169 @@ async fn serves_the_frontend_compressed_with_spa_fallback() {
         assert_eq!(page.headers()["x-frame-options"], "DENY");
         assert!(page.text().await.unwrap().contains("<title>Chat</title>"));
     }
+}
+
+fn directive<'a>(csp: &'a str, name: &str) -> Vec<&'a str> {
+    csp.split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {csp}"))
+        .split(' ')
+        .collect()
+}
+
+/// Scripts run only from this origin and the page's own inline scripts, by hash: an injected
+/// `<script>` or event handler does not run. Trunk injects one inline script per build, the
+/// service-worker registration is another.
+#[tokio::test]
+async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let loader = "import init from '/frontend-0123456789abcdef.js';\nawait init();\n";
+    let register = "\n  navigator.serviceWorker.register('/sw.js');\n";
+    let html = format!(
+        "<!doctype html><html><head><script type=\"module\">{loader}</script>\
+         <script src=\"/external.js\"></script></head>\
+         <body><script>{register}</script></body></html>"
+    );
+    std::fs::write(dist.join("index.html"), html).unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.static_dir = dist;
+    let server = signaling::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+
+    let page = http.get(server.url()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let hash = |script: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(script)));
+    let mut expected = vec![
+        "'self'".to_owned(),
+        "'wasm-unsafe-eval'".to_owned(),
+        hash(loader),
+        hash(register),
+    ];
+    let mut script_src: Vec<String> = directive(csp, "script-src")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    script_src.sort();
+    expected.sort();
+    assert_eq!(script_src, expected, "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
+    for (name, sources) in [
+        ("default-src", &["'self'"][..]),
+        ("connect-src", &["'self'"]),
+        ("worker-src", &["'self'", "blob:"]),
+        ("object-src", &["'none'"]),
+        ("base-uri", &["'none'"]),
+        ("frame-ancestors", &["'none'"]),
+    ] {
+        assert_eq!(directive(csp, name), sources, "{name}");
+    }
+    let permissions = headers["permissions-policy"].to_str().unwrap();
+    for feature in ["camera=(self)", "microphone=(self)", "geolocation=()"] {
+        assert!(permissions.contains(feature), "{feature}: {permissions}");
+    }
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "plain http"
+    );
+
+    // API answers carry account data: never stored, by the browser or anyone between.
+    let session = http
+        .get(format!("{}/api/session", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 401);
+    assert_eq!(session.headers()["cache-control"], "no-store");
+    assert!(session.headers().contains_key("content-security-policy"));
+    for path in ["/api/login", "/api/nope"] {
+        let answer = http
+            .post(format!("{}{path}", server.url()))
+            .json(&serde_json::json!({"username": "nobody", "password": "whatever123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.headers()["cache-control"], "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn behind_https_browsers_are_told_to_stay_on_https() {
+    let server = crate::harness::TestServer::start_with(|c| c.secure_cookies = true).await;
+    let health = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+}
+
+/// Collects the error events logged on this thread: a `#[tokio::test]` runs the server's tasks
+/// on the test's own thread, so its logs land here.
+#[derive(Clone, Default)]
+struct ErrorLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for ErrorLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A path segment longer than a file name may be (255 bytes), or a path longer than the file
+/// system takes, names no file: 404 like any other missing file, not a 500 and an error log
+/// that anyone can fill.
+#[tokio::test]
+async fn over_long_paths_are_not_found_without_an_error() {
+    let errors = ErrorLog::default();
+    let writer = errors.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::ERROR)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<title>Chat</title>").unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.static_dir = dist;
+    let server = signaling::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+
+    let long_segment = format!("/{}", "a".repeat(300));
+    let long_path = "/a".repeat(2500);
+    let long_asset = format!("/{}.js", "b".repeat(300));
+    for path in [&long_segment, &long_path, &long_asset] {
+        let response = http
+            .get(format!("{}{path}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{} bytes", path.len());
+    }
+    // Ordinary client routes still get the app.
+    let route = http
+        .get(format!("{}/rooms/{}", server.url(), "c".repeat(200)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(route.status(), 200);
+    let logged = String::from_utf8(errors.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.is_empty(), "{logged}");
 }
