@@ -6,6 +6,7 @@
 #                        terser
 #   build_frontend       the release build of the browser client into dist/
 #   setup_browser_tools  Debian Chromium + chromedriver, the e2e suite's npm packages
+#   setup_fuzz_tools     a C++ compiler (libfuzzer-sys builds libFuzzer from source)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION="0.21.14"
@@ -77,24 +78,38 @@ build_frontend() {
     trunk build --release "$@")
 }
 
+# Installs Debian packages as root (directly, or through sudo).
+apt_install() {
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null || {
+      echo "$* missing; install as root: apt-get install $*" >&2
+      return 1
+    }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 setup_browser_tools() {
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing Debian's chromium and chromium-driver"
-    local sudo=()
-    if [[ "$(id -u)" != 0 ]]; then
-      command -v sudo >/dev/null || {
-        echo "chromium and chromium-driver are missing; install them as root (apt-get install chromium chromium-driver)" >&2
-        return 1
-      }
-      sudo=(sudo)
-    fi
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    apt_install chromium chromium-driver
   fi
   if [[ ! -d "$ROOT/e2e/node_modules/playwright-core" ]] ||
      ! cmp -s "$ROOT/e2e/package-lock.json" "$ROOT/e2e/node_modules/.installed-lock.json"; then
     say "installing the e2e suite's npm packages"
     (cd "$ROOT/e2e" && npm ci --silent --no-audit --no-fund &&
       cp package-lock.json node_modules/.installed-lock.json)
+  fi
+}
+
+# The fuzz targets (scripts/fuzz.sh) link libFuzzer, which libfuzzer-sys compiles from its C++
+# sources with the system's C++ compiler (GCC works; clang is not needed).
+setup_fuzz_tools() {
+  if ! command -v c++ >/dev/null; then
+    say "installing Debian's g++ (libFuzzer is C++)"
+    apt_install g++
   fi
 }

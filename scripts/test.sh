@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native unit and integration tests (server and the
-# native WebRTC peer), the frontend's tests
+# native WebRTC peer), a bounded fuzzing run of every decoder a peer controls, the frontend's tests
 # in headless Chromium (wasm-bindgen-test), the end-to-end suite (Playwright + Chromium), and a
 # smoke run of the benchmarks (they must still run and their checks pass).
 # Installs whatever is missing first. CI (.ci/run) runs exactly this.
@@ -12,11 +12,15 @@ setup_browser_tools
 
 say "format and lints"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 cargo clippy --locked -p shared -p signaling -p peer -p loadgen --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 say "native unit and integration tests"
 cargo test --locked -p shared -p signaling -p peer
+
+say "fuzzing (bounded; long runs: scripts/fuzz.sh SECONDS)"
+./scripts/fuzz.sh --ci
 
 say "frontend tests in headless Chromium"
 cargo test --locked -p frontend --target wasm32-unknown-unknown
