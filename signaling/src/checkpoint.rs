@@ -99,10 +99,13 @@ mod tests {
         stop.cancel();
         let batches = writer.await.unwrap();
         assert!(batches > 20, "the writer committed only {batches} batches");
-        // A log that is never fully copied grows with time: about 10/3 from the third round
-        // to the last.
+        // A log that is never fully copied grows with time: in every round, about 10/3 from
+        // the third round to the last. A log that starts over only grows when one round's
+        // writes outdo every earlier round's, which a loaded machine does now and then (seen:
+        // 0.66, 1.5, then 3.1 MB for the last seven rounds).
+        let growths = sizes[2..].windows(2).filter(|w| w[1] > w[0]).count();
         assert!(
-            sizes[9] < sizes[2] * 2,
+            sizes[9] < sizes[2] * 2 || growths <= 3,
             "the log kept growing: {sizes:?} after {batches} batches"
         );
         store.close().await;
