@@ -203,10 +203,7 @@ pub static CLIENT_MESSAGE: Tagged = Tagged {
         ("leave", &[ROOM, CLIENT_ID]),
         ("create_invite", &[ROOM]),
         ("revoke_invites", &[ROOM, ("token", OPT_ID)]),
-        (
-            "ban",
-            &[ROOM, CLIENT_ID, ("user", USER), ("banned", BOOL)],
-        ),
+        ("ban", &[ROOM, CLIENT_ID, ("user", USER), ("banned", BOOL)]),
         ("join_by_invite", &[CLIENT_ID, ("token", ID)]),
         ("open_direct", &[CLIENT_ID, ("user", USER)]),
         ("block", &[("user", USER), ("blocked", BOOL)]),
@@ -379,7 +376,10 @@ pub static SERVER_MESSAGE: Tagged = Tagged {
         ("members", &[ROOM, ("members", Shape::List(&MEMBER))]),
         ("invite", &[ROOM, ("token", ID), ("expires_at_ms", MS)]),
         ("blocked", &[("user", USER), ("blocked", BOOL)]),
-        ("invites_revoked", &[ROOM, ("revoked", Shape::Int(Int::U64))]),
+        (
+            "invites_revoked",
+            &[ROOM, ("revoked", Shape::Int(Int::U64))],
+        ),
         (
             "receipt",
             &[
