@@ -22,10 +22,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 ///   `wss:` on the page's host and port (Chromium, Firefox, and Safari since 2022).
 /// - `blob:` for workers: received files are written by a dedicated worker started from an
 ///   object URL (`frontend/src/rtc/file_writer.js`); previews and downloads of received files
-///   are object URLs too.
+///   are object URLs too, and the page may read them back (`connect-src blob:`: only objects it
+///   made itself).
 /// - `style-src 'self'`: the frontend sets no `style` attributes and has no inline `<style>`,
 ///   so inline styles need not be allowed.
-const OTHER_DIRECTIVES: &str = "default-src 'self'; connect-src 'self'; \
+const OTHER_DIRECTIVES: &str = "default-src 'self'; connect-src 'self' blob:; \
      img-src 'self' blob: data:; media-src 'self' blob:; worker-src 'self' blob:; \
      style-src 'self'; font-src 'self'; manifest-src 'self'; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";

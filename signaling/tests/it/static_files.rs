@@ -114,7 +114,7 @@ async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers
     assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
     for (name, sources) in [
         ("default-src", &["'self'"][..]),
-        ("connect-src", &["'self'"]),
+        ("connect-src", &["'self'", "blob:"]),
         ("worker-src", &["'self'", "blob:"]),
         ("object-src", &["'none'"]),
         ("base-uri", &["'none'"]),
