@@ -6,6 +6,10 @@
 //! | `POST /api/login`   | [`Credentials`] | 200 [`SessionInfo`] + cookie |
 //! | `POST /api/logout`  | -              | 204, cookie cleared          |
 //! | `GET /api/session`  | -              | 200 [`SessionInfo`]          |
+//! | `GET /api/sessions` | -              | 200 [`Devices`]              |
+//! | `DELETE /api/sessions/{id}` | -      | 204, that session ended, its sockets closed |
+//! | `POST /api/logout-everywhere` | -    | 204, every session ended, cookie cleared |
+//! | `POST /api/password` | [`PasswordChange`] | 204, every other session ended |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
@@ -29,6 +33,34 @@ pub struct Credentials {
 pub struct SessionInfo {
     /// The username as it was chosen at sign-up (original case).
     pub username: String,
+}
+
+/// One session of mine, as the devices page (`GET /api/sessions`) lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Names the session in `DELETE /api/sessions/{id}`; not a credential.
+    pub id: String,
+    /// A short label such as "Firefox on Linux" ("" when unknown).
+    pub device: String,
+    /// The client address it was started from.
+    pub address: String,
+    pub created_ms: i64,
+    /// Recorded at most about once a minute.
+    pub last_used_ms: i64,
+    /// The session of the request that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Devices {
+    pub sessions: Vec<Device>,
+}
+
+/// `POST /api/password`: ends every other session of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
 }
 
 /// Why an HTTP request failed. The status code says whose fault it is; the code says what to do.

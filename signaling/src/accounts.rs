@@ -28,7 +28,8 @@ pub async fn signup(
     let now = now_ms();
     let user = state.store.create_user(&creds.username, &hash, now).await?;
     tracing::info!(user = user.0, "account created");
-    start_session(&state, user, creds.username, StatusCode::CREATED).await
+    let origin = crate::devices::origin_of(&state, peer, &headers);
+    start_session(&state, user, creds.username, origin, StatusCode::CREATED).await
 }
 
 pub async fn login(
@@ -57,7 +58,8 @@ pub async fn login(
     // The right password: the attempt gives its place back.
     drop(attempt);
     let user = found.ok_or(ApiFailure::InvalidCredentials)?;
-    start_session(&state, user.id, user.username, StatusCode::OK).await
+    let origin = crate::devices::origin_of(&state, peer, &headers);
+    start_session(&state, user.id, user.username, origin, StatusCode::OK).await
 }
 
 /// Ends the session in the cookie (if any) and closes the sockets opened with it.
@@ -120,13 +122,14 @@ async fn start_session(
     state: &AppState,
     user: crate::store::UserId,
     username: String,
+    origin: crate::store::SessionOrigin,
     status: StatusCode,
 ) -> Result<Response, ApiFailure> {
     let (token, hash) = new_session_token();
     let now = now_ms();
     state
         .store
-        .create_session(&hash, user, now, now + state.sessions.lifetime_ms)
+        .create_session(&hash, user, now, now + state.sessions.lifetime_ms, &origin)
         .await?;
     let mut response = (status, Json(SessionInfo { username })).into_response();
     let max_age_secs = state.sessions.lifetime_ms / 1000;

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod checkpoint;
 pub mod commit;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod fanout;
 pub mod frame_queue;

@@ -50,6 +50,24 @@ pub struct SessionUser {
     pub last_used_ms: i64,
 }
 
+/// Where a session was started, for the devices page.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    /// A short label such as "Firefox on Linux".
+    pub device: String,
+    /// The client address (as rate limits count it).
+    pub address: String,
+}
+
+/// One of a user's sessions, as the devices page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub token_hash: Vec<u8>,
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+    pub origin: SessionOrigin,
+}
+
 /// A user as named on the wire: the id and the name as they chose to write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedUser {
@@ -210,7 +228,24 @@ pub trait Storage: Send + Sync + 'static {
         user: UserId,
         now_ms: i64,
         expires_at_ms: i64,
+        origin: &SessionOrigin,
     ) -> Result<(), StoreError>;
+    /// The user's unexpired sessions, most recently used first.
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends the user's sessions, all of them or all but `keep`; returns the ended ones' hashes
+    /// so their sockets can be closed.
+    async fn end_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Ends the user's session with this hash; false if the user has none such.
+    async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError>;
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
     /// The user behind an unexpired session. Whether it has been idle too long is the
     /// caller's policy, decided from `last_used_ms`.
     async fn session_user(

@@ -6,7 +6,7 @@
 
 use super::{
     Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionUser, Storage, StoreError, UserCredentials, UserId,
+    SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, UserCredentials, UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -746,18 +746,83 @@ impl Storage for SqliteStore {
         user: UserId,
         now_ms: i64,
         expires_at_ms: i64,
+        origin: &SessionOrigin,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_used_at)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions
+                 (token_hash, user_id, created_at, expires_at, last_used_at, device, address)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(token_hash)
         .bind(user.0)
         .bind(now_ms)
         .bind(expires_at_ms)
         .bind(now_ms)
+        .bind(&origin.device)
+        .bind(&origin.address)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT token_hash, created_at, last_used_at, device, address FROM sessions
+             WHERE user_id = ? AND expires_at > ? ORDER BY last_used_at DESC, created_at DESC",
+        )
+        .bind(user.0)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionRecord {
+                token_hash: r.get(0),
+                created_ms: r.get(1),
+                last_used_ms: r.get(2),
+                origin: SessionOrigin {
+                    device: r.get(3),
+                    address: r.get(4),
+                },
+            })
+            .collect())
+    }
+
+    async fn end_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)
+             RETURNING token_hash",
+        )
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash = ?")
+            .bind(user.0)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

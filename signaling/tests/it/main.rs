@@ -3,6 +3,7 @@
 
 mod accounts;
 mod crash;
+mod devices;
 mod faults;
 mod harness;
 mod live;
