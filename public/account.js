@@ -98,10 +98,75 @@ async function loadDevices() {
   $('devices').replaceChildren(...sessions.map(deviceItem));
 }
 
+/** Shows the two-factor section for `status` ({enabled, recovery_codes_left}). */
+function showTwoFactor({ enabled, recovery_codes_left }) {
+  $('two-factor-state').textContent = enabled
+    ? `On. Log-in asks for a code from your authenticator app. Recovery codes left: ${recovery_codes_left}.`
+    : 'Off. Add a second step to log-in: a code from an authenticator app on your phone.';
+  $('two-factor-start').hidden = enabled;
+  $('two-factor-disable').hidden = !enabled;
+  $('two-factor-enable').hidden = true;
+}
+
+async function loadTwoFactor() {
+  showTwoFactor(await api('GET', '/api/2fa'));
+}
+
+/** Groups a base32 key in fours, as people copy it by hand. */
+const grouped = (key) => key.match(/.{1,4}/g).join(' ');
+
+$('two-factor-setup').addEventListener('click', async () => {
+  try {
+    const { secret, uri } = await api('POST', '/api/2fa/setup');
+    $('two-factor-secret').textContent = grouped(secret);
+    $('two-factor-secret').dataset.key = secret;
+    $('two-factor-link').href = uri;
+    $('two-factor-start').hidden = true;
+    $('two-factor-codes').hidden = true;
+    $('two-factor-enable').hidden = false;
+    $('two-factor-code').focus();
+    showError('two-factor-error', null);
+  } catch (error) {
+    showError('two-factor-error', error);
+  }
+});
+
+$('two-factor-enable').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    const { codes } = await api('POST', '/api/2fa/enable', { code: $('two-factor-code').value.trim() });
+    $('recovery-codes').replaceChildren(
+      ...codes.map((code) => Object.assign(document.createElement('li'), { textContent: code })),
+    );
+    form.reset();
+    await loadTwoFactor();
+    $('two-factor-codes').hidden = false;
+    showError('two-factor-error', null);
+  } catch (error) {
+    showError('two-factor-error', error);
+  }
+});
+
+$('two-factor-disable').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    await api('POST', '/api/2fa/disable', { password: $('two-factor-password').value });
+    form.reset();
+    $('two-factor-codes').hidden = true;
+    await loadTwoFactor();
+    showError('two-factor-error', null);
+  } catch (error) {
+    if (error.code === 'invalid_credentials') error.message = 'That password is not right.';
+    showError('two-factor-error', error);
+  }
+});
+
 async function start() {
   const { username } = await api('GET', '/api/session');
   $('who').textContent = `Signed in as ${username}`;
-  await loadDevices();
+  await Promise.all([loadDevices(), loadTwoFactor()]);
 }
 
 $('everywhere').addEventListener('click', async () => {

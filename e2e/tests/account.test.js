@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { useServerAndBrowser } from '../lib/fixture.js';
@@ -82,5 +83,69 @@ test('my devices: sign one out, change the password, sign out everywhere', async
     await laptop.getByLabel('Username').waitFor();
     await phone.getByText('Your session ended. Log in again.').waitFor();
     assert.deepEqual(cspViolations, [], 'no Content Security Policy violation');
+  });
+});
+
+/** The 6-digit TOTP code (RFC 6238, SHA-1, 30 s) of a base32 key at `seconds`, as an app does. */
+function totp(base32, seconds = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test('two-factor: set up with an authenticator, log in with a code, then with a recovery code', async () => {
+  await withPages(fixture.browser, 'two-factor', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'lee');
+    await page.goto(`${fixture.server.url}/account.html`);
+    await page.getByText('Off. Add a second step').waitFor();
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    const key = await page.locator('#two-factor-secret').getAttribute('data-key');
+    assert.match(key, /^[A-Z2-7]{32}$/);
+    assert.match(await page.getByRole('link', { name: 'Open in authenticator app' }).getAttribute('href'), /^otpauth:\/\/totp\/Chat:lee\?/);
+    await page.getByLabel('Code from the app').fill('000000');
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
+    await page.getByLabel('Code from the app').fill(totp(key));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByText('Two-factor authentication is on.').waitFor();
+    const codes = await page.locator('#recovery-codes li').allTextContents();
+    assert.equal(codes.length, 10);
+    await page.getByText('Recovery codes left: 10').waitFor();
+    await page.screenshot({ path: join(artifacts, 'account-two-factor.png'), fullPage: true });
+    assert.deepEqual(await axeProblems(page), []);
+
+    // Log out; the password alone now leads to a code field.
+    await page.goto(fixture.server.url);
+    await waitConnected(page);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('lee');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Enter the code from your authenticator app' }).waitFor();
+    await page.getByLabel('Authentication code').fill(totp(key, Date.now() / 1000 + 30));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(page);
+
+    // A recovery code stands in for the app, once.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('lee');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Authentication code').fill(codes[0]);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(page);
+    await page.goto(`${fixture.server.url}/account.html`);
+    await page.getByText('Recovery codes left: 9').waitFor();
+
+    // Turning it off needs the password.
+    await page.getByLabel('Password, to turn two-factor off').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    await page.getByText('Off. Add a second step').waitFor();
   });
 });

@@ -10,6 +10,10 @@
 //! | `DELETE /api/sessions/{id}` | -      | 204, that session ended, its sockets closed |
 //! | `POST /api/logout-everywhere` | -    | 204, every session ended, cookie cleared |
 //! | `POST /api/password` | [`PasswordChange`] | 204, every other session ended |
+//! | `GET /api/2fa` | - | 200 [`TwoFactorStatus`] |
+//! | `POST /api/2fa/setup` | - | 200 [`TwoFactorSetup`] |
+//! | `POST /api/2fa/enable` | [`TwoFactorCode`] | 200 [`RecoveryCodes`] |
+//! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
@@ -27,6 +31,10 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-chat_session";
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// The second factor, when the account has one: a 6-digit code from the authenticator app
+    /// or a recovery code. Asked for with `two_factor_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +71,39 @@ pub struct PasswordChange {
     pub new: String,
 }
 
+/// `GET /api/2fa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /api/2fa/setup`: the new secret, for the authenticator app (base32, and as an
+/// `otpauth://` link). Nothing changes for log-in until `POST /api/2fa/enable` proves the app has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorSetup {
+    pub secret: String,
+    pub uri: String,
+}
+
+/// `POST /api/2fa/enable` with a current code; answered with [`RecoveryCodes`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorCode {
+    pub code: String,
+}
+
+/// One-time codes that stand in for the authenticator; shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// `POST /api/2fa/disable`: the password confirms it is the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordConfirm {
+    pub password: String,
+}
+
 /// Why an HTTP request failed. The status code says whose fault it is; the code says what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +116,13 @@ pub enum ApiErrorCode {
     UsernameTaken,
     /// 401: log-in with an unknown username or a wrong password.
     InvalidCredentials,
+    /// 401: the password was right and the account has two-factor on: send it again with
+    /// `code`.
+    TwoFactorRequired,
+    /// 401: the two-factor code was wrong, already used, or not current.
+    InvalidCode,
+    /// 409: two-factor is already on (turn it off first to set it up again).
+    TwoFactorEnabled,
     /// 401: no valid session cookie.
     Unauthenticated,
     /// 403: the request came from a page whose origin is not allowed.

@@ -55,9 +55,23 @@ pub async fn login(
         }
         return Err(ApiFailure::InvalidCredentials);
     }
-    // The right password: the attempt gives its place back.
-    drop(attempt);
     let user = found.ok_or(ApiFailure::InvalidCredentials)?;
+    // The right password; with two-factor on, the second factor decides. A wrong code counts
+    // as a failed log-in like a wrong password.
+    if let Some(setup) = state.store.two_factor(user.id).await?
+        && setup.enabled
+    {
+        let Some(code) = creds.code.as_deref() else {
+            return Err(ApiFailure::TwoFactorRequired);
+        };
+        if !crate::two_factor::check_code(&state, user.id, &user.username, &setup, code).await? {
+            let _ = attempt.failed();
+            tracing::info!(username = ?creds.username, %client, "failed log-in: wrong second factor");
+            return Err(ApiFailure::InvalidCode);
+        }
+    }
+    // The attempt gives its place back.
+    drop(attempt);
     let origin = crate::devices::origin_of(&state, peer, &headers);
     start_session(&state, user.id, user.username, origin, StatusCode::OK).await
 }

@@ -25,6 +25,7 @@ pub mod session_cookie;
 pub mod state;
 pub mod store;
 pub mod turn;
+pub mod two_factor;
 pub mod ws;
 
 use crate::config::Config;

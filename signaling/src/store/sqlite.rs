@@ -6,7 +6,8 @@
 
 use super::{
     Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, UserCredentials, UserId,
+    SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, TwoFactor, UserCredentials,
+    UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -815,6 +816,101 @@ impl Storage for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
+        let row = sqlx::query("SELECT secret, enabled FROM two_factor WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| TwoFactor {
+            secret: r.get(0),
+            enabled: r.get::<i64, _>(1) != 0,
+        }))
+    }
+
+    async fn begin_two_factor(&self, user: UserId, secret: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO two_factor (user_id, secret) VALUES (?1, ?2)
+             ON CONFLICT (user_id) DO UPDATE SET secret = ?2, last_step = 0
+             WHERE two_factor.enabled = 0",
+        )
+        .bind(user.0)
+        .bind(secret)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn enable_two_factor(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE two_factor SET enabled = 1, last_step = ? WHERE user_id = ?")
+            .bind(step)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
+                .bind(user.0)
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_two_factor_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE two_factor SET last_step = ?1
+             WHERE user_id = ?2 AND enabled = 1 AND last_step < ?1",
+        )
+        .bind(step)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?")
+            .bind(user.0)
+            .bind(hash.as_slice())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(row.get::<i64, _>(0)).unwrap_or(0))
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "DELETE FROM two_factor WHERE user_id = ?",
+            "DELETE FROM recovery_codes WHERE user_id = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

@@ -16,3 +16,4 @@ mod sessions;
 mod signaling;
 mod static_files;
 mod trust;
+mod two_factor;
