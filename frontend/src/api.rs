@@ -2,11 +2,12 @@
 //! token, the browser attaches it.
 
 use gloo_net::http::{Request, Response};
-use shared::api::{ApiError, Credentials, SessionInfo};
+use shared::api::{ApiError, ApiErrorCode, Credentials, SessionInfo};
 
-/// Why an account call failed, worded for the person at the keyboard.
+/// Why an account call failed, worded for the person at the keyboard, and the server's code
+/// for it when it sent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiProblem(pub String);
+pub struct ApiProblem(pub String, pub Option<ApiErrorCode>);
 
 pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
     let response = send(Request::post("/api/signup").json(creds)).await?;
@@ -39,11 +40,14 @@ pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
 async fn send(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<Response, ApiProblem> {
-    let request = request.map_err(|e| ApiProblem(format!("Could not build the request: {e}")))?;
-    request
-        .send()
-        .await
-        .map_err(|_| ApiProblem("Cannot reach the server. Check your connection.".to_owned()))
+    let request =
+        request.map_err(|e| ApiProblem(format!("Could not build the request: {e}"), None))?;
+    request.send().await.map_err(|_| {
+        ApiProblem(
+            "Cannot reach the server. Check your connection.".to_owned(),
+            None,
+        )
+    })
 }
 
 async fn read(response: Response) -> Result<SessionInfo, ApiProblem> {
@@ -51,7 +55,7 @@ async fn read(response: Response) -> Result<SessionInfo, ApiProblem> {
         response
             .json::<SessionInfo>()
             .await
-            .map_err(|_| ApiProblem("The server sent an unexpected answer.".to_owned()))
+            .map_err(|_| ApiProblem("The server sent an unexpected answer.".to_owned(), None))
     } else {
         Err(problem(response).await)
     }
@@ -59,7 +63,7 @@ async fn read(response: Response) -> Result<SessionInfo, ApiProblem> {
 
 async fn problem(response: Response) -> ApiProblem {
     match response.json::<ApiError>().await {
-        Ok(error) => ApiProblem(error.message),
-        Err(_) => ApiProblem(format!("The server answered {}.", response.status())),
+        Ok(error) => ApiProblem(error.message, Some(error.code)),
+        Err(_) => ApiProblem(format!("The server answered {}.", response.status()), None),
     }
 }

@@ -77,6 +77,7 @@ pub async fn log_in(
     let credentials = Credentials {
         username: username.to_owned(),
         password: password.to_owned(),
+        code: None,
     };
     let post = |path: &str| {
         http.post(format!("{base}{path}"))

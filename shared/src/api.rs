@@ -6,6 +6,14 @@
 //! | `POST /api/login`   | [`Credentials`] | 200 [`SessionInfo`] + cookie |
 //! | `POST /api/logout`  | -              | 204, cookie cleared          |
 //! | `GET /api/session`  | -              | 200 [`SessionInfo`]          |
+//! | `GET /api/sessions` | -              | 200 [`Devices`]              |
+//! | `DELETE /api/sessions/{id}` | -      | 204, that session ended, its sockets closed |
+//! | `POST /api/logout-everywhere` | -    | 204, every session ended, cookie cleared |
+//! | `POST /api/password` | [`PasswordChange`] | 204, every other session ended |
+//! | `GET /api/2fa` | - | 200 [`TwoFactorStatus`] |
+//! | `POST /api/2fa/setup` | - | 200 [`TwoFactorSetup`] |
+//! | `POST /api/2fa/enable` | [`TwoFactorCode`] | 200 [`RecoveryCodes`] |
+//! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
@@ -23,12 +31,77 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-chat_session";
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// The second factor, when the account has one: a 6-digit code from the authenticator app
+    /// or a recovery code. Asked for with `two_factor_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// The username as it was chosen at sign-up (original case).
     pub username: String,
+}
+
+/// One session of mine, as the devices page (`GET /api/sessions`) lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Names the session in `DELETE /api/sessions/{id}`; not a credential.
+    pub id: String,
+    /// A short label such as "Firefox on Linux" ("" when unknown).
+    pub device: String,
+    /// The client address it was started from.
+    pub address: String,
+    pub created_ms: i64,
+    /// Recorded at most about once a minute.
+    pub last_used_ms: i64,
+    /// The session of the request that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Devices {
+    pub sessions: Vec<Device>,
+}
+
+/// `POST /api/password`: ends every other session of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+/// `GET /api/2fa`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /api/2fa/setup`: the new secret, for the authenticator app (base32, and as an
+/// `otpauth://` link). Nothing changes for log-in until `POST /api/2fa/enable` proves the app has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorSetup {
+    pub secret: String,
+    pub uri: String,
+}
+
+/// `POST /api/2fa/enable` with a current code; answered with [`RecoveryCodes`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorCode {
+    pub code: String,
+}
+
+/// One-time codes that stand in for the authenticator; shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// `POST /api/2fa/disable`: the password confirms it is the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordConfirm {
+    pub password: String,
 }
 
 /// Why an HTTP request failed. The status code says whose fault it is; the code says what to do.
@@ -43,6 +116,13 @@ pub enum ApiErrorCode {
     UsernameTaken,
     /// 401: log-in with an unknown username or a wrong password.
     InvalidCredentials,
+    /// 401: the password was right and the account has two-factor on: send it again with
+    /// `code`.
+    TwoFactorRequired,
+    /// 401: the two-factor code was wrong, already used, or not current.
+    InvalidCode,
+    /// 409: two-factor is already on (turn it off first to set it up again).
+    TwoFactorEnabled,
     /// 401: no valid session cookie.
     Unauthenticated,
     /// 403: the request came from a page whose origin is not allowed.

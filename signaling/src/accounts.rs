@@ -28,7 +28,8 @@ pub async fn signup(
     let now = now_ms();
     let user = state.store.create_user(&creds.username, &hash, now).await?;
     tracing::info!(user = user.0, "account created");
-    start_session(&state, user, creds.username, StatusCode::CREATED).await
+    let origin = crate::devices::origin_of(&state, peer, &headers);
+    start_session(&state, user, creds.username, origin, StatusCode::CREATED).await
 }
 
 pub async fn login(
@@ -54,10 +55,25 @@ pub async fn login(
         }
         return Err(ApiFailure::InvalidCredentials);
     }
-    // The right password: the attempt gives its place back.
-    drop(attempt);
     let user = found.ok_or(ApiFailure::InvalidCredentials)?;
-    start_session(&state, user.id, user.username, StatusCode::OK).await
+    // The right password; with two-factor on, the second factor decides. A wrong code counts
+    // as a failed log-in like a wrong password.
+    if let Some(setup) = state.store.two_factor(user.id).await?
+        && setup.enabled
+    {
+        let Some(code) = creds.code.as_deref() else {
+            return Err(ApiFailure::TwoFactorRequired);
+        };
+        if !crate::two_factor::check_code(&state, user.id, &user.username, &setup, code).await? {
+            let _ = attempt.failed();
+            tracing::info!(username = ?creds.username, %client, "failed log-in: wrong second factor");
+            return Err(ApiFailure::InvalidCode);
+        }
+    }
+    // The attempt gives its place back.
+    drop(attempt);
+    let origin = crate::devices::origin_of(&state, peer, &headers);
+    start_session(&state, user.id, user.username, origin, StatusCode::OK).await
 }
 
 /// Ends the session in the cookie (if any) and closes the sockets opened with it.
@@ -120,13 +136,14 @@ async fn start_session(
     state: &AppState,
     user: crate::store::UserId,
     username: String,
+    origin: crate::store::SessionOrigin,
     status: StatusCode,
 ) -> Result<Response, ApiFailure> {
     let (token, hash) = new_session_token();
     let now = now_ms();
     state
         .store
-        .create_session(&hash, user, now, now + state.sessions.lifetime_ms)
+        .create_session(&hash, user, now, now + state.sessions.lifetime_ms, &origin)
         .await?;
     let mut response = (status, Json(SessionInfo { username })).into_response();
     let max_age_secs = state.sessions.lifetime_ms / 1000;

@@ -15,6 +15,12 @@ pub enum ApiFailure {
     Invalid(InvalidInput),
     UsernameTaken,
     InvalidCredentials,
+    /// The password was right; the account also needs its second factor.
+    TwoFactorRequired,
+    /// The second factor was wrong, used, or not current.
+    InvalidCode,
+    /// Two-factor is on; it cannot be set up again before it is turned off.
+    TwoFactorEnabled,
     Unauthenticated,
     ForbiddenOrigin,
     RateLimited,
@@ -68,6 +74,21 @@ impl IntoResponse for ApiFailure {
                 StatusCode::UNAUTHORIZED,
                 ApiErrorCode::InvalidCredentials,
                 "Wrong username or password.".to_owned(),
+            ),
+            Self::TwoFactorRequired => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::TwoFactorRequired,
+                "Enter the code from your authenticator app, or a recovery code.".to_owned(),
+            ),
+            Self::InvalidCode => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::InvalidCode,
+                "That code is not right, or was already used. Try the newest one.".to_owned(),
+            ),
+            Self::TwoFactorEnabled => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::TwoFactorEnabled,
+                "Two-factor authentication is already on. Turn it off first.".to_owned(),
             ),
             Self::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,

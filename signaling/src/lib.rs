@@ -9,6 +9,7 @@ pub mod calls;
 pub mod checkpoint;
 pub mod commit;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod fanout;
 pub mod frame_queue;
@@ -24,6 +25,7 @@ pub mod session_cookie;
 pub mod state;
 pub mod store;
 pub mod turn;
+pub mod two_factor;
 pub mod ws;
 
 use crate::config::Config;

@@ -1,14 +1,14 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, security_headers, ws};
+use crate::{accounts, devices, security_headers, two_factor, ws};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -25,6 +25,14 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/login", post(accounts::login))
         .route("/api/logout", post(accounts::logout))
         .route("/api/session", get(accounts::session))
+        .route("/api/sessions", get(devices::list))
+        .route("/api/sessions/{id}", delete(devices::end_one))
+        .route("/api/logout-everywhere", post(devices::end_all))
+        .route("/api/password", post(devices::change_password))
+        .route("/api/2fa", get(two_factor::status))
+        .route("/api/2fa/setup", post(two_factor::setup))
+        .route("/api/2fa/enable", post(two_factor::enable))
+        .route("/api/2fa/disable", post(two_factor::disable))
         .route("/api/{*rest}", any(accounts::not_found))
         .layer(RequestBodyLimitLayer::new(MAX_API_BODY));
 

@@ -220,7 +220,9 @@ pub async fn seed(
                 let name = username(i);
                 let id = store.create_user(&name, &hash, now).await?;
                 let (token, token_hash) = signaling::auth::new_session_token();
-                store.create_session(&token_hash, id, now, expires).await?;
+                store
+                    .create_session(&token_hash, id, now, expires, &Default::default())
+                    .await?;
                 Ok((NamedUser { id, name }, token))
             }
         })

@@ -3,7 +3,7 @@
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::Credentials;
+use shared::api::{ApiErrorCode, Credentials};
 use shared::limits::{check_password, check_username};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub fn AuthForm(
 ) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    // Asked for once the server says the account has two-factor on.
+    let code = RwSignal::new(String::new());
+    let needs_code = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
@@ -31,6 +34,8 @@ pub fn AuthForm(
         let creds = Credentials {
             username: username.get_untracked().trim().to_owned(),
             password: password.get_untracked(),
+            code: (action == Action::LogIn && needs_code.get_untracked())
+                .then(|| code.get_untracked().trim().to_owned()),
         };
         if action == Action::SignUp {
             // Log-in checks only what the server knows; sign-up explains the rules up front.
@@ -54,7 +59,13 @@ pub fn AuthForm(
             busy.set(false);
             match result {
                 Ok(session) => on_authed.run(session.username),
-                Err(problem) => error.set(Some(problem.0)),
+                Err(problem) => {
+                    if problem.1 == Some(ApiErrorCode::TwoFactorRequired) {
+                        needs_code.set(true);
+                        focus("code");
+                    }
+                    error.set(Some(problem.0));
+                }
             }
         });
     };
@@ -90,6 +101,20 @@ pub fn AuthForm(
                     required
                     bind:value=password
                 />
+                <Show when=move || needs_code.get()>
+                    <label for="code">"Authentication code"</label>
+                    <input
+                        id="code"
+                        name="code"
+                        type="text"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        bind:value=code
+                    />
+                </Show>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
@@ -102,4 +127,17 @@ pub fn AuthForm(
             </form>
         </section>
     }
+}
+
+/// Moves the keyboard focus to the element `id` once it is on the page.
+fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = element.focus();
+        }
+    });
 }

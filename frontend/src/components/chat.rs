@@ -93,6 +93,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             <aside class="sidebar">
                 <header class="sidebar-top">
                     <span class="whoami">"Signed in as " <strong>{username}</strong></span>
+                    <a class="account-link" href="/account.html">"Account"</a>
                     <button type="button" on:click=log_out>"Log out"</button>
                 </header>
                 <Show when=move || notifications.get() == Permission::NotAsked>

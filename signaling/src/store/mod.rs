@@ -50,6 +50,32 @@ pub struct SessionUser {
     pub last_used_ms: i64,
 }
 
+/// Where a session was started, for the devices page.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    /// A short label such as "Firefox on Linux".
+    pub device: String,
+    /// The client address (as rate limits count it).
+    pub address: String,
+}
+
+/// A user's TOTP set-up.
+#[derive(Debug, Clone)]
+pub struct TwoFactor {
+    pub secret: Vec<u8>,
+    /// Set-up finished: log-in asks for a code.
+    pub enabled: bool,
+}
+
+/// One of a user's sessions, as the devices page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub token_hash: Vec<u8>,
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+    pub origin: SessionOrigin,
+}
+
 /// A user as named on the wire: the id and the name as they chose to write it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedUser {
@@ -210,7 +236,44 @@ pub trait Storage: Send + Sync + 'static {
         user: UserId,
         now_ms: i64,
         expires_at_ms: i64,
+        origin: &SessionOrigin,
     ) -> Result<(), StoreError>;
+    /// The user's unexpired sessions, most recently used first.
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends the user's sessions, all of them or all but `keep`; returns the ended ones' hashes
+    /// so their sockets can be closed.
+    async fn end_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Ends the user's session with this hash; false if the user has none such.
+    async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError>;
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
+
+    // --- two-factor authentication ---
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError>;
+    /// Starts (or restarts) set-up with a new secret, unless two-factor is on: false then.
+    async fn begin_two_factor(&self, user: UserId, secret: &[u8]) -> Result<bool, StoreError>;
+    /// Turns two-factor on with the step its first code was for, and these recovery codes.
+    async fn enable_two_factor(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError>;
+    /// Records that a code for `step` was used; false if that step or a later one already was
+    /// (a code works once).
+    async fn use_two_factor_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+    /// Uses up a recovery code; false if it is not one of the user's (any more).
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError>;
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError>;
+    async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError>;
     /// The user behind an unexpired session. Whether it has been idle too long is the
     /// caller's policy, decided from `last_used_ms`.
     async fn session_user(

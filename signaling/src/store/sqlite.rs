@@ -6,7 +6,8 @@
 
 use super::{
     Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionUser, Storage, StoreError, UserCredentials, UserId,
+    SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, TwoFactor, UserCredentials,
+    UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -746,18 +747,178 @@ impl Storage for SqliteStore {
         user: UserId,
         now_ms: i64,
         expires_at_ms: i64,
+        origin: &SessionOrigin,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_used_at)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions
+                 (token_hash, user_id, created_at, expires_at, last_used_at, device, address)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(token_hash)
         .bind(user.0)
         .bind(now_ms)
         .bind(expires_at_ms)
         .bind(now_ms)
+        .bind(&origin.device)
+        .bind(&origin.address)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT token_hash, created_at, last_used_at, device, address FROM sessions
+             WHERE user_id = ? AND expires_at > ? ORDER BY last_used_at DESC, created_at DESC",
+        )
+        .bind(user.0)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionRecord {
+                token_hash: r.get(0),
+                created_ms: r.get(1),
+                last_used_ms: r.get(2),
+                origin: SessionOrigin {
+                    device: r.get(3),
+                    address: r.get(4),
+                },
+            })
+            .collect())
+    }
+
+    async fn end_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash != ?2)
+             RETURNING token_hash",
+        )
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ? AND token_hash = ?")
+            .bind(user.0)
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
+        let row = sqlx::query("SELECT secret, enabled FROM two_factor WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| TwoFactor {
+            secret: r.get(0),
+            enabled: r.get::<i64, _>(1) != 0,
+        }))
+    }
+
+    async fn begin_two_factor(&self, user: UserId, secret: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO two_factor (user_id, secret) VALUES (?1, ?2)
+             ON CONFLICT (user_id) DO UPDATE SET secret = ?2, last_step = 0
+             WHERE two_factor.enabled = 0",
+        )
+        .bind(user.0)
+        .bind(secret)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn enable_two_factor(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE two_factor SET enabled = 1, last_step = ? WHERE user_id = ?")
+            .bind(step)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
+                .bind(user.0)
+                .bind(hash.as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn use_two_factor_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE two_factor SET last_step = ?1
+             WHERE user_id = ?2 AND enabled = 1 AND last_step < ?1",
+        )
+        .bind(step)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?")
+            .bind(user.0)
+            .bind(hash.as_slice())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?")
+            .bind(user.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(usize::try_from(row.get::<i64, _>(0)).unwrap_or(0))
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "DELETE FROM two_factor WHERE user_id = ?",
+            "DELETE FROM recovery_codes WHERE user_id = ?",
+        ] {
+            sqlx::query(statement)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -136,8 +136,14 @@ async fn session_use_moves_forward_and_idle_sessions_are_purged() {
     let (store, _dir) = store().await;
     let ann = user(&store, "ann").await;
     let far = 1_000_000;
-    store.create_session(&[1], ann.id, 100, far).await.unwrap();
-    store.create_session(&[2], ann.id, 100, far).await.unwrap();
+    store
+        .create_session(&[1], ann.id, 100, far, &SessionOrigin::default())
+        .await
+        .unwrap();
+    store
+        .create_session(&[2], ann.id, 100, far, &SessionOrigin::default())
+        .await
+        .unwrap();
     let last_used = |hash: u8| {
         let store = store.clone();
         async move {

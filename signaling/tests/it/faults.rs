@@ -8,7 +8,8 @@ use shared::rooms::RoomSummary;
 use shared::{ClientMsgId, RoomId, Seq};
 use signaling::store::{
     Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionUser, SqliteStore, Storage, StoreError, UserCredentials, UserId,
+    SessionOrigin, SessionRecord, SessionUser, SqliteStore, Storage, StoreError, TwoFactor,
+    UserCredentials, UserId,
 };
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -84,10 +85,70 @@ impl Storage for GatedStore {
         user: UserId,
         now_ms: i64,
         expires_at_ms: i64,
+        origin: &SessionOrigin,
     ) -> Result<(), StoreError> {
         self.inner
-            .create_session(token_hash, user, now_ms, expires_at_ms)
+            .create_session(token_hash, user, now_ms, expires_at_ms, origin)
             .await
+    }
+
+    async fn sessions_of(
+        &self,
+        user: UserId,
+        now_ms: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.sessions_of(user, now_ms).await
+    }
+
+    async fn end_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.end_sessions(user, keep).await
+    }
+
+    async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError> {
+        self.inner.end_session(user, token_hash).await
+    }
+
+    async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
+        self.inner.two_factor(user).await
+    }
+
+    async fn begin_two_factor(&self, user: UserId, secret: &[u8]) -> Result<bool, StoreError> {
+        self.inner.begin_two_factor(user, secret).await
+    }
+
+    async fn enable_two_factor(
+        &self,
+        user: UserId,
+        step: i64,
+        recovery_hashes: &[[u8; 32]],
+    ) -> Result<(), StoreError> {
+        self.inner
+            .enable_two_factor(user, step, recovery_hashes)
+            .await
+    }
+
+    async fn use_two_factor_step(&self, user: UserId, step: i64) -> Result<bool, StoreError> {
+        self.inner.use_two_factor_step(user, step).await
+    }
+
+    async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError> {
+        self.inner.use_recovery_code(user, hash).await
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError> {
+        self.inner.recovery_codes_left(user).await
+    }
+
+    async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError> {
+        self.inner.disable_two_factor(user).await
+    }
+
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        self.inner.set_password_hash(user, password_hash).await
     }
 
     async fn session_user(

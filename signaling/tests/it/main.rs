@@ -3,6 +3,7 @@
 
 mod accounts;
 mod crash;
+mod devices;
 mod faults;
 mod harness;
 mod live;
@@ -15,3 +16,4 @@ mod sessions;
 mod signaling;
 mod static_files;
 mod trust;
+mod two_factor;

@@ -242,7 +242,7 @@ async fn an_open_socket_is_closed_when_its_session_expires() {
     let (token, hash) = signaling::auth::new_session_token();
     let now = signaling::now_ms();
     store
-        .create_session(&hash, user, now, now + 1000)
+        .create_session(&hash, user, now, now + 1000, &Default::default())
         .await
         .unwrap();
     let mut alice = server.connect(&format!("chat_session={token}")).await;

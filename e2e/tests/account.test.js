@@ -1,0 +1,151 @@
+// The account page as a person uses it: see my devices, sign one out, change my password
+// (which signs the others out), sign out everywhere. Two browser contexts are two devices.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, waitConnected, artifacts } from '../lib/browser.js';
+
+const fixture = useServerAndBrowser();
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+async function logIn(page, username, password) {
+  await page.goto(fixture.server.url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+const devices = (page) => page.getByRole('list').locator('li');
+
+/** Serious and critical accessibility problems axe-core finds on the page. */
+async function axeProblems(page) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => globalThis.axe.run());
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+test('my devices: sign one out, change the password, sign out everywhere', async () => {
+  await withPages(fixture.browser, 'account', 2, async ([laptop, phone]) => {
+    const cspViolations = [];
+    laptop.on('console', (m) => {
+      if (m.text().includes('Content Security Policy')) cspViolations.push(m.text());
+    });
+    await signUp(laptop, fixture.server.url, 'kim');
+    await logIn(phone, 'kim', 'correct horse battery');
+    await waitConnected(phone);
+
+    await laptop.getByRole('link', { name: 'Account' }).click();
+    await laptop.getByRole('heading', { name: 'Your account' }).waitFor();
+    await laptop.getByText('Signed in as kim').waitFor();
+    await devices(laptop).nth(1).waitFor();
+    assert.equal(await devices(laptop).count(), 2);
+    assert.equal(await laptop.getByText('This device').count(), 1);
+    await laptop.getByText('Chrome on Linux').first().waitFor();
+    mkdirSync(artifacts, { recursive: true });
+    await laptop.screenshot({ path: join(artifacts, 'account-devices.png'), fullPage: true });
+    assert.deepEqual(await axeProblems(laptop), []);
+
+    // The other device is signed out at once, and its app says so.
+    await devices(laptop).filter({ hasNotText: 'This device' }).getByRole('button', { name: /Sign out/ }).click();
+    await phone.getByText('Your session ended. Log in again.').waitFor();
+    await laptop.waitForFunction(() => document.querySelectorAll('#devices li').length === 1);
+
+    // A new password signs every other device out; this one stays.
+    await logIn(phone, 'kim', 'correct horse battery');
+    await waitConnected(phone);
+    await laptop.reload();
+    await devices(laptop).nth(1).waitFor();
+    await laptop.getByLabel('Current password').fill('not my password');
+    await laptop.getByLabel('New password', { exact: true }).fill('a new long passphrase');
+    await laptop.getByLabel('New password again').fill('a new long passphrase');
+    await laptop.getByRole('button', { name: 'Change password' }).click();
+    await laptop.getByRole('alert').filter({ hasText: 'Your current password is not right.' }).waitFor();
+    await laptop.getByLabel('Current password').fill('correct horse battery');
+    await laptop.getByRole('button', { name: 'Change password' }).click();
+    await laptop.getByText('Password changed. Every other device was signed out.').waitFor();
+    await phone.getByText('Your session ended. Log in again.').waitFor();
+    await logIn(phone, 'kim', 'correct horse battery');
+    await phone.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
+    await phone.getByLabel('Password').fill('a new long passphrase');
+    await phone.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(phone);
+
+    // Everywhere: both devices end up at the log-in screen.
+    laptop.once('dialog', (dialog) => dialog.accept());
+    await laptop.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await laptop.getByLabel('Username').waitFor();
+    await phone.getByText('Your session ended. Log in again.').waitFor();
+    assert.deepEqual(cspViolations, [], 'no Content Security Policy violation');
+  });
+});
+
+/** The 6-digit TOTP code (RFC 6238, SHA-1, 30 s) of a base32 key at `seconds`, as an app does. */
+function totp(base32, seconds = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test('two-factor: set up with an authenticator, log in with a code, then with a recovery code', async () => {
+  await withPages(fixture.browser, 'two-factor', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'lee');
+    await page.goto(`${fixture.server.url}/account.html`);
+    await page.getByText('Off. Add a second step').waitFor();
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    const key = await page.locator('#two-factor-secret').getAttribute('data-key');
+    assert.match(key, /^[A-Z2-7]{32}$/);
+    assert.match(await page.getByRole('link', { name: 'Open in authenticator app' }).getAttribute('href'), /^otpauth:\/\/totp\/Chat:lee\?/);
+    await page.getByLabel('Code from the app').fill('000000');
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not right' }).waitFor();
+    await page.getByLabel('Code from the app').fill(totp(key));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByText('Two-factor authentication is on.').waitFor();
+    const codes = await page.locator('#recovery-codes li').allTextContents();
+    assert.equal(codes.length, 10);
+    await page.getByText('Recovery codes left: 10').waitFor();
+    await page.screenshot({ path: join(artifacts, 'account-two-factor.png'), fullPage: true });
+    assert.deepEqual(await axeProblems(page), []);
+
+    // Log out; the password alone now leads to a code field.
+    await page.goto(fixture.server.url);
+    await waitConnected(page);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('lee');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Enter the code from your authenticator app' }).waitFor();
+    await page.getByLabel('Authentication code').fill(totp(key, Date.now() / 1000 + 30));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(page);
+
+    // A recovery code stands in for the app, once.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('lee');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('Authentication code').fill(codes[0]);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(page);
+    await page.goto(`${fixture.server.url}/account.html`);
+    await page.getByText('Recovery codes left: 9').waitFor();
+
+    // Turning it off needs the password.
+    await page.getByLabel('Password, to turn two-factor off').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
+    await page.getByText('Off. Add a second step').waitFor();
+  });
+});

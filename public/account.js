@@ -1,0 +1,209 @@
+// The account page: my devices (sessions) and my password. Plain JavaScript on purpose: it is
+// opened rarely, so it costs the chat's first load nothing. The endpoints are in
+// shared/src/api.rs; the session cookie goes along by itself (same origin).
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) {
+    let failure = { code: 'internal', message: 'Something went wrong. Try again.' };
+    try {
+      failure = await response.json();
+    } catch {}
+    if (failure.code === 'unauthenticated') {
+      // Signed out (here or from another device): back to the log-in screen.
+      location.assign('/');
+    }
+    const error = new Error(failure.message);
+    error.code = failure.code;
+    throw error;
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+function ago(ms) {
+  const seconds = Math.round((ms - Date.now()) / 1000);
+  const steps = [
+    [60, 'second'],
+    [60, 'minute'],
+    [24, 'hour'],
+    [30, 'day'],
+    [12, 'month'],
+  ];
+  let value = seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return unit === 'second' ? 'just now' : relative.format(value, unit);
+    value = Math.round(value / size);
+  }
+  return relative.format(value, 'year');
+}
+
+function showError(id, error) {
+  const node = $(id);
+  node.textContent = error ? error.message : '';
+  node.hidden = !error;
+}
+
+function deviceItem(session) {
+  const item = document.createElement('li');
+  item.dataset.id = session.id;
+  const what = document.createElement('div');
+  what.className = 'what';
+  const name = document.createElement('div');
+  name.className = 'name';
+  name.textContent = session.device || 'Unknown device';
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  meta.textContent =
+    `${session.address || 'unknown address'} · signed in ${dateTime.format(session.created_ms)}` +
+    ` · last active ${ago(session.last_used_ms)}`;
+  what.append(name, meta);
+  item.append(what);
+  if (session.current) {
+    const badge = document.createElement('span');
+    badge.className = 'this';
+    badge.textContent = 'This device';
+    item.append(badge);
+  } else {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Sign out';
+    button.setAttribute('aria-label', `Sign out ${name.textContent}, ${meta.textContent}`);
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await api('DELETE', `/api/sessions/${encodeURIComponent(session.id)}`);
+        showError('devices-error', null);
+        await loadDevices();
+      } catch (error) {
+        button.disabled = false;
+        showError('devices-error', error);
+      }
+    });
+    item.append(button);
+  }
+  return item;
+}
+
+async function loadDevices() {
+  const { sessions } = await api('GET', '/api/sessions');
+  $('devices').replaceChildren(...sessions.map(deviceItem));
+}
+
+/** Shows the two-factor section for `status` ({enabled, recovery_codes_left}). */
+function showTwoFactor({ enabled, recovery_codes_left }) {
+  $('two-factor-state').textContent = enabled
+    ? `On. Log-in asks for a code from your authenticator app. Recovery codes left: ${recovery_codes_left}.`
+    : 'Off. Add a second step to log-in: a code from an authenticator app on your phone.';
+  $('two-factor-start').hidden = enabled;
+  $('two-factor-disable').hidden = !enabled;
+  $('two-factor-enable').hidden = true;
+}
+
+async function loadTwoFactor() {
+  showTwoFactor(await api('GET', '/api/2fa'));
+}
+
+/** Groups a base32 key in fours, as people copy it by hand. */
+const grouped = (key) => key.match(/.{1,4}/g).join(' ');
+
+$('two-factor-setup').addEventListener('click', async () => {
+  try {
+    const { secret, uri } = await api('POST', '/api/2fa/setup');
+    $('two-factor-secret').textContent = grouped(secret);
+    $('two-factor-secret').dataset.key = secret;
+    $('two-factor-link').href = uri;
+    $('two-factor-start').hidden = true;
+    $('two-factor-codes').hidden = true;
+    $('two-factor-enable').hidden = false;
+    $('two-factor-code').focus();
+    showError('two-factor-error', null);
+  } catch (error) {
+    showError('two-factor-error', error);
+  }
+});
+
+$('two-factor-enable').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    const { codes } = await api('POST', '/api/2fa/enable', { code: $('two-factor-code').value.trim() });
+    $('recovery-codes').replaceChildren(
+      ...codes.map((code) => Object.assign(document.createElement('li'), { textContent: code })),
+    );
+    form.reset();
+    await loadTwoFactor();
+    $('two-factor-codes').hidden = false;
+    showError('two-factor-error', null);
+  } catch (error) {
+    showError('two-factor-error', error);
+  }
+});
+
+$('two-factor-disable').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  try {
+    await api('POST', '/api/2fa/disable', { password: $('two-factor-password').value });
+    form.reset();
+    $('two-factor-codes').hidden = true;
+    await loadTwoFactor();
+    showError('two-factor-error', null);
+  } catch (error) {
+    if (error.code === 'invalid_credentials') error.message = 'That password is not right.';
+    showError('two-factor-error', error);
+  }
+});
+
+async function start() {
+  const { username } = await api('GET', '/api/session');
+  $('who').textContent = `Signed in as ${username}`;
+  await Promise.all([loadDevices(), loadTwoFactor()]);
+}
+
+$('everywhere').addEventListener('click', async () => {
+  if (!confirm('Sign out on every device, this one included?')) return;
+  try {
+    await api('POST', '/api/logout-everywhere');
+    location.assign('/');
+  } catch (error) {
+    showError('devices-error', error);
+  }
+});
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const current = $('current').value;
+  const next = $('new').value;
+  $('password-done').hidden = true;
+  if (next !== $('confirm').value) {
+    showError('password-error', new Error('The two new passwords differ.'));
+    return;
+  }
+  const submit = form.querySelector('button[type=submit]');
+  submit.disabled = true;
+  try {
+    await api('POST', '/api/password', { current, new: next });
+    showError('password-error', null);
+    form.reset();
+    $('password-done').textContent = 'Password changed. Every other device was signed out.';
+    $('password-done').hidden = false;
+    await loadDevices();
+  } catch (error) {
+    if (error.code === 'invalid_credentials') error.message = 'Your current password is not right.';
+    showError('password-error', error);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+start().catch((error) => showError('devices-error', error));
