@@ -37,10 +37,12 @@ test('my devices: sign one out, change the password, sign out everywhere', async
     laptop.on('console', (m) => {
       if (m.text().includes('Content Security Policy')) cspViolations.push(m.text());
     });
+    mkdirSync(artifacts, { recursive: true });
     await signUp(laptop, fixture.server.url, 'kim');
     await logIn(phone, 'kim', 'correct horse battery');
     await waitConnected(phone);
 
+    await laptop.screenshot({ path: join(artifacts, 'chat-account-link.png') });
     await laptop.getByRole('link', { name: 'Account' }).click();
     await laptop.getByRole('heading', { name: 'Your account' }).waitFor();
     await laptop.getByText('Signed in as kim').waitFor();
@@ -48,7 +50,6 @@ test('my devices: sign one out, change the password, sign out everywhere', async
     assert.equal(await devices(laptop).count(), 2);
     assert.equal(await laptop.getByText('This device').count(), 1);
     await laptop.getByText('Chrome on Linux').first().waitFor();
-    mkdirSync(artifacts, { recursive: true });
     await laptop.screenshot({ path: join(artifacts, 'account-devices.png'), fullPage: true });
     assert.deepEqual(await axeProblems(laptop), []);
 
@@ -104,7 +105,9 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     await signUp(page, fixture.server.url, 'lee');
     await page.goto(`${fixture.server.url}/account.html`);
     await page.getByText('Off. Add a second step').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Turn off two-factor authentication' }).isVisible(), false);
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await page.getByLabel('Code from the app').waitFor();
     const key = await page.locator('#two-factor-secret').getAttribute('data-key');
     assert.match(key, /^[A-Z2-7]{32}$/);
     assert.match(await page.getByRole('link', { name: 'Open in authenticator app' }).getAttribute('href'), /^otpauth:\/\/totp\/Chat:lee\?/);
@@ -117,6 +120,9 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     const codes = await page.locator('#recovery-codes li').allTextContents();
     assert.equal(codes.length, 10);
     await page.getByText('Recovery codes left: 10').waitFor();
+    // Only what applies now is on screen: no set-up button or code form once it is on.
+    assert.equal(await page.getByRole('button', { name: 'Set up two-factor authentication' }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Turn on' }).isVisible(), false);
     await page.screenshot({ path: join(artifacts, 'account-two-factor.png'), fullPage: true });
     assert.deepEqual(await axeProblems(page), []);
 
@@ -128,6 +134,7 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('alert').filter({ hasText: 'Enter the code from your authenticator app' }).waitFor();
+    await page.screenshot({ path: join(artifacts, 'login-two-factor.png') });
     await page.getByLabel('Authentication code').fill(totp(key, Date.now() / 1000 + 30));
     await page.getByRole('button', { name: 'Log in' }).click();
     await waitConnected(page);
