@@ -166,6 +166,8 @@ $('two-factor-disable').addEventListener('submit', async (event) => {
 async function start() {
   const { username } = await api('GET', '/api/session');
   $('who').textContent = `Signed in as ${username}`;
+  // Password managers match the password fields to the account by these.
+  for (const field of document.querySelectorAll('input.username')) field.value = username;
   await Promise.all([loadDevices(), loadTwoFactor()]);
 }
 

@@ -32,6 +32,9 @@ pub async fn log_out() -> Result<(), ApiProblem> {
 pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
     let response = send(Request::get("/api/session").build()).await?;
     if response.status() == 401 {
+        // Read the (small) body anyway: an unread body keeps the request open in the browser,
+        // and the connection with it.
+        let _ = response.text().await;
         return Ok(None);
     }
     read(response).await.map(Some)

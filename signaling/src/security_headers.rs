@@ -33,10 +33,13 @@ const OTHER_DIRECTIVES: &str = "default-src 'self'; connect-src 'self' blob:; \
 
 /// Camera, microphone and screen sharing for calls, by this origin only; powerful features the
 /// app does not use are off for every origin.
+/// Passkeys (`publickey-credentials-*`) stay allowed for this origin: log-in with them is
+/// planned. Only features Chromium knows are listed (an unknown one is a console warning).
 const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(self), display-capture=(self), \
      fullscreen=(self), autoplay=(self), geolocation=(), payment=(), usb=(), serial=(), \
-     hid=(), bluetooth=(), midi=(), accelerometer=(), gyroscope=(), magnetometer=(), \
-     publickey-credentials-get=(), screen-wake-lock=(), xr-spatial-tracking=()";
+     hid=(), midi=(), accelerometer=(), gyroscope=(), magnetometer=(), \
+     publickey-credentials-get=(self), publickey-credentials-create=(self), \
+     screen-wake-lock=(), xr-spatial-tracking=()";
 
 /// Two years, as the HSTS preload list asks.
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
