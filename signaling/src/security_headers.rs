@@ -1,4 +1,5 @@
-//! Headers that tell the browser what the app may do, on every response.
+//! Headers that tell the browser what the app may do: the policies on pages and the service
+//! worker's script, the rest on every response.
 //!
 //! The Content-Security-Policy allows scripts only from this origin and the inline scripts of
 //! the served `index.html`, by hash: Trunk injects an inline module script that loads the wasm
@@ -8,7 +9,10 @@
 //! `'unsafe-eval'` for scripts: an injected `<script>` or `onclick=` does not run.
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
@@ -62,7 +66,11 @@ pub fn add_to<S: Clone + Send + Sync + 'static>(
         }
     };
     let csp = content_security_policy(html.as_deref().unwrap_or_default());
-    let mut headers = vec![
+    // The policies that govern what a document (or a worker) may do are sent only with
+    // documents and the service worker's script: on the wasm, scripts and styles they do
+    // nothing, and they are over a kilobyte per response of the first load (which has a
+    // 250 KB budget).
+    let for_documents = [
         (
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).expect("hashes are base64, the rest is ASCII"),
@@ -75,6 +83,8 @@ pub fn add_to<S: Clone + Send + Sync + 'static>(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ),
+    ];
+    let mut for_all = vec![
         (
             HeaderName::from_static("cross-origin-resource-policy"),
             HeaderValue::from_static("same-origin"),
@@ -90,14 +100,42 @@ pub fn add_to<S: Clone + Send + Sync + 'static>(
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
     ];
     if https {
-        headers.push((
+        for_all.push((
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
         ));
     }
-    headers.into_iter().fold(router, |router, (name, value)| {
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let for_documents = for_documents.clone();
+            async move {
+                let worker = request.uri().path() == SERVICE_WORKER;
+                let mut response = next.run(request).await;
+                if worker || is_document(&response) {
+                    for (name, value) in for_documents {
+                        response.headers_mut().insert(name, value);
+                    }
+                }
+                response
+            }
+        },
+    ));
+    for_all.into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::overriding(name, value))
     })
+}
+
+/// The service worker's script: its own headers set the worker's policy (other scripts run
+/// under their page's).
+const SERVICE_WORKER: &str = "/sw.js";
+
+/// HTML, or an answer without a type that a browser might show as a page.
+fn is_document(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.starts_with("text/html"))
 }
 
 /// The policy for a page whose HTML is `html`.

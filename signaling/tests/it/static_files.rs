@@ -88,6 +88,13 @@ async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers
          <body><script>{register}</script></body></html>"
     );
     std::fs::write(dist.join("index.html"), html).unwrap();
+    std::fs::write(
+        dist.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
+    std::fs::write(dist.join("frontend-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(dist.join("style-0123456789abcdef.css"), "body {}").unwrap();
     let mut config = Config::for_data_dir(dir.path().join("data"));
     config.static_dir = dist;
     let server = signaling::start(config).await.unwrap();
@@ -141,7 +148,39 @@ async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers
         .unwrap();
     assert_eq!(session.status(), 401);
     assert_eq!(session.headers()["cache-control"], "no-store");
-    assert!(session.headers().contains_key("content-security-policy"));
+
+    // The service worker's script sets the worker's policy; the wasm and the stylesheet need
+    // none (they are most of the first load's bytes, which has a budget).
+    let worker = http
+        .get(format!("{}/sw.js", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(worker.headers()["content-security-policy"], csp);
+    for asset in [
+        "/frontend-0123456789abcdef_bg.wasm",
+        "/style-0123456789abcdef.css",
+    ] {
+        let answer = http
+            .get(format!("{}{asset}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{asset}");
+        assert!(
+            !answer.headers().contains_key("content-security-policy"),
+            "{asset}"
+        );
+        assert!(
+            !answer.headers().contains_key("permissions-policy"),
+            "{asset}"
+        );
+        assert_eq!(
+            answer.headers()["x-content-type-options"],
+            "nosniff",
+            "{asset}"
+        );
+    }
     for path in ["/api/login", "/api/nope"] {
         let answer = http
             .post(format!("{}{path}", server.url()))
