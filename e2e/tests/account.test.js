@@ -78,6 +78,16 @@ test('my devices: sign one out, change the password, sign out everywhere', async
     await phone.getByRole('button', { name: 'Log in' }).click();
     await waitConnected(phone);
 
+    // My data, as a file.
+    const [download] = await Promise.all([
+      laptop.waitForEvent('download'),
+      laptop.getByRole('link', { name: 'Download my data' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'chat-export-kim.json');
+    const data = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(data.username, 'kim');
+    assert.ok(data.rooms.some((r) => r.room.name === 'Lobby'));
+
     // Everywhere: both devices end up at the log-in screen.
     laptop.once('dialog', (dialog) => dialog.accept());
     await laptop.getByRole('button', { name: 'Sign out everywhere' }).click();

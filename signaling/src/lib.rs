@@ -11,6 +11,7 @@ pub mod commit;
 pub mod config;
 pub mod devices;
 pub mod error;
+pub mod export;
 pub mod fanout;
 pub mod frame_queue;
 pub mod hub;
@@ -50,6 +51,8 @@ const USER_FRAMES_IN_SOCKETS: NonZeroU32 = NonZeroU32::new(3).expect("non-zero")
 /// Room lists a user may ask for at once (then one a second): the welcome already carries the
 /// list, so clients ask rarely, and each costs a summary of every room.
 const ROOM_LISTS_BURST: NonZeroU32 = NonZeroU32::new(5).expect("non-zero");
+/// Data exports a user may start at once (then one a minute).
+const EXPORTS_BURST: NonZeroU32 = NonZeroU32::new(3).expect("non-zero");
 /// How often expired and idle sessions and idle rate-limiter entries are swept.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -133,6 +136,9 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
                     .unwrap_or(NonZeroU32::MIN),
             ),
         ),
+        export_limiter: RateLimiter::keyed(
+            Quota::per_minute(NonZeroU32::MIN).allow_burst(EXPORTS_BURST),
+        ),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
         auth_limiter: RateLimiter::keyed(Quota::per_minute(attempts)),
         login_throttle: login_throttle::LoginThrottle::new(
@@ -211,5 +217,6 @@ async fn housekeeping(state: AppState) {
         state.user_frame_limiter.retain_recent();
         state.room_list_limiter.retain_recent();
         state.connect_limiter.retain_recent();
+        state.export_limiter.retain_recent();
     }
 }

@@ -46,6 +46,8 @@ pub struct Shared {
     /// Socket openings per user: each welcome summarises every room of the user, so opening
     /// and closing sockets in a loop must not be free.
     pub connect_limiter: DefaultKeyedRateLimiter<UserId>,
+    /// Data exports per user: each reads the whole history of every room.
+    pub export_limiter: DefaultKeyedRateLimiter<UserId>,
     /// WebSockets one user may have open at once.
     pub max_sockets_per_user: usize,
     /// Sign-up and log-in attempts per client IP.

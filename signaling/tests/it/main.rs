@@ -4,6 +4,7 @@
 mod accounts;
 mod crash;
 mod devices;
+mod export;
 mod faults;
 mod harness;
 mod live;
