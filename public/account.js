@@ -163,6 +163,18 @@ $('two-factor-disable').addEventListener('submit', async (event) => {
   }
 });
 
+$('delete-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (!confirm('Delete your account and every message you wrote, for good?')) return;
+  try {
+    await api('POST', '/api/account/delete', { password: $('delete-password').value });
+    location.assign('/');
+  } catch (error) {
+    if (error.code === 'invalid_credentials') error.message = 'That password is not right.';
+    showError('delete-error', error);
+  }
+});
+
 async function start() {
   const { username } = await api('GET', '/api/session');
   $('who').textContent = `Signed in as ${username}`;

@@ -110,7 +110,7 @@ function totp(base32, seconds = Date.now() / 1000) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-test('two-factor: set up with an authenticator, log in with a code, then with a recovery code', async () => {
+test('two-factor: set up with an authenticator, log in with a code, then with a recovery code; then delete the account', async () => {
   await withPages(fixture.browser, 'two-factor', 1, async ([page]) => {
     await signUp(page, fixture.server.url, 'lee');
     await page.goto(`${fixture.server.url}/account.html`);
@@ -164,5 +164,15 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     await page.getByLabel('Password, to turn two-factor off').fill('correct horse battery');
     await page.getByRole('button', { name: 'Turn off two-factor authentication' }).click();
     await page.getByText('Off. Add a second step').waitFor();
+
+    // Deleting the account: confirmed, then back at the log-in screen, and the password is gone.
+    await page.getByLabel('Password, to delete your account').fill('correct horse battery');
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.getByLabel('Username').fill('lee');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
   });
 });

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod checkpoint;
 pub mod commit;
 pub mod config;
+pub mod deletion;
 pub mod devices;
 pub mod error;
 pub mod export;

@@ -1,7 +1,7 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, devices, export, security_headers, two_factor, ws};
+use crate::{accounts, deletion, devices, export, security_headers, two_factor, ws};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -30,6 +30,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/logout-everywhere", post(devices::end_all))
         .route("/api/password", post(devices::change_password))
         .route("/api/export", get(export::download))
+        .route("/api/account/delete", post(deletion::delete_account))
         .route("/api/2fa", get(two_factor::status))
         .route("/api/2fa/setup", post(two_factor::setup))
         .route("/api/2fa/enable", post(two_factor::enable))

@@ -255,6 +255,15 @@ pub trait Storage: Send + Sync + 'static {
     async fn end_session(&self, user: UserId, token_hash: &[u8]) -> Result<bool, StoreError>;
     async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError>;
 
+    // --- account deletion ---
+
+    /// Every message of `user` that is not deleted yet, in every room, members or not.
+    async fn live_messages_of(&self, user: UserId) -> Result<Vec<(RoomId, Seq)>, StoreError>;
+    /// Ends what is left of an account once its messages are tombstones and it left its
+    /// rooms: sessions, blocks both ways, two-factor, links it made; the name is freed (the row
+    /// stays, as `deleted-<id>`, because the timeline's events name it) and no password works.
+    async fn forget_account(&self, user: UserId) -> Result<(), StoreError>;
+
     // --- two-factor authentication ---
 
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError>;

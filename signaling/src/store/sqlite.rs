@@ -818,6 +818,40 @@ impl Storage for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn live_messages_of(&self, user: UserId) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT room_id, seq FROM events
+             WHERE sender_id = ? AND kind = 'message' AND deleted = 0 ORDER BY room_id, seq",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (RoomId(r.get(0)), Seq(r.get(1))))
+            .collect())
+    }
+
+    async fn forget_account(&self, user: UserId) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "DELETE FROM sessions WHERE user_id = ?1",
+            "DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1",
+            "DELETE FROM two_factor WHERE user_id = ?1",
+            "DELETE FROM recovery_codes WHERE user_id = ?1",
+            "DELETE FROM invites WHERE created_by = ?1",
+            "DELETE FROM bans WHERE user_id = ?1",
+            "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
+        ] {
+            sqlx::query(statement)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
         let row = sqlx::query("SELECT secret, enabled FROM two_factor WHERE user_id = ?")
             .bind(user.0)

@@ -112,6 +112,14 @@ impl Storage for GatedStore {
         self.inner.end_session(user, token_hash).await
     }
 
+    async fn live_messages_of(&self, user: UserId) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        self.inner.live_messages_of(user).await
+    }
+
+    async fn forget_account(&self, user: UserId) -> Result<(), StoreError> {
+        self.inner.forget_account(user).await
+    }
+
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
         self.inner.two_factor(user).await
     }

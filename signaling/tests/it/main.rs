@@ -3,6 +3,7 @@
 
 mod accounts;
 mod crash;
+mod deletion;
 mod devices;
 mod export;
 mod faults;
