@@ -130,7 +130,7 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     const codes = await page.locator('#recovery-codes li').allTextContents();
     assert.equal(codes.length, 10);
     await page.getByText('Recovery codes left: 10').waitFor();
-    // Only what applies now is on screen: no set-up button or code form once it is on.
+    // What no longer applies is off the screen: no set-up button or code form once it is on.
     assert.equal(await page.getByRole('button', { name: 'Set up two-factor authentication' }).isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Turn on' }).isVisible(), false);
     await page.screenshot({ path: join(artifacts, 'account-two-factor.png'), fullPage: true });
