@@ -40,24 +40,7 @@ where
 /// (`signaling/src/ws/{dispatch,timeline,rooms,calls}.rs`), and what it then sends on.
 pub fn check_client_message(msg: &ClientMessage) {
     use ClientMessage as C;
-    let client_id = match msg {
-        C::Send { client_id, .. }
-        | C::Edit { client_id, .. }
-        | C::Delete { client_id, .. }
-        | C::React { client_id, .. }
-        | C::CreateRoom { client_id, .. }
-        | C::Rename { client_id, .. }
-        | C::SetTopic { client_id, .. }
-        | C::AddMember { client_id, .. }
-        | C::RemoveMember { client_id, .. }
-        | C::Mute { client_id, .. }
-        | C::SetRole { client_id, .. }
-        | C::Leave { client_id, .. }
-        | C::JoinByInvite { client_id, .. }
-        | C::OpenDirect { client_id, .. }
-        | C::StartCall { client_id, .. } => Some(client_id),
-        _ => None,
-    };
+    let client_id = msg.client_id();
     let client_id = client_id.filter(|id| check_client_id(id));
     // An arm's guard is the server's check; a refused request goes no further.
     match msg {

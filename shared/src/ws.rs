@@ -204,6 +204,33 @@ pub enum ClientMessage {
     Ping { nonce: u64 },
 }
 
+impl ClientMessage {
+    /// The request's idempotency key, for requests that carry one: what an error answering
+    /// the request names.
+    pub fn client_id(&self) -> Option<&ClientMsgId> {
+        use ClientMessage as C;
+        match self {
+            C::Send { client_id, .. }
+            | C::Edit { client_id, .. }
+            | C::Delete { client_id, .. }
+            | C::React { client_id, .. }
+            | C::CreateRoom { client_id, .. }
+            | C::Rename { client_id, .. }
+            | C::SetTopic { client_id, .. }
+            | C::AddMember { client_id, .. }
+            | C::RemoveMember { client_id, .. }
+            | C::Mute { client_id, .. }
+            | C::Ban { client_id, .. }
+            | C::SetRole { client_id, .. }
+            | C::Leave { client_id, .. }
+            | C::JoinByInvite { client_id, .. }
+            | C::OpenDirect { client_id, .. }
+            | C::StartCall { client_id, .. } => Some(client_id),
+            _ => None,
+        }
+    }
+}
+
 /// Repeated typing notices from one socket for one room within this window are dropped.
 pub const TYPING_THROTTLE_MS: u64 = 2_000;
 /// Clients show "typing" for this long after the last notice.

@@ -109,6 +109,29 @@ pub async fn session(
     }))
 }
 
+/// The signed-in owner confirms a change with their password (a new password, turning
+/// two-factor off, deleting the account). Counted like a log-in against the account's throttle,
+/// so a stolen session cannot be used to guess the password.
+pub async fn confirm_password(
+    state: &AppState,
+    authed: &crate::request::Authed,
+    password: String,
+) -> Result<(), ApiFailure> {
+    let Ok(attempt) = state.login_throttle.begin(&authed.username) else {
+        return Err(ApiFailure::RateLimited);
+    };
+    let stored = state
+        .store
+        .find_user(&authed.username)
+        .await?
+        .map(|u| u.password_hash);
+    if !state.hasher.verify(password, stored).await? {
+        let _ = attempt.failed();
+        return Err(ApiFailure::InvalidCredentials);
+    }
+    Ok(())
+}
+
 pub async fn not_found() -> ApiFailure {
     ApiFailure::NotFound
 }

@@ -38,19 +38,7 @@ pub async fn delete_account(
     let authed = authenticate(&state, &headers).await?;
     let Json(PasswordConfirm { password }) =
         body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    let Ok(attempt) = state.login_throttle.begin(&authed.username) else {
-        return Err(ApiFailure::RateLimited);
-    };
-    let stored = state
-        .store
-        .find_user(&authed.username)
-        .await?
-        .map(|u| u.password_hash);
-    if !state.hasher.verify(password, stored).await? {
-        let _ = attempt.failed();
-        return Err(ApiFailure::InvalidCredentials);
-    }
-    drop(attempt);
+    crate::accounts::confirm_password(&state, &authed, password).await?;
     let me = NamedUser {
         id: authed.user,
         name: authed.username.clone(),

@@ -178,20 +178,11 @@ pub async fn change_password(
         .map_err(|_| ApiFailure::RateLimited)?;
     let Json(change) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     check_password(&change.new).map_err(ApiFailure::Invalid)?;
-    let Ok(attempt) = state.login_throttle.begin(&authed.username) else {
-        return Err(ApiFailure::RateLimited);
-    };
-    let stored = state
-        .store
-        .find_user(&authed.username)
-        .await?
-        .map(|u| u.password_hash);
-    if !state.hasher.verify(change.current, stored).await? {
-        let _ = attempt.failed();
-        tracing::info!(user = authed.user.0, %client, "password change with a wrong password");
-        return Err(ApiFailure::InvalidCredentials);
-    }
-    drop(attempt);
+    crate::accounts::confirm_password(&state, &authed, change.current)
+        .await
+        .inspect_err(|_| {
+            tracing::info!(user = authed.user.0, %client, "password change refused");
+        })?;
     let hash = state.hasher.hash(change.new).await?;
     state.store.set_password_hash(authed.user, &hash).await?;
     let ended = end_sessions(&state, authed.user, Some(&authed.session_hash)).await?;

@@ -14,10 +14,10 @@
 //! A connection's slot is held by its stream, so an upgraded WebSocket keeps counting until it
 //! closes.
 
-use crate::request::client_key;
+use crate::request::address_key;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request};
+use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -88,7 +88,7 @@ impl ConnectionCounter {
 
     /// Takes a slot for a connection from `peer`, if the limits allow one more.
     pub fn admit(&self, peer: IpAddr) -> Result<Admission, Refusal> {
-        let ip = client_key(peer, &HeaderMap::new(), false);
+        let ip = address_key(peer);
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.total >= self.limits.total {
             return Err(Refusal::Full);

@@ -89,7 +89,13 @@ pub fn client_key(peer: IpAddr, headers: &HeaderMap, trust_forwarded_for: bool) 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
         .and_then(|v| v.trim().parse::<IpAddr>().ok());
-    match forwarded.unwrap_or(peer) {
+    address_key(forwarded.unwrap_or(peer))
+}
+
+/// One client's key among addresses: an IPv6 client's /64 (it usually owns all of it), an
+/// IPv4-mapped address as the IPv4 address it is.
+pub fn address_key(address: IpAddr) -> IpAddr {
+    match address {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let mut segments = v6.segments();
             segments[4..].fill(0);

@@ -201,19 +201,7 @@ pub async fn disable(
     let authed = authenticate(&state, &headers).await?;
     let Json(PasswordConfirm { password }) =
         body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    let Ok(attempt) = state.login_throttle.begin(&authed.username) else {
-        return Err(ApiFailure::RateLimited);
-    };
-    let stored = state
-        .store
-        .find_user(&authed.username)
-        .await?
-        .map(|u| u.password_hash);
-    if !state.hasher.verify(password, stored).await? {
-        let _ = attempt.failed();
-        return Err(ApiFailure::InvalidCredentials);
-    }
-    drop(attempt);
+    crate::accounts::confirm_password(&state, &authed, password).await?;
     state.store.disable_two_factor(authed.user).await?;
     tracing::info!(user = authed.user.0, "two-factor authentication turned off");
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -32,6 +32,19 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Runs `statements`, each about the user `?1`, in one transaction: all or none.
+    async fn for_user_at_once(&self, user: UserId, statements: &[&str]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for statement in statements {
+            sqlx::query(statement)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Opens (creating if needed) `chat.db` in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
@@ -833,23 +846,19 @@ impl Storage for SqliteStore {
     }
 
     async fn forget_account(&self, user: UserId) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for statement in [
-            "DELETE FROM sessions WHERE user_id = ?1",
-            "DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1",
-            "DELETE FROM two_factor WHERE user_id = ?1",
-            "DELETE FROM recovery_codes WHERE user_id = ?1",
-            "DELETE FROM invites WHERE created_by = ?1",
-            "DELETE FROM bans WHERE user_id = ?1",
-            "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
-        ] {
-            sqlx::query(statement)
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.for_user_at_once(
+            user,
+            &[
+                "DELETE FROM sessions WHERE user_id = ?1",
+                "DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1",
+                "DELETE FROM two_factor WHERE user_id = ?1",
+                "DELETE FROM recovery_codes WHERE user_id = ?1",
+                "DELETE FROM invites WHERE created_by = ?1",
+                "DELETE FROM bans WHERE user_id = ?1",
+                "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
+            ],
+        )
+        .await
     }
 
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {
@@ -933,18 +942,14 @@ impl Storage for SqliteStore {
     }
 
     async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for statement in [
-            "DELETE FROM two_factor WHERE user_id = ?",
-            "DELETE FROM recovery_codes WHERE user_id = ?",
-        ] {
-            sqlx::query(statement)
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.for_user_at_once(
+            user,
+            &[
+                "DELETE FROM two_factor WHERE user_id = ?1",
+                "DELETE FROM recovery_codes WHERE user_id = ?1",
+            ],
+        )
+        .await
     }
 
     async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

@@ -85,36 +85,12 @@ pub fn error(
     }
 }
 
-/// The request's idempotency key, so an error can name the request it answers.
-fn client_id_of(request: &ClientMessage) -> Option<&ClientMsgId> {
-    use ClientMessage as C;
-    match request {
-        C::Send { client_id, .. }
-        | C::Edit { client_id, .. }
-        | C::Delete { client_id, .. }
-        | C::React { client_id, .. }
-        | C::CreateRoom { client_id, .. }
-        | C::Rename { client_id, .. }
-        | C::SetTopic { client_id, .. }
-        | C::AddMember { client_id, .. }
-        | C::RemoveMember { client_id, .. }
-        | C::Mute { client_id, .. }
-        | C::SetRole { client_id, .. }
-        | C::Leave { client_id, .. }
-        | C::JoinByInvite { client_id, .. }
-        | C::Ban { client_id, .. }
-        | C::OpenDirect { client_id, .. }
-        | C::StartCall { client_id, .. } => Some(client_id),
-        _ => None,
-    }
-}
-
 /// The answer to a frame refused by the rate limit, naming the request it refused if it can.
 pub fn rate_limited(frame: &Message) -> ServerMessage {
     let client_id = match frame {
         Message::Text(text) => serde_json::from_str(text.as_str())
             .ok()
-            .and_then(|request: ClientMessage| client_id_of(&request).cloned()),
+            .and_then(|request: ClientMessage| request.client_id().cloned()),
         _ => None,
     };
     error(
@@ -140,7 +116,7 @@ pub async fn handle_request(
     request: ClientMessage,
 ) -> Reply {
     // An invalid key is not echoed back: the error names no request.
-    let client_id = client_id_of(&request).filter(|id| id.is_valid()).cloned();
+    let client_id = request.client_id().filter(|id| id.is_valid()).cloned();
     match route(state, ctx, request).await {
         Ok(reply) => reply,
         Err(refused) => Some(error(refused.code, refused.message, client_id)),
