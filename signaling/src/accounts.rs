@@ -109,6 +109,20 @@ pub async fn session(
     }))
 }
 
+/// The signed-in account of a request that changes it for good, once its password in the
+/// body ([`PasswordConfirm`]) is confirmed (see [`confirm_password`]).
+pub async fn owner_confirmed(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Json<shared::api::PasswordConfirm>, JsonRejection>,
+) -> Result<crate::request::Authed, ApiFailure> {
+    check_origin(headers, &state.allowed_origins)?;
+    let authed = crate::request::authenticate(state, headers).await?;
+    let Json(confirm) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    confirm_password(state, &authed, confirm.password).await?;
+    Ok(authed)
+}
+
 /// The signed-in owner confirms a change with their password (a new password, turning
 /// two-factor off, deleting the account). Counted like a log-in against the account's throttle,
 /// so a stolen session cannot be used to guess the password.

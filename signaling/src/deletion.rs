@@ -9,7 +9,6 @@
 use crate::error::ApiFailure;
 use crate::hub::Audience;
 use crate::now_ms;
-use crate::request::{authenticate, check_origin};
 use crate::rules;
 use crate::state::AppState;
 use crate::store::{Draft, NamedUser};
@@ -18,6 +17,7 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+
 use shared::api::PasswordConfirm;
 use shared::events::Role;
 use shared::rooms::RoomKind;
@@ -34,11 +34,7 @@ pub async fn delete_account(
     headers: HeaderMap,
     body: Result<Json<PasswordConfirm>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    check_origin(&headers, &state.allowed_origins)?;
-    let authed = authenticate(&state, &headers).await?;
-    let Json(PasswordConfirm { password }) =
-        body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    crate::accounts::confirm_password(&state, &authed, password).await?;
+    let authed = crate::accounts::owner_confirmed(&state, &headers, body).await?;
     let me = NamedUser {
         id: authed.user,
         name: authed.username.clone(),

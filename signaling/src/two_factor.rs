@@ -197,11 +197,7 @@ pub async fn disable(
     headers: HeaderMap,
     body: Result<Json<PasswordConfirm>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
-    check_origin(&headers, &state.allowed_origins)?;
-    let authed = authenticate(&state, &headers).await?;
-    let Json(PasswordConfirm { password }) =
-        body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
-    crate::accounts::confirm_password(&state, &authed, password).await?;
+    let authed = crate::accounts::owner_confirmed(&state, &headers, body).await?;
     state.store.disable_two_factor(authed.user).await?;
     tracing::info!(user = authed.user.0, "two-factor authentication turned off");
     Ok(StatusCode::NO_CONTENT.into_response())
