@@ -14,6 +14,7 @@
 //! | `POST /api/2fa/setup` | - | 200 [`TwoFactorSetup`] |
 //! | `POST /api/2fa/enable` | [`TwoFactorCode`] | 200 [`RecoveryCodes`] |
 //! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
+//! | `GET /api/auth-options` | - | 200 [`AuthOptions`] (no session needed) |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
@@ -102,6 +103,31 @@ pub struct RecoveryCodes {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordConfirm {
     pub password: String,
+}
+
+/// `GET /api/auth-options`: the ways into this server, for the sign-in screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthOptions {
+    pub registration: RegistrationMode,
+    /// Log-in with a passkey is offered.
+    #[serde(default)]
+    pub passkeys: bool,
+    /// The single sign-on provider's name for its button, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<String>,
+}
+
+/// Who may create an account (`--registration`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    /// Anyone may sign up.
+    #[default]
+    Open,
+    /// Sign-up needs a room's invite link; the new account joins that room.
+    InviteOnly,
+    /// Nobody signs up; server administrators create accounts.
+    Closed,
 }
 
 /// Why an HTTP request failed. The status code says whose fault it is; the code says what to do.

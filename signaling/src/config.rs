@@ -142,9 +142,36 @@ pub struct Config {
     #[arg(long, env = "CHAT_TURN_TTL_SECS", default_value_t = 3600)]
     pub turn_ttl_secs: u64,
 
+    /// Who may create an account: `open` (anyone), `invite-only` (sign-up needs a room's
+    /// invite link), `closed` (server administrators create accounts).
+    #[arg(long, env = "CHAT_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
+
+    /// Usernames that are server administrators, comma-separated. The first account created
+    /// on a server is one too.
+    #[arg(long = "admin", env = "CHAT_ADMINS", value_delimiter = ',')]
+    pub admins: Vec<String>,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    Open,
+    InviteOnly,
+    Closed,
+}
+
+impl From<Registration> for shared::api::RegistrationMode {
+    fn from(value: Registration) -> Self {
+        match value {
+            Registration::Open => Self::Open,
+            Registration::InviteOnly => Self::InviteOnly,
+            Registration::Closed => Self::Closed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
