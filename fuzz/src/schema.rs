@@ -228,8 +228,11 @@ pub static CLIENT_MESSAGE: Tagged = Tagged {
 };
 
 /// `shared::api::Credentials`, the body of sign-up and log-in.
-pub static CREDENTIALS: Shape =
-    Shape::Obj(&[("username", USER), ("password", Shape::Str(Text::Password))]);
+pub static CREDENTIALS: Shape = Shape::Obj(&[
+    ("username", USER),
+    ("password", Shape::Str(Text::Password)),
+    ("invite", Shape::Str(Text::Id)),
+]);
 
 /// What a client sends: mostly WebSocket frames, sometimes an account request body.
 pub static CLIENT_INPUT: Shape = Shape::Either(&[

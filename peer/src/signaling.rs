@@ -78,6 +78,7 @@ pub async fn log_in(
         username: username.to_owned(),
         password: password.to_owned(),
         code: None,
+        invite: None,
     };
     let post = |path: &str| {
         http.post(format!("{base}{path}"))

@@ -15,6 +15,7 @@
 //! | `POST /api/2fa/enable` | [`TwoFactorCode`] | 200 [`RecoveryCodes`] |
 //! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
 //! | `GET /api/auth-options` | - | 200 [`AuthOptions`] (no session needed) |
+//! | `POST /api/admin/users` | [`NewAccount`] | 201 [`SessionInfo`] of the new account (administrators) |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.
@@ -36,12 +37,25 @@ pub struct Credentials {
     /// or a recovery code. Asked for with `two_factor_required`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Sign-up on an invite-only server: the room invite link's token the person came with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// The username as it was chosen at sign-up (original case).
     pub username: String,
+    /// A server administrator (may create accounts when sign-up is closed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
+}
+
+/// `POST /api/admin/users`: an administrator creates an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
 }
 
 /// One session of mine, as the devices page (`GET /api/sessions`) lists it.
@@ -151,6 +165,20 @@ pub enum ApiErrorCode {
     TwoFactorEnabled,
     /// 401: no valid session cookie.
     Unauthenticated,
+    /// 403: this server takes no sign-ups; an administrator creates accounts.
+    RegistrationClosed,
+    /// 403: sign-up on this server needs a valid room invite link.
+    InviteRequired,
+    /// 403: only server administrators may do this.
+    AdminOnly,
+    /// 409: the account has as many of these (passkeys) as it may.
+    LimitReached,
+    /// 401: the passkey's answer did not verify (or it is registered already).
+    PasskeyRefused,
+    /// 404: the account has no passkey to log in with.
+    NoPasskey,
+    /// 400: the passkey challenge expired or was used; start again.
+    CeremonyExpired,
     /// 403: the request came from a page whose origin is not allowed.
     ForbiddenOrigin,
     /// 429: too many attempts; retry later.

@@ -11,7 +11,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{Credentials, SessionInfo};
+use shared::api::{AuthOptions, Credentials, NewAccount, RegistrationMode, SessionInfo};
 use shared::limits::{check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
 
@@ -22,14 +22,96 @@ pub async fn signup(
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
     let (creds, _) = admit(&state, peer, &headers, body)?;
-    check_username(&creds.username).map_err(ApiFailure::Invalid)?;
-    check_password(&creds.password).map_err(ApiFailure::Invalid)?;
-    let hash = state.hasher.hash(creds.password).await?;
-    let now = now_ms();
-    let user = state.store.create_user(&creds.username, &hash, now).await?;
+    may_sign_up(&state, creds.invite.as_deref()).await?;
+    let user = create_account(&state, &creds.username, creds.password).await?;
     tracing::info!(user = user.0, "account created");
     let origin = crate::devices::origin_of(&state, peer, &headers);
     start_session(&state, user, creds.username, origin, StatusCode::CREATED).await
+}
+
+/// Whether this server lets someone sign up, by `--registration`: with an invite-only server
+/// they need a room's live invite link (the client joins that room once signed in).
+async fn may_sign_up(state: &AppState, invite: Option<&str>) -> Result<(), ApiFailure> {
+    match state.registration {
+        RegistrationMode::Open => Ok(()),
+        RegistrationMode::Closed => Err(ApiFailure::RegistrationClosed),
+        RegistrationMode::InviteOnly => {
+            let Some(token) = invite else {
+                return Err(ApiFailure::InviteRequired);
+            };
+            let live = state
+                .store
+                .invite_room(&hash_token(token), now_ms())
+                .await?
+                .is_some();
+            if live {
+                Ok(())
+            } else {
+                Err(ApiFailure::InviteRequired)
+            }
+        }
+    }
+}
+
+/// A new account after the username and password rules are checked.
+async fn create_account(
+    state: &AppState,
+    username: &str,
+    password: String,
+) -> Result<crate::store::UserId, ApiFailure> {
+    check_username(username).map_err(ApiFailure::Invalid)?;
+    check_password(&password).map_err(ApiFailure::Invalid)?;
+    let hash = state.hasher.hash(password).await?;
+    Ok(state.store.create_user(username, &hash, now_ms()).await?)
+}
+
+/// `POST /api/admin/users`: a server administrator creates an account (the way in when
+/// sign-up is closed). The new account is not signed in here; its owner logs in.
+pub async fn create_by_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewAccount>, JsonRejection>,
+) -> Result<Response, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    let authed = crate::request::authenticate(&state, &headers).await?;
+    if !is_admin(&state, authed.user, &authed.username).await? {
+        return Err(ApiFailure::AdminOnly);
+    }
+    let Json(account) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let user = create_account(&state, &account.username, account.password).await?;
+    tracing::info!(
+        user = user.0,
+        by = authed.user.0,
+        "account created by an administrator"
+    );
+    let info = SessionInfo {
+        username: account.username,
+        admin: false,
+    };
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// A stored administrator (the first account), or one named by `--admin`.
+pub async fn is_admin(
+    state: &AppState,
+    user: crate::store::UserId,
+    username: &str,
+) -> Result<bool, ApiFailure> {
+    let named = state
+        .admins
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(username));
+    Ok(named || state.store.is_admin(user).await?)
+}
+
+/// `GET /api/auth-options`: what the sign-in screen offers. Public: it says nothing about
+/// any account.
+pub async fn auth_options(State(state): State<AppState>) -> Json<AuthOptions> {
+    Json(AuthOptions {
+        registration: state.registration,
+        passkeys: state.passkeys.is_some(),
+        sso: None,
+    })
 }
 
 pub async fn login(
@@ -104,8 +186,10 @@ pub async fn session(
     headers: HeaderMap,
 ) -> Result<Json<SessionInfo>, ApiFailure> {
     let authed = crate::request::authenticate(&state, &headers).await?;
+    let admin = is_admin(&state, authed.user, &authed.username).await?;
     Ok(Json(SessionInfo {
         username: authed.username,
+        admin,
     }))
 }
 
@@ -169,7 +253,7 @@ fn admit(
     Ok((creds, client))
 }
 
-async fn start_session(
+pub(crate) async fn start_session(
     state: &AppState,
     user: crate::store::UserId,
     username: String,
@@ -182,7 +266,9 @@ async fn start_session(
         .store
         .create_session(&hash, user, now, now + state.sessions.lifetime_ms, &origin)
         .await?;
-    let mut response = (status, Json(SessionInfo { username })).into_response();
+    let admin = is_admin(state, user, &username).await?;
+    let info = SessionInfo { username, admin };
+    let mut response = (status, Json(info)).into_response();
     let max_age_secs = state.sessions.lifetime_ms / 1000;
     set_cookie(
         &mut response,

@@ -152,6 +152,13 @@ pub struct Config {
     #[arg(long = "admin", env = "CHAT_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
 
+    /// The WebAuthn relying-party id passkeys are bound to: the site's domain name (e.g.
+    /// `example.org`; allowed origins on it or its subdomains may use them). Default: the host
+    /// of the first allowed origin that is a domain name. Passkeys are off when there is none
+    /// (WebAuthn does not work on IP addresses). Changing it orphans every passkey.
+    #[arg(long, env = "CHAT_PASSKEY_RP_ID")]
+    pub passkey_rp_id: Option<String>,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -22,6 +22,14 @@ pub enum ApiFailure {
     /// Two-factor is on; it cannot be set up again before it is turned off.
     TwoFactorEnabled,
     Unauthenticated,
+    RegistrationClosed,
+    InviteRequired,
+    AdminOnly,
+    /// The account has as many of this thing (named) as it may.
+    TooMany(&'static str, usize),
+    PasskeyRefused,
+    NoPasskey,
+    CeremonyExpired,
     ForbiddenOrigin,
     RateLimited,
     NotFound,
@@ -94,6 +102,44 @@ impl IntoResponse for ApiFailure {
                 StatusCode::UNAUTHORIZED,
                 ApiErrorCode::Unauthenticated,
                 "You are not logged in.".to_owned(),
+            ),
+            Self::RegistrationClosed => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::RegistrationClosed,
+                "This server does not take sign-ups. Ask its administrator for an account."
+                    .to_owned(),
+            ),
+            Self::InviteRequired => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::InviteRequired,
+                "Signing up here needs an invite link that still works. Ask someone in a room \
+                 for one, and open it."
+                    .to_owned(),
+            ),
+            Self::AdminOnly => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::AdminOnly,
+                "Only server administrators may do this.".to_owned(),
+            ),
+            Self::TooMany(what, max) => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::LimitReached,
+                format!("An account may have at most {max} {what}. Remove one first."),
+            ),
+            Self::PasskeyRefused => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::PasskeyRefused,
+                "That passkey was not accepted. Try again, or use your password.".to_owned(),
+            ),
+            Self::NoPasskey => (
+                StatusCode::NOT_FOUND,
+                ApiErrorCode::NoPasskey,
+                "This account has no passkey. Log in with your password.".to_owned(),
+            ),
+            Self::CeremonyExpired => (
+                StatusCode::BAD_REQUEST,
+                ApiErrorCode::CeremonyExpired,
+                "That took too long. Try again.".to_owned(),
             ),
             Self::ForbiddenOrigin => (
                 StatusCode::FORBIDDEN,

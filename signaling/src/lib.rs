@@ -18,6 +18,7 @@ pub mod frame_queue;
 pub mod hub;
 pub mod listener;
 pub mod login_throttle;
+pub mod passkeys;
 pub mod presence;
 pub mod request;
 pub mod routes;
@@ -108,12 +109,13 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let delivery_order = Arc::new(tokio::sync::Mutex::new(()));
     let writer =
         commit::MessageWriter::start(store.clone(), fanout.clone(), delivery_order.clone());
+    let allowed_origins = config.effective_origins(addr);
     let state = AppState::new(Shared {
         store: store.clone(),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
-        allowed_origins: config.effective_origins(addr),
+        allowed_origins: allowed_origins.clone(),
         session_cookie: session_cookie::SessionCookie::new(config.secure_cookies),
         sessions: SessionPolicy::new(
             Duration::from_secs(u64::from(config.session_days) * 24 * 3600),
@@ -146,6 +148,9 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             config.login_failures_per_account,
             config.login_failure_window,
         ),
+        registration: config.registration.into(),
+        admins: config.admins.clone(),
+        passkeys: passkeys::Passkeys::new(&config, &allowed_origins),
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),
         ice: turn::IceConfig {

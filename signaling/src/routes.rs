@@ -1,7 +1,7 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, deletion, devices, export, security_headers, two_factor, ws};
+use crate::{accounts, deletion, devices, export, passkeys, security_headers, two_factor, ws};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -35,6 +35,17 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/2fa/setup", post(two_factor::setup))
         .route("/api/2fa/enable", post(two_factor::enable))
         .route("/api/2fa/disable", post(two_factor::disable))
+        .route("/api/auth-options", get(accounts::auth_options))
+        .route("/api/admin/users", post(accounts::create_by_admin))
+        .route("/api/passkeys", get(passkeys::list))
+        .route("/api/passkeys/register", post(passkeys::start_registration))
+        .route(
+            "/api/passkeys/register/finish",
+            post(passkeys::finish_registration),
+        )
+        .route("/api/passkeys/{id}", delete(passkeys::remove))
+        .route("/api/passkey-login", post(passkeys::start_log_in))
+        .route("/api/passkey-login/finish", post(passkeys::finish_log_in))
         .route("/api/{*rest}", any(accounts::not_found))
         .layer(RequestBodyLimitLayer::new(MAX_API_BODY));
 

@@ -54,6 +54,12 @@ pub struct Shared {
     pub auth_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Failed log-ins per account, from any address.
     pub login_throttle: crate::login_throttle::LoginThrottle,
+    /// Who may create an account.
+    pub registration: shared::api::RegistrationMode,
+    /// Usernames named administrators by `--admin` (the first account is one too, stored).
+    pub admins: Vec<String>,
+    /// Passkey ceremonies, when the server has a relying-party id for them.
+    pub passkeys: Option<crate::passkeys::Passkeys>,
     /// Calls in progress.
     pub calls: crate::calls::Calls,
     /// STUN/TURN servers for clients.

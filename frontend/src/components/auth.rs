@@ -36,6 +36,10 @@ pub fn AuthForm(
             password: password.get_untracked(),
             code: (action == Action::LogIn && needs_code.get_untracked())
                 .then(|| code.get_untracked().trim().to_owned()),
+            // An invite-only server lets in whoever came with a room's invite link.
+            invite: (action == Action::SignUp)
+                .then(crate::components::chat::invite_token_in_address)
+                .flatten(),
         };
         if action == Action::SignUp {
             // Log-in checks only what the server knows; sign-up explains the rules up front.

@@ -122,13 +122,18 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     }
 }
 
+/// The invite token in the address, if there is one.
+pub fn invite_token_in_address() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    let token = hash.strip_prefix(JOIN_PREFIX)?;
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
 /// Reads an invite token from the address and removes it, so a reload does not join again.
 fn take_invite_token() -> Option<String> {
-    let window = web_sys::window()?;
-    let hash = window.location().hash().ok()?;
-    let token = hash.strip_prefix(JOIN_PREFIX)?.to_owned();
-    if let Ok(history) = window.history() {
+    let token = invite_token_in_address()?;
+    if let Ok(history) = web_sys::window()?.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
     }
-    (!token.is_empty()).then_some(token)
+    Some(token)
 }

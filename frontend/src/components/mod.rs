@@ -3,7 +3,7 @@
 
 mod auth;
 mod call;
-mod chat;
+pub(crate) mod chat;
 mod forms;
 mod message;
 mod nav;

@@ -67,6 +67,33 @@ pub struct TwoFactor {
     pub enabled: bool,
 }
 
+/// A passkey of an account. `passkey` is webauthn-rs's serialised credential (the store does
+/// not read it).
+#[derive(Debug, Clone)]
+pub struct StoredPasskey {
+    pub credential_id: Vec<u8>,
+    pub name: String,
+    pub passkey: String,
+    pub created_ms: i64,
+    pub last_used_ms: i64,
+}
+
+/// What a WebAuthn ceremony in progress is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    Register,
+    LogIn,
+}
+
+impl CeremonyKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::LogIn => "login",
+        }
+    }
+}
+
 /// One of a user's sessions, as the devices page lists it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -283,6 +310,45 @@ pub trait Storage: Send + Sync + 'static {
     async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError>;
     async fn recovery_codes_left(&self, user: UserId) -> Result<usize, StoreError>;
     async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError>;
+
+    // --- administrators and passkeys ---
+
+    /// Whether the account is a stored administrator (the first account is one).
+    async fn is_admin(&self, user: UserId) -> Result<bool, StoreError>;
+    /// The account's passkeys, oldest first.
+    async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError>;
+    /// Stores a new passkey; `false` when its credential id is registered already (to anyone).
+    async fn add_passkey(
+        &self,
+        user: UserId,
+        passkey: &StoredPasskey,
+        max_per_user: usize,
+    ) -> Result<bool, StoreError>;
+    /// Records a use: the updated credential (its counter) and when.
+    async fn passkey_used(
+        &self,
+        credential_id: &[u8],
+        passkey: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// `false` when the account has no such passkey.
+    async fn remove_passkey(&self, user: UserId, credential_id: &[u8]) -> Result<bool, StoreError>;
+    /// Remembers a ceremony's state under the hash of its handle.
+    async fn put_ceremony(
+        &self,
+        id_hash: &[u8],
+        user: UserId,
+        kind: CeremonyKind,
+        state: &str,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Takes (and deletes) an unexpired ceremony of this kind: each is used once.
+    async fn take_ceremony(
+        &self,
+        id_hash: &[u8],
+        kind: CeremonyKind,
+        now_ms: i64,
+    ) -> Result<Option<(UserId, String)>, StoreError>;
     /// The user behind an unexpired session. Whether it has been idle too long is the
     /// caller's policy, decided from `last_used_ms`.
     async fn session_user(

@@ -5,9 +5,9 @@
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
 use super::{
-    Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, TwoFactor, UserCredentials,
-    UserId,
+    Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
+    PendingMessage, SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, StoredPasskey,
+    TwoFactor, UserCredentials, UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -703,7 +703,8 @@ impl Storage for SqliteStore {
     ) -> Result<UserId, StoreError> {
         let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO users (username, password_hash, created_at, admin)
+             VALUES (?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
@@ -853,6 +854,8 @@ impl Storage for SqliteStore {
                 "DELETE FROM blocks WHERE blocker_id = ?1 OR blocked_id = ?1",
                 "DELETE FROM two_factor WHERE user_id = ?1",
                 "DELETE FROM recovery_codes WHERE user_id = ?1",
+                "DELETE FROM passkeys WHERE user_id = ?1",
+                "DELETE FROM webauthn_ceremonies WHERE user_id = ?1",
                 "DELETE FROM invites WHERE created_by = ?1",
                 "DELETE FROM bans WHERE user_id = ?1",
                 "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
@@ -1003,6 +1006,128 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
+    async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
+        let admin: Option<i64> = sqlx::query_scalar("SELECT admin FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(admin == Some(1))
+    }
+
+    async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT credential_id, name, passkey, created_at, last_used_at FROM passkeys
+             WHERE user_id = ? ORDER BY created_at, credential_id",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredPasskey {
+                credential_id: r.get(0),
+                name: r.get(1),
+                passkey: r.get(2),
+                created_ms: r.get(3),
+                last_used_ms: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn add_passkey(
+        &self,
+        user: UserId,
+        passkey: &StoredPasskey,
+        max_per_user: usize,
+    ) -> Result<bool, StoreError> {
+        // The count and the insert in one statement: two registrations at once cannot both
+        // pass the limit.
+        let result = sqlx::query(
+            "INSERT INTO passkeys (credential_id, user_id, name, passkey, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5
+             WHERE (SELECT COUNT(*) FROM passkeys WHERE user_id = ?2) < ?6",
+        )
+        .bind(&passkey.credential_id)
+        .bind(user.0)
+        .bind(&passkey.name)
+        .bind(&passkey.passkey)
+        .bind(passkey.created_ms)
+        .bind(i64::try_from(max_per_user).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) => Ok(done.rows_affected() == 1),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn passkey_used(
+        &self,
+        credential_id: &[u8],
+        passkey: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE passkeys SET passkey = ?, last_used_at = ? WHERE credential_id = ?")
+            .bind(passkey)
+            .bind(now_ms)
+            .bind(credential_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_passkey(&self, user: UserId, credential_id: &[u8]) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM passkeys WHERE user_id = ? AND credential_id = ?")
+            .bind(user.0)
+            .bind(credential_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_ceremony(
+        &self,
+        id_hash: &[u8],
+        user: UserId,
+        kind: CeremonyKind,
+        state: &str,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (id, user_id, kind, state, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(user.0)
+        .bind(kind.as_str())
+        .bind(state)
+        .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_ceremony(
+        &self,
+        id_hash: &[u8],
+        kind: CeremonyKind,
+        now_ms: i64,
+    ) -> Result<Option<(UserId, String)>, StoreError> {
+        // Deleted whether expired or not; only an unexpired one is returned.
+        let row = sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE id = ? AND kind = ?
+             RETURNING user_id, state, expires_at",
+        )
+        .bind(id_hash)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .filter(|r| r.get::<i64, _>(2) > now_ms)
+            .map(|r| (UserId(r.get(0)), r.get(1))))
+    }
+
     async fn purge_expired_sessions(
         &self,
         now_ms: i64,
@@ -1014,6 +1139,10 @@ impl Storage for SqliteStore {
             .execute(&self.pool)
             .await?;
         sqlx::query("DELETE FROM invites WHERE expires_at <= ?")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= ?")
             .bind(now_ms)
             .execute(&self.pool)
             .await?;

@@ -70,6 +70,9 @@ async fn a_database_from_the_first_release_is_carried_over() {
     // The stored member count starts from the rows a migration found.
     let summaries = store.room_summaries(UserId(1)).await.unwrap();
     assert_eq!(summaries[0].member_count, 2);
+    // The oldest account of an existing installation became its administrator.
+    assert!(store.is_admin(UserId(1)).await.unwrap());
+    assert!(!store.is_admin(UserId(2)).await.unwrap());
     // The old idempotency keys still answer.
     let again = store
         .event_by_client_id(UserId(2), &ClientMsgId("k1".into()))
@@ -384,4 +387,145 @@ async fn member_counts_follow_joins_and_leaves() {
     let mut both = store.small_room_ids(bo.id, 3).await.unwrap();
     both.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(both, [room, RoomId::lobby()]);
+}
+
+#[tokio::test]
+async fn the_first_account_is_the_administrator() {
+    let (store, _dir) = store().await;
+    let first = user(&store, "ann").await;
+    let second = user(&store, "bo").await;
+    assert!(store.is_admin(first.id).await.unwrap());
+    assert!(!store.is_admin(second.id).await.unwrap());
+}
+
+fn passkey(id: &[u8], name: &str) -> StoredPasskey {
+    StoredPasskey {
+        credential_id: id.to_vec(),
+        name: name.into(),
+        passkey: format!("{{\"key\":\"{name}\"}}"),
+        created_ms: 5,
+        last_used_ms: 0,
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_belongs_to_one_account_and_their_number_is_capped() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    assert!(
+        store
+            .add_passkey(ann.id, &passkey(b"k1", "Phone"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_passkey(bo.id, &passkey(b"k1", "Stolen"), 2)
+            .await
+            .unwrap(),
+        "a credential id is registered once, to one account"
+    );
+    assert!(
+        store
+            .add_passkey(ann.id, &passkey(b"k2", "Key"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_passkey(ann.id, &passkey(b"k3", "Third"), 2)
+            .await
+            .unwrap(),
+        "the cap"
+    );
+    let names: Vec<String> = store
+        .passkeys(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Phone", "Key"]);
+    assert!(store.passkeys(bo.id).await.unwrap().is_empty());
+
+    store
+        .passkey_used(b"k1", "{\"key\":\"counted\"}", 77)
+        .await
+        .unwrap();
+    let used = &store.passkeys(ann.id).await.unwrap()[0];
+    assert_eq!(
+        (used.passkey.as_str(), used.last_used_ms),
+        ("{\"key\":\"counted\"}", 77)
+    );
+
+    assert!(
+        !store.remove_passkey(bo.id, b"k1").await.unwrap(),
+        "only its owner removes it"
+    );
+    assert!(store.remove_passkey(ann.id, b"k1").await.unwrap());
+    assert_eq!(store.passkeys(ann.id).await.unwrap().len(), 1);
+    store.forget_account(ann.id).await.unwrap();
+    assert!(
+        store.passkeys(ann.id).await.unwrap().is_empty(),
+        "deleted with the account"
+    );
+}
+
+#[tokio::test]
+async fn a_ceremony_is_taken_once_by_its_kind_before_it_expires() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    store
+        .put_ceremony(b"h1", ann.id, CeremonyKind::Register, "s1", 100)
+        .await
+        .unwrap();
+    store
+        .put_ceremony(b"h2", ann.id, CeremonyKind::LogIn, "s2", 100)
+        .await
+        .unwrap();
+    store
+        .put_ceremony(b"h3", ann.id, CeremonyKind::LogIn, "s3", 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_ceremony(b"h1", CeremonyKind::LogIn, 50)
+            .await
+            .unwrap(),
+        None,
+        "a registration is no log-in"
+    );
+    assert_eq!(
+        store
+            .take_ceremony(b"h1", CeremonyKind::Register, 50)
+            .await
+            .unwrap(),
+        Some((ann.id, "s1".into()))
+    );
+    assert_eq!(
+        store
+            .take_ceremony(b"h1", CeremonyKind::Register, 50)
+            .await
+            .unwrap(),
+        None,
+        "once"
+    );
+    assert_eq!(
+        store
+            .take_ceremony(b"h2", CeremonyKind::LogIn, 100)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    store.purge_expired_sessions(100, 0).await.unwrap();
+    assert_eq!(
+        store
+            .take_ceremony(b"h3", CeremonyKind::LogIn, 50)
+            .await
+            .unwrap(),
+        None,
+        "purged"
+    );
 }

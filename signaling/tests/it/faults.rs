@@ -7,9 +7,9 @@ use shared::events::Event;
 use shared::rooms::RoomSummary;
 use shared::{ClientMsgId, RoomId, Seq};
 use signaling::store::{
-    Appended, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom, PendingMessage,
-    SessionOrigin, SessionRecord, SessionUser, SqliteStore, Storage, StoreError, TwoFactor,
-    UserCredentials, UserId,
+    Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
+    PendingMessage, SessionOrigin, SessionRecord, SessionUser, SqliteStore, Storage, StoreError,
+    StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -153,6 +153,60 @@ impl Storage for GatedStore {
 
     async fn disable_two_factor(&self, user: UserId) -> Result<(), StoreError> {
         self.inner.disable_two_factor(user).await
+    }
+
+    async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.is_admin(user).await
+    }
+
+    async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError> {
+        self.inner.passkeys(user).await
+    }
+
+    async fn add_passkey(
+        &self,
+        user: UserId,
+        passkey: &StoredPasskey,
+        max_per_user: usize,
+    ) -> Result<bool, StoreError> {
+        self.inner.add_passkey(user, passkey, max_per_user).await
+    }
+
+    async fn passkey_used(
+        &self,
+        credential_id: &[u8],
+        passkey: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .passkey_used(credential_id, passkey, now_ms)
+            .await
+    }
+
+    async fn remove_passkey(&self, user: UserId, credential_id: &[u8]) -> Result<bool, StoreError> {
+        self.inner.remove_passkey(user, credential_id).await
+    }
+
+    async fn put_ceremony(
+        &self,
+        id_hash: &[u8],
+        user: UserId,
+        kind: CeremonyKind,
+        state: &str,
+        expires_at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .put_ceremony(id_hash, user, kind, state, expires_at_ms)
+            .await
+    }
+
+    async fn take_ceremony(
+        &self,
+        id_hash: &[u8],
+        kind: CeremonyKind,
+        now_ms: i64,
+    ) -> Result<Option<(UserId, String)>, StoreError> {
+        self.inner.take_ceremony(id_hash, kind, now_ms).await
     }
 
     async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {

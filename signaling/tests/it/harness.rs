@@ -86,11 +86,16 @@ impl TestServer {
     }
 
     /// Stops the server cleanly and starts a new one on the same data directory.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`Self::restart`] with settings changed by `configure`.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> Self {
         let server = self.server.take().unwrap();
         server.shutdown();
         server.wait().await.unwrap();
-        Self::start_in(self.dir).await
+        Self::boot(self.dir, configure).await
     }
 
     pub fn origin(&self) -> String {

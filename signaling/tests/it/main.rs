@@ -12,6 +12,8 @@ mod live;
 mod login_memory;
 mod messaging;
 mod operations;
+mod passkeys;
+mod registration;
 mod robustness;
 mod rooms;
 mod sessions;

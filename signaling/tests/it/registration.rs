@@ -1,0 +1,176 @@
+//! Who may create accounts (`--registration`), and server administrators.
+
+use crate::harness::{TestServer, session_cookie};
+use serde_json::{Value, json};
+use shared::RoomId;
+use shared::ws::{ClientMessage, ServerMessage};
+use signaling::config::Registration;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn sign_up(server: &TestServer, name: &str, invite: Option<&str>) -> reqwest::Response {
+    let mut body = json!({"username": name, "password": PASSWORD});
+    if let Some(token) = invite {
+        body["invite"] = json!(token);
+    }
+    server.post("/api/signup", body).await
+}
+
+async fn code(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.unwrap();
+    body["code"].as_str().unwrap().to_owned()
+}
+
+async fn whoami(server: &TestServer, cookie: &str) -> Value {
+    server
+        .http
+        .get(format!("{}/api/session", server.base))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn create_as(server: &TestServer, cookie: &str, name: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/admin/users", server.base))
+        .header("Origin", server.origin())
+        .header("Cookie", cookie)
+        .json(&json!({"username": name, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn options(server: &TestServer) -> Value {
+    server
+        .http
+        .get(format!("{}/api/auth-options", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_first_account_and_named_ones_are_administrators() {
+    let server = TestServer::start_with(|c| c.admins = vec!["Carol".into()]).await;
+    let alice = server.create_user("alice").await;
+    let bob = server.create_user("bob").await;
+    let carol = server.create_user("carol").await;
+    assert_eq!(
+        whoami(&server, &alice).await["admin"],
+        true,
+        "the first account"
+    );
+    assert_eq!(
+        whoami(&server, &bob).await.get("admin"),
+        None,
+        "not an admin"
+    );
+    assert_eq!(
+        whoami(&server, &carol).await["admin"],
+        true,
+        "named by --admin"
+    );
+
+    // Only administrators create accounts for others.
+    let refused = create_as(&server, &bob, "dave").await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(code(refused).await, "admin_only");
+    let created = create_as(&server, &carol, "dave").await;
+    assert_eq!(created.status(), 201);
+    assert!(
+        session_cookie(&created).is_none(),
+        "the admin stays who they are"
+    );
+    let login = server
+        .post(
+            "/api/login",
+            json!({"username": "dave", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        login.status(),
+        200,
+        "the new account logs in with its password"
+    );
+    let taken = create_as(&server, &alice, "DAVE").await;
+    assert_eq!(code(taken).await, "username_taken");
+    let weak = server
+        .http
+        .post(format!("{}/api/admin/users", server.base))
+        .header("Origin", server.origin())
+        .header("Cookie", &alice)
+        .json(&json!({"username": "erin", "password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(code(weak).await, "invalid_input");
+}
+
+#[tokio::test]
+async fn a_closed_server_takes_no_sign_ups_but_admins_create_accounts() {
+    let server = TestServer::start_with(|c| {
+        c.registration = Registration::Closed;
+        c.admins = vec!["root".into()];
+    })
+    .await;
+    assert_eq!(options(&server).await["registration"], "closed");
+    let refused = sign_up(&server, "mallory", None).await;
+    assert_eq!(refused.status(), 403);
+    assert!(session_cookie(&refused).is_none());
+    assert_eq!(code(refused).await, "registration_closed");
+}
+
+#[tokio::test]
+async fn an_invite_only_server_lets_in_whoever_holds_a_live_invite_link() {
+    // The first account exists before the mode changes (as when an operator closes a server
+    // that ran open), then the server restarts invite-only on the same data.
+    let server = TestServer::start().await;
+    let alice = server.create_user("alice").await;
+    let server = server
+        .restart_with(|c| c.registration = Registration::InviteOnly)
+        .await;
+    assert_eq!(options(&server).await["registration"], "invite_only");
+
+    let without = sign_up(&server, "bob", None).await;
+    assert_eq!(without.status(), 403);
+    assert_eq!(code(without).await, "invite_required");
+    let made_up = sign_up(&server, "bob", Some("not-a-token")).await;
+    assert_eq!(code(made_up).await, "invite_required");
+
+    let mut alice_socket = server.connect(&alice).await;
+    alice_socket
+        .send(&ClientMessage::CreateInvite {
+            room: RoomId::lobby(),
+        })
+        .await;
+    let token = alice_socket
+        .wait_for(|m| match m {
+            ServerMessage::Invite { token, .. } => Some(token),
+            _ => None,
+        })
+        .await;
+    let admitted = sign_up(&server, "bob", Some(&token)).await;
+    assert_eq!(admitted.status(), 201);
+
+    // A revoked link lets nobody else in.
+    alice_socket
+        .send(&ClientMessage::RevokeInvites {
+            room: RoomId::lobby(),
+            token: Some(token.clone()),
+        })
+        .await;
+    alice_socket
+        .wait_for(|m| matches!(m, ServerMessage::InvitesRevoked { .. }).then_some(()))
+        .await;
+    let revoked = sign_up(&server, "carol", Some(&token)).await;
+    assert_eq!(code(revoked).await, "invite_required");
+}
