@@ -1,4 +1,5 @@
-// The account page: my devices (sessions) and my password. Plain JavaScript on purpose: it is
+// The account page: my devices (sessions), password, two-factor, passkeys, my data, and for
+// administrators, creating accounts. Plain JavaScript on purpose: it is
 // opened rarely, so it costs the chat's first load nothing. The endpoints are in
 // shared/src/api.rs; the session cookie goes along by itself (same origin).
 
@@ -175,12 +176,95 @@ $('delete-form').addEventListener('submit', async (event) => {
   }
 });
 
+function passkeyItem(passkey) {
+  const item = document.createElement('li');
+  const what = document.createElement('div');
+  what.className = 'what';
+  const name = document.createElement('div');
+  name.className = 'name';
+  name.textContent = passkey.name;
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  meta.textContent =
+    `added ${dateTime.format(passkey.created_ms)} · ` +
+    (passkey.last_used_ms ? `last used ${ago(passkey.last_used_ms)}` : 'not used yet');
+  what.append(name, meta);
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Remove';
+  button.setAttribute('aria-label', `Remove the passkey ${passkey.name}`);
+  button.addEventListener('click', async () => {
+    if (!confirm(`Remove the passkey "${passkey.name}"? It will no longer log you in.`)) return;
+    button.disabled = true;
+    try {
+      await api('DELETE', `/api/passkeys/${encodeURIComponent(passkey.id)}`);
+      showError('passkeys-error', null);
+      await loadPasskeys();
+    } catch (error) {
+      button.disabled = false;
+      showError('passkeys-error', error);
+    }
+  });
+  item.append(what, button);
+  return item;
+}
+
+async function loadPasskeys() {
+  const { passkeys } = await api('GET', '/api/passkeys');
+  $('passkeys').replaceChildren(...passkeys.map(passkeyItem));
+  $('passkeys').hidden = passkeys.length === 0;
+}
+
+$('passkey-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const submit = form.querySelector('button[type=submit]');
+  $('passkeys-done').hidden = true;
+  submit.disabled = true;
+  try {
+    const passkeys = await import('/passkey.js');
+    if (!passkeys.supported()) throw new Error('This browser cannot use passkeys.');
+    const added = await passkeys.register($('passkey-name').value.trim(), $('passkey-password').value);
+    form.reset();
+    showError('passkeys-error', null);
+    $('passkeys-done').textContent = `Passkey "${added.name}" added. You can log in with it now.`;
+    $('passkeys-done').hidden = false;
+    await loadPasskeys();
+  } catch (error) {
+    if (error.code === 'invalid_credentials') error.message = 'That password is not right.';
+    showError('passkeys-error', error);
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+$('admin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  $('admin-done').hidden = true;
+  try {
+    const created = await api('POST', '/api/admin/users', {
+      username: $('admin-username').value.trim(),
+      password: $('admin-password').value,
+    });
+    form.reset();
+    showError('admin-error', null);
+    $('admin-done').textContent = `Account ${created.username} created. They can log in now.`;
+    $('admin-done').hidden = false;
+  } catch (error) {
+    showError('admin-error', error);
+  }
+});
+
 async function start() {
-  const { username } = await api('GET', '/api/session');
+  const { username, admin } = await api('GET', '/api/session');
   $('who').textContent = `Signed in as ${username}`;
   // Password managers match the password fields to the account by these.
   for (const field of document.querySelectorAll('input.username')) field.value = username;
-  await Promise.all([loadDevices(), loadTwoFactor()]);
+  $('admin').hidden = !admin;
+  const { passkeys } = await api('GET', '/api/auth-options');
+  $('passkey-form').closest('section').hidden = !passkeys;
+  await Promise.all([loadDevices(), loadTwoFactor(), passkeys ? loadPasskeys() : null]);
 }
 
 $('everywhere').addEventListener('click', async () => {

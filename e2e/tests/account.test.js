@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
+import { totp } from '../lib/totp.js';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { useServerAndBrowser } from '../lib/fixture.js';
@@ -96,19 +96,6 @@ test('my devices: sign one out, change the password, sign out everywhere', async
     assert.deepEqual(cspViolations, [], 'no Content Security Policy violation');
   });
 });
-
-/** The 6-digit TOTP code (RFC 6238, SHA-1, 30 s) of a base32 key at `seconds`, as an app does. */
-function totp(base32, seconds = Date.now() / 1000) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of base32.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 test('two-factor: set up with an authenticator, log in with a code, then with a recovery code; then delete the account', async () => {
   await withPages(fixture.browser, 'two-factor', 1, async ([page]) => {

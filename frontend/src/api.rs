@@ -2,7 +2,8 @@
 //! token, the browser attaches it.
 
 use gloo_net::http::{Request, Response};
-use shared::api::{ApiError, ApiErrorCode, Credentials, SessionInfo};
+use shared::api::{ApiError, ApiErrorCode, AuthOptions, Credentials, SessionInfo};
+use wasm_bindgen::prelude::*;
 
 /// Why an account call failed, worded for the person at the keyboard, and the server's code
 /// for it when it sent one.
@@ -17,6 +18,38 @@ pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
 pub async fn log_in(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
     let response = send(Request::post("/api/login").json(creds)).await?;
     read(response).await
+}
+
+/// What the sign-in screen offers on this server; `None` when it cannot be had (offline).
+pub async fn auth_options() -> Option<AuthOptions> {
+    let response = send(Request::get("/api/auth-options").build()).await.ok()?;
+    response.json().await.ok()
+}
+
+#[wasm_bindgen(
+    inline_js = "export function passkeyLogIn(u) { return import('/passkey.js').then((m) => m.logIn(u)); }"
+)]
+extern "C" {
+    /// `public/passkey.js`, loaded on first use: the WebAuthn ceremony of a log-in.
+    #[wasm_bindgen(js_name = passkeyLogIn)]
+    fn passkey_log_in_js(username: &str) -> js_sys::Promise;
+}
+
+/// Logs `username` in with a passkey (the browser asks for it).
+pub async fn log_in_with_passkey(username: &str) -> Result<String, ApiProblem> {
+    let text = |value: &JsValue, key: &str| {
+        js_sys::Reflect::get(value, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match wasm_bindgen_futures::JsFuture::from(passkey_log_in_js(username)).await {
+        Ok(session) => text(&session, "username")
+            .ok_or_else(|| ApiProblem("The server sent an unexpected answer.".to_owned(), None)),
+        Err(error) => Err(ApiProblem(
+            text(&error, "message").unwrap_or_else(|| "The passkey did not work.".to_owned()),
+            None,
+        )),
+    }
 }
 
 pub async fn log_out() -> Result<(), ApiProblem> {

@@ -30,8 +30,12 @@ pub async fn signup(
 }
 
 /// Whether this server lets someone sign up, by `--registration`: with an invite-only server
-/// they need a room's live invite link (the client joins that room once signed in).
+/// they need a room's live invite link (the client joins that room once signed in). The
+/// first account may always sign up: it becomes the administrator who lets the others in.
 async fn may_sign_up(state: &AppState, invite: Option<&str>) -> Result<(), ApiFailure> {
+    if state.registration != RegistrationMode::Open && !state.store.has_accounts().await? {
+        return Ok(());
+    }
     match state.registration {
         RegistrationMode::Open => Ok(()),
         RegistrationMode::Closed => Err(ApiFailure::RegistrationClosed),
@@ -105,11 +109,16 @@ pub async fn is_admin(
 }
 
 /// `GET /api/auth-options`: what the sign-in screen offers. Public: it says nothing about
-/// any account.
-pub async fn auth_options(State(state): State<AppState>) -> Json<AuthOptions> {
+/// any account. Passkeys are offered only to a page on an origin they work on (not to one
+/// reached by IP address, say).
+pub async fn auth_options(State(state): State<AppState>, headers: HeaderMap) -> Json<AuthOptions> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     Json(AuthOptions {
         registration: state.registration,
-        passkeys: state.passkeys.is_some(),
+        passkeys: state.passkeys.as_ref().is_some_and(|p| p.serves_host(host)),
         sso: None,
     })
 }

@@ -107,6 +107,22 @@ impl Passkeys {
     }
 }
 
+impl Passkeys {
+    /// Whether a page served under `host` (a `Host` header: name and port) is one of the
+    /// origins passkeys work on. The same server reached by IP address cannot use them.
+    pub fn serves_host(&self, host: &str) -> bool {
+        self.webauthn.get_allowed_origins().iter().any(|origin| {
+            let port = origin.port_or_known_default();
+            match (origin.host_str(), port) {
+                (Some(name), Some(port)) => {
+                    host == name || host == format!("{name}:{port}").as_str()
+                }
+                _ => false,
+            }
+        })
+    }
+}
+
 /// A challenge for the browser: `options` goes to `navigator.credentials.create` or `.get`
 /// (through `PublicKeyCredential.parse…OptionsFromJSON`), `ceremony` comes back with the answer.
 #[derive(Debug, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{ApiErrorCode, Credentials};
+use shared::api::{ApiErrorCode, AuthOptions, Credentials, RegistrationMode};
 use shared::limits::{check_password, check_username};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,41 @@ pub fn AuthForm(
     let needs_code = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Until the server says otherwise: open sign-up, no passkeys.
+    let options = RwSignal::new(AuthOptions {
+        registration: RegistrationMode::Open,
+        passkeys: false,
+        sso: None,
+    });
+    spawn_local(async move {
+        if let Some(found) = api::auth_options().await {
+            options.set(found);
+        }
+    });
+
+    let passkey = move |_| {
+        let name = username.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            error.set(Some(
+                "Enter your username, then log in with your passkey.".to_owned(),
+            ));
+            focus("username");
+            return;
+        }
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::log_in_with_passkey(&name).await;
+            busy.set(false);
+            match result {
+                Ok(username) => on_authed.run(username),
+                Err(problem) => error.set(Some(problem.0)),
+            }
+        });
+    };
 
     let submit = move |action: Action| {
         if busy.get_untracked() {
@@ -124,10 +159,17 @@ pub fn AuthForm(
                 </Show>
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || busy.get()>"Log in"</button>
-                    <button type="button" disabled=move || busy.get() on:click=move |_| submit(Action::SignUp)>
-                        "Sign up"
-                    </button>
+                    <Show when=move || options.with(|o| o.registration != RegistrationMode::Closed)>
+                        <button type="button" disabled=move || busy.get() on:click=move |_| submit(Action::SignUp)>
+                            "Sign up"
+                        </button>
+                    </Show>
                 </div>
+                <Show when=move || options.with(|o| o.passkeys)>
+                    <button type="button" class="passkey" disabled=move || busy.get() on:click=passkey>
+                        "Log in with a passkey"
+                    </button>
+                </Show>
             </form>
         </section>
     }

@@ -313,6 +313,8 @@ pub trait Storage: Send + Sync + 'static {
 
     // --- administrators and passkeys ---
 
+    /// Whether any account exists (the first one may always sign up: it runs the server).
+    async fn has_accounts(&self) -> Result<bool, StoreError>;
     /// Whether the account is a stored administrator (the first account is one).
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError>;
     /// The account's passkeys, oldest first.

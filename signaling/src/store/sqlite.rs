@@ -1006,6 +1006,13 @@ impl Storage for SqliteStore {
         Ok(())
     }
 
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        let any: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(any == 1)
+    }
+
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
         let admin: Option<i64> = sqlx::query_scalar("SELECT admin FROM users WHERE id = ?")
             .bind(user.0)

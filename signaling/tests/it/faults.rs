@@ -155,6 +155,10 @@ impl Storage for GatedStore {
         self.inner.disable_two_factor(user).await
     }
 
+    async fn has_accounts(&self) -> Result<bool, StoreError> {
+        self.inner.has_accounts().await
+    }
+
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
         self.inner.is_admin(user).await
     }

@@ -27,16 +27,24 @@ async fn code(response: reqwest::Response) -> String {
 async fn adding_a_passkey_needs_the_password_and_each_challenge_works_once() {
     let server = TestServer::start().await;
     let alice = server.create_user("alice").await;
-    let options: Value = server
-        .http
-        .get(format!("{}/api/auth-options", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(options["passkeys"], true, "localhost is a relying party");
+    let options_at = |host: String| {
+        let request = server
+            .http
+            .get(format!("{}/api/auth-options", server.base))
+            .header("Host", host);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let on_localhost = options_at(format!("localhost:{port}")).await;
+    assert_eq!(
+        on_localhost["passkeys"], true,
+        "localhost is a relying party"
+    );
+    let on_ip = options_at(format!("127.0.0.1:{port}")).await;
+    assert_eq!(
+        on_ip["passkeys"], false,
+        "WebAuthn does not work on an IP address"
+    );
 
     let wrong = post_as(
         &server,

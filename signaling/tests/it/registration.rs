@@ -123,10 +123,16 @@ async fn a_closed_server_takes_no_sign_ups_but_admins_create_accounts() {
     })
     .await;
     assert_eq!(options(&server).await["registration"], "closed");
+    // The first account runs the server, so it may sign up; nobody after it.
+    let first = sign_up(&server, "owner", None).await;
+    assert_eq!(first.status(), 201);
+    let owner = session_cookie(&first).unwrap();
+    assert_eq!(whoami(&server, &owner).await["admin"], true);
     let refused = sign_up(&server, "mallory", None).await;
     assert_eq!(refused.status(), 403);
     assert!(session_cookie(&refused).is_none());
     assert_eq!(code(refused).await, "registration_closed");
+    assert_eq!(create_as(&server, &owner, "mallory").await.status(), 201);
 }
 
 #[tokio::test]
