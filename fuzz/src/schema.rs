@@ -222,7 +222,10 @@ pub static CLIENT_MESSAGE: Tagged = Tagged {
             "signal",
             &[ROOM, ("to", USER), ("session", ID), ("data", SIGNAL)],
         ),
-        ("ice_servers", &[]),
+        (
+            "ice_servers",
+            &[("room", OPT_ID), ("call", OPT_ID), ("peer", OPT_USER)],
+        ),
         ("ping", &[("nonce", Shape::Int(Int::U64))]),
     ],
 };

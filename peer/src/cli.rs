@@ -77,7 +77,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut conn = Connection::open(&cli.server, &cookie)
         .await
         .context("opening the socket")?;
-    let ice_servers = conn.ice_servers().await.context("asking for ICE servers")?;
     emit(&Event::Ready {
         username: &conn.username,
     });
@@ -92,7 +91,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("creating {}", dir.display()))?;
             let receiver = Arc::new(Receiver {
                 dir,
-                ice_servers,
                 taken: Mutex::default(),
                 drop_after: Mutex::new(DropAfter::new(drop_after)),
             });
@@ -112,6 +110,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .context("opening the direct conversation")?,
             };
             let files = send::prepare(&files).await?;
+            // TURN credentials are handed out for a transfer with someone, not on connect.
+            let ice_servers = conn
+                .ice_servers(&room, &to)
+                .await
+                .context("asking for ICE servers")?;
             let remote = Remote {
                 outbox: conn.outbox(),
                 room,
@@ -159,10 +162,18 @@ async fn receive_loop(
                         let _ = remote.signal(SignalData::Bye).await;
                         continue;
                     }
+                    let ice_servers = match conn.ice_servers(&remote.room, &remote.user).await {
+                        Ok(servers) => servers,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no ICE servers for an offer; declined");
+                            let _ = remote.signal(SignalData::Bye).await;
+                            continue;
+                        }
+                    };
                     emit(&Event::Offer { from: &remote.user, session: &remote.session, files: &files });
                     let (tx, rx) = mpsc::channel(SESSION_SIGNALS);
                     sessions.insert(key, tx);
-                    tokio::spawn(receive::run(remote, files, receiver.clone(), rx, report_tx.clone()));
+                    tokio::spawn(receive::run(remote, files, receiver.clone(), ice_servers, rx, report_tx.clone()));
                 }
                 Some(ServerMessage::Error { code, message, .. }) => {
                     tracing::warn!(?code, %message, "server error");

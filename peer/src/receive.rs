@@ -40,7 +40,6 @@ const FINISH_GRACE: Duration = Duration::from_secs(5);
 /// Settings shared by every receiving session of the process.
 pub struct Receiver {
     pub dir: PathBuf,
-    pub ice_servers: Vec<IceServer>,
     /// Paths handed out to files not yet finished, so two offers never share a name.
     pub taken: Mutex<HashSet<PathBuf>>,
     pub drop_after: Mutex<DropAfter>,
@@ -86,6 +85,8 @@ struct Incoming {
 struct Session {
     remote: Remote,
     shared: Arc<Receiver>,
+    /// Asked for this session: TURN credentials come only for a transfer with someone.
+    ice_servers: Vec<IceServer>,
     files: Vec<Incoming>,
     /// Index of the file being received.
     current: usize,
@@ -110,6 +111,7 @@ pub async fn run(
     remote: Remote,
     files: Vec<FileMeta>,
     shared: Arc<Receiver>,
+    ice_servers: Vec<IceServer>,
     signals: mpsc::Receiver<SignalData>,
     reports: mpsc::Sender<Report>,
 ) {
@@ -136,6 +138,7 @@ pub async fn run(
     let mut session = Session {
         remote,
         shared,
+        ice_servers,
         files: incoming,
         current: 0,
         signals,
@@ -197,14 +200,13 @@ impl Session {
     /// One peer connection: offer, connect, receive until done or dropped.
     async fn attempt(&mut self) -> Attempt {
         self.generation += 1;
-        let mut link =
-            match Link::new(self.generation, &self.shared.ice_servers, &self.events).await {
-                Ok(link) => link,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not create a peer connection");
-                    return Attempt::Dropped("no peer connection");
-                }
-            };
+        let mut link = match Link::new(self.generation, &self.ice_servers, &self.events).await {
+            Ok(link) => link,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not create a peer connection");
+                return Attempt::Dropped("no peer connection");
+            }
+        };
         let offer = match link.offer().await {
             Ok(offer) => offer,
             Err(e) => {

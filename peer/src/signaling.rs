@@ -320,10 +320,25 @@ impl Connection {
             .map_err(|_| SignalingError::Timeout)?
     }
 
-    /// The STUN/TURN servers the server hands out (none on a loopback test server).
-    pub async fn ice_servers(&mut self) -> Result<Vec<IceServer>, SignalingError> {
-        self.request(ClientMessage::IceServers, |frame| match frame {
+    /// The STUN/TURN servers for a transfer with `peer` in `room` (none on a loopback test
+    /// server). The server hands out TURN credentials only for such a session.
+    pub async fn ice_servers(
+        &mut self,
+        room: &RoomId,
+        peer: &str,
+    ) -> Result<Vec<IceServer>, SignalingError> {
+        let ask = ClientMessage::IceServers {
+            room: Some(room.clone()),
+            call: None,
+            peer: Some(peer.to_owned()),
+        };
+        self.request(ask, |frame| match frame {
             ServerMessage::IceServers { servers, .. } => Some(Ok(servers.clone())),
+            // The request has no id, so any refusal now is taken as its answer.
+            ServerMessage::Error { code, message, .. } => Some(Err(SignalingError::Server {
+                code: *code,
+                message: message.clone(),
+            })),
             _ => None,
         })
         .await

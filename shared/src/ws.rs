@@ -198,8 +198,18 @@ pub enum ClientMessage {
         session: String,
         data: SignalData,
     },
-    /// Answered by [`ServerMessage::IceServers`].
-    IceServers,
+    /// Answered by [`ServerMessage::IceServers`]. STUN servers for anyone; TURN credentials
+    /// (a relay costs the operator bandwidth) only for a WebRTC session the asker is part of:
+    /// the call `call` going on in `room`, or a transfer with `peer`, who shares `room` and
+    /// does not block (and is not blocked by) the asker.
+    IceServers {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peer: Option<String>,
+    },
     /// Liveness probe; answered by [`ServerMessage::Pong`] with the same nonce.
     Ping { nonce: u64 },
 }
@@ -719,7 +729,22 @@ mod tests {
                        "data": {"kind": "candidate", "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
                                 "sdp_mid": "0", "sdp_m_line_index": 0}}),
             ),
-            (ClientMessage::IceServers, json!({"type": "ice_servers"})),
+            (
+                ClientMessage::IceServers {
+                    room: None,
+                    call: None,
+                    peer: None,
+                },
+                json!({"type": "ice_servers"}),
+            ),
+            (
+                ClientMessage::IceServers {
+                    room: Some(RoomId::lobby()),
+                    call: None,
+                    peer: Some("bob".into()),
+                },
+                json!({"type": "ice_servers", "room": "lobby", "peer": "bob"}),
+            ),
             (
                 ClientMessage::Ping { nonce: 3 },
                 json!({"type": "ping", "nonce": 3}),

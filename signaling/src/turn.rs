@@ -27,8 +27,9 @@ pub fn turn_password(secret: &str, username: &str) -> String {
 }
 
 impl IceConfig {
-    /// The servers to hand `user` now, and when their credentials expire (ms since the epoch).
-    pub fn servers_for(&self, user: &str, now_ms: i64) -> (Vec<IceServer>, i64) {
+    /// The servers to hand `user` now, with TURN only when `relay` (they are in a WebRTC
+    /// session), and when the credentials expire (ms since the epoch).
+    pub fn servers_for(&self, user: &str, relay: bool, now_ms: i64) -> (Vec<IceServer>, i64) {
         let ttl_ms = i64::try_from(self.ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let mut servers = Vec::new();
@@ -40,6 +41,7 @@ impl IceConfig {
             });
         }
         if let Some(secret) = self.turn_secret.as_deref()
+            && relay
             && !self.turn_urls.is_empty()
         {
             let username = format!("{}:{user}", expires_at_ms / 1000);
@@ -75,10 +77,12 @@ mod tests {
             turn_secret: None,
             ttl_secs: 600,
         };
-        let (servers, _) = config.servers_for("alice", 1_000_000);
+        let (servers, _) = config.servers_for("alice", true, 1_000_000);
         assert_eq!(servers.len(), 1, "no TURN without a secret");
         config.turn_secret = Some("s3cret".into());
-        let (servers, expires) = config.servers_for("alice", 1_000_000);
+        let (servers, _) = config.servers_for("alice", false, 1_000_000);
+        assert_eq!(servers.len(), 1, "no TURN outside a WebRTC session");
+        let (servers, expires) = config.servers_for("alice", true, 1_000_000);
         assert_eq!(expires, 1_600_000);
         let turn = &servers[1];
         assert_eq!(turn.username.as_deref(), Some("1600:alice"));

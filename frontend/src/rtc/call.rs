@@ -257,14 +257,22 @@ impl Rtc {
             });
             let timer = set_interval_with_handle(move || self.refresh_stats(), STATS_EVERY).ok();
             live.stats_timer.set(timer);
+            // The server answers in order: a joiner's relay arrives before the call's state,
+            // which starts the connections; a caller's before anyone can answer.
             match start_request {
-                Some(client_id) => self.send(&ClientMessage::StartCall {
-                    room,
-                    client_id,
-                    call,
-                    video,
-                }),
-                None => self.send(&ClientMessage::JoinCall { room, call }),
+                Some(client_id) => {
+                    self.send(&ClientMessage::StartCall {
+                        room: room.clone(),
+                        client_id,
+                        call: call.clone(),
+                        video,
+                    });
+                    self.ask_relay(&room, Some(&call), None);
+                }
+                None => {
+                    self.ask_relay(&room, Some(&call), None);
+                    self.send(&ClientMessage::JoinCall { room, call });
+                }
             }
         });
     }
@@ -344,6 +352,7 @@ impl Rtc {
         }
         live.peers.borrow_mut().clear();
         self.update_view(|v| v.peers.clear());
+        self.ask_relay(&live.room, Some(&live.id), None);
         self.send(&ClientMessage::JoinCall {
             room: live.room.clone(),
             call: live.id.clone(),

@@ -110,12 +110,23 @@ impl Rtc {
             .unwrap_or_default()
     }
 
-    /// A (re)connected socket: fetch fresh ICE credentials, and get back into my call.
+    /// A (re)connected socket: get back into my call.
     pub fn on_welcome(self) {
         // The calls going on arrive right after the welcome; what was known is stale.
         self.calls.set(HashMap::new());
-        self.send(&ClientMessage::IceServers);
         self.rejoin_call();
+    }
+
+    /// Asks for ICE servers (STUN, and TURN credentials) for a call or a transfer with `peer`:
+    /// the server gives a relay only for a session of mine. Sent ahead of the connections that
+    /// need it; the answer replaces the servers every new connection uses (credentials last an
+    /// hour, whichever session they were asked for).
+    fn ask_relay(self, room: &RoomId, call: Option<&str>, peer: Option<&str>) {
+        self.send(&ClientMessage::IceServers {
+            room: Some(room.clone()),
+            call: call.map(str::to_owned),
+            peer: peer.map(str::to_owned),
+        });
     }
 
     pub fn on_server(self, message: ServerMessage) {

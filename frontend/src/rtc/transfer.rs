@@ -325,6 +325,8 @@ impl Rtc {
                 },
                 Live::Out(live),
             );
+            // The relay is in hand long before the receiver accepts and connects.
+            self.ask_relay(&room, None, Some(&to));
             self.signal(
                 &room,
                 &to,

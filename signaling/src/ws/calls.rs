@@ -243,28 +243,7 @@ pub async fn signal(
             ),
         ));
     }
-    member_of(state, ctx, &room).await?;
-    let not_there = || Refused::new(ErrorCode::NoSuchUser, "That person is not in this room.");
-    let target = state.store.user_by_name(&to).await?.ok_or_else(not_there)?;
-    if target.id == ctx.authed.user {
-        return Err(Refused::new(
-            ErrorCode::InvalidMessage,
-            "Signaling goes to someone else.",
-        ));
-    }
-    if state.store.membership(&room, target.id).await?.is_none() {
-        return Err(not_there());
-    }
-    // A block holds in every room the two share, not only in their direct conversation:
-    // offers of files and calls are addressed to one person. Said as for someone who left, so
-    // the blocked side does not learn of the block.
-    if state
-        .store
-        .blocked_either_way(ctx.authed.user, target.id)
-        .await?
-    {
-        return Err(not_there());
-    }
+    let target = reachable_peer(state, ctx, &room, &to).await?;
     if let SignalData::Files { files } = &data {
         shared::transfer::check_offer(files)
             .map_err(|why| Refused::new(ErrorCode::InvalidMessage, why))?;
@@ -279,10 +258,69 @@ pub async fn signal(
     Ok(None)
 }
 
-pub fn ice_servers(state: &AppState, ctx: &SocketContext) -> Reply {
-    let (servers, expires_at_ms) = state.ice.servers_for(&ctx.authed.username, now_ms());
-    Some(ServerMessage::IceServers {
+/// `to`, if the asker may open a WebRTC session with them in `room`: both members, not the
+/// same person, and no block either way.
+async fn reachable_peer(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    to: &str,
+) -> Result<NamedUser, Refused> {
+    member_of(state, ctx, room).await?;
+    let not_there = || Refused::new(ErrorCode::NoSuchUser, "That person is not in this room.");
+    let target = state.store.user_by_name(to).await?.ok_or_else(not_there)?;
+    if target.id == ctx.authed.user {
+        return Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "Signaling goes to someone else.",
+        ));
+    }
+    if state.store.membership(room, target.id).await?.is_none() {
+        return Err(not_there());
+    }
+    // A block holds in every room the two share, not only in their direct conversation:
+    // offers of files and calls are addressed to one person. Said as for someone who left, so
+    // the blocked side does not learn of the block.
+    if state
+        .store
+        .blocked_either_way(ctx.authed.user, target.id)
+        .await?
+    {
+        return Err(not_there());
+    }
+    Ok(target)
+}
+
+/// STUN servers for anyone; TURN credentials only for a session the asker is part of: a call
+/// going on in a room of theirs, or a transfer with someone they may reach there.
+pub async fn ice_servers(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: Option<RoomId>,
+    call: Option<String>,
+    peer: Option<String>,
+) -> Result<Reply, Refused> {
+    let relay = match (room, call, peer) {
+        (Some(room), Some(call), _) => {
+            check_session(&call)?;
+            member_of(state, ctx, &room).await?;
+            if state.calls.info(&(room, call)).is_none() {
+                return Err(Refused::new(
+                    ErrorCode::InvalidMessage,
+                    "That call is over.",
+                ));
+            }
+            true
+        }
+        (Some(room), None, Some(peer)) => {
+            reachable_peer(state, ctx, &room, &peer).await?;
+            true
+        }
+        _ => false,
+    };
+    let (servers, expires_at_ms) = state.ice.servers_for(&ctx.authed.username, relay, now_ms());
+    Ok(Some(ServerMessage::IceServers {
         servers,
         expires_at_ms,
-    })
+    }))
 }

@@ -240,7 +240,9 @@ async fn route(
             session,
             data,
         } => calls::signal(state, ctx, room, to, session, data).await,
-        C::IceServers => Ok(calls::ice_servers(state, ctx)),
+        C::IceServers { room, call, peer } => {
+            calls::ice_servers(state, ctx, room, call, peer).await
+        }
     }
 }
 

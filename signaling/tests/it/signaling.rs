@@ -267,26 +267,112 @@ async fn a_call_nobody_joined_is_missed_and_strangers_cannot_join() {
     );
 }
 
-#[tokio::test]
-async fn clients_get_stun_and_expiring_turn_credentials() {
-    let server = TestServer::start_with(|c| {
-        c.stun_urls = vec!["stun:turn.example.org:3478".into()];
-        c.turn_urls = vec!["turn:turn.example.org:3478?transport=udp".into()];
-        c.turn_secret = Some("coturn-static-auth-secret".into());
-        c.turn_ttl_secs = 600;
-    })
-    .await;
-    let mut alice = server.connect(&server.create_user("alice").await).await;
-    alice.send(&ClientMessage::IceServers).await;
-    let (servers, expires_at_ms) = alice
+async fn ask_ice(
+    client: &mut crate::harness::Client,
+    room: Option<RoomId>,
+    call: Option<&str>,
+    peer: Option<&str>,
+) -> Result<(Vec<shared::calls::IceServer>, i64), ErrorCode> {
+    client
+        .send(&ClientMessage::IceServers {
+            room,
+            call: call.map(str::to_owned),
+            peer: peer.map(str::to_owned),
+        })
+        .await;
+    client
         .wait_for(|e| match e {
             ServerMessage::IceServers {
                 servers,
                 expires_at_ms,
-            } => Some((servers, expires_at_ms)),
+            } => Some(Ok((servers, expires_at_ms))),
+            ServerMessage::Error { code, .. } => Some(Err(code)),
             _ => None,
         })
+        .await
+}
+
+fn with_turn(c: &mut signaling::config::Config) {
+    c.stun_urls = vec!["stun:turn.example.org:3478".into()];
+    c.turn_urls = vec!["turn:turn.example.org:3478?transport=udp".into()];
+    c.turn_secret = Some("coturn-static-auth-secret".into());
+    c.turn_ttl_secs = 600;
+}
+
+#[tokio::test]
+async fn turn_credentials_only_for_a_call_or_transfer_of_mine() {
+    let server = TestServer::start_with(with_turn).await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let bob_cookie = server.create_user("bob").await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let lobby = Some(RoomId::lobby());
+
+    // Not in any WebRTC session: STUN only (the audit's finding: everyone got TURN).
+    let (servers, _) = ask_ice(&mut alice, None, None, None).await.unwrap();
+    assert_eq!(servers.len(), 1);
+    assert!(servers[0].username.is_none());
+    // A transfer needs someone reachable in the room; oneself or a stranger is refused.
+    assert_eq!(
+        ask_ice(&mut alice, lobby.clone(), None, Some("alice"))
+            .await
+            .unwrap_err(),
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        ask_ice(&mut alice, lobby.clone(), None, Some("nobody"))
+            .await
+            .unwrap_err(),
+        ErrorCode::NoSuchUser
+    );
+    let (servers, _) = ask_ice(&mut alice, lobby.clone(), None, Some("bob"))
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 2, "a transfer with bob gets a relay");
+    // A call that is not going on gets nothing; one that is does.
+    assert!(
+        ask_ice(&mut bob, lobby.clone(), Some("c1"), None)
+            .await
+            .is_err()
+    );
+    alice
+        .send(&ClientMessage::StartCall {
+            room: RoomId::lobby(),
+            client_id: ClientMsgId("start-c1".into()),
+            call: "c1".into(),
+            video: false,
+        })
         .await;
+    alice
+        .wait_for(|e| matches!(e, ServerMessage::Ack { .. }).then_some(()))
+        .await;
+    let (servers, _) = ask_ice(&mut bob, lobby.clone(), Some("c1"), None)
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 2, "a member may join the call in progress");
+    // A block closes the way to a relay as it closes the signaling.
+    bob.send(&ClientMessage::Block {
+        user: "alice".into(),
+        blocked: true,
+    })
+    .await;
+    bob.wait_for(|e| matches!(e, ServerMessage::Blocked { .. }).then_some(()))
+        .await;
+    assert_eq!(
+        ask_ice(&mut alice, lobby, None, Some("bob"))
+            .await
+            .unwrap_err(),
+        ErrorCode::NoSuchUser
+    );
+}
+
+#[tokio::test]
+async fn clients_get_stun_and_expiring_turn_credentials() {
+    let server = TestServer::start_with(with_turn).await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    server.create_user("bob").await;
+    let (servers, expires_at_ms) = ask_ice(&mut alice, Some(RoomId::lobby()), None, Some("bob"))
+        .await
+        .unwrap();
     assert_eq!(servers[0].urls, ["stun:turn.example.org:3478"]);
     let turn = &servers[1];
     let username = turn.username.clone().unwrap();
