@@ -1,6 +1,6 @@
 // Passkey ceremonies in the browser (WebAuthn). Loaded only when someone uses a passkey: by the
-// account page, and by the sign-in screen through a dynamic import, so the chat's first load
-// does not carry it. The server's side is signaling/src/passkeys.rs.
+// account page (a dynamic import), and by the sign-in screen, which adds it as a module script
+// and finds it as `window.chatPasskey`; so the chat's first load does not carry it. The server's side is signaling/src/passkeys.rs.
 //
 // The options travel as JSON (base64url for binary fields) and are turned into what
 // navigator.credentials expects by the browser's own parse…FromJSON; the answer goes back
@@ -66,3 +66,5 @@ export async function logIn(username) {
   }
   return post('/api/passkey-login/finish', { ceremony, credential: credential.toJSON() });
 }
+
+globalThis.chatPasskey = { supported, register, logIn };

@@ -3,7 +3,7 @@
 
 use gloo_net::http::{Request, Response};
 use shared::api::{ApiError, ApiErrorCode, AuthOptions, Credentials, SessionInfo};
-use wasm_bindgen::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Why an account call failed, worded for the person at the keyboard, and the server's code
 /// for it when it sent one.
@@ -26,30 +26,54 @@ pub async fn auth_options() -> Option<AuthOptions> {
     response.json().await.ok()
 }
 
-#[wasm_bindgen(
-    inline_js = "export function passkeyLogIn(u) { return import('/passkey.js').then((m) => m.logIn(u)); }"
-)]
-extern "C" {
-    /// `public/passkey.js`, loaded on first use: the WebAuthn ceremony of a log-in.
-    #[wasm_bindgen(js_name = passkeyLogIn)]
-    fn passkey_log_in_js(username: &str) -> js_sys::Promise;
-}
-
-/// Logs `username` in with a passkey (the browser asks for it).
+/// Logs `username` in with a passkey: `public/passkey.js`, loaded now (on first use, so the
+/// first load does not carry it), runs the WebAuthn ceremony.
 pub async fn log_in_with_passkey(username: &str) -> Result<String, ApiProblem> {
     let text = |value: &JsValue, key: &str| {
         js_sys::Reflect::get(value, &key.into())
             .ok()
             .and_then(|v| v.as_string())
     };
-    match wasm_bindgen_futures::JsFuture::from(passkey_log_in_js(username)).await {
-        Ok(session) => text(&session, "username")
-            .ok_or_else(|| ApiProblem("The server sent an unexpected answer.".to_owned(), None)),
-        Err(error) => Err(ApiProblem(
+    let failed = |error: JsValue| {
+        ApiProblem(
             text(&error, "message").unwrap_or_else(|| "The passkey did not work.".to_owned()),
             None,
-        )),
+        )
+    };
+    let module = passkey_module().await.map_err(failed)?;
+    let log_in: js_sys::Function = js_sys::Reflect::get(&module, &"logIn".into())
+        .map_err(failed)?
+        .unchecked_into();
+    let promise: js_sys::Promise = log_in
+        .call1(&module, &username.into())
+        .map_err(failed)?
+        .unchecked_into();
+    let session = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(failed)?;
+    text(&session, "username")
+        .ok_or_else(|| ApiProblem("The server sent an unexpected answer.".to_owned(), None))
+}
+
+/// `window.chatPasskey`, which `/passkey.js` sets once a script element has loaded it.
+async fn passkey_module() -> Result<JsValue, JsValue> {
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    let key = JsValue::from_str("chatPasskey");
+    let loaded = js_sys::Reflect::get(&window, &key)?;
+    if !loaded.is_undefined() {
+        return Ok(loaded);
     }
+    let document = window.document().ok_or(JsValue::NULL)?;
+    let script = document.create_element("script")?;
+    script.set_attribute("type", "module")?;
+    script.set_attribute("src", "/passkey.js")?;
+    let ready = js_sys::Promise::new(&mut |resolve, reject| {
+        let _ = script.add_event_listener_with_callback("load", &resolve);
+        let _ = script.add_event_listener_with_callback("error", &reject);
+    });
+    document.body().ok_or(JsValue::NULL)?.append_child(&script)?;
+    wasm_bindgen_futures::JsFuture::from(ready).await?;
+    js_sys::Reflect::get(&window, &key)
 }
 
 pub async fn log_out() -> Result<(), ApiProblem> {
