@@ -11,7 +11,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{Credentials, SessionInfo};
+use shared::api::{AuthOptions, Credentials, RegistrationMode, SessionInfo};
 use shared::limits::{check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
 
@@ -146,6 +146,15 @@ pub async fn confirm_password(
     Ok(())
 }
 
+/// The ways into this server, for the sign-in screen (no session needed).
+pub async fn auth_options(State(state): State<AppState>) -> Json<AuthOptions> {
+    Json(AuthOptions {
+        registration: RegistrationMode::Open,
+        passkeys: false,
+        sso: state.sso.as_ref().map(|sso| sso.name().to_owned()),
+    })
+}
+
 pub async fn not_found() -> ApiFailure {
     ApiFailure::NotFound
 }
@@ -169,7 +178,9 @@ fn admit(
     Ok((creds, client))
 }
 
-async fn start_session(
+/// A new session for `user`: stored, and its cookie set on a response with `status` and
+/// the [`SessionInfo`] as its body.
+pub(crate) async fn start_session(
     state: &AppState,
     user: crate::store::UserId,
     username: String,

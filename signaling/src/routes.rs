@@ -1,7 +1,7 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, deletion, devices, export, security_headers, two_factor, ws};
+use crate::{accounts, deletion, devices, export, security_headers, sso, two_factor, ws};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -25,6 +25,9 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/login", post(accounts::login))
         .route("/api/logout", post(accounts::logout))
         .route("/api/session", get(accounts::session))
+        .route("/api/auth-options", get(accounts::auth_options))
+        .route("/api/sso/start", get(sso::start))
+        .route("/api/sso/callback", get(sso::callback))
         .route("/api/sessions", get(devices::list))
         .route("/api/sessions/{id}", delete(devices::end_one))
         .route("/api/logout-everywhere", post(devices::end_all))
