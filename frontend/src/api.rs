@@ -40,6 +40,18 @@ pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
     read(response).await.map(Some)
 }
 
+/// The button label of the server's single sign-on, when it offers one (`None` also when the
+/// server cannot be asked: the password form works without it).
+pub async fn sso_name() -> Option<String> {
+    // Only the field this client reads (of `shared::api::AuthOptions`): a smaller decoder.
+    #[derive(serde::Deserialize)]
+    struct Options {
+        sso: Option<String>,
+    }
+    let response = send(Request::get("/api/auth-options").build()).await.ok()?;
+    response.json::<Options>().await.ok()?.sso
+}
+
 async fn send(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
 ) -> Result<Response, ApiProblem> {
