@@ -43,13 +43,11 @@ pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
 /// The button label of the server's single sign-on, when it offers one (`None` also when the
 /// server cannot be asked: the password form works without it).
 pub async fn sso_name() -> Option<String> {
-    // Only the field this client reads (of `shared::api::AuthOptions`): a smaller decoder.
-    #[derive(serde::Deserialize)]
-    struct Options {
-        sso: Option<String>,
-    }
     let response = send(Request::get("/api/auth-options").build()).await.ok()?;
-    response.json::<Options>().await.ok()?.sso
+    // Only `sso` of `shared::api::AuthOptions` is read, by the browser's JSON parser: a serde
+    // decoder for it would cost the first load about a kilobyte.
+    let options = js_sys::JSON::parse(&response.text().await.ok()?).ok()?;
+    js_sys::Reflect::get(&options, &"sso".into()).ok()?.as_string()
 }
 
 async fn send(
