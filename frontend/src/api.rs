@@ -47,7 +47,9 @@ pub async fn sso_name() -> Option<String> {
     // Only `sso` of `shared::api::AuthOptions` is read, by the browser's JSON parser: a serde
     // decoder for it would cost the first load about a kilobyte.
     let options = js_sys::JSON::parse(&response.text().await.ok()?).ok()?;
-    js_sys::Reflect::get(&options, &"sso".into()).ok()?.as_string()
+    js_sys::Reflect::get(&options, &"sso".into())
+        .ok()?
+        .as_string()
 }
 
 async fn send(

@@ -8,8 +8,10 @@
 //! browser to the provider. `GET /api/sso/callback` takes that row (once), checks cookie and
 //! age, exchanges the code, verifies the ID token (signature, issuer, audience, nonce, expiry)
 //! and signs in the account linked to the token's (issuer, subject), creating one the first
-//! time. Any failure lands on `/?sso=failed`; the reason goes to the log only, so nothing a
-//! provider or an attacker writes reaches the page.
+//! time. Any failure answers with a small page of its own ([`FAILED_PAGE`], a link back to
+//! log-in) rather than the app with a flag in the address: the app's first load has no room
+//! for the code to show it. The reason goes to the log only, so nothing a provider or an
+//! attacker writes reaches the page.
 //!
 //! The local second factor is not asked for: the provider's log-in is the strong factor here,
 //! as in Mattermost and GitLab. Accounts made here have a password nobody knows.
@@ -50,8 +52,26 @@ const MAX_PENDING: u32 = 10_000;
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 /// Any call to the provider.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Where the browser goes when single sign-on fails.
-const FAILED: &str = "/?sso=failed";
+/// What the browser shows when single sign-on fails. Styled by the account page's stylesheet;
+/// no script.
+const FAILED_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Sign-in did not work · Chat</title>
+<link rel="stylesheet" href="/account.css">
+</head>
+<body>
+<main class="account card">
+<h1>Single sign-on did not work</h1>
+<p>The sign-in was cancelled, took too long, or was started in another browser. Try again, or log in with your password.</p>
+<p><a class="button" href="/">Back to log-in</a></p>
+</main>
+</body>
+</html>
+"#;
 /// The flow cookie on plain http, and behind HTTPS (see [`crate::session_cookie`]).
 const FLOW_COOKIE: &str = "chat_sso";
 const SECURE_FLOW_COOKIE: &str = "__Host-chat_sso";
@@ -240,7 +260,7 @@ pub async fn start(
     })
 }
 
-/// `GET /api/sso/callback?code&state`: 303 to `/` signed in, or to `/?sso=failed`.
+/// `GET /api/sso/callback?code&state`: 303 to `/` signed in, or the failure page.
 pub async fn callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -259,13 +279,20 @@ pub async fn callback(
 }
 
 fn failed(sso: &Sso, failure: &Failure) -> Response {
-    match failure {
-        Failure::Store(_) | Failure::ProviderUnavailable(_) | Failure::Session => {
-            tracing::warn!(reason = %failure, "single sign-on failed");
-        }
-        _ => tracing::info!(reason = %failure, "single sign-on refused"),
+    let status = match failure {
+        Failure::Store(_) | Failure::Session => StatusCode::INTERNAL_SERVER_ERROR,
+        Failure::ProviderUnavailable(_) | Failure::Exchange(_) => StatusCode::BAD_GATEWAY,
+        Failure::RateLimited | Failure::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    if status.is_server_error() {
+        tracing::warn!(reason = %failure, "single sign-on failed");
+    } else {
+        tracing::info!(reason = %failure, "single sign-on refused");
     }
-    let mut response = redirect(FAILED);
+    let content_type = HeaderValue::from_static("text/html; charset=utf-8");
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type)], FAILED_PAGE).into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, sso.flow_cookie("", 0));
