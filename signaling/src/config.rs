@@ -152,7 +152,7 @@ pub struct Config {
     #[arg(long = "admin", env = "CHAT_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
 
-    /// OpenID Connect provider for single sign-on (its issuer URL, e.g.
+    /// OpenID Connect provider for single sign-on: its issuer URL exactly as it names itself (e.g.
     /// `https://accounts.example.org/realms/staff`); its settings are read from
     /// `<issuer>/.well-known/openid-configuration`. Log-in then offers a button for it; the
     /// provider must allow the redirect URI `<public URL>/api/sso/callback`.

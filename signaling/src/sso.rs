@@ -157,7 +157,9 @@ impl Sso {
             .build()?;
         Ok(Some(Self {
             name: config.oidc_name.clone(),
-            issuer: IssuerUrl::new(issuer.trim_end_matches('/').to_owned())?,
+            // Exactly as given: discovery checks that the provider names itself the same way,
+            // trailing slash included (some have one).
+            issuer: IssuerUrl::new(issuer.clone())?,
             client_id: ClientId::new(client_id.clone()),
             client_secret: config.oidc_client_secret.clone().map(ClientSecret::new),
             redirect: RedirectUrl::new(redirect)?,
