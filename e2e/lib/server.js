@@ -8,14 +8,18 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export class TestServer {
-  constructor({ env = {} } = {}) {
+  constructor({ env = {}, args = [] } = {}) {
     this.dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
     this.env = env;
+    this.extraArgs = args;
     this.port = 0;
     this.log = [];
   }
 
-  /** `env` adds or overrides the server's environment (CHAT_* settings). */
+  /**
+   * `env` adds or overrides the server's environment (CHAT_* settings); `args` are more
+   * command-line flags.
+   */
   static async start(options) {
     const server = new TestServer(options);
     await server.boot();
@@ -33,6 +37,7 @@ export class TestServer {
       '--bind', `127.0.0.1:${this.port}`,
       '--data-dir', this.dataDir,
       '--static-dir', process.env.DIST_DIR ?? join(root, 'dist'),
+      ...this.extraArgs,
     ];
     this.log = []; // only this process's output decides readiness
     this.proc = spawn(bin, args, {

@@ -2,7 +2,7 @@
 //! token, the browser attaches it.
 
 use gloo_net::http::{Request, Response};
-use shared::api::{ApiError, ApiErrorCode, AuthOptions, Credentials, SessionInfo};
+use shared::api::{ApiError, ApiErrorCode, Credentials, SessionInfo};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Why an account call failed, worded for the person at the keyboard, and the server's code
@@ -18,12 +18,6 @@ pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
 pub async fn log_in(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
     let response = send(Request::post("/api/login").json(creds)).await?;
     read(response).await
-}
-
-/// What the sign-in screen offers on this server; `None` when it cannot be had (offline).
-pub async fn auth_options() -> Option<AuthOptions> {
-    let response = send(Request::get("/api/auth-options").build()).await.ok()?;
-    response.json().await.ok()
 }
 
 /// Logs `username` in with a passkey: `public/passkey.js`, loaded now (on first use, so the
@@ -71,7 +65,10 @@ async fn passkey_module() -> Result<JsValue, JsValue> {
         let _ = script.add_event_listener_with_callback("load", &resolve);
         let _ = script.add_event_listener_with_callback("error", &reject);
     });
-    document.body().ok_or(JsValue::NULL)?.append_child(&script)?;
+    document
+        .body()
+        .ok_or(JsValue::NULL)?
+        .append_child(&script)?;
     wasm_bindgen_futures::JsFuture::from(ready).await?;
     js_sys::Reflect::get(&window, &key)
 }
@@ -95,6 +92,14 @@ pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
         return Ok(None);
     }
     read(response).await.map(Some)
+}
+
+/// What the sign-in screen may offer besides passwords (`shared::api::AuthOptions`), as the
+/// browser's JSON parser reads it: a serde decoder for it would cost the first load about a
+/// kilobyte. `None` when the server cannot be asked (the password form works without it).
+pub async fn auth_options() -> Option<JsValue> {
+    let response = send(Request::get("/api/auth-options").build()).await.ok()?;
+    js_sys::JSON::parse(&response.text().await.ok()?).ok()
 }
 
 async fn send(

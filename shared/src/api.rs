@@ -16,6 +16,8 @@
 //! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
 //! | `GET /api/auth-options` | - | 200 [`AuthOptions`] (no session needed) |
 //! | `POST /api/admin/users` | [`NewAccount`] | 201 [`SessionInfo`] of the new account (administrators) |
+//! | `GET /api/sso/start` | - | 303 to the single sign-on provider, flow cookie set |
+//! | `GET /api/sso/callback?code&state` | - | 303 to `/` + cookie (an HTML page on failure) |
 //!
 //! The session token travels only in an `HttpOnly; SameSite=Strict` cookie, never in a body or
 //! a URL: [`SECURE_SESSION_COOKIE`] on a server behind HTTPS, [`SESSION_COOKIE`] on plain http.

@@ -119,7 +119,7 @@ pub async fn auth_options(State(state): State<AppState>, headers: HeaderMap) -> 
     Json(AuthOptions {
         registration: state.registration,
         passkeys: state.passkeys.as_ref().is_some_and(|p| p.serves_host(host)),
-        sso: None,
+        sso: state.sso.as_ref().map(|sso| sso.name().to_owned()),
     })
 }
 
@@ -262,6 +262,8 @@ fn admit(
     Ok((creds, client))
 }
 
+/// A new session for `user`: stored, and its cookie set on a response with `status` and
+/// the [`SessionInfo`] as its body.
 pub(crate) async fn start_session(
     state: &AppState,
     user: crate::store::UserId,

@@ -158,6 +158,31 @@ pub struct Config {
     /// (WebAuthn does not work on IP addresses). Changing it orphans every passkey.
     #[arg(long, env = "CHAT_PASSKEY_RP_ID")]
     pub passkey_rp_id: Option<String>,
+    /// OpenID Connect provider for single sign-on: its issuer URL exactly as it names itself (e.g.
+    /// `https://accounts.example.org/realms/staff`); its settings are read from
+    /// `<issuer>/.well-known/openid-configuration`. Log-in then offers a button for it; the
+    /// provider must allow the redirect URI `<public URL>/api/sso/callback`.
+    #[arg(long, env = "CHAT_OIDC_ISSUER", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+
+    /// This server's client id at the OpenID Connect provider.
+    #[arg(long, env = "CHAT_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+
+    /// This server's client secret at the OpenID Connect provider (none for a public client;
+    /// PKCE protects the code either way).
+    #[arg(long, env = "CHAT_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// The single sign-on button reads "Sign in with <this>".
+    #[arg(long, env = "CHAT_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
+
+    /// Where people reach this server (scheme://host[:port]), for URLs given to others: the
+    /// single sign-on redirect URI is `<this>/api/sso/callback`. Default: the first allowed
+    /// origin.
+    #[arg(long, env = "CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -212,6 +237,17 @@ impl Config {
         config
     }
 
+    /// The address people reach the server at, once the listening port is known: --public-url,
+    /// or the first allowed origin.
+    pub fn public_url(&self, origins: &[String]) -> String {
+        self.public_url
+            .as_deref()
+            .or(origins.first().map(String::as_str))
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// The allowlist actually enforced, once the listening port is known.
     pub fn effective_origins(&self, local: SocketAddr) -> Vec<String> {
         if !self.allowed_origins.is_empty() {
@@ -256,6 +292,26 @@ mod tests {
         assert_eq!(config.session_idle, Duration::from_secs(2 * 24 * 3600));
         assert_eq!(config.login_failure_window, Duration::from_secs(60));
         assert!(Config::try_parse_from(["signaling", "--session-idle-days", "0"]).is_err());
+    }
+
+    #[test]
+    fn single_sign_on_needs_an_issuer_and_a_client_id_together() {
+        let config = Config::for_data_dir("x".into());
+        assert_eq!(config.oidc_issuer, None);
+        assert_eq!(config.oidc_name, "single sign-on");
+        assert!(Config::try_parse_from(["signaling", "--oidc-issuer", "https://idp"]).is_err());
+        assert!(Config::try_parse_from(["signaling", "--oidc-client-id", "chat"]).is_err());
+        let config = Config::parse_from([
+            "signaling",
+            "--oidc-issuer",
+            "https://idp",
+            "--oidc-client-id",
+            "chat",
+        ]);
+        let origins = ["https://chat.example.org".to_owned()];
+        assert_eq!(config.public_url(&origins), "https://chat.example.org");
+        let config = Config::parse_from(["signaling", "--public-url", "https://x.example/"]);
+        assert_eq!(config.public_url(&origins), "https://x.example");
     }
 
     #[test]

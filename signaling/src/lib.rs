@@ -25,6 +25,7 @@ pub mod routes;
 pub mod rules;
 pub mod security_headers;
 pub mod session_cookie;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod turn;
@@ -110,12 +111,14 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let writer =
         commit::MessageWriter::start(store.clone(), fanout.clone(), delivery_order.clone());
     let allowed_origins = config.effective_origins(addr);
+    let sso = sso::Sso::from_config(&config, &allowed_origins)?;
+    let passkeys = passkeys::Passkeys::new(&config, &allowed_origins);
     let state = AppState::new(Shared {
         store: store.clone(),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
-        allowed_origins: allowed_origins.clone(),
+        allowed_origins,
         session_cookie: session_cookie::SessionCookie::new(config.secure_cookies),
         sessions: SessionPolicy::new(
             Duration::from_secs(u64::from(config.session_days) * 24 * 3600),
@@ -150,7 +153,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         ),
         registration: config.registration.into(),
         admins: config.admins.clone(),
-        passkeys: passkeys::Passkeys::new(&config, &allowed_origins),
+        passkeys,
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),
         ice: turn::IceConfig {
@@ -160,6 +163,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             ttl_secs: config.turn_ttl_secs,
         },
         sockets: TaskTracker::new(),
+        sso,
     });
     if !config.static_dir.join("index.html").exists() {
         tracing::warn!(dir = %config.static_dir.display(), "no built frontend here; only the API is served");
@@ -167,6 +171,14 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let app = routes::router(state.clone(), &config.static_dir, config.secure_cookies);
     tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
 
+    if state.sso.is_some() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Some(sso) = &state.sso {
+                sso.warm_up().await;
+            }
+        });
+    }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let checkpoints = tokio::spawn(checkpoint::run(
         store.clone(),

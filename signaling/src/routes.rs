@@ -1,7 +1,7 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, deletion, devices, export, passkeys, security_headers, two_factor, ws};
+use crate::{accounts, deletion, devices, export, passkeys, security_headers, sso, two_factor, ws};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -25,6 +25,9 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/login", post(accounts::login))
         .route("/api/logout", post(accounts::logout))
         .route("/api/session", get(accounts::session))
+        .route("/api/auth-options", get(accounts::auth_options))
+        .route("/api/sso/start", get(sso::start))
+        .route("/api/sso/callback", get(sso::callback))
         .route("/api/sessions", get(devices::list))
         .route("/api/sessions/{id}", delete(devices::end_one))
         .route("/api/logout-everywhere", post(devices::end_all))
@@ -35,7 +38,6 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/2fa/setup", post(two_factor::setup))
         .route("/api/2fa/enable", post(two_factor::enable))
         .route("/api/2fa/disable", post(two_factor::disable))
-        .route("/api/auth-options", get(accounts::auth_options))
         .route("/api/admin/users", post(accounts::create_by_admin))
         .route("/api/passkeys", get(passkeys::list))
         .route("/api/passkeys/register", post(passkeys::start_registration))

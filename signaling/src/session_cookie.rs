@@ -37,20 +37,7 @@ impl SessionCookie {
 
     /// The session token in the `Cookie` header(s): `None` when absent or empty.
     pub fn token(self, headers: &HeaderMap) -> Result<Option<String>, Ambiguous> {
-        let mut found = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter(|c| c.name() == self.name());
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(Ambiguous);
-        }
-        Ok(first
-            .filter(|c| !c.value().is_empty())
-            .map(|c| c.value().to_owned()))
+        single_cookie(headers, self.name())
     }
 
     /// `Set-Cookie` for a new session that lasts `max_age_secs`.
@@ -67,6 +54,25 @@ impl SessionCookie {
     pub fn clear(self) -> HeaderValue {
         self.set("", 0)
     }
+}
+
+/// The value of the cookie `name` in the `Cookie` header(s): `None` when absent or empty, an
+/// error when it is there twice.
+pub fn single_cookie(headers: &HeaderMap, name: &str) -> Result<Option<String>, Ambiguous> {
+    let mut found = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name);
+    let first = found.next();
+    if found.next().is_some() {
+        return Err(Ambiguous);
+    }
+    Ok(first
+        .filter(|c| !c.value().is_empty())
+        .map(|c| c.value().to_owned()))
 }
 
 #[cfg(test)]

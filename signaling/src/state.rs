@@ -68,6 +68,8 @@ pub struct Shared {
     pub presence_grace: std::time::Duration,
     /// Socket tasks, so shutdown can wait for them to say goodbye.
     pub sockets: TaskTracker,
+    /// The single sign-on provider, when one is configured.
+    pub sso: Option<crate::sso::Sso>,
 }
 
 /// How long sessions last, in milliseconds.

@@ -94,6 +94,18 @@ impl CeremonyKind {
     }
 }
 
+/// A single sign-on log-in sent to the provider and not back yet (see [`crate::sso`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLogin {
+    /// The OAuth `state` the provider hands back.
+    pub state: String,
+    /// SHA-256 of the value in the browser's flow cookie.
+    pub browser_hash: [u8; 32],
+    pub pkce_verifier: String,
+    pub nonce: String,
+    pub created_ms: i64,
+}
+
 /// One of a user's sessions, as the devices page lists it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -287,9 +299,36 @@ pub trait Storage: Send + Sync + 'static {
     /// Every message of `user` that is not deleted yet, in every room, members or not.
     async fn live_messages_of(&self, user: UserId) -> Result<Vec<(RoomId, Seq)>, StoreError>;
     /// Ends what is left of an account once its messages are tombstones and it left its
-    /// rooms: sessions, blocks both ways, two-factor, links it made; the name is freed (the row
+    /// rooms: sessions, blocks both ways, two-factor, links it made, single sign-on identities
+    /// (the same person signing on again gets a new account); the name is freed (the row
     /// stays, as `deleted-<id>`, because the timeline's events name it) and no password works.
     async fn forget_account(&self, user: UserId) -> Result<(), StoreError>;
+
+    // --- single sign-on ---
+
+    /// Stores a pending log-in, after deleting those created at or before `expired_before_ms`;
+    /// false (nothing stored) when `max_pending` unexpired ones exist already.
+    async fn add_sso_login(
+        &self,
+        login: &SsoLogin,
+        expired_before_ms: i64,
+        max_pending: u32,
+    ) -> Result<bool, StoreError>;
+    /// Removes and returns the pending log-in with this `state`, however old: a callback works
+    /// once. The caller checks its age and browser.
+    async fn take_sso_login(&self, state: &str) -> Result<Option<SsoLogin>, StoreError>;
+    /// The account linked to the provider identity (`issuer`, `subject`).
+    async fn sso_user(&self, issuer: &str, subject: &str) -> Result<Option<NamedUser>, StoreError>;
+    /// [`Storage::create_user`] and its link to (`issuer`, `subject`) in one transaction.
+    /// `UsernameTaken` when the name is; an identity linked already is a database error.
+    async fn create_sso_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError>;
 
     // --- two-factor authentication ---
 

@@ -6,8 +6,8 @@
 
 use super::{
     Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
-    PendingMessage, SessionOrigin, SessionRecord, SessionUser, Storage, StoreError, StoredPasskey,
-    TwoFactor, UserCredentials, UserId,
+    PendingMessage, SessionOrigin, SessionRecord, SessionUser, SsoLogin, Storage, StoreError,
+    StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Reaction, Role};
@@ -693,6 +693,43 @@ fn summary_from_row(row: &SqliteRow) -> RoomSummary {
     }
 }
 
+/// A new account row and its lobby membership (the first account of an installation runs the
+/// lobby), in the caller's transaction.
+async fn insert_user(
+    tx: &mut Transaction<'_, Sqlite>,
+    username: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<UserId, StoreError> {
+    let result = sqlx::query(
+        // The first account of an installation is its administrator.
+        "INSERT INTO users (username, password_hash, created_at, admin)
+         VALUES (?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING id",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await;
+    let user = match result {
+        Ok(row) => UserId(row.get(0)),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(StoreError::UsernameTaken);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    sqlx::query(
+        "INSERT INTO members (room_id, user_id, role, joined_at)
+         VALUES ('lobby', ?1, CASE WHEN EXISTS (SELECT 1 FROM members
+                    WHERE room_id = 'lobby' AND role = 'owner') THEN 'member' ELSE 'owner' END, ?2)",
+    )
+    .bind(user.0)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(user)
+}
+
 #[async_trait]
 impl Storage for SqliteStore {
     async fn create_user(
@@ -702,32 +739,7 @@ impl Storage for SqliteStore {
         now_ms: i64,
     ) -> Result<UserId, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at, admin)
-             VALUES (?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING id",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await;
-        let user = match result {
-            Ok(row) => UserId(row.get(0)),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(StoreError::UsernameTaken);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        // The first account of an installation runs the lobby.
-        sqlx::query(
-            "INSERT INTO members (room_id, user_id, role, joined_at)
-             VALUES ('lobby', ?1, CASE WHEN EXISTS (SELECT 1 FROM members
-                        WHERE room_id = 'lobby' AND role = 'owner') THEN 'member' ELSE 'owner' END, ?2)",
-        )
-        .bind(user.0)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        let user = insert_user(&mut tx, username, password_hash, now_ms).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -858,10 +870,94 @@ impl Storage for SqliteStore {
                 "DELETE FROM webauthn_ceremonies WHERE user_id = ?1",
                 "DELETE FROM invites WHERE created_by = ?1",
                 "DELETE FROM bans WHERE user_id = ?1",
+                "DELETE FROM sso_identities WHERE user_id = ?1",
                 "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
             ],
         )
         .await
+    }
+
+    async fn add_sso_login(
+        &self,
+        login: &SsoLogin,
+        expired_before_ms: i64,
+        max_pending: u32,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM sso_logins WHERE created_at <= ?")
+            .bind(expired_before_ms)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO sso_logins (state, browser_hash, pkce_verifier, nonce, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT COUNT(*) FROM sso_logins) < ?6",
+        )
+        .bind(&login.state)
+        .bind(login.browser_hash.as_slice())
+        .bind(&login.pkce_verifier)
+        .bind(&login.nonce)
+        .bind(login.created_ms)
+        .bind(i64::from(max_pending))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn take_sso_login(&self, state: &str) -> Result<Option<SsoLogin>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM sso_logins WHERE state = ?
+             RETURNING state, browser_hash, pkce_verifier, nonce, created_at",
+        )
+        .bind(state)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| SsoLogin {
+            state: r.get(0),
+            browser_hash: r.get::<Vec<u8>, _>(1).try_into().unwrap_or([0; 32]),
+            pkce_verifier: r.get(2),
+            nonce: r.get(3),
+            created_ms: r.get(4),
+        }))
+    }
+
+    async fn sso_user(&self, issuer: &str, subject: &str) -> Result<Option<NamedUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT users.id, users.username FROM sso_identities
+             JOIN users ON users.id = sso_identities.user_id
+             WHERE sso_identities.issuer = ? AND sso_identities.subject = ?",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| NamedUser {
+            id: UserId(r.get(0)),
+            name: r.get(1),
+        }))
+    }
+
+    async fn create_sso_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let user = insert_user(&mut tx, username, password_hash, now_ms).await?;
+        sqlx::query(
+            "INSERT INTO sso_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(issuer)
+        .bind(subject)
+        .bind(user.0)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {

@@ -529,3 +529,106 @@ async fn a_ceremony_is_taken_once_by_its_kind_before_it_expires() {
         "purged"
     );
 }
+
+fn sso_login(state: &str, created_ms: i64) -> SsoLogin {
+    SsoLogin {
+        state: state.into(),
+        browser_hash: [7; 32],
+        pkce_verifier: format!("verifier-{state}"),
+        nonce: format!("nonce-{state}"),
+        created_ms,
+    }
+}
+
+#[tokio::test]
+async fn a_pending_single_sign_on_is_taken_once_and_their_number_is_bounded() {
+    let (store, _dir) = store().await;
+    assert!(
+        store
+            .add_sso_login(&sso_login("a", 100), 0, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_sso_login(&sso_login("b", 200), 0, 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_sso_login(&sso_login("c", 300), 0, 2)
+            .await
+            .unwrap(),
+        "two are pending already"
+    );
+    assert_eq!(
+        store.take_sso_login("a").await.unwrap(),
+        Some(sso_login("a", 100))
+    );
+    assert_eq!(store.take_sso_login("a").await.unwrap(), None, "once only");
+    assert_eq!(store.take_sso_login("c").await.unwrap(), None);
+
+    // Adding sweeps the expired ones first: "b" (200) goes, so "d" fits.
+    assert!(
+        store
+            .add_sso_login(&sso_login("x", 300), 0, 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_sso_login(&sso_login("d", 400), 200, 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.take_sso_login("b").await.unwrap(), None);
+    assert!(store.take_sso_login("d").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_single_sign_on_identity_finds_its_account_until_the_account_is_deleted() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    assert!(matches!(
+        store
+            .create_sso_user("https://idp", "sub-1", "ANN", "h", 5)
+            .await,
+        Err(StoreError::UsernameTaken)
+    ));
+    assert_eq!(
+        store.sso_user("https://idp", "sub-1").await.unwrap(),
+        None,
+        "a refused account links nothing"
+    );
+    let linked = store
+        .create_sso_user("https://idp", "sub-1", "ann2", "h", 5)
+        .await
+        .unwrap();
+    assert_ne!(linked, ann.id);
+    let found = store.sso_user("https://idp", "sub-1").await.unwrap();
+    assert_eq!(
+        found,
+        Some(NamedUser {
+            id: linked,
+            name: "ann2".into()
+        })
+    );
+    assert_eq!(
+        store.sso_user("https://other", "sub-1").await.unwrap(),
+        None
+    );
+    let members = store.members(&RoomId::lobby()).await.unwrap();
+    assert_eq!(members.len(), 2, "the new account is in the lobby");
+    assert!(
+        store
+            .create_sso_user("https://idp", "sub-1", "ann3", "h", 6)
+            .await
+            .is_err(),
+        "one account per identity"
+    );
+    assert!(store.user_by_name("ann3").await.unwrap().is_none());
+
+    store.forget_account(linked).await.unwrap();
+    assert_eq!(store.sso_user("https://idp", "sub-1").await.unwrap(), None);
+}

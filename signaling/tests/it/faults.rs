@@ -8,8 +8,8 @@ use shared::rooms::RoomSummary;
 use shared::{ClientMsgId, RoomId, Seq};
 use signaling::store::{
     Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
-    PendingMessage, SessionOrigin, SessionRecord, SessionUser, SqliteStore, Storage, StoreError,
-    StoredPasskey, TwoFactor, UserCredentials, UserId,
+    PendingMessage, SessionOrigin, SessionRecord, SessionUser, SqliteStore, SsoLogin, Storage,
+    StoreError, StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -118,6 +118,38 @@ impl Storage for GatedStore {
 
     async fn forget_account(&self, user: UserId) -> Result<(), StoreError> {
         self.inner.forget_account(user).await
+    }
+
+    async fn add_sso_login(
+        &self,
+        login: &SsoLogin,
+        expired_before_ms: i64,
+        max_pending: u32,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .add_sso_login(login, expired_before_ms, max_pending)
+            .await
+    }
+
+    async fn take_sso_login(&self, state: &str) -> Result<Option<SsoLogin>, StoreError> {
+        self.inner.take_sso_login(state).await
+    }
+
+    async fn sso_user(&self, issuer: &str, subject: &str) -> Result<Option<NamedUser>, StoreError> {
+        self.inner.sso_user(issuer, subject).await
+    }
+
+    async fn create_sso_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        self.inner
+            .create_sso_user(issuer, subject, username, password_hash, now_ms)
+            .await
     }
 
     async fn two_factor(&self, user: UserId) -> Result<Option<TwoFactor>, StoreError> {

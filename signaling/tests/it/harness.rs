@@ -52,7 +52,16 @@ impl TestServer {
         dir: tempfile::TempDir,
         store: std::sync::Arc<dyn signaling::store::Storage>,
     ) -> Self {
-        let config = Self::test_config(&dir, |_| {});
+        Self::start_on_store_with(dir, store, |_| {}).await
+    }
+
+    /// [`TestServer::start_on_store`] with settings changed by `configure`.
+    pub async fn start_on_store_with(
+        dir: tempfile::TempDir,
+        store: std::sync::Arc<dyn signaling::store::Storage>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        let config = Self::test_config(&dir, configure);
         let server = signaling::start_with_store(config, store).await.unwrap();
         let base = server.url();
         Self {

@@ -18,6 +18,7 @@ mod robustness;
 mod rooms;
 mod sessions;
 mod signaling;
+mod sso;
 mod static_files;
 mod trust;
 mod two_factor;
