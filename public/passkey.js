@@ -1,6 +1,6 @@
-// Passkey ceremonies in the browser (WebAuthn). Loaded only when someone uses a passkey: by the
-// account page (a dynamic import), and by the sign-in screen, which adds it as a module script
-// and finds it as `window.chatPasskey`; so the chat's first load does not carry it. The server's side is signaling/src/passkeys.rs.
+// Passkey ceremonies in the browser (WebAuthn), kept out of the chat's first load: the account
+// page imports this module when a passkey is added, and the sign-in screen adds it as a script
+// when the server offers passkeys; it then shows and runs that screen's passkey button. The server's side is signaling/src/passkeys.rs.
 //
 // The options travel as JSON (base64url for binary fields) and are turned into what
 // navigator.credentials expects by the browser's own parse…FromJSON; the answer goes back
@@ -67,4 +67,41 @@ export async function logIn(username) {
   return post('/api/passkey-login/finish', { ceremony, credential: credential.toJSON() });
 }
 
-globalThis.chatPasskey = { supported, register, logIn };
+/**
+ * The sign-in screen's "Log in with a passkey" button (`#passkey`): logs in the username typed
+ * above it (also in place of a two-factor code), then reloads, which starts the chat with the
+ * new session. Problems are shown in the form's own alert line.
+ */
+function wireSignIn() {
+  const button = document.getElementById('passkey');
+  if (!button || !supported()) return;
+  const say = (text) => {
+    let line = document.getElementById('passkey-error');
+    if (!line) {
+      line = Object.assign(document.createElement('p'), { id: 'passkey-error', className: 'error' });
+      line.setAttribute('role', 'alert');
+      button.after(line);
+    }
+    line.textContent = text;
+  };
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    const username = document.getElementById('username')?.value.trim();
+    if (!username) {
+      say('Enter your username, then log in with your passkey.');
+      document.getElementById('username')?.focus();
+      return;
+    }
+    button.disabled = true;
+    say('');
+    try {
+      await logIn(username);
+      location.reload();
+    } catch (error) {
+      say(error.message);
+      button.disabled = false;
+    }
+  });
+}
+
+wireSignIn();

@@ -2,13 +2,13 @@
 //! token, the browser attaches it.
 
 use gloo_net::http::{Request, Response};
-use shared::api::{ApiError, ApiErrorCode, Credentials, SessionInfo};
-use wasm_bindgen::{JsCast, JsValue};
+use shared::api::{Credentials, SessionInfo};
+use wasm_bindgen::JsValue;
 
 /// Why an account call failed, worded for the person at the keyboard, and the server's code
-/// for it when it sent one.
+/// for it (`shared::api::ApiErrorCode` in its wire form, `two_factor_required`) when it sent one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiProblem(pub String, pub Option<ApiErrorCode>);
+pub struct ApiProblem(pub String, pub Option<String>);
 
 pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
     let response = send(Request::post("/api/signup").json(creds)).await?;
@@ -18,59 +18,6 @@ pub async fn sign_up(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
 pub async fn log_in(creds: &Credentials) -> Result<SessionInfo, ApiProblem> {
     let response = send(Request::post("/api/login").json(creds)).await?;
     read(response).await
-}
-
-/// Logs `username` in with a passkey: `public/passkey.js`, loaded now (on first use, so the
-/// first load does not carry it), runs the WebAuthn ceremony.
-pub async fn log_in_with_passkey(username: &str) -> Result<String, ApiProblem> {
-    let text = |value: &JsValue, key: &str| {
-        js_sys::Reflect::get(value, &key.into())
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    let failed = |error: JsValue| {
-        ApiProblem(
-            text(&error, "message").unwrap_or_else(|| "The passkey did not work.".to_owned()),
-            None,
-        )
-    };
-    let module = passkey_module().await.map_err(failed)?;
-    let log_in: js_sys::Function = js_sys::Reflect::get(&module, &"logIn".into())
-        .map_err(failed)?
-        .unchecked_into();
-    let promise: js_sys::Promise = log_in
-        .call1(&module, &username.into())
-        .map_err(failed)?
-        .unchecked_into();
-    let session = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(failed)?;
-    text(&session, "username")
-        .ok_or_else(|| ApiProblem("The server sent an unexpected answer.".to_owned(), None))
-}
-
-/// `window.chatPasskey`, which `/passkey.js` sets once a script element has loaded it.
-async fn passkey_module() -> Result<JsValue, JsValue> {
-    let window = web_sys::window().ok_or(JsValue::NULL)?;
-    let key = JsValue::from_str("chatPasskey");
-    let loaded = js_sys::Reflect::get(&window, &key)?;
-    if !loaded.is_undefined() {
-        return Ok(loaded);
-    }
-    let document = window.document().ok_or(JsValue::NULL)?;
-    let script = document.create_element("script")?;
-    script.set_attribute("type", "module")?;
-    script.set_attribute("src", "/passkey.js")?;
-    let ready = js_sys::Promise::new(&mut |resolve, reject| {
-        let _ = script.add_event_listener_with_callback("load", &resolve);
-        let _ = script.add_event_listener_with_callback("error", &reject);
-    });
-    document
-        .body()
-        .ok_or(JsValue::NULL)?
-        .append_child(&script)?;
-    wasm_bindgen_futures::JsFuture::from(ready).await?;
-    js_sys::Reflect::get(&window, &key)
 }
 
 pub async fn log_out() -> Result<(), ApiProblem> {
@@ -126,9 +73,23 @@ async fn read(response: Response) -> Result<SessionInfo, ApiProblem> {
     }
 }
 
+/// The server's `shared::api::ApiError`, read by the browser's JSON parser: serde decoders for
+/// it and its two dozen codes would cost the first load about a kilobyte.
 async fn problem(response: Response) -> ApiProblem {
-    match response.json::<ApiError>().await {
-        Ok(error) => ApiProblem(error.message, Some(error.code)),
-        Err(_) => ApiProblem(format!("The server answered {}.", response.status()), None),
+    let status = response.status();
+    let parsed = response
+        .text()
+        .await
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok());
+    let field = |key: &str| {
+        parsed
+            .as_ref()
+            .and_then(|p| js_sys::Reflect::get(p, &key.into()).ok())
+            .and_then(|v| v.as_string())
+    };
+    match field("message") {
+        Some(message) => ApiProblem(message, field("code")),
+        None => ApiProblem(format!("The server answered {status}."), None),
     }
 }

@@ -45,7 +45,8 @@ impl From<JsValue> for DbError {
             .dyn_ref::<web_sys::DomException>()
             .map(|e| format!("{}: {}", e.name(), e.message()))
             .or_else(|| value.as_string())
-            .unwrap_or_else(|| format!("{value:?}"));
+            .or_else(|| js_sys::JSON::stringify(&value).ok().map(String::from))
+            .unwrap_or_default();
         Self(text)
     }
 }

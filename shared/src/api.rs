@@ -5,7 +5,7 @@
 //! | `POST /api/signup`  | [`Credentials`] | 201 [`SessionInfo`] + cookie |
 //! | `POST /api/login`   | [`Credentials`] | 200 [`SessionInfo`] + cookie |
 //! | `POST /api/logout`  | -              | 204, cookie cleared          |
-//! | `GET /api/session`  | -              | 200 [`SessionInfo`]          |
+//! | `GET /api/session`  | -              | 200 [`AccountInfo`]          |
 //! | `GET /api/sessions` | -              | 200 [`Devices`]              |
 //! | `DELETE /api/sessions/{id}` | -      | 204, that session ended, its sockets closed |
 //! | `POST /api/logout-everywhere` | -    | 204, every session ended, cookie cleared |
@@ -48,7 +48,14 @@ pub struct Credentials {
 pub struct SessionInfo {
     /// The username as it was chosen at sign-up (original case).
     pub username: String,
-    /// A server administrator (may create accounts when sign-up is closed).
+}
+
+/// `GET /api/session`: a [`SessionInfo`] with more about the account (a reader of
+/// `SessionInfo`, such as the chat client, skips the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub username: String,
+    /// A server administrator (creates accounts when sign-up is closed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
 }

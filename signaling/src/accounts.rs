@@ -11,7 +11,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::api::{AuthOptions, Credentials, NewAccount, RegistrationMode, SessionInfo};
+use shared::api::{
+    AccountInfo, AuthOptions, Credentials, NewAccount, RegistrationMode, SessionInfo,
+};
 use shared::limits::{check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
 
@@ -90,7 +92,6 @@ pub async fn create_by_admin(
     );
     let info = SessionInfo {
         username: account.username,
-        admin: false,
     };
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
@@ -193,10 +194,10 @@ pub async fn logout(
 pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<SessionInfo>, ApiFailure> {
+) -> Result<Json<AccountInfo>, ApiFailure> {
     let authed = crate::request::authenticate(&state, &headers).await?;
     let admin = is_admin(&state, authed.user, &authed.username).await?;
-    Ok(Json(SessionInfo {
+    Ok(Json(AccountInfo {
         username: authed.username,
         admin,
     }))
@@ -277,9 +278,7 @@ pub(crate) async fn start_session(
         .store
         .create_session(&hash, user, now, now + state.sessions.lifetime_ms, &origin)
         .await?;
-    let admin = is_admin(state, user, &username).await?;
-    let info = SessionInfo { username, admin };
-    let mut response = (status, Json(info)).into_response();
+    let mut response = (status, Json(SessionInfo { username })).into_response();
     let max_age_secs = state.sessions.lifetime_ms / 1000;
     set_cookie(
         &mut response,

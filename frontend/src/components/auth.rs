@@ -3,7 +3,7 @@
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{ApiErrorCode, Credentials};
+use shared::api::Credentials;
 use shared::limits::{check_password, check_username};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,8 +28,9 @@ pub fn AuthForm(
     let busy = RwSignal::new(false);
     // What the server offers besides passwords is applied to the form by hand, not through
     // reactive views, which cost the first load about 0.75 KB each: the single sign-on link
-    // gets its label (it is hidden while empty), the passkey button shows, and a closed
-    // server's sign-up button goes.
+    // gets its label (it is hidden while empty), a closed server's sign-up button goes, and
+    // with passkeys `/passkey.js` is loaded: it shows the passkey button and runs the log-in
+    // (then reloads the page, which starts the chat with the new session).
     spawn_local(async move {
         let Some(options) = api::auth_options().await else {
             return;
@@ -42,12 +43,16 @@ pub fn AuthForm(
         };
         if let (Some(name), Some(link)) = (field("sso").and_then(|v| v.as_string()), element("sso"))
         {
-            link.set_text_content(Some(&format!("Sign in with {name}")));
+            link.set_text_content(Some(&("Sign in with ".to_owned() + &name)));
         }
         if field("passkeys").is_some_and(|v| v.is_truthy())
-            && let Some(button) = element("passkey")
+            && let Some(document) = web_sys::window().and_then(|w| w.document())
+            && let Ok(script) = document.create_element("script")
+            && let Some(body) = document.body()
         {
-            let _ = button.remove_attribute("hidden");
+            let _ = script.set_attribute("type", "module");
+            let _ = script.set_attribute("src", "/passkey.js");
+            let _ = body.append_child(&script);
         }
         if field("registration").and_then(|v| v.as_string()).as_deref() == Some("closed")
             && let Some(button) = element("sign-up")
@@ -55,30 +60,6 @@ pub fn AuthForm(
             button.remove();
         }
     });
-
-    let passkey = move |_| {
-        let name = username.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            error.set(Some(
-                "Enter your username, then log in with your passkey.".to_owned(),
-            ));
-            focus("username");
-            return;
-        }
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::log_in_with_passkey(&name).await;
-            busy.set(false);
-            match result {
-                Ok(username) => on_authed.run(username),
-                Err(problem) => error.set(Some(problem.0)),
-            }
-        });
-    };
 
     let submit = move |action: Action| {
         if busy.get_untracked() {
@@ -117,7 +98,7 @@ pub fn AuthForm(
             match result {
                 Ok(session) => on_authed.run(session.username),
                 Err(problem) => {
-                    if problem.1 == Some(ApiErrorCode::TwoFactorRequired) {
+                    if problem.1.as_deref() == Some("two_factor_required") {
                         needs_code.set(true);
                         focus("code");
                     }
@@ -181,9 +162,7 @@ pub fn AuthForm(
                         "Sign up"
                     </button>
                 </div>
-                <button type="button" id="passkey" class="passkey" hidden disabled=move || busy.get() on:click=passkey>
-                    "Log in with a passkey"
-                </button>
+                <button type="button" id="passkey" class="passkey" hidden>"Log in with a passkey"</button>
             </form>
             <a id="sso" class="sso" href="/api/sso/start"></a>
         </section>

@@ -275,7 +275,11 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
     view! {
         <figure class="tile" class:speaking=speaking data-user=user
             data-frames-decoded=move || read(|p| p.frames_decoded.to_string())
-            data-link=move || read(|p| format!("{:?}", p.link).to_lowercase())>
+            data-link=move || peer.with(|p| match p.as_ref().map(|p| p.link) {
+                Some(Link::Connecting) | None => "connecting",
+                Some(Link::Connected) => "connected",
+                Some(Link::Reconnecting) => "reconnecting",
+            })>
             <video node_ref=video autoplay=true playsinline=true class:hidden=move || !live()></video>
             <Show when=move || !live()>
                 <span class="avatar" aria-hidden="true">{letter.clone()}</span>

@@ -47,7 +47,9 @@ pub fn RoomNav(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
             <ul class="room-list">
                 <For
                     each=move || sync.rooms.with(|r| r.all().to_vec())
-                    key=|room| format!("{:?}", room)
+                    // Any change redraws the link: its JSON (the same code that stores the
+                    // room list), not a Debug string, which would cost the first load.
+                    key=|room| serde_json::to_string(room).unwrap_or_default()
                     children=move |room| view! { <RoomLink sync room on_open /> }
                 />
             </ul>
@@ -104,7 +106,11 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
                 }>
                 <span class="room-name">
                     {direct.then(|| view! {
-                        <span class=dot_class title=move || format!("{:?}", presence())></span>
+                        <span class=dot_class title=move || match presence() {
+                            Presence::Online => "Online",
+                            Presence::Away => "Away",
+                            Presence::Offline => "Offline",
+                        }></span>
                     })}
                     <span class="label">{label}</span>
                     {(unread > 0).then(|| view! {

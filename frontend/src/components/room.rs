@@ -518,15 +518,11 @@ impl Row {
         match self {
             Row::Day(label) => format!("day {label}"),
             Row::Notice(key, text) => format!("notice {key} {text}"),
+            // The entry's JSON (the code that stores it) rather than Debug strings, which
+            // would cost the first load.
             Row::Message { entry, continued } => format!(
-                "{} {:?} {:?} {} {} {} {:?} {continued}",
-                entry.key(),
-                entry.id,
-                entry.delivery,
-                entry.body,
-                entry.edited,
-                entry.deleted,
-                entry.reactions
+                "{} {continued}",
+                serde_json::to_string(entry).unwrap_or_default()
             ),
         }
     }
