@@ -256,8 +256,25 @@ $('admin-form').addEventListener('submit', async (event) => {
   }
 });
 
+$('profile-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('profile-done').hidden = true;
+  try {
+    const display_name = $('display-name').value.trim();
+    await api('POST', '/api/profile', { display_name });
+    showError('profile-error', null);
+    $('profile-done').textContent = display_name
+      ? `Saved. Others see "${display_name}" beside your username.`
+      : 'Saved. Others see your username only.';
+    $('profile-done').hidden = false;
+  } catch (error) {
+    showError('profile-error', error);
+  }
+});
+
 async function start() {
-  const { username, admin } = await api('GET', '/api/session');
+  const { username, admin, display_name } = await api('GET', '/api/session');
+  $('display-name').value = display_name || '';
   $('who').textContent = `Signed in as ${username}`;
   // Password managers match the password fields to the account by these.
   for (const field of document.querySelectorAll('input.username')) field.value = username;

@@ -163,3 +163,29 @@ test('two-factor: set up with an authenticator, log in with a code, then with a 
     await page.getByRole('alert').filter({ hasText: 'Wrong username or password' }).waitFor();
   });
 });
+
+test('a display name shows beside the username on my messages', async () => {
+  await withPages(fixture.browser, 'display-name', 2, async ([noa, ola]) => {
+    await signUp(noa, fixture.server.url, 'noa');
+    await signUp(ola, fixture.server.url, 'ola');
+    await noa.goto(`${fixture.server.url}/account.html`);
+    await noa.getByLabel('Display name').fill('Noa Navarro');
+    await noa.getByRole('button', { name: 'Save' }).click();
+    await noa.getByText('Saved. Others see "Noa Navarro"').waitFor();
+    assert.deepEqual(await axeProblems(noa), []);
+    await noa.reload();
+    await noa.getByText('Signed in as noa').waitFor();
+    assert.equal(await noa.getByLabel('Display name').inputValue(), 'Noa Navarro', 'kept');
+
+    await noa.goto(fixture.server.url);
+    await waitConnected(noa);
+    await noa.getByLabel('Message').fill('hello from noa');
+    await noa.getByRole('button', { name: 'Send' }).click();
+    // Ola opens the lobby afresh, so its member list (with the name) is fetched.
+    await ola.reload();
+    await waitConnected(ola);
+    const row = ola.locator('article[data-sender="noa"]').filter({ hasText: 'hello from noa' });
+    await row.locator('.sender').filter({ hasText: 'Noa Navarro @noa' }).waitFor();
+    await ola.screenshot({ path: join(artifacts, 'chat-display-name.png') });
+  });
+});

@@ -332,6 +332,7 @@ static SUMMARIES: Shape = Shape::List(&SUMMARY);
 
 static MEMBER: Shape = Shape::Obj(&[
     ("username", USER),
+    ("display_name", Shape::Opt(&Shape::Str(Text::Name))),
     ("role", ROLE),
     ("muted", BOOL),
     ("presence", PRESENCE),

@@ -15,6 +15,7 @@
 //! | `POST /api/2fa/enable` | [`TwoFactorCode`] | 200 [`RecoveryCodes`] |
 //! | `POST /api/2fa/disable` | [`PasswordConfirm`] | 204 |
 //! | `GET /api/auth-options` | - | 200 [`AuthOptions`] (no session needed) |
+//! | `POST /api/profile` | [`Profile`] | 204 |
 //! | `POST /api/admin/users` | [`NewAccount`] | 201 [`SessionInfo`] of the new account (administrators) |
 //! | `GET /api/sso/start` | - | 303 to the single sign-on provider, flow cookie set |
 //! | `GET /api/sso/callback?code&state` | - | 303 to `/` + cookie (an HTML page on failure) |
@@ -55,9 +56,18 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountInfo {
     pub username: String,
+    /// "" when none is set.
+    #[serde(default)]
+    pub display_name: String,
     /// A server administrator (creates accounts when sign-up is closed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
+}
+
+/// `POST /api/profile`: what I am called; "" clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub display_name: String,
 }
 
 /// `POST /api/admin/users`: an administrator creates an account.

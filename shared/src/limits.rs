@@ -22,6 +22,8 @@ pub const USERNAME_MAX: usize = 32;
 /// OWASP ASVS asks for at least 8 characters and allowing at least 64.
 pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 128;
+/// A display name: what people see beside the username.
+pub const DISPLAY_NAME_MAX: usize = 64;
 
 /// Why a username, password or message body was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,7 @@ pub enum InvalidInput {
     RoomNameLength,
     RoomTopicLength,
     NotAnEmoji,
+    DisplayName,
     /// Text-direction override characters (see [`is_direction_override`]).
     DirectionOverride,
 }
@@ -64,6 +67,10 @@ impl InvalidInput {
                 format!("Topic must be at most {ROOM_TOPIC_MAX} characters long.")
             }
             Self::NotAnEmoji => "A reaction must be a single emoji.".to_owned(),
+            Self::DisplayName => format!(
+                "A display name is at most {DISPLAY_NAME_MAX} characters, without control or \
+                 invisible-only text."
+            ),
             Self::DirectionOverride => {
                 "Text-direction override characters (U+202A-U+202E, U+2066-U+2069) are not allowed."
                     .to_owned()
@@ -159,6 +166,24 @@ pub fn check_room_name(name: &str) -> Result<(), InvalidInput> {
         || name.chars().any(char::is_control)
     {
         return Err(InvalidInput::RoomNameLength);
+    }
+    if name.chars().any(is_direction_override) {
+        return Err(InvalidInput::DirectionOverride);
+    }
+    Ok(())
+}
+
+/// Empty clears it. Otherwise visible text of at most [`DISPLAY_NAME_MAX`] characters: a name
+/// of only invisible characters, or with text-direction overrides, could pass for another.
+pub fn check_display_name(name: &str) -> Result<(), InvalidInput> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    if name.chars().all(is_invisible)
+        || name.chars().count() > DISPLAY_NAME_MAX
+        || name.chars().any(char::is_control)
+    {
+        return Err(InvalidInput::DisplayName);
     }
     if name.chars().any(is_direction_override) {
         return Err(InvalidInput::DirectionOverride);

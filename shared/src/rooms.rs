@@ -67,6 +67,9 @@ pub enum Presence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub username: String,
+    /// What they chose to be called (not unique; clients show it with the username).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
     pub role: Role,
     pub muted: bool,
     pub presence: Presence,

@@ -943,6 +943,7 @@ mod tests {
                     room: r(),
                     members: vec![Member {
                         username: "bob".into(),
+                        display_name: "Bob B.".into(),
                         role: Role::Member,
                         muted: false,
                         presence: Presence::Offline,
@@ -952,7 +953,7 @@ mod tests {
                     }],
                 },
                 json!({"type": "members", "room": "r1", "members": [{"username": "bob",
-                    "role": "member", "muted": false, "presence": "offline", "last_seen_ms": 4,
+                    "display_name": "Bob B.", "role": "member", "muted": false, "presence": "offline", "last_seen_ms": 4,
                     "delivered_seq": 7, "read_seq": 6}]}),
             ),
             (

@@ -12,9 +12,9 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::api::{
-    AccountInfo, AuthOptions, Credentials, NewAccount, RegistrationMode, SessionInfo,
+    AccountInfo, AuthOptions, Credentials, NewAccount, Profile, RegistrationMode, SessionInfo,
 };
-use shared::limits::{check_password, check_username};
+use shared::limits::{check_display_name, check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
 
 pub async fn signup(
@@ -94,6 +94,27 @@ pub async fn create_by_admin(
         username: account.username,
     };
     Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// `POST /api/profile`: sets (or, with "", clears) my display name. Others see it in member
+/// lists, so in the room's messages, from their next fetch of the list (opening the room,
+/// reconnecting).
+pub async fn set_profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Profile>, JsonRejection>,
+) -> Result<StatusCode, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    let authed = crate::request::authenticate(&state, &headers).await?;
+    state
+        .user_event_limiter
+        .check_key(&authed.user)
+        .map_err(|_| ApiFailure::RateLimited)?;
+    let Json(profile) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let name = profile.display_name.trim();
+    check_display_name(name).map_err(ApiFailure::Invalid)?;
+    state.store.set_display_name(authed.user, name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A stored administrator (the first account), or one named by `--admin`.
@@ -197,8 +218,10 @@ pub async fn session(
 ) -> Result<Json<AccountInfo>, ApiFailure> {
     let authed = crate::request::authenticate(&state, &headers).await?;
     let admin = is_admin(&state, authed.user, &authed.username).await?;
+    let display_name = state.store.display_name(authed.user).await?;
     Ok(Json(AccountInfo {
         username: authed.username,
+        display_name,
         admin,
     }))
 }

@@ -39,6 +39,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/2fa/enable", post(two_factor::enable))
         .route("/api/2fa/disable", post(two_factor::disable))
         .route("/api/admin/users", post(accounts::create_by_admin))
+        .route("/api/profile", post(accounts::set_profile))
         .route("/api/passkeys", get(passkeys::list))
         .route("/api/passkeys/register", post(passkeys::start_registration))
         .route(

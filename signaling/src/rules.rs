@@ -47,6 +47,7 @@ mod tests {
                 id: UserId(id),
                 name: format!("u{id}"),
             },
+            display_name: String::new(),
             role,
             muted: false,
             joined_at_ms: joined,

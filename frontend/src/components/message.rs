@@ -72,6 +72,9 @@ pub fn MessageRow(
     quoted: Option<(String, String)>,
     me: String,
     actions: MessageActions,
+    /// The sender's display name ("" when none): shown with the username, which is the
+    /// identity (display names are not unique).
+    name: Signal<String>,
 ) -> impl IntoView {
     let class = match (own, continued) {
         (true, true) => "message own continued",
@@ -164,7 +167,13 @@ pub fn MessageRow(
     view! {
         <article class=class data-sender=entry.sender.clone() data-seq=seq.map(|s| s.0.to_string())>
             <header class:visually-hidden=continued>
-                <span class="sender">{entry.sender.clone()}</span>
+                <span class="sender">{
+                    let sender = entry.sender.clone();
+                    move || {
+                        let name = name.get();
+                        if name.is_empty() { sender.clone() } else { name + " @" + &sender }
+                    }
+                }</span>
                 <time>{clock(entry.sent_at_ms)}</time>
             </header>
             {quoted.map(|(who, text)| view! {

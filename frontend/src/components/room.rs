@@ -385,7 +385,15 @@ pub fn RoomPane(
                                     (q.sender.clone(), text)
                                 })).unwrap_or_else(|| (String::new(), "an earlier message".to_owned()))
                             });
-                            view! { <MessageRow entry own continued quoted me=me.get_value() actions /> }.into_any()
+                            // The room's member list names the sender (it may come after the row).
+                            let sender = entry.sender.clone();
+                            let name = Signal::derive(move || sync.members.with(|all| {
+                                room_id.with_value(|room| all.get(room))
+                                    .and_then(|list| list.iter().find(|m| m.username == sender))
+                                    .map(|m| m.display_name.clone())
+                                    .unwrap_or_default()
+                            }));
+                            view! { <MessageRow entry own continued quoted me=me.get_value() actions name /> }.into_any()
                         }
                     }
                 />

@@ -134,6 +134,8 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct MemberRecord {
     pub user: NamedUser,
+    /// "" when not set.
+    pub display_name: String,
     pub role: Role,
     pub muted: bool,
     pub joined_at_ms: i64,
@@ -352,6 +354,9 @@ pub trait Storage: Send + Sync + 'static {
 
     // --- administrators and passkeys ---
 
+    /// What the account is called besides its username ("" when not set).
+    async fn display_name(&self, user: UserId) -> Result<String, StoreError>;
+    async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError>;
     /// Whether any account exists (the first one may always sign up: it runs the server).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
     /// Whether the account is a stored administrator (the first account is one).

@@ -871,7 +871,8 @@ impl Storage for SqliteStore {
                 "DELETE FROM invites WHERE created_by = ?1",
                 "DELETE FROM bans WHERE user_id = ?1",
                 "DELETE FROM sso_identities WHERE user_id = ?1",
-                "UPDATE users SET username = 'deleted-' || id, password_hash = '' WHERE id = ?1",
+                "UPDATE users SET username = 'deleted-' || id, password_hash = '', display_name = ''
+                 WHERE id = ?1",
             ],
         )
         .await
@@ -1097,6 +1098,24 @@ impl Storage for SqliteStore {
     async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn display_name(&self, user: UserId) -> Result<String, StoreError> {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(name.unwrap_or_default())
+    }
+
+    async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
+            .bind(name)
+            .bind(user.0)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -1388,7 +1407,7 @@ impl Storage for SqliteStore {
     async fn members(&self, room: &RoomId) -> Result<Vec<MemberRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.username, m.role, m.muted, m.joined_at, m.delivered_seq, m.read_seq,
-                    u.last_seen_at
+                    u.last_seen_at, u.display_name
              FROM members m JOIN users u ON u.id = m.user_id
              WHERE m.room_id = ? ORDER BY m.joined_at, u.id",
         )
@@ -1402,6 +1421,7 @@ impl Storage for SqliteStore {
                     id: UserId(r.get(0)),
                     name: r.get(1),
                 },
+                display_name: r.get(8),
                 role: Role::parse(&r.get::<String, _>(2)).unwrap_or(Role::Member),
                 muted: r.get::<i64, _>(3) != 0,
                 joined_at_ms: r.get(4),

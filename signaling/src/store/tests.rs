@@ -632,3 +632,15 @@ async fn a_single_sign_on_identity_finds_its_account_until_the_account_is_delete
     store.forget_account(linked).await.unwrap();
     assert_eq!(store.sso_user("https://idp", "sub-1").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn display_names_show_in_member_lists_and_go_with_the_account() {
+    let (store, _dir) = store().await;
+    let ann = user(&store, "ann").await;
+    store.set_display_name(ann.id, "Ann A.").await.unwrap();
+    assert_eq!(store.display_name(ann.id).await.unwrap(), "Ann A.");
+    let members = store.members(&RoomId::lobby()).await.unwrap();
+    assert_eq!(members[0].display_name, "Ann A.");
+    store.forget_account(ann.id).await.unwrap();
+    assert_eq!(store.display_name(ann.id).await.unwrap(), "");
+}

@@ -115,6 +115,7 @@ pub async fn members(
             let presence = state.hub.presence(m.user.id);
             Member {
                 username: m.user.name,
+                display_name: m.display_name,
                 role: m.role,
                 muted: m.muted,
                 presence,

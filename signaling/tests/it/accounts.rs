@@ -268,3 +268,78 @@ async fn password_guessing_is_throttled_per_account_across_addresses() {
     assert_eq!(later.status(), 200, "once the window has passed");
     assert!(session_cookie(&later).is_some());
 }
+
+async fn set_display_name(server: &TestServer, cookie: &str, name: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!("{}/api/profile", server.base))
+        .header("Origin", server.origin())
+        .header("Cookie", cookie)
+        .json(&json!({ "display_name": name }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_display_name_is_shown_to_room_members_and_checked() {
+    let server = TestServer::start().await;
+    let ada = server.create_user("ada").await;
+    let bob = server.create_user("bob").await;
+    assert_eq!(
+        set_display_name(&server, &ada, "  Ada Lovelace ")
+            .await
+            .status(),
+        204
+    );
+    let me: Value = server
+        .http
+        .get(format!("{}/api/session", server.base))
+        .header("Cookie", &ada)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["display_name"], "Ada Lovelace", "trimmed");
+
+    // Bob sees it in the lobby's member list, beside the username.
+    let mut socket = server.connect(&bob).await;
+    socket
+        .send(&shared::ws::ClientMessage::ListMembers {
+            room: shared::RoomId::lobby(),
+        })
+        .await;
+    let members = socket
+        .wait_for(|m| match m {
+            shared::ws::ServerMessage::Members { members, .. } => Some(members),
+            _ => None,
+        })
+        .await;
+    let ada_there = members.iter().find(|m| m.username == "ada").unwrap();
+    assert_eq!(ada_there.display_name, "Ada Lovelace");
+    let bob_there = members.iter().find(|m| m.username == "bob").unwrap();
+    assert_eq!(bob_there.display_name, "", "none set");
+
+    // Names that could pass for someone else, or for nothing, are refused.
+    for bad in [
+        "ad\u{202e}a",
+        "\u{200b}\u{200b}",
+        "a\u{7}b",
+        &"x".repeat(65),
+    ] {
+        let refused = set_display_name(&server, &ada, bad).await;
+        assert_eq!(refused.status(), 400, "{bad:?}");
+        assert_eq!(error_code(refused).await, "invalid_input");
+    }
+    assert_eq!(
+        set_display_name(&server, &ada, "").await.status(),
+        204,
+        "cleared"
+    );
+    let unauthenticated = server
+        .post("/api/profile", json!({ "display_name": "x" }))
+        .await;
+    assert_eq!(unauthenticated.status(), 401);
+}

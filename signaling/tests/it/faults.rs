@@ -187,6 +187,14 @@ impl Storage for GatedStore {
         self.inner.disable_two_factor(user).await
     }
 
+    async fn display_name(&self, user: UserId) -> Result<String, StoreError> {
+        self.inner.display_name(user).await
+    }
+
+    async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError> {
+        self.inner.set_display_name(user, name).await
+    }
+
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         self.inner.has_accounts().await
     }
