@@ -319,14 +319,17 @@ async fn the_auth_form_is_labelled_and_explains_bad_input_before_calling_the_ser
             .as_deref(),
         Some("password")
     );
+    // The buttons a person sees: the passkey button stays hidden until /passkey.js (loaded
+    // only where the server offers passkeys) shows it.
     let buttons: Vec<String> = (0..host.query_selector_all("button").unwrap().length())
-        .map(|i| {
-            host.query_selector_all("button")
+        .filter_map(|i| {
+            let button: web_sys::HtmlElement = host
+                .query_selector_all("button")
                 .unwrap()
                 .item(i)
                 .unwrap()
-                .text_content()
-                .unwrap()
+                .unchecked_into();
+            (!button.hidden()).then(|| button.text_content().unwrap())
         })
         .collect();
     assert_eq!(buttons, ["Log in", "Sign up"]);
@@ -736,4 +739,46 @@ fn file_sizes_read_in_decimal_units_with_one_decimal() {
     assert_eq!(human_bytes(10_485_760), "10.5 MB");
     assert_eq!(human_bytes(500_000_000), "500.0 MB");
     assert_eq!(human_bytes(3_000_000_000_000_000), "3000.0 TB");
+}
+
+fn file_offer(from: &str, session: &str) -> shared::ws::ServerMessage {
+    shared::ws::ServerMessage::Signal {
+        room: RoomId::lobby(),
+        from: from.into(),
+        session: session.into(),
+        data: shared::calls::SignalData::Files {
+            files: vec![shared::transfer::FileMeta::offered(
+                "notes.txt",
+                12,
+                "text/plain".into(),
+            )],
+        },
+    }
+}
+
+/// The security audit: a blocked user's file offers reached the blocker through a shared room
+/// and were shown. The server refuses them now; the client also drops any already on the way.
+#[wasm_bindgen_test]
+fn offers_from_someone_i_blocked_are_not_shown() {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let rtc = frontend::rtc::Rtc::new("me".into());
+    rtc.set_blocked(vec!["Mallory".into()]);
+    rtc.on_server(file_offer("mallory", "t1"));
+    assert!(rtc.transfers.get_untracked().is_empty(), "blocked, whatever the case");
+    rtc.on_server(file_offer("alice", "t2"));
+    assert_eq!(rtc.transfers.get_untracked().len(), 1);
+    rtc.block_changed("mallory", false);
+    rtc.on_server(file_offer("mallory", "t3"));
+    assert_eq!(rtc.transfers.get_untracked().len(), 2, "unblocked again");
+}
+
+/// The audit: the client kept file offers without bound. Unanswered offers are capped.
+#[wasm_bindgen_test]
+fn unanswered_offers_are_kept_up_to_a_bound() {
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let rtc = frontend::rtc::Rtc::new("me".into());
+    for i in 0..50 {
+        rtc.on_server(file_offer("flooder", &format!("t{i}")));
+    }
+    assert_eq!(rtc.transfers.get_untracked().len(), 20);
 }
