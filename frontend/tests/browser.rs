@@ -764,7 +764,10 @@ fn offers_from_someone_i_blocked_are_not_shown() {
     let rtc = frontend::rtc::Rtc::new("me".into());
     rtc.set_blocked(vec!["Mallory".into()]);
     rtc.on_server(file_offer("mallory", "t1"));
-    assert!(rtc.transfers.get_untracked().is_empty(), "blocked, whatever the case");
+    assert!(
+        rtc.transfers.get_untracked().is_empty(),
+        "blocked, whatever the case"
+    );
     rtc.on_server(file_offer("alice", "t2"));
     assert_eq!(rtc.transfers.get_untracked().len(), 1);
     rtc.block_changed("mallory", false);
