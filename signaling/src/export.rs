@@ -6,11 +6,14 @@
 //! ```json
 //! {"format": "chat-export/1", "exported_at_ms": 0, "username": "ann",
 //!  "blocked": ["eve"], "sessions": [ {device...} ],
-//!  "rooms": [ {"room": {summary...}, "events": [ {event...} ] } ]}
+//!  "rooms": [ {"room": {summary...}, "events": [ {event...} ] } ],
+//!  "rooms_left": [ {"room": "r1", "messages": [ {event...} ] } ]}
 //! ```
 //!
 //! Events are the room's timeline as the protocol sends it (messages in their current state,
 //! with every operation and notice), from the room's first event: what the member can read.
+//! Of a room the account left (or was removed from), only its own messages are included: the
+//! rest is no longer its to read.
 //! Files went peer to peer and were never on the server, so there are none to include.
 
 use crate::error::ApiFailure;
@@ -24,7 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::json;
-use shared::Seq;
+use shared::{RoomId, Seq};
 use std::convert::Infallible;
 use tokio::sync::mpsc;
 
@@ -171,6 +174,43 @@ async fn write_export(
         let mut first = true;
         loop {
             let (events, up_to_date) = state.store.events_after(&room.id, after, PAGE).await?;
+            for event in &events {
+                if !first {
+                    out.write(b",").await?;
+                }
+                first = false;
+                out.json(event).await?;
+            }
+            match events.last() {
+                Some(last) if !up_to_date => after = last.seq,
+                _ => break,
+            }
+        }
+        out.write(b"]}").await?;
+    }
+    out.write(b"],\"rooms_left\":[").await?;
+    let mine: std::collections::HashSet<RoomId> =
+        state.store.room_ids(user).await?.into_iter().collect();
+    let mut left: Vec<RoomId> = state
+        .store
+        .live_messages_of(user)
+        .await?
+        .into_iter()
+        .map(|(room, _)| room)
+        .filter(|room| !mine.contains(room))
+        .collect();
+    left.dedup();
+    for (i, room) in left.iter().enumerate() {
+        if i > 0 {
+            out.write(b",").await?;
+        }
+        out.write(b"{\"room\":").await?;
+        out.json(room).await?;
+        out.write(b",\"messages\":[").await?;
+        let mut after = Seq(0);
+        let mut first = true;
+        loop {
+            let (events, up_to_date) = state.store.messages_by(room, user, after, PAGE).await?;
             for event in &events {
                 if !first {
                     out.write(b",").await?;

@@ -543,6 +543,15 @@ pub trait Storage: Send + Sync + 'static {
         before: Option<Seq>,
         limit: u32,
     ) -> Result<(Vec<Event>, bool, Seq), StoreError>;
+    /// Up to `limit` messages `sender` wrote in `room` after `after`, oldest first, in their
+    /// current state, and whether they reach the newest (for the export of rooms left).
+    async fn messages_by(
+        &self,
+        room: &RoomId,
+        sender: UserId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError>;
     /// Up to `limit` events of every kind after `after`, oldest first, and whether they reach
     /// the newest.
     async fn events_after(

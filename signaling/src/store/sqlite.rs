@@ -1849,6 +1849,35 @@ impl Storage for SqliteStore {
         Ok((events, up_to_date))
     }
 
+    async fn messages_by(
+        &self,
+        room: &RoomId,
+        sender: UserId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? AND e.sender_id = ? AND e.kind = 'message' AND e.seq > ?
+             ORDER BY e.seq ASC LIMIT ?"
+        );
+        let rows = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(sender.0)
+            .bind(after.0)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let up_to_date = rows.len() <= limit as usize;
+        let mut events = rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| event_from_row(room, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        attach_reactions(&self.pool, room, &mut events).await?;
+        Ok((events, up_to_date))
+    }
+
     async fn advance_receipts(
         &self,
         room: &RoomId,

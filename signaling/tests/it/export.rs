@@ -1,5 +1,5 @@
 //! "Download my data": the export holds every room of mine with its whole timeline, my blocks
-//! and my sessions, and nobody else's rooms.
+//! and my sessions, my own messages in rooms I left, and nobody else's rooms.
 
 use crate::harness::TestServer;
 use serde_json::Value;
@@ -129,4 +129,45 @@ async fn a_compressed_export_arrives_whole() {
     }
     // The server is still there.
     assert_eq!(export(&server, &cookie).await.status(), 200);
+}
+
+#[tokio::test]
+async fn my_messages_in_rooms_i_left_are_in_my_export_and_nothing_else_of_them() {
+    let server = TestServer::start_unthrottled().await;
+    let alice_cookie = server.create_user("alice").await;
+    let bob_cookie = server.create_user("bob").await;
+    let mut alice = server.connect(&alice_cookie).await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let team = bob.create_room("old team").await;
+    bob.add(&team, "alice").await.unwrap();
+    alice.post(&team, "a1", "my words").await;
+    bob.post(&team, "b1", "bob's words").await;
+    alice.post(&team, "a2", "more of mine").await;
+    alice
+        .request(
+            "leave",
+            ClientMessage::Leave {
+                room: team.clone(),
+                client_id: shared::ClientMsgId("leave".into()),
+            },
+        )
+        .await
+        .unwrap();
+    bob.post(&team, "b2", "after alice left").await;
+
+    let data: Value = export(&server, &alice_cookie).await.json().await.unwrap();
+    assert!(
+        room(&data, "old team").is_none(),
+        "no longer alice's to read"
+    );
+    let left = data["rooms_left"].as_array().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["room"], team.0);
+    let bodies: Vec<&str> = left[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["my words", "more of mine"], "hers only");
 }

@@ -187,6 +187,16 @@ impl Storage for GatedStore {
         self.inner.disable_two_factor(user).await
     }
 
+    async fn messages_by(
+        &self,
+        room: &RoomId,
+        sender: UserId,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        self.inner.messages_by(room, sender, after, limit).await
+    }
+
     async fn display_name(&self, user: UserId) -> Result<String, StoreError> {
         self.inner.display_name(user).await
     }
