@@ -50,6 +50,11 @@ impl RoomId {
     pub fn lobby() -> Self {
         Self(Self::LOBBY.to_owned())
     }
+
+    /// The room every account joins.
+    pub fn is_lobby(&self) -> bool {
+        self.0 == Self::LOBBY
+    }
 }
 
 impl fmt::Display for RoomId {

@@ -122,7 +122,7 @@ pub async fn is_admin(
     state: &AppState,
     user: crate::store::UserId,
     username: &str,
-) -> Result<bool, ApiFailure> {
+) -> Result<bool, crate::store::StoreError> {
     let named = state
         .admins
         .iter()

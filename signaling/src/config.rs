@@ -184,6 +184,13 @@ pub struct Config {
     #[arg(long, env = "CHAT_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Who may list the server's users: `everyone` (the lobby, which every account joins,
+    /// lists its members to all of them) or `admins` (only server administrators see the
+    /// lobby's members; nobody else learns who has an account from it: its member list shows
+    /// them only themselves, and presence and read receipts are not pushed through it).
+    #[arg(long, env = "CHAT_USER_DIRECTORY", value_enum, default_value_t = UserDirectory::Everyone)]
+    pub user_directory: UserDirectory,
+
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -204,6 +211,12 @@ impl From<Registration> for shared::api::RegistrationMode {
             Registration::Closed => Self::Closed,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UserDirectory {
+    Everyone,
+    Admins,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

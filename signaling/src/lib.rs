@@ -153,6 +153,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         ),
         registration: config.registration.into(),
         admins: config.admins.clone(),
+        open_directory: config.user_directory == config::UserDirectory::Everyone,
         passkeys,
         presence_grace: Duration::from_millis(config.presence_grace_ms),
         calls: calls::Calls::default(),

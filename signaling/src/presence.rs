@@ -34,6 +34,11 @@ async fn announce(
     last_seen_ms: Option<i64>,
 ) {
     let rooms = match state.store.small_room_ids(user, PUSHED_ROOM_MEMBERS).await {
+        // With a closed directory the lobby does not say who is around.
+        Ok(mut rooms) if !state.open_directory => {
+            rooms.retain(|room| !room.is_lobby());
+            rooms
+        }
         Ok(rooms) => rooms,
         Err(e) => {
             tracing::warn!(error = %e, "presence not announced: room list unavailable");

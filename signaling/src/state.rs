@@ -56,6 +56,9 @@ pub struct Shared {
     pub login_throttle: crate::login_throttle::LoginThrottle,
     /// Who may create an account.
     pub registration: shared::api::RegistrationMode,
+    /// The lobby lists every account to everyone (`--user-directory everyone`); otherwise only
+    /// to server administrators.
+    pub open_directory: bool,
     /// Usernames named administrators by `--admin` (the first account is one too, stored).
     pub admins: Vec<String>,
     /// Passkey ceremonies, when the server has a relying-party id for them.

@@ -35,9 +35,13 @@ pub async fn receipts(
             delivered_seq,
             read_seq,
         });
-        state
-            .fanout
-            .send(Audience::Room(room), frame, Some(ctx.conn));
+        // With a closed directory, receipts in the lobby would name its members to all.
+        let audience = if room.is_lobby() && !state.open_directory {
+            Audience::User(ctx.authed.user)
+        } else {
+            Audience::Room(room)
+        };
+        state.fanout.send(audience, frame, Some(ctx.conn));
     }
     Ok(None)
 }

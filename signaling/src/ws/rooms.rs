@@ -106,11 +106,17 @@ pub async fn members(
     room: RoomId,
 ) -> Result<Reply, Refused> {
     member_of(state, ctx, &room).await?;
+    // The lobby holds every account: with a closed directory only administrators list it;
+    // anyone else sees only themselves there.
+    let directory_closed = room.is_lobby()
+        && !state.open_directory
+        && !crate::accounts::is_admin(state, ctx.authed.user, &ctx.authed.username).await?;
     let members = state
         .store
         .members(&room)
         .await?
         .into_iter()
+        .filter(|m| !directory_closed || m.user.id == ctx.authed.user)
         .map(|m| {
             let presence = state.hub.presence(m.user.id);
             Member {

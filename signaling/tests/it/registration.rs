@@ -180,3 +180,71 @@ async fn an_invite_only_server_lets_in_whoever_holds_a_live_invite_link() {
     let revoked = sign_up(&server, "carol", Some(&token)).await;
     assert_eq!(code(revoked).await, "invite_required");
 }
+
+async fn lobby_members(client: &mut crate::harness::Client) -> Vec<String> {
+    client
+        .send(&ClientMessage::ListMembers {
+            room: RoomId::lobby(),
+        })
+        .await;
+    client
+        .wait_for(|m| match m {
+            ServerMessage::Members { members, .. } => {
+                Some(members.into_iter().map(|m| m.username).collect())
+            }
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn with_a_closed_directory_only_administrators_list_the_lobby() {
+    let server = TestServer::start_with(|c| {
+        c.user_directory = signaling::config::UserDirectory::Admins;
+    })
+    .await;
+    let root = server.create_user("root").await;
+    let bob = server.create_user("bob").await;
+    server.create_user("carol").await;
+    let mut bob_socket = server.connect(&bob).await;
+    assert_eq!(
+        lobby_members(&mut bob_socket).await,
+        ["bob"],
+        "only himself"
+    );
+    let mut root_socket = server.connect(&root).await;
+    assert_eq!(
+        lobby_members(&mut root_socket).await,
+        ["root", "bob", "carol"],
+        "the administrator sees every account"
+    );
+
+    // Nor does the lobby say who comes online or reads along.
+    root_socket
+        .post(&RoomId::lobby(), "r1", "welcome, all")
+        .await;
+    bob_socket
+        .wait_for(|m| matches!(m, ServerMessage::Event { .. }).then_some(()))
+        .await;
+    let carol = server
+        .post(
+            "/api/login",
+            json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+    let mut carol_socket = server.connect(&session_cookie(&carol).unwrap()).await;
+    carol_socket
+        .send(&ClientMessage::MarkRead {
+            room: RoomId::lobby(),
+            seq: shared::Seq(1),
+        })
+        .await;
+    bob_socket.expect_silence(700).await;
+
+    // An open directory (the default) lists everyone to everyone.
+    let open = TestServer::start().await;
+    open.create_user("root").await;
+    let bob = open.create_user("bob").await;
+    let mut bob_socket = open.connect(&bob).await;
+    assert_eq!(lobby_members(&mut bob_socket).await, ["root", "bob"]);
+}
