@@ -50,7 +50,22 @@ function ago(ms) {
 function showError(id, error) {
   const node = $(id);
   node.textContent = error ? error.message : '';
+  if (error?.code === 'sign_in_again') {
+    // An account made by single sign-on confirms with a fresh sign-on, not a password.
+    const link = Object.assign(document.createElement('a'), { href: '/api/sso/start', textContent: 'Sign in again' });
+    node.append(' ', link);
+  }
   node.hidden = !error;
+}
+
+/** An account made by single sign-on has no password: its forms do without the field. */
+function withoutPassword() {
+  $('password-form').closest('section').hidden = true;
+  for (const id of ['two-factor-password', 'passkey-password', 'delete-password']) {
+    $(id).required = false;
+    $(id).hidden = true;
+    document.querySelector(`label[for="${id}"]`).hidden = true;
+  }
 }
 
 function deviceItem(session) {
@@ -273,7 +288,8 @@ $('profile-form').addEventListener('submit', async (event) => {
 });
 
 async function start() {
-  const { username, admin, display_name } = await api('GET', '/api/session');
+  const { username, admin, display_name, password } = await api('GET', '/api/session');
+  if (!password) withoutPassword();
   $('display-name').value = display_name || '';
   $('who').textContent = `Signed in as ${username}`;
   // Password managers match the password fields to the account by these.

@@ -152,5 +152,23 @@ test('sign in with the provider, sign in again to the same account; forged callb
     for (const reason of ['unreachable at start-up', 'no flow cookie', 'unknown or already used state']) {
       assert.match(log, new RegExp(reason));
     }
+
+    // An account made by single sign-on has no password: its account page does without the
+    // field, and a fresh sign-on confirms deleting it.
+    await page.goto(`${server.url}/account.html`);
+    await page.getByText('Signed in as ada2').waitFor();
+    await page.getByRole('button', { name: 'Delete my account' }).waitFor();
+    assert.equal(await page.getByLabel('Password, to delete your account').isVisible(), false);
+    assert.equal(await page.getByRole('heading', { name: 'Password', exact: true }).isVisible(), false);
+    await page.screenshot({ path: join(artifacts, 'sso-account-page.png'), fullPage: true });
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete my account' }).click();
+    await page.getByRole('link', { name: 'Sign in with Test ID' }).waitFor();
+    const gone = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: server.url },
+      body: JSON.stringify({ username: 'ada2', password: 'anything at all' }),
+    });
+    assert.equal(gone.status, 401);
   });
 });

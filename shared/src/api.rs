@@ -62,6 +62,10 @@ pub struct AccountInfo {
     /// A server administrator (creates accounts when sign-up is closed).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin: bool,
+    /// The account has a password. One made by single sign-on has none: a sign-on less than
+    /// ten minutes old confirms its changes instead (else `sign_in_again`).
+    #[serde(default)]
+    pub password: bool,
 }
 
 /// `POST /api/profile`: what I am called; "" clears it.
@@ -190,6 +194,9 @@ pub enum ApiErrorCode {
     InviteRequired,
     /// 403: only server administrators may do this.
     AdminOnly,
+    /// 401: an account without a password confirms this with a recent single sign-on: sign
+    /// in with the provider again, then retry within ten minutes.
+    SignInAgain,
     /// 409: the account has as many of these (passkeys) as it may.
     LimitReached,
     /// 401: the passkey's answer did not verify (or it is registered already).

@@ -219,10 +219,12 @@ pub async fn session(
     let authed = crate::request::authenticate(&state, &headers).await?;
     let admin = is_admin(&state, authed.user, &authed.username).await?;
     let display_name = state.store.display_name(authed.user).await?;
+    let password = !state.store.has_sso_identity(authed.user).await?;
     Ok(Json(AccountInfo {
         username: authed.username,
         display_name,
         admin,
+        password,
     }))
 }
 
@@ -240,6 +242,9 @@ pub async fn owner_confirmed(
     Ok(authed)
 }
 
+/// How recent a single sign-on must be to confirm a change to an account without a password.
+pub const SSO_CONFIRM_WINDOW_MS: i64 = 10 * 60 * 1000;
+
 /// The signed-in owner confirms a change with their password (a new password, turning
 /// two-factor off, deleting the account). Counted like a log-in against the account's throttle,
 /// so a stolen session cannot be used to guess the password.
@@ -248,6 +253,15 @@ pub async fn confirm_password(
     authed: &crate::request::Authed,
     password: String,
 ) -> Result<(), ApiFailure> {
+    // An account single sign-on made has no password anyone knows: a recent sign-on with the
+    // provider confirms instead (as GitHub's "sudo mode" does).
+    if state.store.has_sso_identity(authed.user).await? {
+        return if now_ms() - authed.session_created_ms <= SSO_CONFIRM_WINDOW_MS {
+            Ok(())
+        } else {
+            Err(ApiFailure::SignInAgain)
+        };
+    }
     let Ok(attempt) = state.login_throttle.begin(&authed.username) else {
         return Err(ApiFailure::RateLimited);
     };

@@ -25,6 +25,8 @@ pub enum ApiFailure {
     RegistrationClosed,
     InviteRequired,
     AdminOnly,
+    /// An account without a password needs a recent single sign-on to confirm this.
+    SignInAgain,
     /// The account has as many of this thing (named) as it may.
     TooMany(&'static str, usize),
     PasskeyRefused,
@@ -120,6 +122,12 @@ impl IntoResponse for ApiFailure {
                 StatusCode::FORBIDDEN,
                 ApiErrorCode::AdminOnly,
                 "Only server administrators may do this.".to_owned(),
+            ),
+            Self::SignInAgain => (
+                StatusCode::UNAUTHORIZED,
+                ApiErrorCode::SignInAgain,
+                "To confirm, sign in again with single sign-on, then try again within 10 minutes."
+                    .to_owned(),
             ),
             Self::TooMany(what, max) => (
                 StatusCode::CONFLICT,

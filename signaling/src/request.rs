@@ -17,6 +17,8 @@ pub struct Authed {
     pub session_hash: [u8; 32],
     /// When the session stops being valid; open sockets are closed then.
     pub expires_at_ms: i64,
+    /// When the session was started (its log-in).
+    pub session_created_ms: i64,
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site or POST requests, so a
@@ -73,6 +75,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         username: session.username,
         session_hash,
         expires_at_ms: session.expires_at_ms,
+        session_created_ms: session.created_ms,
     })
 }
 

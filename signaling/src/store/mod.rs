@@ -48,6 +48,8 @@ pub struct SessionUser {
     pub expires_at_ms: i64,
     /// When the session was last recorded as used (see [`Storage::touch_session`]).
     pub last_used_ms: i64,
+    /// When it was started (the log-in).
+    pub created_ms: i64,
 }
 
 /// Where a session was started, for the devices page.
@@ -357,6 +359,8 @@ pub trait Storage: Send + Sync + 'static {
     /// What the account is called besides its username ("" when not set).
     async fn display_name(&self, user: UserId) -> Result<String, StoreError>;
     async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError>;
+    /// Whether single sign-on made the account (it then has no password anyone knows).
+    async fn has_sso_identity(&self, user: UserId) -> Result<bool, StoreError>;
     /// Whether any account exists (the first one may always sign up: it runs the server).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
     /// Whether the account is a stored administrator (the first account is one).

@@ -1067,7 +1067,8 @@ impl Storage for SqliteStore {
         now_ms: i64,
     ) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
-            "SELECT users.id, users.username, sessions.expires_at, sessions.last_used_at
+            "SELECT users.id, users.username, sessions.expires_at, sessions.last_used_at,
+                    sessions.created_at
              FROM sessions JOIN users ON users.id = sessions.user_id
              WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
         )
@@ -1080,6 +1081,7 @@ impl Storage for SqliteStore {
             username: r.get(1),
             expires_at_ms: r.get(2),
             last_used_ms: r.get(3),
+            created_ms: r.get(4),
         }))
     }
 
@@ -1119,6 +1121,15 @@ impl Storage for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn has_sso_identity(&self, user: UserId) -> Result<bool, StoreError> {
+        let linked: i64 =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sso_identities WHERE user_id = ?)")
+                .bind(user.0)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(linked == 1)
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {

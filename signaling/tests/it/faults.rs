@@ -205,6 +205,10 @@ impl Storage for GatedStore {
         self.inner.set_display_name(user, name).await
     }
 
+    async fn has_sso_identity(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.has_sso_identity(user).await
+    }
+
     async fn has_accounts(&self) -> Result<bool, StoreError> {
         self.inner.has_accounts().await
     }

@@ -159,3 +159,72 @@ async fn without_a_provider_there_is_no_single_sign_on() {
         assert_eq!(response.status(), 404, "{path}");
     }
 }
+
+/// A session of `user` started `age_ms` ago; returns its cookie.
+async fn session_started_ago(
+    store: &SqliteStore,
+    user: signaling::store::UserId,
+    age_ms: i64,
+) -> String {
+    let (token, hash) = new_session_token();
+    let started = signaling::now_ms() - age_ms;
+    store
+        .create_session(
+            &hash,
+            user,
+            started,
+            started + 24 * 3600 * 1000,
+            &signaling::store::SessionOrigin::default(),
+        )
+        .await
+        .unwrap();
+    format!("chat_session={token}")
+}
+
+#[tokio::test]
+async fn an_account_made_by_single_sign_on_confirms_changes_with_a_recent_sign_on() {
+    let (server, store) = server_with_provider_down().await;
+    let user = store
+        .create_sso_user("https://idp.example", "sub-1", "ada", "unusable", 1)
+        .await
+        .unwrap();
+    let delete = |cookie: String| {
+        let request = server
+            .http
+            .post(format!("{}/api/account/delete", server.base))
+            .header("Origin", server.origin())
+            .header("Cookie", cookie)
+            .json(&serde_json::json!({ "password": "" }));
+        async move { request.send().await.unwrap() }
+    };
+    let stale = session_started_ago(&store, user, 11 * 60 * 1000).await;
+    let me: Value = server
+        .http
+        .get(format!("{}/api/session", server.base))
+        .header("Cookie", &stale)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["password"], false, "no password anyone knows");
+    let refused = delete(stale).await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "sign_in_again");
+
+    let fresh = session_started_ago(&store, user, 60 * 1000).await;
+    assert_eq!(
+        delete(fresh).await.status(),
+        204,
+        "a recent sign-on confirms"
+    );
+    assert!(
+        store
+            .sso_user("https://idp.example", "sub-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
