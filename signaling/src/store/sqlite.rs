@@ -32,6 +32,43 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Up to `limit` events after `after`, oldest first (with `sender`: only that user's
+    /// messages), and whether they reach the newest.
+    async fn events_page(
+        &self,
+        room: &RoomId,
+        sender: Option<UserId>,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        let filter = if sender.is_some() {
+            "AND e.sender_id = ? AND e.kind = 'message'"
+        } else {
+            ""
+        };
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? {filter} AND e.seq > ? ORDER BY e.seq ASC LIMIT ?"
+        );
+        let mut rows = sqlx::query(&query).bind(&room.0);
+        if let Some(sender) = sender {
+            rows = rows.bind(sender.0);
+        }
+        let rows = rows
+            .bind(after.0)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let up_to_date = rows.len() <= limit as usize;
+        let mut events = rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| event_from_row(room, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        attach_reactions(&self.pool, room, &mut events).await?;
+        Ok((events, up_to_date))
+    }
+
     /// Runs `statements`, each about the user `?1`, in one transaction: all or none.
     async fn for_user_at_once(&self, user: UserId, statements: &[&str]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -1840,24 +1877,7 @@ impl Storage for SqliteStore {
         after: Seq,
         limit: u32,
     ) -> Result<(Vec<Event>, bool), StoreError> {
-        let query = format!(
-            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
-             WHERE e.room_id = ? AND e.seq > ? ORDER BY e.seq ASC LIMIT ?"
-        );
-        let rows = sqlx::query(&query)
-            .bind(&room.0)
-            .bind(after.0)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let up_to_date = rows.len() <= limit as usize;
-        let mut events = rows
-            .iter()
-            .take(limit as usize)
-            .map(|r| event_from_row(room, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        attach_reactions(&self.pool, room, &mut events).await?;
-        Ok((events, up_to_date))
+        self.events_page(room, None, after, limit).await
     }
 
     async fn messages_by(
@@ -1867,26 +1887,7 @@ impl Storage for SqliteStore {
         after: Seq,
         limit: u32,
     ) -> Result<(Vec<Event>, bool), StoreError> {
-        let query = format!(
-            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
-             WHERE e.room_id = ? AND e.sender_id = ? AND e.kind = 'message' AND e.seq > ?
-             ORDER BY e.seq ASC LIMIT ?"
-        );
-        let rows = sqlx::query(&query)
-            .bind(&room.0)
-            .bind(sender.0)
-            .bind(after.0)
-            .bind(i64::from(limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let up_to_date = rows.len() <= limit as usize;
-        let mut events = rows
-            .iter()
-            .take(limit as usize)
-            .map(|r| event_from_row(room, r))
-            .collect::<Result<Vec<_>, _>>()?;
-        attach_reactions(&self.pool, room, &mut events).await?;
-        Ok((events, up_to_date))
+        self.events_page(room, Some(sender), after, limit).await
     }
 
     async fn advance_receipts(

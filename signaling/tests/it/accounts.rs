@@ -292,16 +292,7 @@ async fn a_display_name_is_shown_to_room_members_and_checked() {
             .status(),
         204
     );
-    let me: Value = server
-        .http
-        .get(format!("{}/api/session", server.base))
-        .header("Cookie", &ada)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = server.get_json("/api/session", Some(&ada)).await;
     assert_eq!(me["display_name"], "Ada Lovelace", "trimmed");
 
     // Bob sees it in the lobby's member list, beside the username.

@@ -121,6 +121,15 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The JSON answer of `GET path`, with the session `cookie` when given.
+    pub async fn get_json(&self, path: &str, cookie: Option<&str>) -> serde_json::Value {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// Signs `name` up and returns the session cookie (`chat_session=...`).
     pub async fn create_user(&self, name: &str) -> String {
         let response = self

@@ -127,16 +127,7 @@ async fn adding_a_passkey_needs_the_password_and_each_challenge_works_once() {
     assert_eq!(refused.status(), 401);
     assert_eq!(code(refused).await, "passkey_refused");
 
-    let listed: Value = server
-        .http
-        .get(format!("{}/api/passkeys", server.base))
-        .header("Cookie", &alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = server.get_json("/api/passkeys", Some(&alice)).await;
     assert_eq!(listed["passkeys"], json!([]), "nothing was added");
 }
 
@@ -166,15 +157,7 @@ async fn passkeys_are_off_where_no_origin_has_a_domain_name() {
         c.allowed_origins = vec!["http://127.0.0.1:1".into()];
     })
     .await;
-    let options: Value = server
-        .http
-        .get(format!("{}/api/auth-options", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let options: Value = server.get_json("/api/auth-options", None).await;
     assert_eq!(options["passkeys"], false);
     let refused = server
         .post("/api/passkey-login", json!({"username": "alice"}))

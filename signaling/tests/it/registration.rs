@@ -22,16 +22,7 @@ async fn code(response: reqwest::Response) -> String {
 }
 
 async fn whoami(server: &TestServer, cookie: &str) -> Value {
-    server
-        .http
-        .get(format!("{}/api/session", server.base))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.get_json("/api/session", Some(cookie)).await
 }
 
 async fn create_as(server: &TestServer, cookie: &str, name: &str) -> reqwest::Response {
@@ -47,15 +38,7 @@ async fn create_as(server: &TestServer, cookie: &str, name: &str) -> reqwest::Re
 }
 
 async fn options(server: &TestServer) -> Value {
-    server
-        .http
-        .get(format!("{}/api/auth-options", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    server.get_json("/api/auth-options", None).await
 }
 
 #[tokio::test]

@@ -198,16 +198,7 @@ async fn an_account_made_by_single_sign_on_confirms_changes_with_a_recent_sign_o
         async move { request.send().await.unwrap() }
     };
     let stale = session_started_ago(&store, user, 11 * 60 * 1000).await;
-    let me: Value = server
-        .http
-        .get(format!("{}/api/session", server.base))
-        .header("Cookie", &stale)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = server.get_json("/api/session", Some(&stale)).await;
     assert_eq!(me["password"], false, "no password anyone knows");
     let refused = delete(stale).await;
     assert_eq!(refused.status(), 401);
