@@ -179,9 +179,17 @@ pub fn check_display_name(name: &str) -> Result<(), InvalidInput> {
     if name.is_empty() {
         return Ok(());
     }
+    // Direction marks (LRM, RLM, ALM) and line or paragraph separators reorder or break the
+    // text around a name as overrides do.
+    let reorders = |c: char| {
+        matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+        )
+    };
     if name.chars().all(is_invisible)
         || name.chars().count() > DISPLAY_NAME_MAX
-        || name.chars().any(char::is_control)
+        || name.chars().any(|c| c.is_control() || reorders(c))
     {
         return Err(InvalidInput::DisplayName);
     }

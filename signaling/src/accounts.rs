@@ -24,22 +24,44 @@ pub async fn signup(
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
     let (creds, _) = admit(&state, peer, &headers, body)?;
-    may_sign_up(&state, creds.invite.as_deref()).await?;
-    let user = create_account(&state, &creds.username, creds.password).await?;
+    let user = match may_sign_up(&state, creds.invite.as_deref()).await? {
+        SignUp::Allowed => create_account(&state, &creds.username, creds.password).await?,
+        SignUp::FirstAccount => {
+            check_username(&creds.username).map_err(ApiFailure::Invalid)?;
+            check_password(&creds.password).map_err(ApiFailure::Invalid)?;
+            let hash = state.hasher.hash(creds.password).await?;
+            let first = state
+                .store
+                .create_first_user(&creds.username, &hash, now_ms())
+                .await?;
+            // Someone else's sign-up made the first account meanwhile: the mode applies.
+            first.ok_or(match state.registration {
+                RegistrationMode::InviteOnly => ApiFailure::InviteRequired,
+                _ => ApiFailure::RegistrationClosed,
+            })?
+        }
+    };
     tracing::info!(user = user.0, "account created");
     let origin = crate::devices::origin_of(&state, peer, &headers);
     start_session(&state, user, creds.username, origin, StatusCode::CREATED).await
 }
 
+/// How a sign-up may go ahead.
+enum SignUp {
+    Allowed,
+    /// Only as the server's first account (which runs it): its sign-up is not open.
+    FirstAccount,
+}
+
 /// Whether this server lets someone sign up, by `--registration`: with an invite-only server
 /// they need a room's live invite link (the client joins that room once signed in). The
 /// first account may always sign up: it becomes the administrator who lets the others in.
-async fn may_sign_up(state: &AppState, invite: Option<&str>) -> Result<(), ApiFailure> {
+async fn may_sign_up(state: &AppState, invite: Option<&str>) -> Result<SignUp, ApiFailure> {
     if state.registration != RegistrationMode::Open && !state.store.has_accounts().await? {
-        return Ok(());
+        return Ok(SignUp::FirstAccount);
     }
     match state.registration {
-        RegistrationMode::Open => Ok(()),
+        RegistrationMode::Open => Ok(SignUp::Allowed),
         RegistrationMode::Closed => Err(ApiFailure::RegistrationClosed),
         RegistrationMode::InviteOnly => {
             let Some(token) = invite else {
@@ -51,7 +73,7 @@ async fn may_sign_up(state: &AppState, invite: Option<&str>) -> Result<(), ApiFa
                 .await?
                 .is_some();
             if live {
-                Ok(())
+                Ok(SignUp::Allowed)
             } else {
                 Err(ApiFailure::InviteRequired)
             }
@@ -80,7 +102,7 @@ pub async fn create_by_admin(
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let authed = crate::request::authenticate(&state, &headers).await?;
-    if !is_admin(&state, authed.user, &authed.username).await? {
+    if !is_admin(&state, authed.user).await? {
         return Err(ApiFailure::AdminOnly);
     }
     let Json(account) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
@@ -117,17 +139,13 @@ pub async fn set_profile(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A stored administrator (the first account), or one named by `--admin`.
+/// A server administrator: the first account, or one `--admin` named when the server started
+/// (by account, not by name: whoever takes a listed name later is not one).
 pub async fn is_admin(
     state: &AppState,
     user: crate::store::UserId,
-    username: &str,
 ) -> Result<bool, crate::store::StoreError> {
-    let named = state
-        .admins
-        .iter()
-        .any(|name| name.eq_ignore_ascii_case(username));
-    Ok(named || state.store.is_admin(user).await?)
+    state.store.is_admin(user).await
 }
 
 /// `GET /api/auth-options`: what the sign-in screen offers. Public: it says nothing about
@@ -217,7 +235,7 @@ pub async fn session(
     headers: HeaderMap,
 ) -> Result<Json<AccountInfo>, ApiFailure> {
     let authed = crate::request::authenticate(&state, &headers).await?;
-    let admin = is_admin(&state, authed.user, &authed.username).await?;
+    let admin = is_admin(&state, authed.user).await?;
     let display_name = state.store.display_name(authed.user).await?;
     let password = !state.store.has_sso_identity(authed.user).await?;
     Ok(Json(AccountInfo {

@@ -147,8 +147,9 @@ pub struct Config {
     #[arg(long, env = "CHAT_REGISTRATION", value_enum, default_value_t = Registration::Open)]
     pub registration: Registration,
 
-    /// Usernames that are server administrators, comma-separated. The first account created
-    /// on a server is one too.
+    /// Existing accounts to make server administrators, comma-separated, when the server starts
+    /// (a name with no account is skipped with a warning, so nobody can sign up into it). The
+    /// first account created on a server is one too.
     #[arg(long = "admin", env = "CHAT_ADMINS", value_delimiter = ',')]
     pub admins: Vec<String>,
 

@@ -178,6 +178,13 @@ pub async fn change_password(
         .map_err(|_| ApiFailure::RateLimited)?;
     let Json(change) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     check_password(&change.new).map_err(ApiFailure::Invalid)?;
+    // An account single sign-on made gets in through its provider only: a local password
+    // would keep it open after the provider shut it.
+    if state.store.has_sso_identity(authed.user).await? {
+        return Err(ApiFailure::BadRequest(
+            "this account signs in with single sign-on and has no password".to_owned(),
+        ));
+    }
     crate::accounts::confirm_password(&state, &authed, change.current)
         .await
         .inspect_err(|_| {

@@ -99,6 +99,17 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
+    // `--admin` names accounts that exist now; a name nobody has yet makes nobody an
+    // administrator later (whoever signed up with it would be one).
+    let admins: Vec<String> = config
+        .admins
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    for missing in store.make_admins(&admins).await? {
+        tracing::warn!(username = ?missing, "--admin names no account; create it, then restart");
+    }
     let attempts = NonZeroU32::new(config.auth_attempts_per_minute.max(1)).expect("max(1)");
     let shutdown = CancellationToken::new();
     let per_second = NonZeroU32::new(config.socket_frames_per_second.max(1)).expect("max(1)");
@@ -152,7 +163,6 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             config.login_failure_window,
         ),
         registration: config.registration.into(),
-        admins: config.admins.clone(),
         open_directory: config.user_directory == config::UserDirectory::Everyone,
         passkeys,
         presence_grace: Duration::from_millis(config.presence_grace_ms),

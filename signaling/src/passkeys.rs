@@ -441,23 +441,20 @@ pub async fn finish_log_in(
         return Err(ApiFailure::CeremonyExpired);
     };
     let remembered: LogInState = parse_state(&json)?;
-    let Ok(attempt) = state.login_throttle.begin(&remembered.username) else {
-        return Err(ApiFailure::RateLimited);
-    };
     let credential: PublicKeyCredential =
         serde_json::from_value(finish.credential).map_err(bad_credential)?;
+    // Not counted against the account's password lockout: a signature cannot be guessed, and
+    // junk answers from anyone must not lock the owner's passkey out (the per-IP limit holds).
     let result = match passkeys
         .webauthn
         .finish_passkey_authentication(&credential, &remembered.state)
     {
         Ok(result) => result,
         Err(e) => {
-            let _ = attempt.failed();
             tracing::info!(username = ?remembered.username, %client, error = %e, "failed passkey log-in");
             return Err(ApiFailure::PasskeyRefused);
         }
     };
-    drop(attempt);
     // Record the use, with the signature counter the authenticator reported.
     let stored = state.store.passkeys(user).await?;
     if let Some(found) = stored

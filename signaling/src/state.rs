@@ -59,8 +59,6 @@ pub struct Shared {
     /// The lobby lists every account to everyone (`--user-directory everyone`); otherwise only
     /// to server administrators.
     pub open_directory: bool,
-    /// Usernames named administrators by `--admin` (the first account is one too, stored).
-    pub admins: Vec<String>,
     /// Passkey ceremonies, when the server has a relying-party id for them.
     pub passkeys: Option<crate::passkeys::Passkeys>,
     /// Calls in progress.

@@ -358,6 +358,9 @@ impl Rtc {
         if waiting >= MAX_WAITING_OFFERS {
             return;
         }
+        // The relay is in hand long before the person accepts and the connection is made
+        // (no connection of this page is made without the servers this answer brings).
+        self.ask_relay(&room, None, Some(&from));
         let live = Incoming::new(id.clone(), room.clone(), from.clone(), files.clone());
         self.add_transfer(
             TransferView {

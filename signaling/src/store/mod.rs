@@ -363,6 +363,16 @@ pub trait Storage: Send + Sync + 'static {
     async fn has_sso_identity(&self, user: UserId) -> Result<bool, StoreError>;
     /// Whether any account exists (the first one may always sign up: it runs the server).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
+    /// Makes these existing accounts administrators; returns the names that have no account.
+    async fn make_admins(&self, usernames: &[String]) -> Result<Vec<String>, StoreError>;
+    /// Creates the account only if no account exists yet (the first one, on a server whose
+    /// sign-up is not open); `None` when another account got there first.
+    async fn create_first_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<UserId>, StoreError>;
     /// Whether the account is a stored administrator (the first account is one).
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError>;
     /// The account's passkeys, oldest first.

@@ -908,8 +908,8 @@ impl Storage for SqliteStore {
                 "DELETE FROM invites WHERE created_by = ?1",
                 "DELETE FROM bans WHERE user_id = ?1",
                 "DELETE FROM sso_identities WHERE user_id = ?1",
-                "UPDATE users SET username = 'deleted-' || id, password_hash = '', display_name = ''
-                 WHERE id = ?1",
+                "UPDATE users SET username = 'deleted-' || id, password_hash = '', display_name = '',
+                 admin = 0 WHERE id = ?1",
             ],
         )
         .await
@@ -1174,6 +1174,40 @@ impl Storage for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(any == 1)
+    }
+
+    async fn make_admins(&self, usernames: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut missing = Vec::new();
+        for name in usernames {
+            let done = sqlx::query("UPDATE users SET admin = 1 WHERE username = ?")
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                missing.push(name.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    async fn create_first_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<UserId>, StoreError> {
+        // One write transaction: SQLite runs them one at a time, so two first sign-ups cannot
+        // both find the table empty.
+        let mut tx = self.pool.begin().await?;
+        let any: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+            .fetch_one(&mut *tx)
+            .await?;
+        if any == 1 {
+            return Ok(None);
+        }
+        let user = insert_user(&mut tx, username, password_hash, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(user))
     }
 
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {

@@ -268,6 +268,11 @@ async fn reachable_peer(
 ) -> Result<NamedUser, Refused> {
     member_of(state, ctx, room).await?;
     let not_there = || Refused::new(ErrorCode::NoSuchUser, "That person is not in this room.");
+    // With a closed directory the lobby must not tell who has an account: offers go through
+    // rooms the two share on purpose.
+    if room.is_lobby() && !state.open_directory {
+        return Err(not_there());
+    }
     let target = state.store.user_by_name(to).await?.ok_or_else(not_there)?;
     if target.id == ctx.authed.user {
         return Err(Refused::new(

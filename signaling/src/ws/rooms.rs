@@ -110,7 +110,7 @@ pub async fn members(
     // anyone else sees only themselves there.
     let directory_closed = room.is_lobby()
         && !state.open_directory
-        && !crate::accounts::is_admin(state, ctx.authed.user, &ctx.authed.username).await?;
+        && !crate::accounts::is_admin(state, ctx.authed.user).await?;
     let members = state
         .store
         .members(&room)

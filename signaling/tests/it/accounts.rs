@@ -318,6 +318,8 @@ async fn a_display_name_is_shown_to_room_members_and_checked() {
         "ad\u{202e}a",
         "\u{200b}\u{200b}",
         "a\u{7}b",
+        "ada\u{200f}",
+        "line\u{2028}break",
         &"x".repeat(65),
     ] {
         let refused = set_display_name(&server, &ada, bad).await;

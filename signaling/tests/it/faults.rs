@@ -213,6 +213,21 @@ impl Storage for GatedStore {
         self.inner.has_accounts().await
     }
 
+    async fn make_admins(&self, usernames: &[String]) -> Result<Vec<String>, StoreError> {
+        self.inner.make_admins(usernames).await
+    }
+
+    async fn create_first_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<UserId>, StoreError> {
+        self.inner
+            .create_first_user(username, password_hash, now_ms)
+            .await
+    }
+
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
         self.inner.is_admin(user).await
     }

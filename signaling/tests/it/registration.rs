@@ -43,10 +43,25 @@ async fn options(server: &TestServer) -> Value {
 
 #[tokio::test]
 async fn the_first_account_and_named_ones_are_administrators() {
+    // A name listed before its account exists makes nobody an administrator: whoever signed
+    // up with it would be one.
     let server = TestServer::start_with(|c| c.admins = vec!["Carol".into()]).await;
     let alice = server.create_user("alice").await;
     let bob = server.create_user("bob").await;
-    let carol = server.create_user("carol").await;
+    let squatter = server.create_user("carol").await;
+    assert_eq!(whoami(&server, &squatter).await.get("admin"), None);
+    // Listed once the account exists (the operator restarts with the flag), it is one.
+    let server = server
+        .restart_with(|c| c.admins = vec!["Carol".into()])
+        .await;
+    let carol = server
+        .post(
+            "/api/login",
+            json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+    let carol = session_cookie(&carol).unwrap();
+    // Sessions outlive the restart.
     assert_eq!(
         whoami(&server, &alice).await["admin"],
         true,
@@ -223,6 +238,21 @@ async fn with_a_closed_directory_only_administrators_list_the_lobby() {
         })
         .await;
     bob_socket.expect_silence(700).await;
+    // Offers (and the relay for them) through the lobby would tell who has an account.
+    bob_socket
+        .send(&ClientMessage::IceServers {
+            room: Some(RoomId::lobby()),
+            call: None,
+            peer: Some("carol".into()),
+        })
+        .await;
+    let refused = bob_socket
+        .wait_for(|m| match m {
+            ServerMessage::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, shared::ws::ErrorCode::NoSuchUser);
 
     // An open directory (the default) lists everyone to everyone.
     let open = TestServer::start().await;
@@ -230,4 +260,20 @@ async fn with_a_closed_directory_only_administrators_list_the_lobby() {
     let bob = open.create_user("bob").await;
     let mut bob_socket = open.connect(&bob).await;
     assert_eq!(lobby_members(&mut bob_socket).await, ["root", "bob"]);
+}
+
+#[tokio::test]
+async fn only_one_first_account_on_a_closed_server_however_many_try_at_once() {
+    let server = TestServer::start_with(|c| c.registration = Registration::Closed).await;
+    let names: Vec<String> = (0..6).map(|i| format!("racer{i}")).collect();
+    let attempts = names.iter().map(|name| sign_up(&server, name, None));
+    let answers = futures_util::future::join_all(attempts).await;
+    let created = answers.iter().filter(|r| r.status() == 201).count();
+    assert_eq!(
+        created, 1,
+        "one first account; the others meet the closed door"
+    );
+    for answer in answers.into_iter().filter(|r| r.status() != 201) {
+        assert_eq!(code(answer).await, "registration_closed");
+    }
 }

@@ -206,6 +206,17 @@ async fn an_account_made_by_single_sign_on_confirms_changes_with_a_recent_sign_o
     assert_eq!(body["code"], "sign_in_again");
 
     let fresh = session_started_ago(&store, user, 60 * 1000).await;
+    // No local password: it would keep the account open after the provider shut it.
+    let password = server
+        .http
+        .post(format!("{}/api/password", server.base))
+        .header("Origin", server.origin())
+        .header("Cookie", &fresh)
+        .json(&serde_json::json!({ "current": "", "new": "a brand new password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(password.status(), 400);
     assert_eq!(
         delete(fresh).await.status(),
         204,

@@ -106,8 +106,6 @@ impl Rtc {
             return;
         }
         self.set_stage(id, Stage::Connecting);
-        // Answered while the file is opened for writing, before the connection is made.
-        self.ask_relay(&t.room, None, Some(&t.from));
         spawn_local(async move {
             match self.open_writer(&t, 0).await {
                 Ok(writer) => *t.writer.borrow_mut() = Some(Rc::new(writer)),
