@@ -175,7 +175,7 @@ impl Db {
                 if let Ok(db) = request.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
                     let old = event.old_version() as u32;
                     if let Err(e) = upgrade(&db, old) {
-                        leptos::logging::warn!("IndexedDB upgrade failed: {e:?}");
+                        leptos::logging::warn!("IndexedDB upgrade failed: {}", DbError::from(e).0);
                     }
                 }
             },

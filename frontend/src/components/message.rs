@@ -4,7 +4,9 @@
 use crate::format::{Piece, parse};
 use crate::timeline::{Delivery, Entry};
 use leptos::prelude::*;
-use shared::{ClientMsgId, Seq};
+use shared::rooms::Member;
+use shared::{ClientMsgId, RoomId, Seq};
+use std::collections::HashMap;
 
 /// The reactions offered with one click.
 pub const QUICK_REACTIONS: [&str; 4] = ["👍", "❤️", "😂", "🎉"];
@@ -72,9 +74,10 @@ pub fn MessageRow(
     quoted: Option<(String, String)>,
     me: String,
     actions: MessageActions,
-    /// The sender's display name ("" when none): shown with the username, which is the
-    /// identity (display names are not unique).
-    name: Signal<String>,
+    /// Member lists by room: the sender's display name, shown with the username, which is the
+    /// identity (display names are not unique). The list may arrive after the row.
+    members: RwSignal<HashMap<RoomId, Vec<Member>>>,
+    room: StoredValue<RoomId>,
 ) -> impl IntoView {
     let class = match (own, continued) {
         (true, true) => "message own continued",
@@ -169,10 +172,12 @@ pub fn MessageRow(
             <header class:visually-hidden=continued>
                 <span class="sender">{
                     let sender = entry.sender.clone();
-                    move || {
-                        let name = name.get();
-                        if name.is_empty() { sender.clone() } else { name + " @" + &sender }
-                    }
+                    move || members.with(|all| {
+                        match room.with_value(|r| all.get(r)).and_then(|l| l.iter().find(|m| m.username == sender)) {
+                            Some(m) if !m.display_name.is_empty() => m.display_name.clone() + " @" + &sender,
+                            _ => sender.clone(),
+                        }
+                    })
                 }</span>
                 <time>{clock(entry.sent_at_ms)}</time>
             </header>

@@ -385,15 +385,7 @@ pub fn RoomPane(
                                     (q.sender.clone(), text)
                                 })).unwrap_or_else(|| (String::new(), "an earlier message".to_owned()))
                             });
-                            // The room's member list names the sender (it may come after the row).
-                            let sender = entry.sender.clone();
-                            let name = Signal::derive(move || sync.members.with(|all| {
-                                room_id.with_value(|room| all.get(room))
-                                    .and_then(|list| list.iter().find(|m| m.username == sender))
-                                    .map(|m| m.display_name.clone())
-                                    .unwrap_or_default()
-                            }));
-                            view! { <MessageRow entry own continued quoted me=me.get_value() actions name /> }.into_any()
+                            view! { <MessageRow entry own continued quoted me=me.get_value() actions members=sync.members room=room_id /> }.into_any()
                         }
                     }
                 />
