@@ -31,6 +31,9 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// WebAuthn ceremonies kept per account; starting another drops the oldest.
+pub const CEREMONIES_PER_USER: usize = 5;
+
 impl SqliteStore {
     /// Up to `limit` events after `after`, oldest first (with `sender`: only that user's
     /// messages), and whether they reach the newest.
@@ -1307,6 +1310,16 @@ impl Storage for SqliteStore {
         .bind(kind.as_str())
         .bind(state)
         .bind(expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        // A few at a time per account: starting ceremonies in a loop must not grow the table.
+        sqlx::query(
+            "DELETE FROM webauthn_ceremonies WHERE user_id = ?1 AND id NOT IN
+             (SELECT id FROM webauthn_ceremonies WHERE user_id = ?1
+              ORDER BY expires_at DESC LIMIT ?2)",
+        )
+        .bind(user.0)
+        .bind(i64::try_from(CEREMONIES_PER_USER).unwrap_or(i64::MAX))
         .execute(&self.pool)
         .await?;
         Ok(())

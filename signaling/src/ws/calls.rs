@@ -306,16 +306,12 @@ pub async fn ice_servers(
     peer: Option<String>,
 ) -> Result<Reply, Refused> {
     let relay = match (room, call, peer) {
+        // A call that is not going on (over, or its start was refused) gets STUN only, without
+        // an error of its own: the refusal of the call already said what went wrong.
         (Some(room), Some(call), _) => {
             check_session(&call)?;
             member_of(state, ctx, &room).await?;
-            if state.calls.info(&(room, call)).is_none() {
-                return Err(Refused::new(
-                    ErrorCode::InvalidMessage,
-                    "That call is over.",
-                ));
-            }
-            true
+            state.calls.info(&(room, call)).is_some()
         }
         (Some(room), None, Some(peer)) => {
             reachable_peer(state, ctx, &room, &peer).await?;
