@@ -741,18 +741,36 @@ async fn insert_user(
     password_hash: &str,
     now_ms: i64,
 ) -> Result<UserId, StoreError> {
+    insert_user_where(tx, username, password_hash, now_ms, false)
+        .await?
+        .ok_or(StoreError::UsernameTaken)
+}
+
+/// [`insert_user`]; with `only_first`, only into an empty `users` table (`None` otherwise). The
+/// check is part of the one INSERT statement, which takes SQLite's write lock as it starts: a
+/// read first would let two transactions read "empty" and then deadlock on the upgrade.
+async fn insert_user_where(
+    tx: &mut Transaction<'_, Sqlite>,
+    username: &str,
+    password_hash: &str,
+    now_ms: i64,
+    only_first: bool,
+) -> Result<Option<UserId>, StoreError> {
     let result = sqlx::query(
         // The first account of an installation is its administrator.
         "INSERT INTO users (username, password_hash, created_at, admin)
-         VALUES (?, ?, ?, NOT EXISTS (SELECT 1 FROM users)) RETURNING id",
+         SELECT ?1, ?2, ?3, NOT EXISTS (SELECT 1 FROM users)
+         WHERE NOT ?4 OR NOT EXISTS (SELECT 1 FROM users) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
     .bind(now_ms)
-    .fetch_one(&mut **tx)
+    .bind(only_first)
+    .fetch_optional(&mut **tx)
     .await;
     let user = match result {
-        Ok(row) => UserId(row.get(0)),
+        Ok(Some(row)) => UserId(row.get(0)),
+        Ok(None) => return Ok(None),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             return Err(StoreError::UsernameTaken);
         }
@@ -767,7 +785,7 @@ async fn insert_user(
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(user)
+    Ok(Some(user))
 }
 
 #[async_trait]
@@ -1199,18 +1217,10 @@ impl Storage for SqliteStore {
         password_hash: &str,
         now_ms: i64,
     ) -> Result<Option<UserId>, StoreError> {
-        // One write transaction: SQLite runs them one at a time, so two first sign-ups cannot
-        // both find the table empty.
         let mut tx = self.pool.begin().await?;
-        let any: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
-            .fetch_one(&mut *tx)
-            .await?;
-        if any == 1 {
-            return Ok(None);
-        }
-        let user = insert_user(&mut tx, username, password_hash, now_ms).await?;
+        let user = insert_user_where(&mut tx, username, password_hash, now_ms, true).await?;
         tx.commit().await?;
-        Ok(Some(user))
+        Ok(user)
     }
 
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError> {
