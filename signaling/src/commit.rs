@@ -6,9 +6,9 @@
 //! acknowledged, and an idle server commits a lone message as soon as it arrives (no timer).
 
 use crate::fanout::Fanout;
+use crate::frames::encode;
 use crate::hub::{Audience, ConnId};
 use crate::store::{Appended, PendingMessage, Storage};
-use crate::ws::encode;
 use shared::ws::ServerMessage;
 use std::sync::Arc;
 use std::time::Duration;

@@ -103,7 +103,7 @@ async fn tombstone_and_leave(
         let in_order = state.delivery_order.lock().await;
         let events = state.store.append_all(room, me, batch, now_ms()).await?;
         for event in events {
-            let frame = crate::ws::encode(&ServerMessage::Event { event });
+            let frame = crate::frames::encode(&ServerMessage::Event { event });
             state.fanout.send(Audience::Room(room.clone()), frame, None);
         }
         drop(in_order);
@@ -114,7 +114,7 @@ async fn tombstone_and_leave(
     if let Some(heir) = heir
         && let Ok(Some(summary)) = state.store.room_summary(room, heir).await
     {
-        let frame = crate::ws::encode(&ServerMessage::RoomUpdated { room: summary });
+        let frame = crate::frames::encode(&ServerMessage::RoomUpdated { room: summary });
         state.fanout.send(Audience::User(heir), frame, None);
     }
     Ok(())

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod fanout;
 pub mod frame_queue;
+pub mod frames;
 pub mod hub;
 pub mod listener;
 pub mod login_throttle;

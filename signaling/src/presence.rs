@@ -8,11 +8,11 @@
 //! arrival to everyone costs members² frames while nobody watches a list that long; there the
 //! `members` reply carries each member's current presence when someone opens the list.
 
+use crate::frames::encode;
 use crate::hub::Audience;
 use crate::now_ms;
 use crate::state::AppState;
 use crate::store::UserId;
-use crate::ws::encode;
 use shared::rooms::Presence;
 use shared::ws::ServerMessage;
 

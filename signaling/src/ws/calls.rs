@@ -3,10 +3,11 @@
 //! servers. Media never passes through here.
 
 use super::connection::SocketContext;
-use super::dispatch::{Refused, Reply, encode};
+use super::dispatch::{Refused, Reply};
 use super::mutate::{Applied, Outcome, append_mine, member_of, mutate_once, not_muted};
 use super::timeline::not_blocked;
 use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
+use crate::frames::encode;
 use crate::hub::{Audience, ConnId};
 use crate::now_ms;
 use crate::state::AppState;

@@ -4,10 +4,11 @@
 //! A frame is handled to completion (including the durable write) before the next is read, so
 //! acks come back in the order the client sent its messages.
 
-use super::dispatch::{self, Reply, encode};
+use super::dispatch::{self, Reply};
 use super::live::TypingThrottle;
 use super::timeline;
 use crate::frame_queue::FrameReceiver;
+use crate::frames::encode;
 use crate::hub::{ConnId, Hub, Kick, KickReason};
 use crate::now_ms;
 use crate::presence;

@@ -7,7 +7,7 @@ use super::{calls, live, rooms, timeline};
 use crate::commit::WriteError;
 use crate::state::AppState;
 use crate::store::StoreError;
-use axum::extract::ws::{Message, Utf8Bytes};
+use axum::extract::ws::Message;
 use shared::ClientMsgId;
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use std::borrow::Cow;
@@ -244,10 +244,4 @@ async fn route(
             calls::ice_servers(state, ctx, room, call, peer).await
         }
     }
-}
-
-pub fn encode(message: &ServerMessage) -> Utf8Bytes {
-    serde_json::to_string(message)
-        .expect("protocol types always serialize")
-        .into()
 }

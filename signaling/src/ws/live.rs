@@ -2,8 +2,9 @@
 //! None of these answer the asking socket; their effect is what others receive.
 
 use super::connection::SocketContext;
-use super::dispatch::{Refused, Reply, encode};
+use super::dispatch::{Refused, Reply};
 use super::mutate::member_of;
+use crate::frames::encode;
 use crate::hub::Audience;
 use crate::presence;
 use crate::state::AppState;

@@ -12,8 +12,6 @@ mod mutate;
 mod rooms;
 mod timeline;
 
-pub use dispatch::encode;
-
 use crate::error::ApiFailure;
 use crate::request::{authenticate, check_origin};
 use crate::state::AppState;

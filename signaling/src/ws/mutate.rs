@@ -6,7 +6,8 @@
 //! its queue, so an ack can overtake events with lower seqs: clients place events by seq.
 
 use super::connection::SocketContext;
-use super::dispatch::{Refused, Reply, encode};
+use super::dispatch::{Refused, Reply};
+use crate::frames::encode;
 use crate::hub::Audience;
 use crate::state::AppState;
 use crate::store::{Draft, Membership, UserId};
