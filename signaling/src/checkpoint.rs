@@ -6,7 +6,7 @@
 //! for as long as the load lasted (400 MB in 20 s at 2,000 messages/s, on disk until the
 //! server stopped), and ext4's kernel threads spent about a fifth of a core allocating blocks
 //! for the growing file. So each round copies the bulk beside the writers, then the pages
-//! written meanwhile while it holds the delivery order lock, which every event append holds:
+//! written meanwhile while it holds the order of room events (`room_log`), which every append holds:
 //! that short pass (a fraction of a second's writes) ends with the whole log copied, and the
 //! next commit writes the log from its beginning again, over blocks the file already has.
 
@@ -20,7 +20,11 @@ use tokio_util::sync::CancellationToken;
 const EVERY: Duration = Duration::from_secs(1);
 
 /// Checkpoints every [`EVERY`] until `shutdown`.
-pub async fn run(store: Arc<dyn Storage>, order: Arc<Mutex<()>>, shutdown: CancellationToken) {
+pub async fn run(
+    store: Arc<dyn Storage>,
+    room_log: crate::room_log::RoomLog,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -28,7 +32,7 @@ pub async fn run(store: Arc<dyn Storage>, order: Arc<Mutex<()>>, shutdown: Cance
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = round(store.as_ref(), &order).await {
+        if let Err(e) = round(store.as_ref(), room_log.order_lock()).await {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }

@@ -100,11 +100,10 @@ async fn tombstone_and_leave(
     while !drafts.is_empty() {
         let rest = drafts.split_off(drafts.len().min(DRAFTS_PER_APPEND));
         let batch = std::mem::replace(&mut drafts, rest);
-        let in_order = state.delivery_order.lock().await;
+        let in_order = state.room_log.in_order().await;
         let events = state.store.append_all(room, me, batch, now_ms()).await?;
         for event in events {
-            let frame = crate::frames::encode(&ServerMessage::Event { event });
-            state.fanout.send(Audience::Room(room.clone()), frame, None);
+            state.room_log.publish(&in_order, event, None);
         }
         drop(in_order);
     }

@@ -22,6 +22,7 @@ pub mod login_throttle;
 pub mod passkeys;
 pub mod presence;
 pub mod request;
+pub mod room_log;
 pub mod routes;
 pub mod rules;
 pub mod security_headers;
@@ -119,9 +120,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
     let hub = hub::Hub::new(shutdown.clone());
     let fanout: Arc<dyn fanout::Fanout> = Arc::new(fanout::LocalFanout::new(hub.clone()));
-    let delivery_order = Arc::new(tokio::sync::Mutex::new(()));
-    let writer =
-        commit::MessageWriter::start(store.clone(), fanout.clone(), delivery_order.clone());
+    let room_log = room_log::RoomLog::start(store.clone(), fanout.clone());
     let allowed_origins = config.effective_origins(addr);
     let sso = sso::Sso::from_config(&config, &allowed_origins)?;
     let passkeys = passkeys::Passkeys::new(&config, &allowed_origins);
@@ -137,8 +136,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             config.session_idle,
         ),
         trust_forwarded_for: config.trust_forwarded_for,
-        delivery_order,
-        writer,
+        room_log,
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         user_frame_limiter: RateLimiter::keyed(
@@ -194,7 +192,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let checkpoints = tokio::spawn(checkpoint::run(
         store.clone(),
-        state.delivery_order.clone(),
+        state.room_log.clone(),
         shutdown.clone(),
     ));
     let server_shutdown = shutdown.clone();

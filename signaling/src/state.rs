@@ -27,14 +27,9 @@ pub struct Shared {
     pub session_cookie: crate::session_cookie::SessionCookie,
     pub sessions: SessionPolicy,
     pub trust_forwarded_for: bool,
-    /// Held from an event's rule checks through its append to its fan-out, so checks see the
-    /// state the append changes, and every socket receives a room's events in seq order. An
-    /// async mutex on purpose: it must be held across the append's `.await`; SQLite serialises
-    /// those writes anyway, so it costs no parallelism. Messages take it once per group commit
-    /// (see [`crate::commit`]), not once per message.
-    pub delivery_order: Arc<tokio::sync::Mutex<()>>,
-    /// Where messages go to be stored (group commit) and fanned out.
-    pub writer: crate::commit::MessageWriter,
+    /// The write path of the room timelines: the order of room events, the group commit of
+    /// messages, and their fan-out.
+    pub room_log: crate::room_log::RoomLog,
     /// Per-socket frame quota (see `Config::socket_frames_per_second`).
     pub socket_quota: governor::Quota,
     /// Events (messages, edits, reactions, room changes) per user, across all their sockets.

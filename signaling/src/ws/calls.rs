@@ -211,16 +211,13 @@ async fn record_end(state: &AppState, ended: Ended) {
         missed,
         declined,
     };
-    let _in_order = state.delivery_order.lock().await;
+    let in_order = state.room_log.in_order().await;
     match state
         .store
         .append(&room, &caller, None, draft, now_ms())
         .await
     {
-        Ok(event) => {
-            let frame = encode(&ServerMessage::Event { event });
-            state.fanout.send(Audience::Room(room.clone()), frame, None);
-        }
+        Ok(event) => state.room_log.publish(&in_order, event, None),
         Err(e) => tracing::error!(error = %e, room = %room, "could not record the end of a call"),
     }
     announce(state, &room, &call, Vec::new());

@@ -104,8 +104,7 @@ pub async fn mutate_once(
     apply: impl Future<Output = Result<Outcome, Refused>>,
 ) -> Result<Applied, Refused> {
     check_client_id(&client_id)?;
-    let Ok(in_order) = tokio::time::timeout(ORDER_LOCK_TIMEOUT, state.delivery_order.lock()).await
-    else {
+    let Some(in_order) = state.room_log.in_order_within(ORDER_LOCK_TIMEOUT).await else {
         tracing::warn!("order lock busy; asking the client to retry");
         return Err(Refused::busy());
     };
@@ -125,12 +124,9 @@ pub async fn mutate_once(
         state.fanout.set_membership(*user, room, true);
     }
     for event in &outcome.events {
-        let frame = encode(&ServerMessage::Event {
-            event: event.clone(),
-        });
         state
-            .fanout
-            .send(Audience::Room(event.room.clone()), frame, Some(ctx.conn));
+            .room_log
+            .publish(&in_order, event.clone(), Some(ctx.conn));
     }
     for (user, room) in &outcome.left {
         state.fanout.set_membership(*user, room, false);

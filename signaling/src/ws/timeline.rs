@@ -234,7 +234,7 @@ async fn queue_message(
         mentions,
     };
     state
-        .writer
+        .room_log
         .submit(message, ctx.conn)
         .await
         .map_err(Refused::from)

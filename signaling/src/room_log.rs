@@ -1,0 +1,82 @@
+//! The write path of the room timelines, with one owner: the order in which room events are
+//! stored and fanned out, the group commit of messages ([`crate::commit`]), and the fan-out of
+//! every room event (messages, operations, room changes, call events).
+//!
+//! Every socket must receive a room's events in seq order, and a request's rule checks must
+//! see the state its append changes. Both hold because room events are checked, appended and
+//! published while the order is held ([`InOrder`]), and [`RoomLog::publish`] takes that proof:
+//! an event cannot be fanned out by code that does not hold it. The order is an async mutex on
+//! purpose: it is held across the append's `.await`; SQLite serialises those writes anyway, so
+//! it costs no parallelism. Messages take it once per group commit, not once per message.
+
+use crate::commit::{MessageWriter, Receipt, WriteError};
+use crate::fanout::Fanout;
+use crate::frames::encode;
+use crate::hub::{Audience, ConnId};
+use crate::store::{PendingMessage, Storage};
+use shared::events::Event;
+use shared::ws::ServerMessage;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+#[derive(Clone)]
+pub struct RoomLog {
+    order: Arc<Mutex<()>>,
+    writer: MessageWriter,
+    fanout: Arc<dyn Fanout>,
+}
+
+/// Held while room events are checked, appended and published.
+pub struct InOrder<'a> {
+    _held: MutexGuard<'a, ()>,
+}
+
+impl RoomLog {
+    /// Starts the group commit task.
+    pub fn start(store: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
+        let order = Arc::new(Mutex::new(()));
+        let writer = MessageWriter::start(store, fanout.clone(), order.clone());
+        Self {
+            order,
+            writer,
+            fanout,
+        }
+    }
+
+    pub async fn in_order(&self) -> InOrder<'_> {
+        InOrder {
+            _held: self.order.lock().await,
+        }
+    }
+
+    /// [`Self::in_order`], or `None` after `wait` (the server is busy: the client retries).
+    pub async fn in_order_within(&self, wait: Duration) -> Option<InOrder<'_>> {
+        tokio::time::timeout(wait, self.order.lock())
+            .await
+            .ok()
+            .map(|held| InOrder { _held: held })
+    }
+
+    /// Fans a stored event out to the sockets following its room (but `except`, which gets
+    /// an ack instead).
+    pub fn publish(&self, _order: &InOrder<'_>, event: Event, except: Option<ConnId>) {
+        let room = event.room.clone();
+        let frame = encode(&ServerMessage::Event { event });
+        self.fanout.send(Audience::Room(room), frame, except);
+    }
+
+    /// Queues a message for the next group commit (see [`MessageWriter::submit`]).
+    pub async fn submit(
+        &self,
+        message: PendingMessage,
+        from: ConnId,
+    ) -> Result<Receipt, WriteError> {
+        self.writer.submit(message, from).await
+    }
+
+    /// The order's lock itself, for the checkpoint's short pass that must exclude appends.
+    pub(crate) fn order_lock(&self) -> &Mutex<()> {
+        &self.order
+    }
+}
