@@ -102,7 +102,7 @@ pub async fn create_by_admin(
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let authed = crate::request::authenticate(&state, &headers).await?;
-    if !is_admin(&state, authed.user).await? {
+    if !state.store.is_admin(authed.user).await? {
         return Err(ApiFailure::AdminOnly);
     }
     let Json(account) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
@@ -137,15 +137,6 @@ pub async fn set_profile(
     check_display_name(name).map_err(ApiFailure::Invalid)?;
     state.store.set_display_name(authed.user, name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A server administrator: the first account, or one `--admin` named when the server started
-/// (by account, not by name: whoever takes a listed name later is not one).
-pub async fn is_admin(
-    state: &AppState,
-    user: crate::store::UserId,
-) -> Result<bool, crate::store::StoreError> {
-    state.store.is_admin(user).await
 }
 
 /// `GET /api/auth-options`: what the sign-in screen offers. Public: it says nothing about
@@ -235,7 +226,7 @@ pub async fn session(
     headers: HeaderMap,
 ) -> Result<Json<AccountInfo>, ApiFailure> {
     let authed = crate::request::authenticate(&state, &headers).await?;
-    let admin = is_admin(&state, authed.user).await?;
+    let admin = state.store.is_admin(authed.user).await?;
     let display_name = state.store.display_name(authed.user).await?;
     let password = !state.store.has_sso_identity(authed.user).await?;
     Ok(Json(AccountInfo {
@@ -299,15 +290,15 @@ pub async fn not_found() -> ApiFailure {
     ApiFailure::NotFound
 }
 
-/// What sign-up and log-in check before looking at the credentials: where the request comes
-/// from, how often this client tried, and that the body is well-formed. Returns the
-/// credentials and the client's rate-limit key.
-fn admit(
+/// What every way of logging in (sign-up, password, passkey) checks before looking at the
+/// credentials: where the request comes from, how often this client tried, and that the body
+/// is well-formed. Returns the body and the client's rate-limit key.
+pub(crate) fn admit<T>(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-    body: Result<Json<Credentials>, JsonRejection>,
-) -> Result<(Credentials, IpAddr), ApiFailure> {
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(T, IpAddr), ApiFailure> {
     check_origin(headers, &state.allowed_origins)?;
     let client = client_key(peer.ip(), headers, state.trust_forwarded_for);
     state

@@ -169,24 +169,9 @@ async fn write_export(
         }
         out.write(b"{\"room\":").await?;
         out.json(&room).await?;
-        out.write(b",\"events\":[").await?;
-        let mut after = Seq(0);
-        let mut first = true;
-        loop {
-            let (events, up_to_date) = state.store.events_after(&room.id, after, PAGE).await?;
-            for event in &events {
-                if !first {
-                    out.write(b",").await?;
-                }
-                first = false;
-                out.json(event).await?;
-            }
-            match events.last() {
-                Some(last) if !up_to_date => after = last.seq,
-                _ => break,
-            }
-        }
-        out.write(b"]}").await?;
+        out.write(b",\"events\":").await?;
+        write_pages(out, |after| state.store.events_after(&room.id, after, PAGE)).await?;
+        out.write(b"}").await?;
     }
     out.write(b"],\"rooms_left\":[").await?;
     let mine: std::collections::HashSet<RoomId> =
@@ -206,25 +191,40 @@ async fn write_export(
         }
         out.write(b"{\"room\":").await?;
         out.json(room).await?;
-        out.write(b",\"messages\":[").await?;
-        let mut after = Seq(0);
-        let mut first = true;
-        loop {
-            let (events, up_to_date) = state.store.messages_by(room, user, after, PAGE).await?;
-            for event in &events {
-                if !first {
-                    out.write(b",").await?;
-                }
-                first = false;
-                out.json(event).await?;
-            }
-            match events.last() {
-                Some(last) if !up_to_date => after = last.seq,
-                _ => break,
-            }
-        }
-        out.write(b"]}").await?;
+        out.write(b",\"messages\":").await?;
+        write_pages(out, |after| {
+            state.store.messages_by(room, user, after, PAGE)
+        })
+        .await?;
+        out.write(b"}").await?;
     }
     out.write(b"]}").await?;
     Ok(())
+}
+
+/// Writes a JSON array of events read a page at a time by `page` (events after a seq, and
+/// whether they reach the newest), so a long history costs one page of memory.
+async fn write_pages<F, Fut>(out: &mut Writer, mut page: F) -> Result<(), ExportError>
+where
+    F: FnMut(Seq) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<shared::events::Event>, bool), StoreError>>,
+{
+    out.write(b"[").await?;
+    let mut after = Seq(0);
+    let mut first = true;
+    loop {
+        let (events, up_to_date) = page(after).await?;
+        for event in &events {
+            if !first {
+                out.write(b",").await?;
+            }
+            first = false;
+            out.json(event).await?;
+        }
+        match events.last() {
+            Some(last) if !up_to_date => after = last.seq,
+            _ => break,
+        }
+    }
+    out.write(b"]").await
 }

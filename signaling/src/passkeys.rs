@@ -15,12 +15,12 @@
 //! are defined here rather than in `shared`. A ceremony's state is kept in the database (not
 //! in memory), so the browser's answer may reach any node.
 
-use crate::accounts::{owner_confirmed, start_session};
+use crate::accounts::{admit, owner_confirmed, start_session};
 use crate::auth::hash_token;
 use crate::config::Config;
 use crate::error::ApiFailure;
 use crate::now_ms;
-use crate::request::{Authed, authenticate, check_origin, client_key};
+use crate::request::{Authed, authenticate, check_origin};
 use crate::state::AppState;
 use crate::store::{CeremonyKind, StoredPasskey, UserId};
 use axum::Json;
@@ -380,13 +380,7 @@ pub async fn start_log_in(
     body: Result<Json<StartLogIn>, JsonRejection>,
 ) -> Result<Json<Ceremony>, ApiFailure> {
     let passkeys = enabled(&state)?;
-    check_origin(&headers, &state.allowed_origins)?;
-    let client = client_key(peer.ip(), &headers, state.trust_forwarded_for);
-    state
-        .auth_limiter
-        .check_key(&client)
-        .map_err(|_| ApiFailure::RateLimited)?;
-    let Json(start) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let (start, _) = admit(&state, peer, &headers, body)?;
     let user = state
         .store
         .find_user(start.username.trim())
@@ -426,13 +420,7 @@ pub async fn finish_log_in(
     body: Result<Json<FinishLogIn>, JsonRejection>,
 ) -> Result<Response, ApiFailure> {
     let passkeys = enabled(&state)?;
-    check_origin(&headers, &state.allowed_origins)?;
-    let client = client_key(peer.ip(), &headers, state.trust_forwarded_for);
-    state
-        .auth_limiter
-        .check_key(&client)
-        .map_err(|_| ApiFailure::RateLimited)?;
-    let Json(finish) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    let (finish, client) = admit(&state, peer, &headers, body)?;
     let Some((user, json)) = state
         .store
         .take_ceremony(&hash_token(&finish.ceremony), CeremonyKind::LogIn, now_ms())

@@ -373,7 +373,8 @@ pub trait Storage: Send + Sync + 'static {
         password_hash: &str,
         now_ms: i64,
     ) -> Result<Option<UserId>, StoreError>;
-    /// Whether the account is a stored administrator (the first account is one).
+    /// Whether the account is a server administrator: the first account, or one `--admin`
+    /// named when the server started (by account, not by name).
     async fn is_admin(&self, user: UserId) -> Result<bool, StoreError>;
     /// The account's passkeys, oldest first.
     async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError>;

@@ -108,9 +108,8 @@ pub async fn members(
     member_of(state, ctx, &room).await?;
     // The lobby holds every account: with a closed directory only administrators list it;
     // anyone else sees only themselves there.
-    let directory_closed = room.is_lobby()
-        && !state.open_directory
-        && !crate::accounts::is_admin(state, ctx.authed.user).await?;
+    let directory_closed =
+        room.is_lobby() && !state.open_directory && !state.store.is_admin(ctx.authed.user).await?;
     let members = state
         .store
         .members(&room)
