@@ -113,3 +113,12 @@ setup_fuzz_tools() {
     apt_install g++
   fi
 }
+
+# Several nodes (docs/DEPLOYMENT.md): the tests start their own nats-server on a free port, and
+# the store tests need a PostgreSQL server (CHAT_TEST_POSTGRES_URL, default the local one).
+setup_cluster_tools() {
+  if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
+    say "installing Debian's nats-server"
+    apt_install nats-server
+  fi
+}

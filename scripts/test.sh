@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 setup_build_tools
 setup_browser_tools
+setup_cluster_tools
 
 say "format and lints"
 cargo fmt --all --check

@@ -208,7 +208,7 @@ pub async fn logout(
         Ok(Some(token)) => {
             let hash = hash_token(&token);
             state.store.delete_session(&hash).await?;
-            let closed = state.hub.disconnect_session(&hash);
+            let closed = state.fanout.disconnect_session(&hash);
             tracing::info!(sockets_closed = closed, "logged out");
         }
         Ok(None) => {}

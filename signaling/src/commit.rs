@@ -7,7 +7,7 @@
 
 use crate::fanout::Fanout;
 use crate::frames::encode;
-use crate::hub::{Audience, ConnId};
+use crate::hub::ConnId;
 use crate::store::{Appended, PendingMessage, Storage};
 use shared::ws::ServerMessage;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ async fn run(
                 let frame = encode(&ServerMessage::Event {
                     event: event.clone(),
                 });
-                fanout.send(Audience::Room(event.room.clone()), frame, Some(*from));
+                fanout.publish_event(&event.room, event.seq, frame, Some(*from));
             }
         }
         drop(in_order);

@@ -195,6 +195,16 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Several nodes: the NATS server (nats://host:port) that carries events between nodes
+    /// sharing one PostgreSQL database. Without it, this process serves alone.
+    #[arg(long, env = "CHAT_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// The first token of every NATS subject this cluster uses, so several clusters can share
+    /// one NATS server.
+    #[arg(long, env = "CHAT_NATS_SUBJECT_PREFIX", default_value = "chat")]
+    pub nats_subject_prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

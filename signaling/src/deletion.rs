@@ -43,7 +43,7 @@ pub async fn delete_account(
     let sessions = state.store.end_sessions(me.id, None).await?;
     for hash in &sessions {
         if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
-            state.hub.disconnect_session(&hash);
+            state.fanout.disconnect_session(&hash);
         }
     }
     let mut rooms: BTreeMap<RoomId, Vec<(Option<ClientMsgId>, Draft)>> = BTreeMap::new();

@@ -217,7 +217,7 @@ async fn end_sessions(
 fn close_sockets(state: &AppState, sessions: &[Vec<u8>]) {
     for hash in sessions {
         if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
-            state.hub.disconnect_session(&hash);
+            state.fanout.disconnect_session(&hash);
         }
     }
 }

@@ -113,6 +113,21 @@ struct Registry {
     /// Counts each user's departures (last socket gone), so a grace timer can tell whether the
     /// departure it waits on is still the latest.
     departures: HashMap<UserId, u64>,
+    /// Users whose last socket here closed less than the grace period ago, with the presence
+    /// they had: they still count as that until the grace timer says otherwise.
+    lingering: HashMap<UserId, Presence>,
+    /// The users present on each other node, as its last report said.
+    remote: HashMap<u64, HashMap<UserId, Presence>>,
+}
+
+/// Online outranks away, away outranks offline: a user is as present as their most present
+/// socket, on any node.
+fn rank(p: Presence) -> u8 {
+    match p {
+        Presence::Offline => 0,
+        Presence::Away => 1,
+        Presence::Online => 2,
+    }
 }
 
 impl Registry {
@@ -151,21 +166,34 @@ impl Registry {
         }
     }
 
-    /// The user's presence from their sockets: online if any is active, away if all are idle.
-    fn status(&self, user: UserId) -> Presence {
-        let Some(conns) = self.users.get(&user) else {
-            return Presence::Offline;
-        };
-        if conns
-            .iter()
-            .any(|id| self.conns.get(id).is_some_and(|c| !c.away))
-        {
+    /// The user's presence from their sockets on this node: online if any is active, away if
+    /// all are idle; while the grace period of their last departure runs, what it was.
+    fn local_status(&self, user: UserId) -> Presence {
+        let conns = self.users.get(&user);
+        if conns.is_some_and(|conns| {
+            conns
+                .iter()
+                .any(|id| self.conns.get(id).is_some_and(|c| !c.away))
+        }) {
             Presence::Online
-        } else if conns.is_empty() {
-            Presence::Offline
-        } else {
+        } else if conns.is_some_and(|c| !c.is_empty()) {
             Presence::Away
+        } else {
+            self.lingering
+                .get(&user)
+                .copied()
+                .unwrap_or(Presence::Offline)
         }
+    }
+
+    /// The user's presence over every node.
+    fn status(&self, user: UserId) -> Presence {
+        self.remote
+            .values()
+            .filter_map(|users| users.get(&user).copied())
+            .chain([self.local_status(user)])
+            .max_by_key(|p| rank(*p))
+            .unwrap_or(Presence::Offline)
     }
 }
 
@@ -212,6 +240,7 @@ impl Hub {
             },
         );
         registry.users.entry(user).or_default().insert(id);
+        registry.lingering.remove(&user);
         Registration {
             id,
             outbound: rx,
@@ -223,6 +252,7 @@ impl Hub {
     /// departure for [`Hub::announce_offline`].
     pub fn unregister(&self, id: ConnId) -> Option<u64> {
         let mut registry = self.lock();
+        let was = registry.conns.get(&id).map(|c| registry.local_status(c.user));
         let conn = registry.conns.remove(&id)?;
         for room in &conn.rooms {
             if let Some(followers) = registry.rooms.get_mut(room) {
@@ -239,24 +269,29 @@ impl Hub {
             }
         }
         registry.users.remove(&conn.user);
+        registry
+            .lingering
+            .insert(conn.user, was.unwrap_or(Presence::Offline));
         let departure = registry.departures.entry(conn.user).or_default();
         *departure += 1;
         Some(*departure)
     }
 
-    /// After the grace period of `departure`: records and returns the user's new presence if it
-    /// changed, unless they left again since (that departure's own timer decides).
-    pub fn announce_offline(&self, user: UserId, departure: u64) -> Option<Presence> {
+    /// After the grace period of `departure`: the user stops lingering here. `None` if they
+    /// came back or left again since (that departure's own timer decides); otherwise their
+    /// new presence if it changed ([`Hub::presence_change`]) .
+    pub fn announce_offline(&self, user: UserId, departure: u64) -> Option<Option<Presence>> {
         {
             let mut registry = self.lock();
             if registry.departures.get(&user) != Some(&departure) {
                 return None;
             }
-            if registry.status(user) == Presence::Offline {
-                registry.departures.remove(&user);
+            registry.departures.remove(&user);
+            if registry.users.get(&user).is_none_or(HashSet::is_empty) {
+                registry.lingering.remove(&user);
             }
         }
-        self.presence_change(user, true)
+        Some(self.presence_change(user))
     }
 
     /// The socket follows these rooms from now on.
@@ -336,10 +371,10 @@ impl Hub {
         }
     }
 
-    /// If the user's presence differs from what was last announced, records and returns the
-    /// new one. `offline_now` false holds back an offline change: the caller announces it after
-    /// a grace period, so a reconnecting tab does not flicker.
-    pub fn presence_change(&self, user: UserId, offline_now: bool) -> Option<Presence> {
+    /// If the user's presence (over every node) differs from what this node's sockets were
+    /// last told, records and returns the new one. A departure's grace period holds back an
+    /// offline change, so a reconnecting tab does not flicker.
+    pub fn presence_change(&self, user: UserId) -> Option<Presence> {
         let mut registry = self.lock();
         let status = registry.status(user);
         let announced = registry
@@ -347,7 +382,7 @@ impl Hub {
             .get(&user)
             .copied()
             .unwrap_or(Presence::Offline);
-        if status == announced || (status == Presence::Offline && !offline_now) {
+        if status == announced {
             return None;
         }
         if status == Presence::Offline {
@@ -358,7 +393,68 @@ impl Hub {
         Some(status)
     }
 
-    /// The presence others have been told.
+    /// The user's presence from this node's sockets alone (what other nodes are told).
+    pub fn local_presence(&self, user: UserId) -> Presence {
+        self.lock().local_status(user)
+    }
+
+    /// Every user present on this node, for the periodic report to the other nodes.
+    pub fn present_here(&self) -> Vec<(UserId, Presence)> {
+        let registry = self.lock();
+        let users = registry.users.keys().chain(registry.lingering.keys());
+        let mut present: Vec<_> = users.map(|u| (*u, registry.local_status(*u))).collect();
+        present.sort_by_key(|(u, _)| *u);
+        present.dedup_by_key(|(u, _)| *u);
+        present
+    }
+
+    /// Records what another node reported: `user`'s presence there.
+    pub fn set_remote_presence(&self, node: u64, user: UserId, status: Presence) {
+        let mut registry = self.lock();
+        let users = registry.remote.entry(node).or_default();
+        if status == Presence::Offline {
+            users.remove(&user);
+        } else {
+            users.insert(user, status);
+        }
+    }
+
+    /// Replaces what is known of another node's users (its periodic report, or `None` when
+    /// it stopped reporting); returns the users whose presence there changed.
+    pub fn replace_remote_node(
+        &self,
+        node: u64,
+        present: Option<HashMap<UserId, Presence>>,
+    ) -> Vec<UserId> {
+        let mut registry = self.lock();
+        let before = match present {
+            Some(present) => registry.remote.insert(node, present),
+            None => registry.remote.remove(&node),
+        }
+        .unwrap_or_default();
+        let after = registry.remote.get(&node).cloned().unwrap_or_default();
+        let mut changed: Vec<UserId> = before
+            .iter()
+            .filter(|(u, p)| after.get(u) != Some(p))
+            .map(|(u, _)| *u)
+            .chain(
+                after
+                    .iter()
+                    .filter(|(u, p)| before.get(u) != Some(p))
+                    .map(|(u, _)| *u),
+            )
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+
+    /// Whether any socket here follows `room`.
+    pub fn has_followers(&self, room: &RoomId) -> bool {
+        self.lock().rooms.contains_key(room)
+    }
+
+    /// The presence this node's sockets have been told.
     pub fn presence(&self, user: UserId) -> Presence {
         self.lock()
             .announced
@@ -489,23 +585,42 @@ mod tests {
         let hub = Hub::default();
         let alice = UserId(1);
         let tab1 = hub.register(alice, [1; 32]);
-        assert_eq!(hub.presence_change(alice, false), Some(Presence::Online));
+        assert_eq!(hub.presence_change(alice), Some(Presence::Online));
         let tab2 = hub.register(alice, [1; 32]);
-        assert_eq!(hub.presence_change(alice, false), None);
+        assert_eq!(hub.presence_change(alice), None);
         assert_eq!(hub.unregister(tab1.id), None, "tab2 is still open");
-        assert_eq!(hub.presence_change(alice, false), None);
+        assert_eq!(hub.presence_change(alice), None);
         hub.set_away(tab2.id, true);
-        assert_eq!(hub.presence_change(alice, false), Some(Presence::Away));
+        assert_eq!(hub.presence_change(alice), Some(Presence::Away));
         let first = hub.unregister(tab2.id).expect("the last socket");
-        let held = hub.presence_change(alice, false);
+        let held = hub.presence_change(alice);
         assert_eq!(held, None, "held for the grace period");
         assert_eq!(hub.presence(alice), Presence::Away);
         // Back and gone again within the grace period: only the latest timer may announce.
         let tab3 = hub.register(alice, [1; 32]);
         let second = hub.unregister(tab3.id).expect("the last socket");
         assert_eq!(hub.announce_offline(alice, first), None);
-        assert_eq!(hub.announce_offline(alice, second), Some(Presence::Offline));
+        assert_eq!(
+            hub.announce_offline(alice, second),
+            Some(Some(Presence::Offline))
+        );
         assert_eq!(hub.presence(alice), Presence::Offline);
+    }
+
+    #[test]
+    fn a_user_on_another_node_stays_present_when_they_leave_this_one() {
+        let hub = Hub::default();
+        let alice = UserId(1);
+        let tab = hub.register(alice, [1; 32]);
+        assert_eq!(hub.presence_change(alice), Some(Presence::Online));
+        hub.set_remote_presence(7, alice, Presence::Away);
+        let departure = hub.unregister(tab.id).expect("the last socket here");
+        assert_eq!(hub.announce_offline(alice, departure), Some(Some(Presence::Away)));
+        assert_eq!(hub.local_presence(alice), Presence::Offline);
+        assert_eq!(hub.present_here(), vec![]);
+        let changed = hub.replace_remote_node(7, None);
+        assert_eq!(changed, vec![alice], "node 7 stopped reporting");
+        assert_eq!(hub.presence_change(alice), Some(Presence::Offline));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod auth;
 pub mod calls;
 pub mod checkpoint;
+pub mod cluster;
 pub mod commit;
 pub mod config;
 pub mod deletion;
@@ -119,7 +120,20 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let events = NonZeroU32::new(config.user_events_per_second.max(1)).expect("max(1)");
     let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
     let hub = hub::Hub::new(shutdown.clone());
-    let fanout: Arc<dyn fanout::Fanout> = Arc::new(fanout::LocalFanout::new(hub.clone()));
+    let fanout: Arc<dyn fanout::Fanout> = match &config.nats_url {
+        Some(url) => {
+            cluster::start(
+                url,
+                &config.nats_subject_prefix,
+                hub.clone(),
+                store.clone(),
+                config.user_directory == config::UserDirectory::Everyone,
+                shutdown.clone(),
+            )
+            .await?
+        }
+        None => Arc::new(fanout::LocalFanout::new(hub.clone())),
+    };
     let room_log = room_log::RoomLog::start(store.clone(), fanout.clone());
     let allowed_origins = config.effective_origins(addr);
     let sso = sso::Sso::from_config(&config, &allowed_origins)?;

@@ -12,7 +12,7 @@
 use crate::commit::{MessageWriter, Receipt, WriteError};
 use crate::fanout::Fanout;
 use crate::frames::encode;
-use crate::hub::{Audience, ConnId};
+use crate::hub::ConnId;
 use crate::store::{PendingMessage, Storage};
 use shared::events::Event;
 use shared::ws::ServerMessage;
@@ -61,9 +61,9 @@ impl RoomLog {
     /// Fans a stored event out to the sockets following its room (but `except`, which gets
     /// an ack instead).
     pub fn publish(&self, _order: &InOrder<'_>, event: Event, except: Option<ConnId>) {
-        let room = event.room.clone();
+        let (room, seq) = (event.room.clone(), event.seq);
         let frame = encode(&ServerMessage::Event { event });
-        self.fanout.send(Audience::Room(room), frame, except);
+        self.fanout.publish_event(&room, seq, frame, except);
     }
 
     /// Queues a message for the next group commit (see [`MessageWriter::submit`]).

@@ -464,3 +464,61 @@ pub fn body(event: &Event) -> &str {
 pub fn bodies(events: &[Event]) -> Vec<&str> {
     events.iter().map(body).collect()
 }
+
+/// A real `nats-server` on its own loopback port, killed when dropped. `stop` and `start`
+/// take it away and bring it back on the same port (an outage).
+pub struct NatsServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut nats = Self { port, child: None };
+        nats.restart().await;
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it (again) and waits until it accepts connections.
+    pub async fn restart(&mut self) {
+        self.stop();
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nats-server");
+        let child = Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server runs (scripts/test.sh installs Debian's package)");
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "nats-server starts");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

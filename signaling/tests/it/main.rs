@@ -2,6 +2,7 @@
 //! and WebSocket connections. One binary, one module per topic.
 
 mod accounts;
+mod cluster;
 mod crash;
 mod deletion;
 mod devices;

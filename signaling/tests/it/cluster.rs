@@ -1,0 +1,143 @@
+//! Several nodes on one database with NATS between them: what a user on one node sees of what
+//! happens on another. Two servers in this process share a real store and a real
+//! `nats-server`, each with its own sockets, hub and write path, as two processes would.
+
+use crate::harness::{Client, NatsServer, TestServer, body, bodies};
+use shared::RoomId;
+use shared::rooms::Presence;
+use shared::ws::{ClientMessage, ServerMessage};
+use std::sync::Arc;
+
+struct Cluster {
+    nats: NatsServer,
+    a: TestServer,
+    b: TestServer,
+}
+
+async fn cluster() -> Cluster {
+    let nats = NatsServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn signaling::store::Storage> =
+        Arc::new(signaling::store::SqliteStore::open(dir.path()).await.unwrap());
+    let node = |dir: tempfile::TempDir| {
+        let (store, url) = (store.clone(), nats.url());
+        async move {
+            TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await
+        }
+    };
+    let a = node(dir).await;
+    let b = node(tempfile::tempdir().unwrap()).await;
+    Cluster { nats, a, b }
+}
+
+/// Signs up on node A and returns the cookie, which works on either node.
+async fn user(cluster: &Cluster, name: &str) -> String {
+    cluster.a.create_user(name).await
+}
+
+async fn presence_of(client: &mut Client, who: &str) -> Presence {
+    client
+        .wait_for(|e| match e {
+            ServerMessage::Presence { user, status, .. } if user == who => Some(status),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_message_sent_on_one_node_reaches_a_member_on_another_in_real_time() {
+    let cluster = cluster().await;
+    let (alice, bob) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
+    let mut bob = cluster.b.connect(&bob).await;
+    let mut alice = cluster.a.connect(&alice).await;
+    let sent = alice.post(&RoomId::lobby(), "m1", "hello from A").await;
+    let got = bob.next_room_event().await;
+    assert_eq!((got.seq, body(&got)), (sent.seq, "hello from A"));
+    let reply = bob.post(&RoomId::lobby(), "m2", "hi from B").await;
+    let got = alice.next_room_event().await;
+    assert_eq!((got.seq, body(&got)), (reply.seq, "hi from B"));
+    assert_eq!(reply.seq.0, sent.seq.0 + 1, "one sequence over both nodes");
+}
+
+#[tokio::test]
+async fn presence_and_typing_cross_nodes_and_a_departure_waits_for_the_last_node() {
+    let cluster = cluster().await;
+    let (alice_cookie, bob_cookie) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
+    let mut alice = cluster.a.connect(&alice_cookie).await;
+    let bob_on_b = cluster.b.connect(&bob_cookie).await;
+    assert_eq!(presence_of(&mut alice, "bob").await, Presence::Online);
+    let mut bob_on_a = cluster.a.connect(&bob_cookie).await;
+    drop(bob_on_b);
+    // Bob is still here through node A: alice is told nothing.
+    alice.expect_silence(1_000).await;
+    bob_on_a
+        .send(&ClientMessage::Typing {
+            room: RoomId::lobby(),
+        })
+        .await;
+    let typing = alice
+        .wait_for(|e| match e {
+            ServerMessage::Typing { user, .. } => Some(user),
+            _ => None,
+        })
+        .await;
+    assert_eq!(typing, "bob");
+    let mut bob_on_b = cluster.b.connect(&bob_cookie).await;
+    bob_on_b
+        .send(&ClientMessage::Typing {
+            room: RoomId::lobby(),
+        })
+        .await;
+    drop(bob_on_a);
+    drop(bob_on_b);
+    assert_eq!(presence_of(&mut alice, "bob").await, Presence::Offline);
+}
+
+#[tokio::test]
+async fn events_missed_while_nats_was_away_arrive_in_order_once_it_is_back() {
+    let mut cluster = cluster().await;
+    let (alice, bob) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
+    let mut alice = cluster.a.connect(&alice).await;
+    let mut bob = cluster.b.connect(&bob).await;
+    let first = alice.post(&RoomId::lobby(), "m0", "before").await;
+    assert_eq!(bob.next_room_event().await.seq, first.seq);
+
+    cluster.nats.stop();
+    for i in 1..=3 {
+        alice.post(&RoomId::lobby(), &format!("m{i}"), &format!("while away {i}")).await;
+    }
+    cluster.nats.restart().await;
+    // Node B reads what it missed when NATS is back, or at the latest when the next event
+    // shows the hole.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    alice.post(&RoomId::lobby(), "m4", "after").await;
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        got.push(bob.next_room_event().await);
+    }
+    assert_eq!(
+        bodies(&got),
+        ["while away 1", "while away 2", "while away 3", "after"]
+    );
+    let seqs: Vec<i64> = got.iter().map(|e| e.seq.0).collect();
+    assert_eq!(seqs, (first.seq.0 + 1..=first.seq.0 + 4).collect::<Vec<_>>());
+    bob.expect_silence(500).await;
+}
+
+#[tokio::test]
+async fn logging_out_on_one_node_closes_the_sessions_sockets_on_another() {
+    let cluster = cluster().await;
+    let cookie = user(&cluster, "alice").await;
+    let mut on_b = cluster.b.connect(&cookie).await;
+    let response = cluster
+        .a
+        .http
+        .post(format!("{}/api/logout", cluster.a.base))
+        .header("Cookie", &cookie)
+        .header("Origin", cluster.a.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(on_b.closed().await.is_some(), "closed with a reason");
+}
