@@ -54,7 +54,8 @@ impl Fanout for LocalFanout {
 
     fn publish_event(&self, room: &RoomId, _seq: Seq, frame: Utf8Bytes, skip: Option<ConnId>) {
         // One process: the order lock already makes calls arrive in seq order.
-        self.hub.deliver(&Audience::Room(room.clone()), &frame, skip);
+        self.hub
+            .deliver(&Audience::Room(room.clone()), &frame, skip);
     }
 
     fn set_membership(&self, user: UserId, room: &RoomId, joined: bool) {

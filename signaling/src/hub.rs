@@ -252,7 +252,10 @@ impl Hub {
     /// departure for [`Hub::announce_offline`].
     pub fn unregister(&self, id: ConnId) -> Option<u64> {
         let mut registry = self.lock();
-        let was = registry.conns.get(&id).map(|c| registry.local_status(c.user));
+        let was = registry
+            .conns
+            .get(&id)
+            .map(|c| registry.local_status(c.user));
         let conn = registry.conns.remove(&id)?;
         for room in &conn.rooms {
             if let Some(followers) = registry.rooms.get_mut(room) {
@@ -615,7 +618,10 @@ mod tests {
         assert_eq!(hub.presence_change(alice), Some(Presence::Online));
         hub.set_remote_presence(7, alice, Presence::Away);
         let departure = hub.unregister(tab.id).expect("the last socket here");
-        assert_eq!(hub.announce_offline(alice, departure), Some(Some(Presence::Away)));
+        assert_eq!(
+            hub.announce_offline(alice, departure),
+            Some(Some(Presence::Away))
+        );
         assert_eq!(hub.local_presence(alice), Presence::Offline);
         assert_eq!(hub.present_here(), vec![]);
         let changed = hub.replace_remote_node(7, None);

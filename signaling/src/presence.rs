@@ -87,7 +87,9 @@ pub async fn socket_closed(state: &AppState, user: UserId, username: &str, depar
             return;
         };
         let here = state.hub.local_presence(user);
-        state.fanout.presence_here(user, &username, here, Some(seen));
+        state
+            .fanout
+            .presence_here(user, &username, here, Some(seen));
         if let Some(status) = change {
             let last_seen = (status == Presence::Offline).then_some(seen);
             tell_sockets_here(

@@ -112,8 +112,7 @@ impl Delivery {
             Step::Gap { after } => {
                 self.fill(room, after, seq).await;
                 self.sequencer.delivered(room, seq);
-                self.hub
-                    .deliver(&Audience::Room(room.clone()), frame, skip);
+                self.hub.deliver(&Audience::Room(room.clone()), frame, skip);
             }
         }
     }
@@ -237,7 +236,10 @@ impl Delivery {
             .collect();
         for node in silent {
             self.heard.remove(&node);
-            tracing::info!(node = format!("{node:016x}"), "node silent; its users count as gone");
+            tracing::info!(
+                node = format!("{node:016x}"),
+                "node silent; its users count as gone"
+            );
             for user in self.hub.replace_remote_node(node, None) {
                 self.tell(user, None).await;
             }

@@ -225,9 +225,12 @@ impl Fanout for NatsFanout {
 
     fn disconnect_session(&self, session: &[u8; 32]) -> usize {
         let session_hex = session.iter().map(|b| format!("{b:02x}")).collect();
-        self.publish("session", Body::Disconnect {
-            session: session_hex,
-        });
+        self.publish(
+            "session",
+            Body::Disconnect {
+                session: session_hex,
+            },
+        );
         self.hub.disconnect_session(session)
     }
 }

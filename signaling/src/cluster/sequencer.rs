@@ -86,7 +86,11 @@ mod tests {
     fn in_order_events_go_out_and_repeats_do_not() {
         let mut s = Sequencer::default();
         s.follow(&room(), Seq(3));
-        assert_eq!(s.offer(&room(), Seq(3)), Step::Duplicate, "fetched by the socket");
+        assert_eq!(
+            s.offer(&room(), Seq(3)),
+            Step::Duplicate,
+            "fetched by the socket"
+        );
         assert_eq!(s.offer(&room(), Seq(4)), Step::Deliver);
         assert_eq!(s.offer(&room(), Seq(4)), Step::Duplicate);
         assert_eq!(s.offer(&room(), Seq(5)), Step::Deliver);
@@ -113,6 +117,10 @@ mod tests {
         assert_eq!(s.offer(&room(), Seq(3)), Step::Deliver);
         s.forget(&room());
         assert_eq!(s.watermark(&room()), None);
-        assert_eq!(s.offer(&room(), Seq(7)), Step::Deliver, "starts where it picks up");
+        assert_eq!(
+            s.offer(&room(), Seq(7)),
+            Step::Deliver,
+            "starts where it picks up"
+        );
     }
 }

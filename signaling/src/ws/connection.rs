@@ -118,7 +118,10 @@ async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage,
     let gone: Vec<RoomId> = rooms.into_iter().filter(|r| !still.contains(r)).collect();
     state.hub.unfollow(ctx.conn, &gone);
     let summaries = state.store.room_summaries(user).await?;
-    let newest: Vec<_> = summaries.iter().map(|r| (r.id.clone(), r.last_seq)).collect();
+    let newest: Vec<_> = summaries
+        .iter()
+        .map(|r| (r.id.clone(), r.last_seq))
+        .collect();
     state.fanout.following(&newest);
     let blocked = state.store.blocked_by(user).await?;
     presence::announce_change(state, user, &ctx.authed.username).await;

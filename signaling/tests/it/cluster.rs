@@ -2,7 +2,7 @@
 //! happens on another. Two servers in this process share a real store and a real
 //! `nats-server`, each with its own sockets, hub and write path, as two processes would.
 
-use crate::harness::{Client, NatsServer, TestServer, body, bodies};
+use crate::harness::{Client, NatsServer, TestServer, bodies, body};
 use shared::RoomId;
 use shared::rooms::Presence;
 use shared::ws::{ClientMessage, ServerMessage};
@@ -17,13 +17,14 @@ struct Cluster {
 async fn cluster() -> Cluster {
     let nats = NatsServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn signaling::store::Storage> =
-        Arc::new(signaling::store::SqliteStore::open(dir.path()).await.unwrap());
+    let store: Arc<dyn signaling::store::Storage> = Arc::new(
+        signaling::store::SqliteStore::open(dir.path())
+            .await
+            .unwrap(),
+    );
     let node = |dir: tempfile::TempDir| {
         let (store, url) = (store.clone(), nats.url());
-        async move {
-            TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await
-        }
+        async move { TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await }
     };
     let a = node(dir).await;
     let b = node(tempfile::tempdir().unwrap()).await;
@@ -104,7 +105,13 @@ async fn events_missed_while_nats_was_away_arrive_in_order_once_it_is_back() {
 
     cluster.nats.stop();
     for i in 1..=3 {
-        alice.post(&RoomId::lobby(), &format!("m{i}"), &format!("while away {i}")).await;
+        alice
+            .post(
+                &RoomId::lobby(),
+                &format!("m{i}"),
+                &format!("while away {i}"),
+            )
+            .await;
     }
     cluster.nats.restart().await;
     // Node B reads what it missed when NATS is back, or at the latest when the next event
@@ -120,7 +127,10 @@ async fn events_missed_while_nats_was_away_arrive_in_order_once_it_is_back() {
         ["while away 1", "while away 2", "while away 3", "after"]
     );
     let seqs: Vec<i64> = got.iter().map(|e| e.seq.0).collect();
-    assert_eq!(seqs, (first.seq.0 + 1..=first.seq.0 + 4).collect::<Vec<_>>());
+    assert_eq!(
+        seqs,
+        (first.seq.0 + 1..=first.seq.0 + 4).collect::<Vec<_>>()
+    );
     bob.expect_silence(500).await;
 }
 

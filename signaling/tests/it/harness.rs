@@ -522,3 +522,55 @@ impl Drop for NatsServer {
         self.stop();
     }
 }
+
+/// A fresh database on the test PostgreSQL server (`CHAT_TEST_POSTGRES_URL`, default the
+/// local one), dropped when this is.
+pub struct PgDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> Self {
+        use sqlx::{Connection, Executor};
+        let admin = std::env::var("CHAT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).unwrap();
+        let name = format!("chat_it_{:016x}", u64::from_le_bytes(id));
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (scripts/test.sh starts one): {e}"));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+        Self {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use sqlx::{Connection, Executor};
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = conn.execute(drop.as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cluster;
+mod cluster_faults;
 mod crash;
 mod deletion;
 mod devices;
