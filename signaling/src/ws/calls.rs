@@ -4,8 +4,8 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Applied, Outcome, append_mine, member_of, mutate_once, not_muted};
-use super::timeline::not_blocked;
+use super::access::{may_post, member_of};
+use super::mutate::{Applied, Outcome, append_mine, mutate_once};
 use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
 use crate::frames::encode;
 use crate::hub::{Audience, ConnId};
@@ -72,9 +72,7 @@ pub async fn start(
     check_session(&call)?;
     let key: CallKey = (room.clone(), call.clone());
     let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async {
-        let membership = member_of(state, ctx, &room).await?;
-        not_muted(membership)?;
-        not_blocked(state, ctx, &room, membership).await?;
+        may_post(state, ctx, &room).await?;
         let me = ctx.me();
         if !state
             .calls

@@ -3,7 +3,7 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::member_of;
+use super::access::{may_post, member_of};
 use crate::frames::encode;
 use crate::hub::Audience;
 use crate::presence;
@@ -51,13 +51,9 @@ pub async fn typing(state: &AppState, ctx: &SocketContext, room: RoomId) -> Resu
     if !ctx.typing_allowed(&room) {
         return Ok(None);
     }
-    let membership = member_of(state, ctx, &room).await?;
+    member_of(state, ctx, &room).await?;
     // Muted members and blocked conversations show no typing, silently.
-    if membership.muted
-        || super::timeline::not_blocked(state, ctx, &room, membership)
-            .await
-            .is_err()
-    {
+    if may_post(state, ctx, &room).await.is_err() {
         return Ok(None);
     }
     let frame = encode(&ServerMessage::Typing {

@@ -4,6 +4,7 @@
 //! cookie is valid, so an unauthenticated peer never gets a socket. Limits are explicit: frames
 //! and messages up to [`MAX_FRAME_BYTES`], small read/write buffers per socket.
 
+mod access;
 mod calls;
 mod connection;
 mod dispatch;

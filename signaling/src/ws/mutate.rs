@@ -10,7 +10,7 @@ use super::dispatch::{Refused, Reply};
 use crate::frames::encode;
 use crate::hub::Audience;
 use crate::state::AppState;
-use crate::store::{Draft, Membership, UserId};
+use crate::store::{Draft, UserId};
 use shared::events::{Event, EventKind};
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
@@ -164,10 +164,6 @@ pub fn check_client_id(client_id: &ClientMsgId) -> Result<(), Refused> {
     }
 }
 
-pub fn muted() -> Refused {
-    Refused::new(ErrorCode::Forbidden, "An admin muted you in this room.")
-}
-
 pub fn too_many() -> Refused {
     Refused::new(ErrorCode::RateLimited, "Slow down: too many messages.")
 }
@@ -223,24 +219,3 @@ pub async fn append_mine(
         .await?)
 }
 
-/// My membership of `room`, or the refusal that does not reveal whether the room exists.
-pub async fn member_of(
-    state: &AppState,
-    ctx: &SocketContext,
-    room: &RoomId,
-) -> Result<Membership, Refused> {
-    state
-        .store
-        .membership(room, ctx.authed.user)
-        .await?
-        .ok_or_else(Refused::no_such_room)
-}
-
-/// Refuses posting for a muted member.
-pub fn not_muted(membership: Membership) -> Result<(), Refused> {
-    if membership.muted {
-        Err(muted())
-    } else {
-        Ok(())
-    }
-}

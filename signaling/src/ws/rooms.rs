@@ -3,7 +3,8 @@
 
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Outcome, append_mine, member_of, mutate, not_muted};
+use super::access::{blocked, group_only, may_invite, member_of};
+use super::mutate::{Outcome, append_mine, mutate};
 use crate::auth::new_session_token;
 use crate::now_ms;
 use crate::rules;
@@ -79,13 +80,6 @@ fn banned_here(name: &str) -> Refused {
 
 fn forbidden_owned(message: String) -> Refused {
     Refused::new(ErrorCode::Forbidden, message)
-}
-
-fn group_only(membership: Membership) -> Result<(), Refused> {
-    match membership.kind {
-        RoomKind::Group => Ok(()),
-        RoomKind::Direct => Err(forbidden("A direct conversation has no members to manage.")),
-    }
 }
 
 /// 64 random bits in hex: unguessable enough that ids reveal nothing about other rooms.
@@ -218,9 +212,7 @@ pub async fn add_member(
     user: String,
 ) -> Result<Reply, Refused> {
     mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let membership = member_of(state, ctx, &room).await?;
-        group_only(membership)?;
-        not_muted(membership)?;
+        may_invite(state, ctx, &room).await?;
         let user = user_named(state, &user).await?;
         if state.store.membership(&room, user.id).await?.is_some() {
             return Err(Refused::new(
@@ -395,9 +387,7 @@ pub async fn create_invite(
     ctx: &SocketContext,
     room: RoomId,
 ) -> Result<Reply, Refused> {
-    let membership = member_of(state, ctx, &room).await?;
-    group_only(membership)?;
-    not_muted(membership)?;
+    may_invite(state, ctx, &room).await?;
     within_event_quota(state, ctx)?;
     let (token, hash) = new_session_token();
     let now = now_ms();
@@ -473,7 +463,7 @@ pub async fn open_direct(
             .blocked_either_way(ctx.authed.user, other.id)
             .await?
         {
-            return Err(forbidden("You cannot write to this person."));
+            return Err(blocked());
         }
         let key = rules::direct_key(ctx.authed.user, other.id);
         if let Some(room) = state.store.direct_room(&key).await? {

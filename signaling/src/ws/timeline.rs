@@ -3,18 +3,15 @@
 use super::connection::SocketContext;
 use super::dispatch::error;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{
-    Outcome, append_mine, check_client_id, earlier_ack, member_of, mutate, muted, not_muted,
-    too_many,
-};
+use super::access::{blocked, may_post, member_of, muted};
+use super::mutate::{Outcome, append_mine, check_client_id, earlier_ack, mutate, too_many};
 use crate::commit::Receipt;
 use crate::state::AppState;
-use crate::store::{Appended, Draft, Membership, PendingMessage};
+use crate::store::{Appended, Draft, PendingMessage};
 use shared::events::Event;
 use shared::limits::{
     MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_emoji, mentioned_names,
 };
-use shared::rooms::RoomKind;
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 
@@ -61,33 +58,6 @@ pub async fn catch_up(
         events,
         up_to_date: up_to_date && !cut,
     }))
-}
-
-/// In a direct conversation, refuses writing if either side blocked the other.
-pub(super) async fn not_blocked(
-    state: &AppState,
-    ctx: &SocketContext,
-    room: &RoomId,
-    membership: Membership,
-) -> Result<(), Refused> {
-    if membership.kind != RoomKind::Direct {
-        return Ok(());
-    }
-    let members = state.store.members(room).await?;
-    for other in members.iter().filter(|m| m.user.id != ctx.authed.user) {
-        if state
-            .store
-            .blocked_either_way(ctx.authed.user, other.user.id)
-            .await?
-        {
-            return Err(blocked());
-        }
-    }
-    Ok(())
-}
-
-fn blocked() -> Refused {
-    Refused::new(ErrorCode::Forbidden, "You cannot write to this person.")
 }
 
 /// The mentioned names that belong to members of `room`, as they spell their names.
@@ -204,9 +174,7 @@ async fn queue_message(
     // here: the group commit checks membership, mutes and blocks in its transaction anyway.
     // Otherwise the full checks give the precise refusal.
     if !state.hub.follows(ctx.conn, room) {
-        let membership = member_of(state, ctx, room).await?;
-        not_muted(membership)?;
-        not_blocked(state, ctx, room, membership).await?;
+        may_post(state, ctx, room).await?;
     }
     if let Some(quoted) = reply_to
         && state
@@ -281,9 +249,7 @@ pub async fn edit(
 ) -> Result<Reply, Refused> {
     check_body(&body).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let membership = member_of(state, ctx, &room).await?;
-        not_muted(membership)?;
-        not_blocked(state, ctx, &room, membership).await?;
+        may_post(state, ctx, &room).await?;
         own_message(state, ctx, &room, target, "edit").await?;
         let draft = Draft::Edit { target, body };
         let event = append_mine(state, ctx, &room, &client_id, draft).await?;
@@ -320,9 +286,7 @@ pub async fn react(
 ) -> Result<Reply, Refused> {
     check_emoji(&emoji).map_err(Refused::invalid)?;
     mutate(state, ctx, client_id.clone(), Some(&room), async {
-        let membership = member_of(state, ctx, &room).await?;
-        not_muted(membership)?;
-        not_blocked(state, ctx, &room, membership).await?;
+        may_post(state, ctx, &room).await?;
         let info = state
             .store
             .message_info(&room, target, Some(&emoji))
