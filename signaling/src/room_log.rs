@@ -8,6 +8,10 @@
 //! an event cannot be fanned out by code that does not hold it. The order is an async mutex on
 //! purpose: it is held across the append's `.await`; SQLite serialises those writes anyway, so
 //! it costs no parallelism. Messages take it once per group commit, not once per message.
+//!
+//! The order is this process's. With several nodes on PostgreSQL, the room's counter row
+//! (locked by each append until its commit) orders the nodes' appends, and each node's
+//! [`crate::cluster`] delivery puts what its sockets receive back in seq order.
 
 use crate::commit::{MessageWriter, Receipt, WriteError};
 use crate::fanout::Fanout;

@@ -121,8 +121,10 @@ pub async fn start(
                 _ = every.tick() => reporter.report_presence(),
             }
         }
-        // Tell the others at once rather than let them wait for the silence.
-        reporter.publish("presence", Body::Present { users: Vec::new() });
+        // Tell the others at once rather than let them wait for the silence (straight to the
+        // client: the publishing task stops with the same signal).
+        let (subject, payload) = reporter.envelope("presence", Body::Present { users: Vec::new() });
+        let _ = client.publish(subject, payload.into()).await;
         let _ = client.flush().await;
     });
     tracing::info!(node = format!("{node:016x}"), "publishing to nats");
@@ -130,7 +132,7 @@ pub async fn start(
 }
 
 impl NatsFanout {
-    fn publish(&self, topic: &str, body: Body) {
+    fn envelope(&self, topic: &str, body: Body) -> (String, Vec<u8>) {
         let subject = match &body {
             Body::Event { room, .. } => format!("{}.event.{}", self.prefix, room.0),
             _ => format!("{}.{topic}", self.prefix),
@@ -140,7 +142,11 @@ impl NatsFanout {
             body,
         };
         let payload = serde_json::to_vec(&envelope).expect("wire types always serialize");
-        if self.outbox.try_send((subject, payload)).is_err() {
+        (subject, payload)
+    }
+
+    fn publish(&self, topic: &str, body: Body) {
+        if self.outbox.try_send(self.envelope(topic, body)).is_err() {
             tracing::warn!("nats outbox full; frame dropped");
         }
     }

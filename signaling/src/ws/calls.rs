@@ -2,9 +2,9 @@
 //! relaying offers, answers and ICE candidates between members of a room, and handing out ICE
 //! servers. Media never passes through here.
 
+use super::access::{may_post, member_of};
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::access::{may_post, member_of};
 use super::mutate::{Applied, Outcome, append_mine, mutate_once};
 use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
 use crate::frames::encode;

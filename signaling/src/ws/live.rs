@@ -1,9 +1,9 @@
 //! Ephemeral and per-user state that is not part of a timeline: receipts, typing, presence.
 //! None of these answer the asking socket; their effect is what others receive.
 
+use super::access::{may_post, member_of};
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::access::{may_post, member_of};
 use crate::frames::encode;
 use crate::hub::Audience;
 use crate::presence;

@@ -218,4 +218,3 @@ pub async fn append_mine(
         .append(room, &ctx.me(), Some(client_id), draft, crate::now_ms())
         .await?)
 }
-

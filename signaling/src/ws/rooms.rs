@@ -1,9 +1,9 @@
 //! Conversations: creating rooms and direct conversations, membership, roles, invites, blocks,
 //! and the lists a client shows.
 
+use super::access::{blocked, group_only, may_invite, member_of};
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::access::{blocked, group_only, may_invite, member_of};
 use super::mutate::{Outcome, append_mine, mutate};
 use crate::auth::new_session_token;
 use crate::now_ms;

@@ -1,9 +1,9 @@
 //! Messages and the operations on them, and reading a room's timeline.
 
+use super::access::{blocked, may_post, member_of, muted};
 use super::connection::SocketContext;
 use super::dispatch::error;
 use super::dispatch::{Refused, Reply};
-use super::access::{blocked, may_post, member_of, muted};
 use super::mutate::{Outcome, append_mine, check_client_id, earlier_ack, mutate, too_many};
 use crate::commit::Receipt;
 use crate::state::AppState;
