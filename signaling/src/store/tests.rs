@@ -649,7 +649,7 @@ async fn display_names_show_in_member_lists_and_go_with_the_account() {
 async fn an_account_keeps_a_few_ceremonies_and_the_newest_win() {
     let (store, _dir) = store().await;
     let ann = user(&store, "ann").await;
-    for i in 0..(crate::store::sqlite::CEREMONIES_PER_USER as i64 + 3) {
+    for i in 0..(super::columns::CEREMONIES_PER_USER as i64 + 3) {
         let id = format!("h{i}");
         store
             .put_ceremony(id.as_bytes(), ann.id, CeremonyKind::LogIn, "s", 1000 + i)
@@ -664,7 +664,7 @@ async fn an_account_keeps_a_few_ceremonies_and_the_newest_win() {
         None,
         "the oldest went"
     );
-    let newest = format!("h{}", crate::store::sqlite::CEREMONIES_PER_USER + 2);
+    let newest = format!("h{}", super::columns::CEREMONIES_PER_USER + 2);
     assert!(
         store
             .take_ceremony(newest.as_bytes(), CeremonyKind::LogIn, 0)
