@@ -4,7 +4,8 @@
 //! the suite passes on it; a storage feature is done when the suite covers it on both.
 //!
 //! Tests of one store: `sqlite_only` (databases of earlier releases carried over) and
-//! `several_writers` (PostgreSQL pools standing in for several server processes).
+//! `several_writers` (PostgreSQL pools standing in for several server processes); `open`
+//! checks that the database URL picks the store.
 //!
 //! PostgreSQL must be reachable (`CHAT_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, a role that may create databases); the
@@ -12,6 +13,7 @@
 
 mod accounts;
 mod fixtures;
+mod open;
 mod rooms;
 mod several_writers;
 mod sqlite_only;
