@@ -2,7 +2,7 @@
 //! database they talk to. Two stores implement it: [`SqliteStore`], the embedded default (one
 //! server process, a file in the data directory), and [`PgStore`] on PostgreSQL, for
 //! deployments of several server processes sharing one database. [`open`] picks one from the
-//! configured database URL. Both pass the same conformance suite (`tests.rs`).
+//! configured database URL. Both pass the same conformance suite (`tests/`).
 //!
 //! Contract every implementation keeps:
 //! - a method that returns `Ok` has committed durably (SQLite: WAL with `synchronous = FULL`;

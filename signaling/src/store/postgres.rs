@@ -1449,7 +1449,9 @@ impl Storage for PgStore {
         let mut tx = self.pool.begin().await?;
         // Every room of the batch is locked before anything is read, in one order for every
         // process (the id's), so two batches that share rooms run one after the other and
-        // cannot deadlock. What is read below was committed before the lock was granted.
+        // cannot deadlock. What is read below was committed before the lock was granted. NO
+        // KEY UPDATE is the lock `next_seq`'s UPDATE takes: rows inserted elsewhere that refer
+        // to the room (their foreign key check) need not wait for it.
         let mut last_seqs: HashMap<String, i64> = sqlx::query_as(
             "SELECT id, last_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
         )
