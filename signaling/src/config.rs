@@ -16,9 +16,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
-    /// Directory for the embedded SQLite database (`chat.db`). Created if missing.
+    /// Directory for the embedded SQLite database (`chat.db`). Created if missing. Not used
+    /// with --database-url.
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+
+    /// PostgreSQL instead of the embedded SQLite database, for several server processes
+    /// sharing one database: `postgres://user:password@host:5432/chat` (also `postgresql://`).
+    /// Tables are created or migrated at start.
+    #[arg(long, env = "CHAT_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
 
     /// Directory holding the built frontend (Trunk's `dist/`). Unknown paths fall back to its
     /// `index.html` so client-side routes load.
@@ -207,6 +214,50 @@ pub struct Config {
     pub nats_subject_prefix: String,
 }
 
+/// A database URL. It may hold a password, so its `Debug` and [`DatabaseUrl::redacted`] show
+/// it without one: the configuration can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with its password (if any) replaced by `***`; the scheme alone if it does not
+    /// parse (whatever follows might be a secret).
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("***"));
+                }
+                url.into()
+            }
+            Err(_) => {
+                let scheme = self.0.split_once("://").map_or("", |(scheme, _)| scheme);
+                format!("{scheme}://(unparsable)")
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Registration {
     Open,
@@ -253,11 +304,14 @@ fn parse_minutes(value: &str) -> Result<Duration, String> {
 }
 
 impl Config {
-    /// Settings for tests and embedding: loopback on a free port, everything else default.
+    /// Settings for tests and embedding: loopback on a free port, SQLite in `data_dir`,
+    /// everything else default.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         let mut config = Self::parse_from(["signaling"]);
         config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         config.data_dir = data_dir;
+        // The data directory's SQLite, even where CHAT_DATABASE_URL is set.
+        config.database_url = None;
         config
     }
 
@@ -336,6 +390,24 @@ mod tests {
         assert_eq!(config.public_url(&origins), "https://chat.example.org");
         let config = Config::parse_from(["signaling", "--public-url", "https://x.example/"]);
         assert_eq!(config.public_url(&origins), "https://x.example");
+    }
+
+    #[test]
+    fn the_database_url_is_read_and_never_shown_with_its_password() {
+        assert_eq!(Config::for_data_dir("x".into()).database_url, None);
+        let config = Config::parse_from([
+            "signaling",
+            "--database-url",
+            "postgres://chat:s3cret@db.example:5432/chat",
+        ]);
+        let url = config.database_url.as_ref().unwrap();
+        assert_eq!(url.as_str(), "postgres://chat:s3cret@db.example:5432/chat");
+        assert_eq!(url.redacted(), "postgres://chat:***@db.example:5432/chat");
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let odd = "postgres://chat:s3cret@[bad"
+            .parse::<DatabaseUrl>()
+            .unwrap();
+        assert_eq!(odd.redacted(), "postgres://(unparsable)");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub mod ws;
 
 use crate::config::Config;
 use crate::state::{AppState, SessionPolicy, Shared};
-use crate::store::{SqliteStore, Storage};
+use crate::store::Storage;
 use governor::{Quota, RateLimiter};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -93,7 +93,16 @@ impl Server {
 }
 
 pub async fn start(config: Config) -> anyhow::Result<Server> {
-    let store: Arc<dyn Storage> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+    // An empty CHAT_DATABASE_URL is no URL.
+    let url = config
+        .database_url
+        .as_ref()
+        .filter(|u| !u.as_str().trim().is_empty());
+    let store = store::open(url.map(|u| u.as_str()), &config.data_dir).await?;
+    match url {
+        Some(url) => tracing::info!(database = %url.redacted(), "store: PostgreSQL"),
+        None => tracing::info!(dir = %config.data_dir.display(), "store: SQLite"),
+    }
     start_with_store(config, store).await
 }
 

@@ -1,22 +1,31 @@
 //! Durable state behind one small interface, [`Storage`], so handlers do not know which
-//! database they talk to. The embedded default is [`SqliteStore`], today the only one; a
-//! PostgreSQL store for deployments of several processes would implement the same trait.
+//! database they talk to. Two stores implement it: [`SqliteStore`], the embedded default (one
+//! server process, a file in the data directory), and [`PgStore`] on PostgreSQL, for
+//! deployments of several server processes sharing one database. [`open`] picks one from the
+//! configured database URL. Both pass the same conformance suite (`tests/`).
 //!
 //! Contract every implementation keeps:
-//! - a method that returns `Ok` has committed durably (SQLite: WAL with `synchronous = FULL`),
-//!   which is what lets the server acknowledge right after it;
+//! - a method that returns `Ok` has committed durably (SQLite: WAL with `synchronous = FULL`;
+//!   PostgreSQL: `synchronous_commit = on`), which is what lets the server acknowledge right
+//!   after it;
 //! - [`Storage::append`] gives the room's next seq (last + 1) and applies the event's effect in
 //!   the same transaction, so seqs have no gaps and a crash leaves either both or neither;
+//!   seqs follow commit order even when several processes append to a room at once;
 //! - an event with a client id is stored once per (sender, client id).
 
+mod columns;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use shared::events::{Event, Role};
 use shared::rooms::{RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Primary key of a user row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +41,30 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// The database URL names no store this server has (only the scheme is kept: the rest
+    /// may hold a password).
+    #[error(
+        "unsupported database URL scheme {0:?}: use postgres:// (or postgresql://), or no URL for SQLite"
+    )]
+    UnsupportedUrl(String),
+}
+
+/// Opens the store the server is configured with: PostgreSQL for a `postgres://` or
+/// `postgresql://` URL, SQLite's `chat.db` in `data_dir` without one (or an empty one).
+pub async fn open(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn Storage>, StoreError> {
+    let Some(url) = database_url.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(Arc::new(SqliteStore::open(data_dir).await?));
+    };
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => Ok(Arc::new(PgStore::connect(url).await?)),
+        _ => Err(StoreError::UnsupportedUrl(
+            scheme.chars().take(20).collect(),
+        )),
+    }
 }
 
 /// A user found by name, with what log-in needs to check the password.
@@ -536,8 +569,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Appends messages of any senders and rooms in ONE transaction and one fsync (group
     /// commit), in order. Each is checked inside the transaction (client id unused, sender an
     /// unmuted member, no block in a direct conversation), so no check made earlier can go
-    /// stale. The caller holds the order lock (seqs are read, then written). An error means
-    /// none of them was stored.
+    /// stale. Seqs are read, then written: the caller holds the in-process order lock, and a
+    /// store shared by several processes also locks the batch's rooms (in one fixed order, so
+    /// batches cannot deadlock). An error means none of them was stored.
     async fn append_messages(
         &self,
         batch: &[PendingMessage],

@@ -4,35 +4,30 @@
 //! crash or power loss. SQLite has one writer at a time, so the `UPDATE rooms SET last_seq =
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
+use super::columns::{
+    CEREMONIES_PER_USER, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues, UNREAD_COUNT_CAP,
+    event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind, room_kind_name,
+    summary_from_row,
+};
 use super::{
     Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
     PendingMessage, SessionOrigin, SessionRecord, SessionUser, SsoLogin, Storage, StoreError,
     StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
 use async_trait::async_trait;
-use shared::events::{Event, EventKind, Reaction, Role};
-use shared::rooms::{Preview, RoomKind, RoomSummary};
+use shared::events::{Event, EventKind, Role};
+use shared::rooms::{RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Unread messages counted per room; the list shows "999+" past it.
-const UNREAD_COUNT_CAP: i64 = 999;
-/// `call_ended` rows keep answered / missed / declined in the flag column: 0, 1, this.
-const CALL_DECLINED: i64 = 2;
-
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
 }
-
-/// WebAuthn ceremonies kept per account; starting another drops the oldest.
-pub const CEREMONIES_PER_USER: usize = 5;
 
 impl SqliteStore {
     /// Up to `limit` events after `after`, oldest first (with `sender`: only that user's
@@ -111,139 +106,16 @@ impl SqliteStore {
     }
 }
 
-/// Columns every event query selects, in the order [`event_from_row`] reads them.
-const EVENT_COLUMNS: &str = "e.seq, sender.username, e.at, e.client_id, e.kind, e.body,
-    e.reply_to, e.target, e.emoji, e.flag, subject.username, e.mentions, e.edited_at, e.deleted,
-    e.amount";
-const EVENT_JOINS: &str = "FROM events e
-    JOIN users sender ON sender.id = e.sender_id
-    LEFT JOIN users subject ON subject.id = e.subject_id";
-
-fn event_from_row(room: &RoomId, row: &SqliteRow) -> Result<Event, StoreError> {
-    let kind: String = row.get(4);
-    let body = || row.get::<Option<String>, _>(5).unwrap_or_default();
-    let target = || Seq(row.get::<Option<i64>, _>(7).unwrap_or_default());
-    let subject = || row.get::<Option<String>, _>(10).unwrap_or_default();
-    let flag = || row.get::<Option<i64>, _>(9).unwrap_or_default() != 0;
-    let kind = match kind.as_str() {
-        "message" => EventKind::Message {
-            body: body(),
-            reply_to: row.get::<Option<i64>, _>(6).map(Seq),
-            mentions: row
-                .get::<Option<String>, _>(11)
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
-            edited_at_ms: row.get(12),
-            deleted: row.get::<i64, _>(13) != 0,
-            reactions: Vec::new(),
-        },
-        "edit" => EventKind::Edit {
-            target: target(),
-            body: body(),
-        },
-        "delete" => EventKind::Delete { target: target() },
-        "reaction" => EventKind::Reaction {
-            target: target(),
-            emoji: row.get::<Option<String>, _>(8).unwrap_or_default(),
-            added: flag(),
-        },
-        "created" => EventKind::Created { name: body() },
-        "renamed" => EventKind::Renamed { name: body() },
-        "topic_changed" => EventKind::TopicChanged { topic: body() },
-        "joined" => EventKind::Joined,
-        "added" => EventKind::Added { user: subject() },
-        "left" => EventKind::Left,
-        "removed" => EventKind::Removed { user: subject() },
-        "role_changed" => EventKind::RoleChanged {
-            user: subject(),
-            role: Role::parse(&body()).unwrap_or(Role::Member),
-        },
-        "muted" => EventKind::Muted {
-            user: subject(),
-            muted: flag(),
-        },
-        "banned" => EventKind::Banned {
-            user: subject(),
-            banned: flag(),
-        },
-        "call_started" => EventKind::CallStarted {
-            call: body(),
-            video: flag(),
-        },
-        "call_ended" => EventKind::CallEnded {
-            call: body(),
-            duration_ms: row.get::<Option<i64>, _>(14).unwrap_or_default(),
-            missed: flag(),
-            declined: row.get::<Option<i64>, _>(9).unwrap_or_default() == CALL_DECLINED,
-        },
-        other => {
-            return Err(StoreError::Database(sqlx::Error::Decode(
-                format!("unknown event kind {other}").into(),
-            )));
-        }
-    };
-    Ok(Event {
-        room: room.clone(),
-        seq: Seq(row.get(0)),
-        sender: row.get(1),
-        at_ms: row.get(2),
-        client_id: row.get::<Option<String>, _>(3).map(ClientMsgId),
-        kind,
-    })
-}
-
-fn kind_name(draft: &Draft) -> &'static str {
-    match draft {
-        Draft::Message { .. } => "message",
-        Draft::Edit { .. } => "edit",
-        Draft::Delete { .. } => "delete",
-        Draft::Reaction { .. } => "reaction",
-        Draft::Renamed { .. } => "renamed",
-        Draft::TopicChanged { .. } => "topic_changed",
-        Draft::Joined => "joined",
-        Draft::Added { .. } => "added",
-        Draft::Left => "left",
-        Draft::Removed { .. } => "removed",
-        Draft::RoleChanged { .. } => "role_changed",
-        Draft::Muted { .. } => "muted",
-        Draft::Banned { .. } => "banned",
-        Draft::CallStarted { .. } => "call_started",
-        Draft::CallEnded { .. } => "call_ended",
-    }
-}
-
-fn room_kind(text: &str) -> RoomKind {
-    if text == "direct" {
-        RoomKind::Direct
-    } else {
-        RoomKind::Group
-    }
-}
-
-fn room_kind_name(kind: RoomKind) -> &'static str {
-    match kind {
-        RoomKind::Group => "group",
-        RoomKind::Direct => "direct",
-    }
-}
-
 /// Fills in the reactions of the message events in `events` (one query for the page).
 async fn attach_reactions(
     pool: &SqlitePool,
     room: &RoomId,
     events: &mut [Event],
 ) -> Result<(), StoreError> {
-    let seqs: Vec<i64> = events
-        .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Message { deleted: false, .. }))
-        .map(|e| e.seq.0)
-        .collect();
-    let (Some(low), Some(high)) = (seqs.iter().min(), seqs.iter().max()) else {
+    let Some((low, high)) = reaction_span(events) else {
         return Ok(());
     };
-    let rows = sqlx::query(
+    let rows = sqlx::query_as::<_, (i64, String, String)>(
         "SELECT r.seq, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id
          WHERE r.room_id = ? AND r.seq BETWEEN ? AND ?
          ORDER BY r.seq, (SELECT MIN(at) FROM reactions f
@@ -255,26 +127,7 @@ async fn attach_reactions(
     .bind(high)
     .fetch_all(pool)
     .await?;
-    let mut by_seq: HashMap<i64, Vec<Reaction>> = HashMap::new();
-    for row in rows {
-        let list = by_seq.entry(row.get(0)).or_default();
-        let emoji: String = row.get(1);
-        let user: String = row.get(2);
-        match list.iter_mut().find(|r| r.emoji == emoji) {
-            Some(reaction) => reaction.users.push(user),
-            None => list.push(Reaction {
-                emoji,
-                users: vec![user],
-            }),
-        }
-    }
-    for event in events {
-        if let EventKind::Message { reactions, .. } = &mut event.kind
-            && let Some(found) = by_seq.remove(&event.seq.0)
-        {
-            *reactions = found;
-        }
-    }
+    put_reactions(events, rows);
     Ok(())
 }
 
@@ -286,14 +139,6 @@ async fn next_seq(tx: &mut Transaction<'_, Sqlite>, room: &RoomId) -> Result<Seq
             .fetch_one(&mut **tx)
             .await?;
     Ok(Seq(row.get(0)))
-}
-
-/// Whether a new member chose the room (see migration 0006): only those count against their
-/// own room quota.
-#[derive(Clone, Copy)]
-enum Entry {
-    Chosen,
-    PutThere,
 }
 
 async fn add_member(
@@ -475,109 +320,7 @@ async fn insert_event(
     draft: &Draft,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let (body, reply_to, target, emoji, flag, subject, mentions) = match draft {
-        Draft::Message {
-            body,
-            reply_to,
-            mentions,
-        } => (
-            Some(body.clone()),
-            reply_to.map(|s| s.0),
-            None,
-            None,
-            None,
-            None,
-            (!mentions.is_empty()).then(|| mentions.join(" ")),
-        ),
-        Draft::Edit { target, body } => (
-            Some(body.clone()),
-            None,
-            Some(target.0),
-            None,
-            None,
-            None,
-            None,
-        ),
-        Draft::Delete { target } => (None, None, Some(target.0), None, None, None, None),
-        Draft::Reaction {
-            target,
-            emoji,
-            added,
-        } => (
-            None,
-            None,
-            Some(target.0),
-            Some(emoji.clone()),
-            Some(i64::from(*added)),
-            None,
-            None,
-        ),
-        Draft::Renamed { name } => (Some(name.clone()), None, None, None, None, None, None),
-        Draft::TopicChanged { topic } => (Some(topic.clone()), None, None, None, None, None, None),
-        Draft::Joined | Draft::Left => (None, None, None, None, None, None, None),
-        Draft::Added { user } | Draft::Removed { user } => {
-            (None, None, None, None, None, Some(user.id.0), None)
-        }
-        Draft::RoleChanged { user, role } => (
-            Some(role.as_str().to_owned()),
-            None,
-            None,
-            None,
-            None,
-            Some(user.id.0),
-            None,
-        ),
-        Draft::Muted { user, muted } => (
-            None,
-            None,
-            None,
-            None,
-            Some(i64::from(*muted)),
-            Some(user.id.0),
-            None,
-        ),
-        Draft::Banned { user, banned } => (
-            None,
-            None,
-            None,
-            None,
-            Some(i64::from(*banned)),
-            Some(user.id.0),
-            None,
-        ),
-        Draft::CallStarted { call, video } => (
-            Some(call.clone()),
-            None,
-            None,
-            None,
-            Some(i64::from(*video)),
-            None,
-            None,
-        ),
-        Draft::CallEnded {
-            call,
-            missed,
-            declined,
-            ..
-        } => (
-            Some(call.clone()),
-            None,
-            None,
-            None,
-            // The flag column: 0 answered, 1 missed, CALL_DECLINED declined (also missed).
-            Some(if *declined {
-                CALL_DECLINED
-            } else {
-                i64::from(*missed)
-            }),
-            None,
-            None,
-        ),
-    };
-    let amount = match draft {
-        Draft::CallEnded { duration_ms, .. } => Some(*duration_ms),
-        _ => None,
-    };
+    let values = EventValues::of(draft);
     sqlx::query(
         "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
                              target, emoji, flag, subject_id, mentions, amount)
@@ -589,91 +332,17 @@ async fn insert_event(
     .bind(client_id.map(|c| c.0.as_str()))
     .bind(kind_name(draft))
     .bind(now_ms)
-    .bind(body)
-    .bind(reply_to)
-    .bind(target)
-    .bind(emoji)
-    .bind(flag)
-    .bind(subject)
-    .bind(mentions)
-    .bind(amount)
+    .bind(values.body)
+    .bind(values.reply_to)
+    .bind(values.target)
+    .bind(values.emoji)
+    .bind(values.flag)
+    .bind(values.subject)
+    .bind(values.mentions)
+    .bind(values.amount)
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// The wire form of a just-stored draft.
-fn event_of(
-    room: &RoomId,
-    seq: Seq,
-    sender: &NamedUser,
-    client_id: Option<&ClientMsgId>,
-    draft: Draft,
-    now_ms: i64,
-) -> Event {
-    let kind = match draft {
-        Draft::Message {
-            body,
-            reply_to,
-            mentions,
-        } => EventKind::Message {
-            body,
-            reply_to,
-            mentions,
-            edited_at_ms: None,
-            deleted: false,
-            reactions: Vec::new(),
-        },
-        Draft::Edit { target, body } => EventKind::Edit { target, body },
-        Draft::Delete { target } => EventKind::Delete { target },
-        Draft::Reaction {
-            target,
-            emoji,
-            added,
-        } => EventKind::Reaction {
-            target,
-            emoji,
-            added,
-        },
-        Draft::Renamed { name } => EventKind::Renamed { name },
-        Draft::TopicChanged { topic } => EventKind::TopicChanged { topic },
-        Draft::Joined => EventKind::Joined,
-        Draft::Added { user } => EventKind::Added { user: user.name },
-        Draft::Left => EventKind::Left,
-        Draft::Removed { user } => EventKind::Removed { user: user.name },
-        Draft::RoleChanged { user, role } => EventKind::RoleChanged {
-            user: user.name,
-            role,
-        },
-        Draft::Muted { user, muted } => EventKind::Muted {
-            user: user.name,
-            muted,
-        },
-        Draft::Banned { user, banned } => EventKind::Banned {
-            user: user.name,
-            banned,
-        },
-        Draft::CallStarted { call, video } => EventKind::CallStarted { call, video },
-        Draft::CallEnded {
-            call,
-            duration_ms,
-            missed,
-            declined,
-        } => EventKind::CallEnded {
-            call,
-            duration_ms,
-            missed,
-            declined,
-        },
-    };
-    Event {
-        room: room.clone(),
-        seq,
-        sender: sender.name.clone(),
-        at_ms: now_ms,
-        client_id: client_id.cloned(),
-        kind,
-    }
 }
 
 /// The summary columns, for one user's memberships; `?1` is the user id.
@@ -697,41 +366,6 @@ const SUMMARY_QUERY: &str = "
         SELECT MAX(x.seq) FROM events x WHERE x.room_id = r.id AND x.kind = 'message')
     LEFT JOIN users lmu ON lmu.id = lm.sender_id
     WHERE m.user_id = ?1";
-
-fn summary_from_row(row: &SqliteRow) -> RoomSummary {
-    let kind = room_kind(&row.get::<String, _>(1));
-    let name = match kind {
-        RoomKind::Group => row.get(2),
-        RoomKind::Direct => row.get::<Option<String>, _>(11).unwrap_or_default(),
-    };
-    let last_message = row.get::<Option<i64>, _>(12).map(|seq| Preview {
-        seq: Seq(seq),
-        sender: row.get::<Option<String>, _>(13).unwrap_or_default(),
-        text: row
-            .get::<Option<String>, _>(14)
-            .unwrap_or_default()
-            .chars()
-            .take(Preview::MAX_CHARS)
-            .collect(),
-        deleted: row.get::<Option<i64>, _>(15).unwrap_or_default() != 0,
-        at_ms: row.get::<Option<i64>, _>(16).unwrap_or_default(),
-    });
-    let count = |i: usize| u32::try_from(row.get::<i64, _>(i)).unwrap_or(u32::MAX);
-    RoomSummary {
-        id: RoomId(row.get(0)),
-        kind,
-        name,
-        topic: row.get(3),
-        role: Role::parse(&row.get::<String, _>(5)).unwrap_or(Role::Member),
-        muted: row.get::<i64, _>(6) != 0,
-        member_count: count(8),
-        last_seq: Seq(row.get(4)),
-        read_seq: Seq(row.get(7)),
-        unread: count(9),
-        unread_mentions: count(10),
-        last_message,
-    }
-}
 
 /// A new account row and its lobby membership (the first account of an installation runs the
 /// lobby), in the caller's transaction.

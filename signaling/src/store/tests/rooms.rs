@@ -1,0 +1,255 @@
+//! Rooms, members, invite links, bans, blocks and receipts.
+
+use super::*;
+use std::collections::HashMap;
+
+pub(super) async fn member_counts_follow_joins_and_leaves(store: Arc<dyn Storage>) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let cy = user(&store, "cy").await;
+    let room = group(&store, "00c0ffee00c0ffee", &ann, &[&bo, &cy]).await;
+    let added = |u: &NamedUser| (None, Draft::Added { user: u.clone() });
+    // Adding someone twice changes nothing (the insert is ignored, and so is its count).
+    store
+        .append_all(&room, &ann, vec![added(&bo)], 4)
+        .await
+        .unwrap();
+    store
+        .append_all(&room, &cy, vec![(None, Draft::Left)], 5)
+        .await
+        .unwrap();
+    let counts: HashMap<RoomId, u32> = store
+        .room_summaries(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.member_count))
+        .collect();
+    assert_eq!(counts[&room], 2, "ann and bo");
+    assert_eq!(counts[&RoomId::lobby()], 3);
+    // Presence goes to rooms up to a size: the room of 2 is small, the lobby of 3 is not.
+    assert_eq!(
+        store.small_room_ids(bo.id, 2).await.unwrap(),
+        std::slice::from_ref(&room)
+    );
+    let mut both = store.small_room_ids(bo.id, 3).await.unwrap();
+    both.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(both, [room.clone(), RoomId::lobby()]);
+    let mut all = store.room_ids(cy.id).await.unwrap();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(all, [RoomId::lobby()], "cy left");
+    let members: Vec<(String, Role)> = store
+        .members(&room)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.user.name, m.role))
+        .collect();
+    assert_eq!(
+        members,
+        [("ann".into(), Role::Owner), ("bo".into(), Role::Member)]
+    );
+}
+
+pub(super) async fn a_direct_conversation_is_found_by_its_pair_and_named_after_the_other(
+    store: Arc<dyn Storage>,
+) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let key = format!("{}:{}", ann.id.0, bo.id.0);
+    let room = RoomId("00000000000000d1".into());
+    let created = store
+        .create_room(
+            NewRoom {
+                id: room.clone(),
+                kind: RoomKind::Direct,
+                name: "",
+                topic: "",
+                creator: &ann,
+                client_id: &ClientMsgId("open".into()),
+                direct: Some((&bo, key.clone())),
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.seq, Seq(1));
+    assert_eq!(store.direct_room(&key).await.unwrap(), Some(room.clone()));
+    assert_eq!(store.direct_room("1:999").await.unwrap(), None);
+    assert_eq!(
+        store
+            .event_by_client_id(ann.id, &ClientMsgId("open".into()))
+            .await
+            .unwrap(),
+        Some(created)
+    );
+    let membership = store.membership(&room, bo.id).await.unwrap().unwrap();
+    assert_eq!(
+        (membership.kind, membership.role, membership.muted),
+        (RoomKind::Direct, Role::Member, false)
+    );
+    let seen_by_ann = store.room_summary(&room, ann.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            seen_by_ann.kind,
+            seen_by_ann.name.as_str(),
+            seen_by_ann.member_count
+        ),
+        (RoomKind::Direct, "bo", 2)
+    );
+    assert_eq!(
+        store
+            .room_summary(&room, bo.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "ann"
+    );
+    // Ann chose both her rooms; bo was put in this one.
+    assert_eq!(store.room_counts(ann.id).await.unwrap(), (2, 2));
+    assert_eq!(store.room_counts(bo.id).await.unwrap(), (2, 1));
+    let cy = user(&store, "cy").await;
+    assert!(store.room_summary(&room, cy.id).await.unwrap().is_none());
+    assert!(store.membership(&room, cy.id).await.unwrap().is_none());
+}
+
+pub(super) async fn invite_links_expire_are_revoked_and_end_with_their_creator(
+    store: Arc<dyn Storage>,
+) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let room = group(&store, "00000000000000b1", &ann, &[&bo]).await;
+    for (hash, by, expires) in [
+        (1u8, &ann, 100),
+        (2, &ann, 100),
+        (3, &bo, 100),
+        (4, &ann, 10),
+    ] {
+        store
+            .create_invite(&[hash], &room, by.id, 1, expires)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.invite_room(&[1], 50).await.unwrap(),
+        Some(room.clone())
+    );
+    assert_eq!(store.invite_room(&[4], 50).await.unwrap(), None, "expired");
+    assert_eq!(store.invite_room(&[9], 50).await.unwrap(), None);
+    assert_eq!(
+        store.invite_creator(&[3], &room).await.unwrap(),
+        Some(bo.id)
+    );
+    assert_eq!(
+        store.invite_creator(&[3], &RoomId::lobby()).await.unwrap(),
+        None
+    );
+    assert_eq!(store.revoke_invites(&room, Some(&[1])).await.unwrap(), 1);
+    assert_eq!(store.invite_room(&[1], 50).await.unwrap(), None);
+    // Removing bo ends bo's links, not ann's.
+    store
+        .append_all(
+            &room,
+            &ann,
+            vec![(None, Draft::Removed { user: bo.clone() })],
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.invite_room(&[3], 50).await.unwrap(), None);
+    assert_eq!(
+        store.invite_room(&[2], 50).await.unwrap(),
+        Some(room.clone())
+    );
+    store.purge_expired_sessions(50, 0).await.unwrap();
+    assert_eq!(
+        store.revoke_invites(&room, None).await.unwrap(),
+        1,
+        "the expired one was purged"
+    );
+}
+
+pub(super) async fn blocks_are_seen_from_both_sides(store: Arc<dyn Storage>) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let al = user(&store, "al").await;
+    let bea = user(&store, "Bea").await;
+    let cy = user(&store, "cy").await;
+    for other in [&cy, &bo, &bea, &al] {
+        store.set_blocked(ann.id, other.id, true, 1).await.unwrap();
+    }
+    store.set_blocked(ann.id, bo.id, true, 2).await.unwrap();
+    assert_eq!(
+        store.blocked_by(ann.id).await.unwrap(),
+        ["al", "Bea", "bo", "cy"],
+        "by name, whatever its case"
+    );
+    assert!(store.has_blocked(ann.id, bo.id).await.unwrap());
+    assert!(!store.has_blocked(bo.id, ann.id).await.unwrap());
+    assert!(store.blocked_either_way(bo.id, ann.id).await.unwrap());
+    assert!(store.blocked_either_way(ann.id, bo.id).await.unwrap());
+    assert!(!store.blocked_either_way(bo.id, cy.id).await.unwrap());
+    store.set_blocked(ann.id, bo.id, false, 3).await.unwrap();
+    assert!(!store.blocked_either_way(bo.id, ann.id).await.unwrap());
+    assert_eq!(store.blocked_by(ann.id).await.unwrap(), ["al", "Bea", "cy"]);
+}
+
+pub(super) async fn receipts_only_move_forward_and_stop_at_the_last_seq(store: Arc<dyn Storage>) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let lobby = RoomId::lobby();
+    for i in 0..4 {
+        store
+            .append(&lobby, &ann, None, message("m"), i)
+            .await
+            .unwrap();
+    }
+    let advance = |delivered: i64, read: i64| {
+        let store = store.clone();
+        let lobby = lobby.clone();
+        let bo = bo.id;
+        async move {
+            store
+                .advance_receipts(&lobby, bo, Seq(delivered), Seq(read))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(advance(2, 1).await, Some((Seq(2), Seq(1))));
+    assert_eq!(advance(2, 1).await, None, "nothing moved");
+    assert_eq!(advance(1, 0).await, None, "never back");
+    assert_eq!(
+        advance(0, 3).await,
+        Some((Seq(3), Seq(3))),
+        "read implies delivered"
+    );
+    assert_eq!(advance(99, 99).await, Some((Seq(4), Seq(4))), "clamped");
+    let member = store
+        .members(&lobby)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.user.id == bo.id)
+        .unwrap();
+    assert_eq!((member.delivered_seq, member.read_seq), (Seq(4), Seq(4)));
+    assert_eq!(member.last_seen_ms, None);
+    store.set_last_seen(bo.id, 1234).await.unwrap();
+    let member = store
+        .members(&lobby)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.user.id == bo.id)
+        .unwrap();
+    assert_eq!(member.last_seen_ms, Some(1234));
+    let outsider = RoomId("00000000000000e1".into());
+    assert_eq!(
+        store
+            .advance_receipts(&outsider, bo.id, Seq(1), Seq(1))
+            .await
+            .unwrap(),
+        None,
+        "not a member"
+    );
+}
