@@ -116,9 +116,26 @@ setup_fuzz_tools() {
 
 # Several nodes (docs/DEPLOYMENT.md): the tests start their own nats-server on a free port, and
 # the store tests need a PostgreSQL server (CHAT_TEST_POSTGRES_URL, default the local one).
+# The load balancer of the fault test is Debian's HAProxy.
 setup_cluster_tools() {
   if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
     say "installing Debian's nats-server"
     apt_install nats-server
+  fi
+  if ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]]; then
+    say "installing Debian's haproxy"
+    apt_install haproxy
+  fi
+  export CHAT_TEST_POSTGRES_URL="${CHAT_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  if ! command -v psql >/dev/null || ! psql "$CHAT_TEST_POSTGRES_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+    say "installing and starting Debian's PostgreSQL for the store and cluster tests"
+    command -v pg_ctlcluster >/dev/null || apt_install postgresql
+    local version
+    version="$(ls /etc/postgresql | sort -n | tail -1)"
+    pg_ctlcluster "$version" main start 2>/dev/null || service postgresql start
+    # Debian's server asks for a password over TCP: give the test role one.
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    export CHAT_TEST_POSTGRES_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    psql "$CHAT_TEST_POSTGRES_URL" -qAtc 'SELECT 1' >/dev/null
   fi
 }
