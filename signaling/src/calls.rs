@@ -1,12 +1,18 @@
-//! Calls in progress, in memory: who is in each call, by socket, so a tab that closes leaves
-//! its calls. A call ends when its last participant leaves, or when nobody answers within
-//! [`RING_TIMEOUT`]; the end is recorded in the room's timeline.
+//! Calls in progress: who is in each call, by socket, so a tab that closes leaves its calls. A
+//! call ends when its last socket leaves, or when nobody answers within [`RING_TIMEOUT`]; the
+//! end is recorded in the room's timeline.
+//!
+//! The calls live in the database ([`crate::store::Storage`]'s call methods), not in a
+//! process's memory: with several nodes, a call started through one node is joined and left
+//! through others, and the database decides, in one transaction each, who joined in time and
+//! which departure ended the call (exactly one does). A socket is named by its node (a random
+//! id per process start) and its number there, so the sockets of a node that died can be
+//! taken out of its calls by the others.
 
 use crate::hub::ConnId;
-use crate::store::UserId;
+use crate::store::{Storage, StoreError, UserId};
 use shared::RoomId;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A call nobody but the caller joined by then ends as missed.
@@ -18,15 +24,22 @@ pub const MAX_PARTICIPANTS: usize = 6;
 /// Identifies a call: its room and the caller-chosen id.
 pub type CallKey = (RoomId, String);
 
-#[derive(Debug, Clone)]
-struct Call {
-    video: bool,
-    caller: UserId,
-    caller_name: String,
-    started_at_ms: i64,
-    /// Someone besides the caller joined at some point.
-    answered: bool,
-    participants: HashMap<ConnId, (UserId, String)>,
+/// A socket anywhere in the cluster: the node holding it and its number there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallSocket {
+    pub node: i64,
+    pub conn: i64,
+}
+
+/// Whose sockets leave their calls.
+#[derive(Debug, Clone, Copy)]
+pub enum Leaving<'a> {
+    /// One socket closed (or hung up).
+    Socket(CallSocket),
+    /// Every socket of a node that stopped.
+    Node(i64),
+    /// Every socket of any node but these (the ones known to be running).
+    NodesOtherThan(&'a [i64]),
 }
 
 /// A call that just ended, to be recorded.
@@ -41,135 +54,33 @@ pub struct Ended {
     pub declined: bool,
 }
 
+impl Ended {
+    /// The end of `key`, started by `caller` at `started_at_ms`, as of `now_ms`.
+    pub fn of(
+        key: &CallKey,
+        caller: (UserId, String),
+        started_at_ms: i64,
+        answered: bool,
+        declined: bool,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            room: key.0.clone(),
+            call: key.1.clone(),
+            caller: caller.0,
+            caller_name: caller.1,
+            duration_ms: (now_ms - started_at_ms).max(0),
+            missed: !answered,
+            declined,
+        }
+    }
+}
+
 /// Why joining failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinError {
     NoSuchCall,
     Full,
-}
-
-#[derive(Default)]
-pub struct Calls {
-    calls: Mutex<HashMap<CallKey, Call>>,
-}
-
-impl Calls {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallKey, Call>> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Registers a new call with its caller in it. False if the id is taken.
-    pub fn start(
-        &self,
-        key: CallKey,
-        conn: ConnId,
-        caller: (UserId, &str),
-        video: bool,
-        now: i64,
-    ) -> bool {
-        let (caller, name) = caller;
-        let mut calls = self.lock();
-        if calls.contains_key(&key) {
-            return false;
-        }
-        let mut participants = HashMap::new();
-        participants.insert(conn, (caller, name.to_owned()));
-        calls.insert(
-            key,
-            Call {
-                video,
-                caller,
-                caller_name: name.to_owned(),
-                started_at_ms: now,
-                answered: false,
-                participants,
-            },
-        );
-        true
-    }
-
-    /// Adds a socket to a call and returns who is in it.
-    pub fn join(
-        &self,
-        key: &CallKey,
-        conn: ConnId,
-        user: UserId,
-        name: &str,
-    ) -> Result<Vec<String>, JoinError> {
-        let mut calls = self.lock();
-        let call = calls.get_mut(key).ok_or(JoinError::NoSuchCall)?;
-        let already = call.participants.values().any(|(u, _)| *u == user);
-        if !already && distinct_users(call) >= MAX_PARTICIPANTS {
-            return Err(JoinError::Full);
-        }
-        call.participants.insert(conn, (user, name.to_owned()));
-        if user != call.caller {
-            call.answered = true;
-        }
-        Ok(names(call))
-    }
-
-    /// Removes a socket from a call. Returns who is left, and the ended call if it was the last.
-    pub fn leave(
-        &self,
-        key: &CallKey,
-        conn: ConnId,
-        now: i64,
-    ) -> Option<(Vec<String>, Option<Ended>)> {
-        let mut calls = self.lock();
-        let call = calls.get_mut(key)?;
-        call.participants.remove(&conn)?;
-        if !call.participants.is_empty() {
-            return Some((names(call), None));
-        }
-        let call = calls.remove(key)?;
-        Some((Vec::new(), Some(ended(key, &call, now))))
-    }
-
-    /// Ends a call that `user` (not the caller) declined before anyone answered. `None` if it
-    /// was answered, is gone, or `user` is the caller.
-    pub fn decline(&self, key: &CallKey, user: UserId, now: i64) -> Option<Ended> {
-        let mut calls = self.lock();
-        let call = calls.get(key)?;
-        if call.answered || call.caller == user {
-            return None;
-        }
-        let call = calls.remove(key)?;
-        Some(Ended {
-            declined: true,
-            ..ended(key, &call, now)
-        })
-    }
-
-    /// Ends a call nobody answered. `None` if it was answered or is gone.
-    pub fn ring_out(&self, key: &CallKey, now: i64) -> Option<Ended> {
-        let mut calls = self.lock();
-        if calls.get(key)?.answered {
-            return None;
-        }
-        let call = calls.remove(key)?;
-        Some(ended(key, &call, now))
-    }
-
-    /// Removes a closed socket from every call: (call, who is left, ended call if last).
-    pub fn socket_closed(
-        &self,
-        conn: ConnId,
-        now: i64,
-    ) -> Vec<(CallKey, Vec<String>, Option<Ended>)> {
-        let keys: Vec<CallKey> = self
-            .lock()
-            .iter()
-            .filter(|(_, c)| c.participants.contains_key(&conn))
-            .map(|(k, _)| k.clone())
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| {
-                let (left, ended) = self.leave(&key, conn, now)?;
-                Some((key, left, ended))
-            })
-            .collect()
-    }
 }
 
 /// What a client needs to show a call: who started it, whether with video, who is in it.
@@ -178,130 +89,117 @@ pub struct CallInfo {
     pub key: CallKey,
     pub video: bool,
     pub caller: String,
+    /// Usernames, once each, sorted.
     pub participants: Vec<String>,
 }
 
+/// A call one or more sockets left: who is still in it, and its end if nobody is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Left {
+    pub key: CallKey,
+    pub participants: Vec<String>,
+    pub ended: Option<Ended>,
+}
+
+/// This node's handle on the calls in the database.
+#[derive(Clone)]
+pub struct Calls {
+    store: Arc<dyn Storage>,
+    node: i64,
+}
+
 impl Calls {
+    pub fn new(store: Arc<dyn Storage>, node: u64) -> Self {
+        Self {
+            store,
+            // Stored as a signed number; only equality matters.
+            node: node.cast_signed(),
+        }
+    }
+
+    pub fn node(&self) -> i64 {
+        self.node
+    }
+
+    fn socket(&self, conn: ConnId) -> CallSocket {
+        CallSocket {
+            node: self.node,
+            conn: conn.number().cast_signed(),
+        }
+    }
+
+    /// Registers a new call with its caller in it. False if the id is taken in the room.
+    pub async fn start(
+        &self,
+        key: &CallKey,
+        conn: ConnId,
+        caller: UserId,
+        video: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let at = self.socket(conn);
+        self.store.start_call(key, video, caller, at, now).await
+    }
+
+    /// Adds a socket to a call and returns who is in it.
+    pub async fn join(
+        &self,
+        key: &CallKey,
+        conn: ConnId,
+        user: UserId,
+    ) -> Result<Result<Vec<String>, JoinError>, StoreError> {
+        let at = self.socket(conn);
+        self.store.join_call(key, user, at, MAX_PARTICIPANTS).await
+    }
+
+    /// Takes a socket out of one call.
+    pub async fn leave(
+        &self,
+        key: &CallKey,
+        conn: ConnId,
+        now: i64,
+    ) -> Result<Option<Left>, StoreError> {
+        let who = Leaving::Socket(self.socket(conn));
+        Ok(self.store.leave_calls(who, Some(key), now).await?.pop())
+    }
+
+    /// Takes a closed socket out of every call it was in.
+    pub async fn socket_closed(&self, conn: ConnId, now: i64) -> Result<Vec<Left>, StoreError> {
+        let who = Leaving::Socket(self.socket(conn));
+        self.store.leave_calls(who, None, now).await
+    }
+
+    /// Takes the sockets of nodes that are gone out of their calls: `Node(id)` for one that
+    /// stopped reporting, or every node but the running ones.
+    pub async fn nodes_gone(&self, who: Leaving<'_>, now: i64) -> Result<Vec<Left>, StoreError> {
+        self.store.leave_calls(who, None, now).await
+    }
+
+    /// Ends a call that `user` (not the caller) declined before anyone answered. `None` if it
+    /// was answered, is gone, or `user` is the caller.
+    pub async fn decline(
+        &self,
+        key: &CallKey,
+        user: UserId,
+        now: i64,
+    ) -> Result<Option<Ended>, StoreError> {
+        self.store.end_unanswered_call(key, Some(user), now).await
+    }
+
+    /// Ends a call nobody answered. `None` if it was answered or is gone.
+    pub async fn ring_out(&self, key: &CallKey, now: i64) -> Result<Option<Ended>, StoreError> {
+        self.store.end_unanswered_call(key, None, now).await
+    }
+
     /// Describes one call, if it is going on.
-    pub fn info(&self, key: &CallKey) -> Option<CallInfo> {
-        self.lock().get(key).map(|call| describe(key, call))
+    pub async fn info(&self, key: &CallKey) -> Result<Option<CallInfo>, StoreError> {
+        let mut calls = self.store.calls_in(std::slice::from_ref(&key.0)).await?;
+        calls.retain(|c| &c.key == key);
+        Ok(calls.pop())
     }
 
     /// The calls going on in any of `rooms`, for a socket that just connected.
-    pub fn in_rooms(&self, rooms: &[RoomId]) -> Vec<CallInfo> {
-        let rooms: std::collections::HashSet<&RoomId> = rooms.iter().collect();
-        self.lock()
-            .iter()
-            .filter(|(key, _)| rooms.contains(&key.0))
-            .map(|(key, call)| describe(key, call))
-            .collect()
-    }
-}
-
-fn describe(key: &CallKey, call: &Call) -> CallInfo {
-    CallInfo {
-        key: key.clone(),
-        video: call.video,
-        caller: call.caller_name.clone(),
-        participants: names(call),
-    }
-}
-
-fn distinct_users(call: &Call) -> usize {
-    let mut users: Vec<UserId> = call.participants.values().map(|(u, _)| *u).collect();
-    users.sort_unstable();
-    users.dedup();
-    users.len()
-}
-
-/// Participants' names, once each, sorted.
-fn names(call: &Call) -> Vec<String> {
-    let mut names: Vec<String> = call.participants.values().map(|(_, n)| n.clone()).collect();
-    names.sort();
-    names.dedup();
-    names
-}
-
-fn ended(key: &CallKey, call: &Call, now: i64) -> Ended {
-    Ended {
-        room: key.0.clone(),
-        call: key.1.clone(),
-        caller: call.caller,
-        caller_name: call.caller_name.clone(),
-        duration_ms: (now - call.started_at_ms).max(0),
-        missed: !call.answered,
-        declined: false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn conn(n: u64) -> ConnId {
-        ConnId::for_tests(n)
-    }
-
-    fn key() -> CallKey {
-        (RoomId("r".into()), "k".into())
-    }
-
-    #[test]
-    fn a_call_ends_when_the_last_socket_leaves_and_says_if_it_was_missed() {
-        let calls = Calls::default();
-        assert!(calls.start(key(), conn(1), (UserId(1), "ann"), true, 1000));
-        assert!(
-            !calls.start(key(), conn(9), (UserId(9), "eve"), true, 1000),
-            "ids are unique"
-        );
-        let who = calls.join(&key(), conn(2), UserId(2), "bo").unwrap();
-        assert_eq!(who, ["ann", "bo"]);
-        let (left, ended) = calls.leave(&key(), conn(1), 5000).unwrap();
-        assert_eq!((left, ended), (vec!["bo".to_owned()], None));
-        let (_, ended) = calls
-            .socket_closed(conn(2), 61_000)
-            .pop()
-            .map(|(_, l, e)| (l, e))
-            .unwrap();
-        let ended = ended.unwrap();
-        assert_eq!((ended.duration_ms, ended.missed), (60_000, false));
-        assert_eq!(
-            calls.join(&key(), conn(3), UserId(3), "cy"),
-            Err(JoinError::NoSuchCall)
-        );
-    }
-
-    #[test]
-    fn an_unanswered_call_rings_out_as_missed_and_calls_are_capped() {
-        let calls = Calls::default();
-        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
-        let ended = calls.ring_out(&key(), 60_000).unwrap();
-        assert!(ended.missed && !ended.declined);
-        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
-        assert_eq!(
-            calls.decline(&key(), UserId(1), 10),
-            None,
-            "the caller hangs up instead"
-        );
-        let declined = calls.decline(&key(), UserId(2), 3_000).unwrap();
-        assert!(declined.missed && declined.declined);
-        assert_eq!(declined.duration_ms, 3_000);
-        calls.start(key(), conn(1), (UserId(1), "ann"), false, 0);
-        for n in 2..=MAX_PARTICIPANTS as u64 {
-            calls
-                .join(&key(), conn(n), UserId(n as i64), &format!("u{n}"))
-                .unwrap();
-        }
-        assert_eq!(
-            calls.join(&key(), conn(99), UserId(99), "late"),
-            Err(JoinError::Full)
-        );
-        // A second tab of someone already in the call is not a new participant.
-        assert!(calls.join(&key(), conn(100), UserId(2), "u2").is_ok());
-        assert_eq!(
-            calls.ring_out(&key(), 1),
-            None,
-            "answered calls do not ring out"
-        );
+    pub async fn in_rooms(&self, rooms: &[RoomId]) -> Result<Vec<CallInfo>, StoreError> {
+        self.store.calls_in(rooms).await
     }
 }

@@ -25,6 +25,11 @@ pub const OUTBOUND_QUEUE: usize = 256;
 pub struct ConnId(u64);
 
 impl ConnId {
+    /// Its number in this process (with the node's id it names the socket in the cluster).
+    pub fn number(self) -> u64 {
+        self.0
+    }
+
     /// A made-up id for unit tests of modules that key by socket.
     #[cfg(test)]
     pub fn for_tests(n: u64) -> Self {

@@ -129,19 +129,31 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let events = NonZeroU32::new(config.user_events_per_second.max(1)).expect("max(1)");
     let events_burst = events.saturating_mul(NonZeroU32::new(4).expect("non-zero"));
     let hub = hub::Hub::new(shutdown.clone());
-    let fanout: Arc<dyn fanout::Fanout> = match &config.nats_url {
+    // This process in shared state (the sockets in calls): random, so a restarted process
+    // is a new node and the old one's sockets are recognisably gone.
+    let mut id = [0u8; 8];
+    getrandom::fill(&mut id).expect("the OS random number generator is available");
+    let node = u64::from_le_bytes(id);
+    let (fanout, node_news): (Arc<dyn fanout::Fanout>, _) = match &config.nats_url {
         Some(url) => {
-            cluster::start(
+            let (fanout, news) = cluster::start(
                 url,
                 &config.nats_subject_prefix,
+                node,
                 hub.clone(),
                 store.clone(),
                 config.user_directory == config::UserDirectory::Everyone,
                 shutdown.clone(),
             )
-            .await?
+            .await?;
+            (fanout, news)
         }
-        None => Arc::new(fanout::LocalFanout::new(hub.clone())),
+        None => {
+            // Alone: every other node in shared state is an earlier run of this one.
+            let (news, receiver) = tokio::sync::mpsc::channel(1);
+            let _ = news.try_send(cluster::NodeNews::Running(vec![node]));
+            (Arc::new(fanout::LocalFanout::new(hub.clone())), receiver)
+        }
     };
     let room_log = room_log::RoomLog::start(store.clone(), fanout.clone());
     let allowed_origins = config.effective_origins(addr);
@@ -188,7 +200,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         open_directory: config.user_directory == config::UserDirectory::Everyone,
         passkeys,
         presence_grace: Duration::from_millis(config.presence_grace_ms),
-        calls: calls::Calls::default(),
+        calls: calls::Calls::new(store.clone(), node),
         ice: turn::IceConfig {
             stun_urls: config.stun_urls.clone(),
             turn_urls: config.turn_urls.clone(),
@@ -213,6 +225,13 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         });
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let node_state = state.clone();
+    let mut node_news = node_news;
+    tokio::spawn(async move {
+        while let Some(news) = node_news.recv().await {
+            ws::nodes_gone(&node_state, news).await;
+        }
+    });
     let checkpoints = tokio::spawn(checkpoint::run(
         store.clone(),
         state.room_log.clone(),

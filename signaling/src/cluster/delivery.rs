@@ -2,9 +2,9 @@
 //! events and those of other nodes alike, with holes filled from the database. It also applies
 //! what other nodes publish (ephemeral frames, membership changes, log-outs, presence).
 
-use super::PRESENT_EVERY;
 use super::sequencer::{Sequencer, Step};
 use super::wire::{Body, Envelope};
+use super::{NodeNews, PRESENT_EVERY};
 use crate::frames::encode;
 use crate::hub::{Audience, ConnId, Hub};
 use crate::presence::tell_sockets_here;
@@ -51,10 +51,19 @@ pub struct Delivery {
     names: HashMap<UserId, String>,
     /// When each other node was last heard from.
     heard: HashMap<u64, Instant>,
+    news: mpsc::Sender<NodeNews>,
+    /// Presence checks done since start-up (the running nodes are told after a few).
+    checks: u32,
 }
 
 impl Delivery {
-    pub fn new(node: u64, hub: Hub, store: Arc<dyn Storage>, open_directory: bool) -> Self {
+    pub fn new(
+        node: u64,
+        hub: Hub,
+        store: Arc<dyn Storage>,
+        open_directory: bool,
+        news: mpsc::Sender<NodeNews>,
+    ) -> Self {
         Self {
             node,
             hub,
@@ -63,6 +72,8 @@ impl Delivery {
             sequencer: Sequencer::default(),
             names: HashMap::new(),
             heard: HashMap::new(),
+            news,
+            checks: 0,
         }
     }
 
@@ -228,6 +239,13 @@ impl Delivery {
 
     /// A node that stopped reporting (killed, or cut off) takes its users' presence with it.
     async fn forget_silent_nodes(&mut self) {
+        self.checks += 1;
+        // The first tick is at once; by the fourth every running node has reported.
+        if self.checks == 4 {
+            let mut running: Vec<u64> = self.heard.keys().copied().collect();
+            running.push(self.node);
+            let _ = self.news.try_send(NodeNews::Running(running));
+        }
         let silent: Vec<u64> = self
             .heard
             .iter()

@@ -50,20 +50,31 @@ pub struct NatsFanout {
     names: Mutex<HashMap<UserId, String>>,
 }
 
+/// What a node learns about the others, for the state it shares with them (calls in
+/// progress name the node holding each socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeNews {
+    /// This node stopped reporting: killed, or cut off.
+    Gone(u64),
+    /// The nodes running now (this one included), told once after start-up, when every
+    /// running node has had time to report: any other node named in shared state is gone.
+    Running(Vec<u64>),
+}
+
 /// Connects to NATS (retrying in the background if it is not up yet) and starts the tasks
-/// that publish, receive and report presence. They stop when `shutdown` is cancelled.
+/// that publish, receive and report presence, as node `node`. They stop when `shutdown` is
+/// cancelled.
 pub async fn start(
     url: &str,
     prefix: &str,
+    node: u64,
     hub: Hub,
     store: Arc<dyn Storage>,
     open_directory: bool,
     shutdown: CancellationToken,
-) -> anyhow::Result<Arc<NatsFanout>> {
-    let mut id = [0u8; 8];
-    getrandom::fill(&mut id).expect("the OS random number generator is available");
-    let node = u64::from_le_bytes(id);
+) -> anyhow::Result<(Arc<NatsFanout>, mpsc::Receiver<NodeNews>)> {
     let (inbox, inputs) = mpsc::channel(INBOX);
+    let (news, news_out) = mpsc::channel(64);
     let events = inbox.clone();
     let client = async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
@@ -102,7 +113,7 @@ pub async fn start(
             }
         }
     });
-    let delivery = Delivery::new(node, hub.clone(), store, open_directory);
+    let delivery = Delivery::new(node, hub.clone(), store, open_directory, news);
     tokio::spawn(delivery.run(inputs, subscriber, shutdown.clone()));
     let fanout = Arc::new(NatsFanout {
         node,
@@ -128,7 +139,7 @@ pub async fn start(
         let _ = client.flush().await;
     });
     tracing::info!(node = format!("{node:016x}"), "publishing to nats");
-    Ok(fanout)
+    Ok((fanout, news_out))
 }
 
 impl NatsFanout {

@@ -20,6 +20,7 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::events::{Event, Role};
 use shared::rooms::{RoomKind, RoomSummary};
@@ -618,6 +619,47 @@ pub trait Storage: Send + Sync + 'static {
         delivered: Seq,
         read: Seq,
     ) -> Result<Option<(Seq, Seq)>, StoreError>;
+
+    // --- calls going on (see crate::calls) ---
+
+    /// Registers a call with the caller's socket in it; false if the room has a call with this
+    /// id going on.
+    async fn start_call(
+        &self,
+        key: &CallKey,
+        video: bool,
+        caller: UserId,
+        at: CallSocket,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Adds a socket to a call unless it has `max_users` other people in it; returns who is
+    /// in it (usernames, once each, sorted). Someone besides the caller makes it answered.
+    async fn join_call(
+        &self,
+        key: &CallKey,
+        user: UserId,
+        at: CallSocket,
+        max_users: usize,
+    ) -> Result<Result<Vec<String>, JoinError>, StoreError>;
+    /// Takes these sockets out of their calls (only out of `only`, when given). Each call they
+    /// left comes back once with who is still in it; the one departure that empties a call
+    /// ends it (deleted, and its [`Ended`] returned), whichever node asks.
+    async fn leave_calls(
+        &self,
+        who: Leaving<'_>,
+        only: Option<&CallKey>,
+        now_ms: i64,
+    ) -> Result<Vec<Left>, StoreError>;
+    /// Ends a call nobody answered: rung out (`declined_by` `None`) or declined by someone who
+    /// is not the caller. `None` when it was answered, is over, or the caller declined.
+    async fn end_unanswered_call(
+        &self,
+        key: &CallKey,
+        declined_by: Option<UserId>,
+        now_ms: i64,
+    ) -> Result<Option<Ended>, StoreError>;
+    /// The calls going on in these rooms.
+    async fn calls_in(&self, rooms: &[RoomId]) -> Result<Vec<CallInfo>, StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

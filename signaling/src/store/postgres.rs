@@ -14,6 +14,7 @@
 //!
 //! Commits are durable with PostgreSQL's default `synchronous_commit = on`.
 
+mod calls;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues, UNREAD_COUNT_CAP,
     event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind, room_kind_name,
@@ -24,6 +25,7 @@ use super::{
     PendingMessage, SessionOrigin, SessionRecord, SessionUser, SsoLogin, Storage, StoreError,
     StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
+use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Role};
 use shared::rooms::{RoomKind, RoomSummary};
@@ -452,6 +454,49 @@ async fn insert_user_where(
 
 #[async_trait]
 impl Storage for PgStore {
+    async fn start_call(
+        &self,
+        key: &CallKey,
+        video: bool,
+        caller: UserId,
+        at: CallSocket,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        calls::start(&self.pool, key, video, caller, at, now_ms).await
+    }
+
+    async fn join_call(
+        &self,
+        key: &CallKey,
+        user: UserId,
+        at: CallSocket,
+        max_users: usize,
+    ) -> Result<Result<Vec<String>, JoinError>, StoreError> {
+        calls::join(&self.pool, key, user, at, max_users).await
+    }
+
+    async fn leave_calls(
+        &self,
+        who: Leaving<'_>,
+        only: Option<&CallKey>,
+        now_ms: i64,
+    ) -> Result<Vec<Left>, StoreError> {
+        calls::leave(&self.pool, who, only, now_ms).await
+    }
+
+    async fn end_unanswered_call(
+        &self,
+        key: &CallKey,
+        declined_by: Option<UserId>,
+        now_ms: i64,
+    ) -> Result<Option<Ended>, StoreError> {
+        calls::end_unanswered(&self.pool, key, declined_by, now_ms).await
+    }
+
+    async fn calls_in(&self, rooms: &[RoomId]) -> Result<Vec<CallInfo>, StoreError> {
+        calls::in_rooms(&self.pool, rooms).await
+    }
+
     async fn create_user(
         &self,
         username: &str,

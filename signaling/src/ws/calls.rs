@@ -6,7 +6,7 @@ use super::access::{may_post, member_of};
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
 use super::mutate::{Applied, Outcome, append_mine, mutate_once};
-use crate::calls::{CallKey, Ended, JoinError, RING_TIMEOUT};
+use crate::calls::{CallKey, Ended, JoinError, Leaving, Left, RING_TIMEOUT};
 use crate::frames::encode;
 use crate::hub::{Audience, ConnId};
 use crate::now_ms;
@@ -27,29 +27,41 @@ fn check_session(id: &str) -> Result<(), Refused> {
     }
 }
 
-/// Tells the room who is in the call now (nobody: it ended).
-fn announce(state: &AppState, room: &RoomId, call: &str, participants: Vec<String>) {
-    let key = (room.clone(), call.to_owned());
-    let (video, caller) = state
-        .calls
-        .info(&key)
-        .map(|info| (info.video, info.caller))
-        .unwrap_or_default();
+/// Tells the room who is in the call now (nobody: it ended), with how it started.
+fn announce(state: &AppState, key: &CallKey, how: (bool, String), participants: Vec<String>) {
+    let (video, caller) = how;
     let frame = encode(&ServerMessage::CallState {
-        room: room.clone(),
-        call: call.to_owned(),
+        room: key.0.clone(),
+        call: key.1.clone(),
         video,
         caller,
         participants,
     });
-    state.fanout.send(Audience::Room(room.clone()), frame, None);
+    state
+        .fanout
+        .send(Audience::Room(key.0.clone()), frame, None);
+}
+
+/// [`announce`] for a call that is still going on (read back for how it started).
+async fn announce_current(state: &AppState, key: &CallKey, participants: Vec<String>) {
+    match state.calls.info(key).await {
+        Ok(Some(info)) => announce(state, key, (info.video, info.caller), participants),
+        // Ended meanwhile: its end is announced by whoever ended it.
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "call state not announced"),
+    }
 }
 
 /// The calls going on in `rooms`, as a newly connected socket needs to see them.
-pub fn in_progress(state: &AppState, rooms: &[RoomId]) -> Vec<ServerMessage> {
-    state
-        .calls
-        .in_rooms(rooms)
+pub async fn in_progress(state: &AppState, rooms: &[RoomId]) -> Vec<ServerMessage> {
+    let calls = match state.calls.in_rooms(rooms).await {
+        Ok(calls) => calls,
+        Err(e) => {
+            tracing::warn!(error = %e, "calls in progress not read");
+            return Vec::new();
+        }
+    };
+    calls
         .into_iter()
         .map(|info| ServerMessage::CallState {
             room: info.key.0,
@@ -76,7 +88,8 @@ pub async fn start(
         let me = ctx.me();
         if !state
             .calls
-            .start(key.clone(), ctx.conn, (me.id, &me.name), video, now_ms())
+            .start(&key, ctx.conn, me.id, video, now_ms())
+            .await?
         {
             return Err(Refused::new(
                 ErrorCode::InvalidMessage,
@@ -89,7 +102,7 @@ pub async fn start(
         };
         let event = append_mine(state, ctx, &room, &client_id, draft).await;
         if event.is_err() {
-            let _ = state.calls.ring_out(&key, now_ms());
+            let _ = state.calls.ring_out(&key, now_ms()).await;
         }
         Ok(Outcome::event(event?))
     })
@@ -100,12 +113,15 @@ pub async fn start(
         Applied::Repeat(reply) => return Ok(reply),
         Applied::New(reply) => reply,
     };
-    announce(state, &room, &call, vec![ctx.authed.username.clone()]);
+    let caller = ctx.authed.username.clone();
+    announce(state, &key, (video, caller.clone()), vec![caller]);
     let state = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(RING_TIMEOUT).await;
-        if let Some(ended) = state.calls.ring_out(&key, now_ms()) {
-            record_end(&state, ended).await;
+        match state.calls.ring_out(&key, now_ms()).await {
+            Ok(Some(ended)) => record_end(&state, ended, video).await,
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "a call did not ring out"),
         }
     });
     Ok(reply)
@@ -122,7 +138,8 @@ pub async fn join(
     let key = (room.clone(), call.clone());
     let who = state
         .calls
-        .join(&key, ctx.conn, ctx.authed.user, &ctx.authed.username)
+        .join(&key, ctx.conn, ctx.authed.user)
+        .await?
         .map_err(|e| match e {
             JoinError::NoSuchCall => Refused::new(ErrorCode::NoSuchCall, "That call has ended."),
             JoinError::Full => Refused::new(
@@ -133,7 +150,7 @@ pub async fn join(
                 ),
             ),
         })?;
-    announce(state, &room, &call, who);
+    announce_current(state, &key, who).await;
     Ok(None)
 }
 
@@ -158,38 +175,68 @@ pub async fn decline(
     check_session(&call)?;
     let membership = member_of(state, ctx, &room).await?;
     // In a group, one person's "no" leaves the call ringing for the others.
-    if membership.kind == shared::rooms::RoomKind::Direct
-        && let Some(ended) = state
-            .calls
-            .decline(&(room, call), ctx.authed.user, now_ms())
-    {
-        record_end(state, ended).await;
+    if membership.kind == shared::rooms::RoomKind::Direct {
+        let key = (room, call);
+        let how = state.calls.info(&key).await?.map(|info| info.video);
+        if let Some(ended) = state.calls.decline(&key, ctx.authed.user, now_ms()).await? {
+            record_end(state, ended, how.unwrap_or_default()).await;
+        }
     }
     Ok(None)
 }
 
 /// Takes a socket out of a call and records the end if it was the last one.
 async fn left(state: &AppState, key: &CallKey, conn: ConnId) {
-    if let Some((who, ended)) = state.calls.leave(key, conn, now_ms()) {
-        announce(state, &key.0, &key.1, who);
-        if let Some(ended) = ended {
-            record_end(state, ended).await;
-        }
+    let how = state.calls.info(key).await.ok().flatten().map(|i| i.video);
+    match state.calls.leave(key, conn, now_ms()).await {
+        Ok(Some(left)) => after_leaving(state, left, how.unwrap_or_default()).await,
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "could not leave a call"),
     }
 }
 
 /// A closed socket leaves every call it was in.
 pub async fn socket_closed(state: &AppState, conn: ConnId) {
-    for (key, who, ended) in state.calls.socket_closed(conn, now_ms()) {
-        announce(state, &key.0, &key.1, who);
-        if let Some(ended) = ended {
-            record_end(state, ended).await;
+    match state.calls.socket_closed(conn, now_ms()).await {
+        Ok(left) => {
+            for left in left {
+                after_leaving(state, left, false).await;
+            }
         }
+        Err(e) => tracing::error!(error = %e, "a closed socket's calls not left"),
+    }
+}
+
+/// The sockets of nodes that are gone leave their calls (see [`crate::cluster::NodeNews`]).
+pub async fn nodes_gone(state: &AppState, news: crate::cluster::NodeNews) {
+    let running: Vec<i64>;
+    let who = match news {
+        crate::cluster::NodeNews::Gone(node) => Leaving::Node(node.cast_signed()),
+        crate::cluster::NodeNews::Running(nodes) => {
+            running = nodes.into_iter().map(u64::cast_signed).collect();
+            Leaving::NodesOtherThan(&running)
+        }
+    };
+    match state.calls.nodes_gone(who, now_ms()).await {
+        Ok(left) => {
+            for left in left {
+                after_leaving(state, left, false).await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "calls of a stopped node not ended"),
+    }
+}
+
+/// Tells the room who is left, or records the end.
+async fn after_leaving(state: &AppState, left: Left, video: bool) {
+    match left.ended {
+        Some(ended) => record_end(state, ended, video).await,
+        None => announce_current(state, &left.key, left.participants).await,
     }
 }
 
 /// Appends `call_ended` to the room's timeline and sends it, in order with other events.
-async fn record_end(state: &AppState, ended: Ended) {
+async fn record_end(state: &AppState, ended: Ended, video: bool) {
     let Ended {
         room,
         call,
@@ -218,7 +265,8 @@ async fn record_end(state: &AppState, ended: Ended) {
         Ok(event) => state.room_log.publish(&in_order, event, None),
         Err(e) => tracing::error!(error = %e, room = %room, "could not record the end of a call"),
     }
-    announce(state, &room, &call, Vec::new());
+    let key = (room, call);
+    announce(state, &key, (video, caller.name), Vec::new());
 }
 
 pub async fn signal(
@@ -307,7 +355,7 @@ pub async fn ice_servers(
         (Some(room), Some(call), _) => {
             check_session(&call)?;
             member_of(state, ctx, &room).await?;
-            state.calls.info(&(room, call)).is_some()
+            state.calls.info(&(room, call)).await?.is_some()
         }
         (Some(room), None, Some(peer)) => {
             reachable_peer(state, ctx, &room, &peer).await?;

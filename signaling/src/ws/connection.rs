@@ -226,7 +226,7 @@ where
     }
     if let ServerMessage::Welcome { rooms, .. } = &welcome {
         let ids: Vec<RoomId> = rooms.iter().map(|r| r.id.clone()).collect();
-        for call in super::calls::in_progress(state, &ids) {
+        for call in super::calls::in_progress(state, &ids).await {
             if send(sink, Message::Text(encode(&call))).await.is_err() {
                 return Ending::Broken;
             }

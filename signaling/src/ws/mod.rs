@@ -13,6 +13,8 @@ mod mutate;
 mod rooms;
 mod timeline;
 
+pub use calls::nodes_gone;
+
 use crate::error::ApiFailure;
 use crate::request::{authenticate, check_origin};
 use crate::state::AppState;

@@ -151,3 +151,85 @@ async fn logging_out_on_one_node_closes_the_sessions_sockets_on_another() {
     assert_eq!(response.status(), 204);
     assert!(on_b.closed().await.is_some(), "closed with a reason");
 }
+
+#[tokio::test]
+async fn a_call_started_on_one_node_rings_is_joined_and_ends_from_another() {
+    use shared::calls::SignalData;
+    let cluster = cluster().await;
+    let (alice, bob) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
+    let carol = user(&cluster, "carol").await;
+    let mut alice = cluster.a.connect(&alice).await;
+    let mut bob = cluster.b.connect(&bob).await;
+    let mut carol = cluster.b.connect(&carol).await;
+    let started = alice
+        .request(
+            "call-1",
+            ClientMessage::StartCall {
+                room: RoomId::lobby(),
+                client_id: shared::ClientMsgId("call-1".into()),
+                call: "c1".into(),
+                video: false,
+            },
+        )
+        .await
+        .expect("the call starts");
+    // Bob, on the other node, sees it ring: in the timeline and as the call's state.
+    let ring = bob.next_room_event().await;
+    assert_eq!(ring.seq, started.seq);
+    let participants = |who: &[&str]| {
+        let who: Vec<String> = who.iter().map(|s| (*s).to_owned()).collect();
+        move |e: ServerMessage| match e {
+            ServerMessage::CallState { participants, .. } if participants == who => Some(()),
+            _ => None,
+        }
+    };
+    bob.wait_for(participants(&["alice"])).await;
+    bob.send(&ClientMessage::JoinCall {
+        room: RoomId::lobby(),
+        call: "c1".into(),
+    })
+    .await;
+    alice.wait_for(participants(&["alice", "bob"])).await;
+    // The offer goes from node B to alice on node A.
+    bob.send(&ClientMessage::Signal {
+        room: RoomId::lobby(),
+        to: "alice".into(),
+        session: "c1".into(),
+        data: SignalData::Offer { sdp: "v=0".into() },
+    })
+    .await;
+    let from = alice
+        .wait_for(|e| match e {
+            ServerMessage::Signal {
+                from,
+                data: SignalData::Offer { .. },
+                ..
+            } => Some(from),
+            _ => None,
+        })
+        .await;
+    assert_eq!(from, "bob");
+    // Both hang up (their sockets close, on two nodes): the call ends once.
+    drop(alice);
+    drop(bob);
+    let ended = carol
+        .wait_for(|e| match e {
+            ServerMessage::Event { event } if event.seq.0 > started.seq.0 => Some(event),
+            _ => None,
+        })
+        .await;
+    assert!(
+        matches!(
+            ended.kind,
+            shared::events::EventKind::CallEnded { missed: false, .. }
+        ),
+        "{ended:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after = carol.catch_up(&RoomId::lobby(), started.seq, 50).await;
+    let ends = after
+        .iter()
+        .filter(|e| matches!(e.kind, shared::events::EventKind::CallEnded { .. }))
+        .count();
+    assert_eq!(ends, 1, "ended once, though its sockets left through two nodes");
+}

@@ -384,7 +384,10 @@ async fn three_nodes_lose_and_double_nothing_when_one_is_killed_and_nats_restart
             .filter(|(r, _, _)| r == room)
             .map(|(_, v, _)| v.acked.len())
             .sum();
-        assert_eq!(messages, acked, "every stored message was acknowledged once");
+        assert_eq!(
+            messages, acked,
+            "every stored message was acknowledged once"
+        );
     }
     // Every client's view, brought up to date as the app would on its next start, equals
     // the database.

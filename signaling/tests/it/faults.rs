@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use shared::events::Event;
 use shared::rooms::RoomSummary;
 use shared::{ClientMsgId, RoomId, Seq};
+use signaling::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use signaling::store::{
     Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
     PendingMessage, SessionOrigin, SessionRecord, SessionUser, SqliteStore, SsoLogin, Storage,
@@ -496,6 +497,51 @@ impl Storage for GatedStore {
         self.inner
             .advance_receipts(room, user, delivered, read)
             .await
+    }
+
+    async fn start_call(
+        &self,
+        key: &CallKey,
+        video: bool,
+        caller: UserId,
+        at: CallSocket,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.start_call(key, video, caller, at, now_ms).await
+    }
+
+    async fn join_call(
+        &self,
+        key: &CallKey,
+        user: UserId,
+        at: CallSocket,
+        max_users: usize,
+    ) -> Result<Result<Vec<String>, JoinError>, StoreError> {
+        self.inner.join_call(key, user, at, max_users).await
+    }
+
+    async fn leave_calls(
+        &self,
+        who: Leaving<'_>,
+        only: Option<&CallKey>,
+        now_ms: i64,
+    ) -> Result<Vec<Left>, StoreError> {
+        self.inner.leave_calls(who, only, now_ms).await
+    }
+
+    async fn end_unanswered_call(
+        &self,
+        key: &CallKey,
+        declined_by: Option<UserId>,
+        now_ms: i64,
+    ) -> Result<Option<Ended>, StoreError> {
+        self.inner
+            .end_unanswered_call(key, declined_by, now_ms)
+            .await
+    }
+
+    async fn calls_in(&self, rooms: &[RoomId]) -> Result<Vec<CallInfo>, StoreError> {
+        self.inner.calls_in(rooms).await
     }
 
     async fn checkpoint(&self) -> Result<u64, StoreError> {

@@ -1,4 +1,4 @@
-//! The stores' conformance suite: every test of `accounts`, `rooms` and `timeline` runs on
+//! The stores' conformance suite: every test of `accounts`, `calls`, `rooms` and `timeline` runs on
 //! SQLite (in a temporary directory) and on PostgreSQL (in a database of its own), as
 //! `store::tests::sqlite::<test>` and `store::tests::postgres::<test>`. A store is done when
 //! the suite passes on it; a storage feature is done when the suite covers it on both.
@@ -12,6 +12,7 @@
 //! tests fail, never skip, when it is not.
 
 mod accounts;
+mod calls;
 mod fixtures;
 mod open;
 mod rooms;
@@ -60,6 +61,9 @@ conformance!(
     accounts::a_single_sign_on_identity_finds_its_account_until_the_account_is_deleted,
     accounts::display_names_show_in_member_lists_and_go_with_the_account,
     accounts::a_deleted_account_frees_its_name_and_leaves_its_events,
+    calls::a_call_ends_when_its_last_socket_leaves_and_says_if_it_was_missed,
+    calls::an_unanswered_call_rings_out_or_is_declined_and_calls_are_capped,
+    calls::the_sockets_of_a_stopped_node_leave_and_only_one_departure_ends_a_call,
     rooms::member_counts_follow_joins_and_leaves,
     rooms::a_direct_conversation_is_found_by_its_pair_and_named_after_the_other,
     rooms::invite_links_expire_are_revoked_and_end_with_their_creator,
