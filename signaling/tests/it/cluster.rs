@@ -231,5 +231,8 @@ async fn a_call_started_on_one_node_rings_is_joined_and_ends_from_another() {
         .iter()
         .filter(|e| matches!(e.kind, shared::events::EventKind::CallEnded { .. }))
         .count();
-    assert_eq!(ends, 1, "ended once, though its sockets left through two nodes");
+    assert_eq!(
+        ends, 1,
+        "ended once, though its sockets left through two nodes"
+    );
 }

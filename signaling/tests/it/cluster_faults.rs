@@ -8,6 +8,7 @@
 use crate::harness::{NatsServer, PgDatabase, TestServer, WAIT, spawn_server};
 use futures_util::{SinkExt, StreamExt};
 use shared::events::Event;
+use shared::rooms::Presence;
 use shared::ws::{ClientMessage, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +26,22 @@ const USERS_PER_ROOM: usize = 4;
 const SOCKETS_PER_USER: usize = 5;
 /// Pause between a client's messages: the run spans the faults at a modest rate.
 const PAUSE: Duration = Duration::from_millis(40);
+
+/// A node silent this long counts as gone (three missed reports), with a margin.
+const PRESENCE_EXPIRY: Duration = Duration::from_secs(25);
+
+/// The next presence of `who` the socket hears within `within`.
+async fn presence_of(ws: &mut Socket, who: &str, within: Duration) -> Option<Presence> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let ServerMessage::Presence { user, status, .. } = read(ws, left).await? {
+            if user == who {
+                return Some(status);
+            }
+        }
+    }
+}
 
 /// HAProxy on `port` in front of the nodes, health-checking `/healthz`; killed when dropped
 /// (with the directory of its configuration).
@@ -319,6 +336,24 @@ async fn three_nodes_lose_and_double_nothing_when_one_is_killed_and_nats_restart
         }
     }
 
+    // Someone whose only socket is on the node about to die, watched from another node.
+    let (watcher, victim) = (
+        lb.create_user("watcher").await,
+        lb.create_user("victim").await,
+    );
+    let mut watcher = nodes[0]
+        .1
+        .try_connect(Some(&watcher), Some(&lb_url))
+        .await
+        .unwrap();
+    let _victim = nodes[1]
+        .1
+        .try_connect(Some(&victim), Some(&lb_url))
+        .await
+        .unwrap();
+    let online = presence_of(&mut watcher.ws, "victim", WAIT).await;
+    assert_eq!(online, Some(Presence::Online));
+
     sleep(Duration::from_millis(1_500)).await;
     let (mut killed, _) = nodes.remove(1);
     killed.kill().unwrap(); // SIGKILL: no goodbye, no flush
@@ -329,6 +364,14 @@ async fn three_nodes_lose_and_double_nothing_when_one_is_killed_and_nats_restart
     nats.restart().await;
     sleep(Duration::from_millis(2_000)).await;
     stop.store(true, Ordering::Relaxed);
+
+    // The dead node reports no more: its users go offline for the others.
+    let gone = presence_of(&mut watcher.ws, "victim", PRESENCE_EXPIRY).await;
+    assert_eq!(
+        gone,
+        Some(Presence::Offline),
+        "the dead node's users go offline"
+    );
 
     let mut views = Vec::new();
     for (room, task) in clients {
