@@ -35,10 +35,10 @@ async fn presence_of(ws: &mut Socket, who: &str, within: Duration) -> Option<Pre
     let deadline = Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if let ServerMessage::Presence { user, status, .. } = read(ws, left).await? {
-            if user == who {
-                return Some(status);
-            }
+        if let ServerMessage::Presence { user, status, .. } = read(ws, left).await?
+            && user == who
+        {
+            return Some(status);
         }
     }
 }
