@@ -8,7 +8,6 @@
 
 use crate::error::ApiFailure;
 use crate::hub::Audience;
-use crate::now_ms;
 use crate::rules;
 use crate::state::AppState;
 use crate::store::{Draft, NamedUser};
@@ -101,7 +100,7 @@ async fn tombstone_and_leave(
         let rest = drafts.split_off(drafts.len().min(DRAFTS_PER_APPEND));
         let batch = std::mem::replace(&mut drafts, rest);
         let in_order = state.room_log.in_order().await;
-        let events = state.store.append_all(room, me, batch, now_ms()).await?;
+        let events = state.room_log.append(&in_order, room, me, batch).await?;
         for event in events {
             state.room_log.publish(&in_order, event, None);
         }

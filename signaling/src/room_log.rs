@@ -1,11 +1,12 @@
 //! The write path of the room timelines, with one owner: the order in which room events are
-//! stored and fanned out, the group commit of messages ([`crate::commit`]), and the fan-out of
-//! every room event (messages, operations, room changes, call events).
+//! stored and fanned out, their appends (the group commit of messages, [`crate::commit`], and
+//! [`RoomLog::append`] for everything else: nothing else writes a room event), and the fan-out
+//! of every room event (messages, operations, room changes, call events).
 //!
 //! Every socket must receive a room's events in seq order, and a request's rule checks must
 //! see the state its append changes. Both hold because room events are checked, appended and
-//! published while the order is held ([`InOrder`]), and [`RoomLog::publish`] takes that proof:
-//! an event cannot be fanned out by code that does not hold it. The order is an async mutex on
+//! published while the order is held ([`InOrder`]), and appending and publishing take that
+//! proof: an event cannot be stored or fanned out by code that does not hold it. The order is an async mutex on
 //! purpose: it is held across the append's `.await`; SQLite serialises those writes anyway, so
 //! it costs no parallelism. Messages take it once per group commit, not once per message.
 //!
@@ -17,15 +18,17 @@ use crate::commit::{MessageWriter, Receipt, WriteError};
 use crate::fanout::Fanout;
 use crate::frames::encode;
 use crate::hub::ConnId;
-use crate::store::{PendingMessage, Storage};
+use crate::store::{Draft, NamedUser, NewRoom, PendingMessage, Storage, StoreError};
 use shared::events::Event;
 use shared::ws::ServerMessage;
+use shared::{ClientMsgId, RoomId};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
 #[derive(Clone)]
 pub struct RoomLog {
+    store: Arc<dyn Storage>,
     order: Arc<Mutex<()>>,
     writer: MessageWriter,
     fanout: Arc<dyn Fanout>,
@@ -40,8 +43,9 @@ impl RoomLog {
     /// Starts the group commit task.
     pub fn start(store: Arc<dyn Storage>, fanout: Arc<dyn Fanout>) -> Self {
         let order = Arc::new(Mutex::new(()));
-        let writer = MessageWriter::start(store, fanout.clone(), order.clone());
+        let writer = MessageWriter::start(store.clone(), fanout.clone(), order.clone());
         Self {
+            store,
             order,
             writer,
             fanout,
@@ -60,6 +64,30 @@ impl RoomLog {
             .await
             .ok()
             .map(|held| InOrder { _held: held })
+    }
+
+    /// Appends events to `room` (all or none, consecutive seqs) and applies their effects:
+    /// the one way room events other than messages ([`Self::submit`]) are stored. The caller
+    /// checked the rules under the same order and publishes the events.
+    pub async fn append(
+        &self,
+        _order: &InOrder<'_>,
+        room: &RoomId,
+        sender: &NamedUser,
+        drafts: Vec<(Option<ClientMsgId>, Draft)>,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.store
+            .append_all(room, sender, drafts, crate::now_ms())
+            .await
+    }
+
+    /// Creates a room with its first event.
+    pub async fn create_room(
+        &self,
+        _order: &InOrder<'_>,
+        room: NewRoom<'_>,
+    ) -> Result<Event, StoreError> {
+        self.store.create_room(room, crate::now_ms()).await
     }
 
     /// Fans a stored event out to the sockets following its room (but `except`, which gets

@@ -83,7 +83,7 @@ pub async fn start(
 ) -> Result<Reply, Refused> {
     check_session(&call)?;
     let key: CallKey = (room.clone(), call.clone());
-    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_post(state, ctx, &room).await?;
         let me = ctx.me();
         if !state
@@ -100,7 +100,7 @@ pub async fn start(
             call: call.clone(),
             video,
         };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await;
         if event.is_err() {
             let _ = state.calls.ring_out(&key, now_ms()).await;
         }
@@ -258,11 +258,15 @@ async fn record_end(state: &AppState, ended: Ended, video: bool) {
     };
     let in_order = state.room_log.in_order().await;
     match state
-        .store
-        .append(&room, &caller, None, draft, now_ms())
+        .room_log
+        .append(&in_order, &room, &caller, vec![(None, draft)])
         .await
     {
-        Ok(event) => state.room_log.publish(&in_order, event, None),
+        Ok(events) => {
+            for event in events {
+                state.room_log.publish(&in_order, event, None);
+            }
+        }
         Err(e) => tracing::error!(error = %e, room = %room, "could not record the end of a call"),
     }
     let key = (room, call);

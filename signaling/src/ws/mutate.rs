@@ -9,6 +9,7 @@ use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
 use crate::frames::encode;
 use crate::hub::Audience;
+use crate::room_log::InOrder;
 use crate::state::AppState;
 use crate::store::{Draft, UserId};
 use shared::events::{Event, EventKind};
@@ -87,7 +88,7 @@ pub async fn mutate(
     ctx: &SocketContext,
     client_id: ClientMsgId,
     room: Option<&RoomId>,
-    apply: impl Future<Output = Result<Outcome, Refused>>,
+    apply: impl AsyncFnOnce(&InOrder<'_>) -> Result<Outcome, Refused>,
 ) -> Result<Reply, Refused> {
     Ok(mutate_once(state, ctx, client_id, room, apply)
         .await?
@@ -101,7 +102,7 @@ pub async fn mutate_once(
     ctx: &SocketContext,
     client_id: ClientMsgId,
     room: Option<&RoomId>,
-    apply: impl Future<Output = Result<Outcome, Refused>>,
+    apply: impl AsyncFnOnce(&InOrder<'_>) -> Result<Outcome, Refused>,
 ) -> Result<Applied, Refused> {
     check_client_id(&client_id)?;
     let Some(in_order) = state.room_log.in_order_within(ORDER_LOCK_TIMEOUT).await else {
@@ -119,7 +120,7 @@ pub async fn mutate_once(
     {
         return Err(too_many());
     }
-    let outcome = apply.await?;
+    let outcome = apply(&in_order).await?;
     for (user, room) in &outcome.joined {
         state.fanout.set_membership(*user, room, true);
     }
@@ -208,13 +209,16 @@ pub async fn earlier_ack(
 /// Appends an event of mine, stored under the request's key (inside [`mutate`]).
 pub async fn append_mine(
     state: &AppState,
+    order: &InOrder<'_>,
     ctx: &SocketContext,
     room: &RoomId,
     client_id: &ClientMsgId,
     draft: Draft,
 ) -> Result<Event, Refused> {
-    Ok(state
-        .store
-        .append(room, &ctx.me(), Some(client_id), draft, crate::now_ms())
-        .await?)
+    let drafts = vec![(Some(client_id.clone()), draft)];
+    let mut events = state
+        .room_log
+        .append(order, room, &ctx.me(), drafts)
+        .await?;
+    events.pop().ok_or_else(Refused::busy)
 }

@@ -136,7 +136,7 @@ pub async fn create(
 ) -> Result<Reply, Refused> {
     check_room_name(&name).map_err(Refused::invalid)?;
     check_room_topic(&topic).map_err(Refused::invalid)?;
-    mutate(state, ctx, client_id.clone(), None, async {
+    mutate(state, ctx, client_id.clone(), None, async |order| {
         has_room_for_one_more(state, ctx.authed.user).await?;
         let creator = ctx.me();
         let new = NewRoom {
@@ -148,7 +148,7 @@ pub async fn create(
             client_id: &client_id,
             direct: None,
         };
-        let event = state.store.create_room(new, now_ms()).await?;
+        let event = state.room_log.create_room(order, new).await?;
         Ok(Outcome::event(event).joined(ctx.authed.user))
     })
     .await
@@ -190,7 +190,7 @@ async fn change_room(
     client_id: ClientMsgId,
     draft: Draft,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         if !rules::may_edit_room(membership.role) {
@@ -198,7 +198,7 @@ async fn change_room(
                 "Only admins can change the room's name and topic.",
             ));
         }
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -211,7 +211,7 @@ pub async fn add_member(
     client_id: ClientMsgId,
     user: String,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_invite(state, ctx, &room).await?;
         let user = user_named(state, &user).await?;
         if state.store.membership(&room, user.id).await?.is_some() {
@@ -229,7 +229,8 @@ pub async fn add_member(
         }
         may_be_put_in_one_more(state, &user).await?;
         let added = user.id;
-        let event = append_mine(state, ctx, &room, &client_id, Draft::Added { user }).await?;
+        let event =
+            append_mine(state, order, ctx, &room, &client_id, Draft::Added { user }).await?;
         Ok(Outcome::event(event).joined(added))
     })
     .await
@@ -282,11 +283,11 @@ pub async fn remove_member(
     client_id: ClientMsgId,
     user: String,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let target = moderated(state, ctx, &room, &user).await?;
         let removed = target.id;
         let draft = Draft::Removed { user: target };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).left(removed))
     })
     .await
@@ -300,14 +301,14 @@ pub async fn mute(
     user: String,
     muted: bool,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let target = moderated(state, ctx, &room, &user).await?;
         let affected = target.id;
         let draft = Draft::Muted {
             user: target,
             muted,
         };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
     .await
@@ -321,7 +322,7 @@ pub async fn set_role(
     user: String,
     role: Role,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         let (target, theirs) = fellow_member(state, &room, &user).await?;
@@ -332,7 +333,7 @@ pub async fn set_role(
         }
         let affected = target.id;
         let draft = Draft::RoleChanged { user: target, role };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
     .await
@@ -344,7 +345,7 @@ pub async fn leave(
     room: RoomId,
     client_id: ClientMsgId,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         if membership.kind == RoomKind::Direct {
             return Err(forbidden(
@@ -368,8 +369,8 @@ pub async fn leave(
         }
         drafts.push((Some(client_id.clone()), Draft::Left));
         let mut events = state
-            .store
-            .append_all(&room, &ctx.me(), drafts, now_ms())
+            .room_log
+            .append(order, &room, &ctx.me(), drafts)
             .await?;
         let left = events.pop().ok_or_else(Refused::busy)?;
         let mut outcome = Outcome::event(left).left(ctx.authed.user);
@@ -418,7 +419,7 @@ pub async fn join_by_invite(
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(invalid_invite());
     }
-    mutate(state, ctx, client_id.clone(), None, async {
+    mutate(state, ctx, client_id.clone(), None, async |order| {
         let hash = crate::auth::hash_token(&token);
         let Some(room) = state.store.invite_room(&hash, now_ms()).await? else {
             return Err(invalid_invite());
@@ -438,7 +439,7 @@ pub async fn join_by_invite(
             ));
         }
         has_room_for_one_more(state, ctx.authed.user).await?;
-        let event = append_mine(state, ctx, &room, &client_id, Draft::Joined).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, Draft::Joined).await?;
         Ok(Outcome::event(event).joined(ctx.authed.user))
     })
     .await
@@ -450,7 +451,7 @@ pub async fn open_direct(
     client_id: ClientMsgId,
     user: String,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), None, async {
+    mutate(state, ctx, client_id.clone(), None, async |order| {
         let other = user_named(state, &user).await?;
         if other.id == ctx.authed.user {
             return Err(Refused::new(
@@ -487,7 +488,7 @@ pub async fn open_direct(
             client_id: &client_id,
             direct: Some((&other, key)),
         };
-        let event = state.store.create_room(new, now_ms()).await?;
+        let event = state.room_log.create_room(order, new).await?;
         Ok(Outcome::event(event)
             .joined(ctx.authed.user)
             .joined(other_id))
@@ -569,7 +570,7 @@ pub async fn ban(
     user: String,
     banned: bool,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         let target = user_named(state, &user).await?;
@@ -603,7 +604,7 @@ pub async fn ban(
             user: target,
             banned,
         };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         let outcome = Outcome::event(event);
         Ok(if banned && was_member {
             outcome.left(affected)

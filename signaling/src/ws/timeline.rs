@@ -248,11 +248,11 @@ pub async fn edit(
     body: String,
 ) -> Result<Reply, Refused> {
     check_body(&body).map_err(Refused::invalid)?;
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_post(state, ctx, &room).await?;
         own_message(state, ctx, &room, target, "edit").await?;
         let draft = Draft::Edit { target, body };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -265,11 +265,19 @@ pub async fn delete(
     client_id: ClientMsgId,
     target: Seq,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         // Muted members and blocked people may still take their own words back.
         member_of(state, ctx, &room).await?;
         own_message(state, ctx, &room, target, "delete").await?;
-        let event = append_mine(state, ctx, &room, &client_id, Draft::Delete { target }).await?;
+        let event = append_mine(
+            state,
+            order,
+            ctx,
+            &room,
+            &client_id,
+            Draft::Delete { target },
+        )
+        .await?;
         Ok(Outcome::event(event))
     })
     .await
@@ -285,7 +293,7 @@ pub async fn react(
     add: bool,
 ) -> Result<Reply, Refused> {
     check_emoji(&emoji).map_err(Refused::invalid)?;
-    mutate(state, ctx, client_id.clone(), Some(&room), async {
+    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_post(state, ctx, &room).await?;
         let info = state
             .store
@@ -308,7 +316,7 @@ pub async fn react(
             emoji,
             added: add,
         };
-        let event = append_mine(state, ctx, &room, &client_id, draft).await?;
+        let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event))
     })
     .await
