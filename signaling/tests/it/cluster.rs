@@ -1,6 +1,7 @@
 //! Several nodes on one database with NATS between them: what a user on one node sees of what
-//! happens on another. Two servers in this process share a real store and a real
-//! `nats-server`, each with its own sockets, hub and write path, as two processes would.
+//! happens on another. Two servers in this process share a real PostgreSQL database (a pool
+//! each) and a real `nats-server`, each with its own sockets, hub and write path, as two
+//! processes would.
 
 use crate::harness::{Client, NatsServer, TestServer, bodies, body};
 use shared::RoomId;
