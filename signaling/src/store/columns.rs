@@ -402,3 +402,25 @@ pub(super) fn put_reactions(
         }
     }
 }
+
+/// The calls of some rooms from their rows (key, video, caller's name) and their sockets' rows
+/// (key, participant's name, in name order).
+pub(super) fn call_infos(
+    calls: Vec<(crate::calls::CallKey, bool, String)>,
+    sockets: Vec<(crate::calls::CallKey, String)>,
+) -> Vec<crate::calls::CallInfo> {
+    let mut who: std::collections::BTreeMap<crate::calls::CallKey, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (key, name) in sockets {
+        who.entry(key).or_default().push(name);
+    }
+    calls
+        .into_iter()
+        .map(|(key, video, caller)| crate::calls::CallInfo {
+            participants: who.remove(&key).unwrap_or_default(),
+            key,
+            video,
+            caller,
+        })
+        .collect()
+}

@@ -7,7 +7,6 @@ use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Lef
 use crate::store::{StoreError, UserId};
 use shared::RoomId;
 use sqlx::{PgPool, Postgres, Row, Transaction};
-use std::collections::BTreeMap;
 
 pub async fn start(
     pool: &PgPool,
@@ -178,24 +177,13 @@ pub async fn in_rooms(pool: &PgPool, rooms: &[RoomId]) -> Result<Vec<CallInfo>, 
     .bind(&ids)
     .fetch_all(pool)
     .await?;
-    let mut who: BTreeMap<CallKey, Vec<String>> = BTreeMap::new();
-    for row in &sockets {
-        let key = (RoomId(row.get(0)), row.get(1));
-        who.entry(key).or_default().push(row.get(2));
-    }
-    Ok(calls
+    let key = |row: &_| -> CallKey { (RoomId(Row::get(row, 0)), Row::get(row, 1)) };
+    let calls = calls
         .iter()
-        .map(|row| {
-            let key: CallKey = (RoomId(row.get(0)), row.get(1));
-            let participants = who.remove(&key).unwrap_or_default();
-            CallInfo {
-                key,
-                video: row.get::<i16, _>(2) != 0,
-                caller: row.get(3),
-                participants,
-            }
-        })
-        .collect())
+        .map(|r| (key(r), r.get::<i16, _>(2) != 0, r.get(3)))
+        .collect();
+    let sockets = sockets.iter().map(|r| (key(r), r.get(2))).collect();
+    Ok(super::super::columns::call_infos(calls, sockets))
 }
 
 /// Locks the call's row; its caller, the caller's name, start and whether it was answered.
