@@ -1,5 +1,6 @@
 //! Counters shared by every connection of one run, and a lock-free latency histogram.
 
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -233,4 +234,25 @@ pub fn context_switches(pid: u32) -> u64 {
                 .sum::<u64>()
         })
         .sum()
+}
+
+fn ms(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
+}
+
+/// A phase's send-to-delivery latency: samples, p50, p99 and max in milliseconds.
+pub fn latency_json(global: &Global, phase: usize) -> Value {
+    let h = &global.latency[phase];
+    json!({
+        "samples": h.count(),
+        "p50_ms": ms(h.percentile_ms(0.5)),
+        "p99_ms": ms(h.percentile_ms(0.99)),
+        "max_ms": ms(h.max_ms()),
+    })
+}
+
+/// `v` rounded to `digits` decimals, for the JSON reports.
+pub fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
 }
