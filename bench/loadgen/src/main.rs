@@ -12,6 +12,8 @@
 //!
 //! `cargo build --release -p loadgen -p signaling && target/release/loadgen` (`--smoke` for CI).
 //! Figures go to stdout and `bench/results/server.json`.
+//!
+//! `target/release/loadgen cluster` runs the cluster scenario instead ([`cluster`]).
 
 #![allow(
     clippy::print_stdout,
@@ -19,6 +21,7 @@
 )]
 
 mod checks;
+mod cluster;
 mod conn;
 mod fleet;
 mod quiet;
@@ -44,6 +47,13 @@ use std::time::{Duration, Instant};
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Chat server vs Socket.IO load generator (bounded, loopback only)")]
 struct Args {
+    /// `server`: the chat server against Socket.IO (bench/results/server.json); `cluster`: the
+    /// chat server on SQLite, on PostgreSQL, and on 2 and 3 nodes relaying over NATS
+    /// (bench/results/cluster.json).
+    #[arg(value_enum, default_value_t = Scenario::Server)]
+    scenario: Scenario,
+    #[command(flatten)]
+    cluster: cluster::ClusterArgs,
     /// Tiny sizes for CI; exits non-zero when a check fails.
     #[arg(long, env = "BENCH_SMOKE", value_parser = clap::builder::BoolishValueParser::new())]
     smoke: bool,
@@ -85,6 +95,12 @@ struct Args {
     no_cache: bool,
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    Server,
+    Cluster,
 }
 
 impl Args {
@@ -721,6 +737,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let root = workspace_root();
     remove_stale_runs(&root);
+    if args.scenario == Scenario::Cluster {
+        let common = cluster::Common {
+            smoke: args.smoke,
+            room_size: args.room_size,
+            window: args.window,
+            source_addrs: args.source_addrs,
+            quiet_wait_secs: args.cluster.cluster_quiet_wait_secs,
+            use_cache: !args.no_cache,
+            out: args.out.clone(),
+        };
+        if !cluster::run(args.cluster, common, &root).await? && args.smoke {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let kinds: Vec<Kind> = match args.servers.as_str() {
         "chat" => vec![Kind::Chat],
         "socketio" | "socket.io" => vec![Kind::SocketIo],

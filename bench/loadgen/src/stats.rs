@@ -256,3 +256,43 @@ pub fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f
 }
+
+/// The numeric fields of `/proc/PID/stat` after "pid (comm)", from the state on (field 3 of
+/// the man page is index 0 here).
+fn stat_fields(pid: u32) -> Option<Vec<i64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    Some(
+        after
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// The parent of a process, if it is still there.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    stat_fields(pid)?
+        .get(1)
+        .and_then(|&p| u32::try_from(p).ok())
+}
+
+/// CPU seconds of a process's children that it has waited for (cutime + cstime): what exited
+/// children used, which their own `/proc` entries no longer show.
+pub fn reaped_children_cpu_secs(pid: u32) -> f64 {
+    stat_fields(pid).map_or(0.0, |f| {
+        (f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0)) as f64 / 100.0
+    })
+}
+
+/// The processes whose parent is `parent`.
+pub fn children(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| parent_pid(pid) == Some(parent))
+        .collect()
+}
