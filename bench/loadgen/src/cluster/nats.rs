@@ -13,11 +13,14 @@ pub struct NatsProcess {
     monitor_port: u16,
 }
 
-/// Messages published to the server and messages it delivered to subscribers, so far.
+/// Messages (and their payload bytes) published to the server and delivered by it to
+/// subscribers, so far.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NatsCounters {
     pub in_msgs: u64,
     pub out_msgs: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -65,7 +68,7 @@ impl NatsProcess {
         self.child.id()
     }
 
-    /// The `in_msgs` and `out_msgs` of `/varz`, or `None` if the server does not answer.
+    /// The message and byte counters of `/varz`, or `None` if the server does not answer.
     pub async fn counters(&self) -> Option<NatsCounters> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.monitor_port))
             .await
@@ -81,6 +84,8 @@ impl NatsProcess {
         Some(NatsCounters {
             in_msgs: varz["in_msgs"].as_u64()?,
             out_msgs: varz["out_msgs"].as_u64()?,
+            in_bytes: varz["in_bytes"].as_u64()?,
+            out_bytes: varz["out_bytes"].as_u64()?,
         })
     }
 }

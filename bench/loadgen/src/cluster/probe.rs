@@ -44,6 +44,9 @@ pub struct Usage {
     /// Messages the nodes published on NATS, and copies NATS delivered to the nodes.
     pub nats_in: Option<u64>,
     pub nats_out: Option<u64>,
+    /// The payload bytes of those.
+    pub nats_in_bytes: Option<u64>,
+    pub nats_out_bytes: Option<u64>,
 }
 
 impl Probe<'_> {
@@ -97,6 +100,8 @@ impl Sample {
             stolen: later.stolen - self.stolen,
             nats_in: counters.map(|(a, b)| b.in_msgs - a.in_msgs),
             nats_out: counters.map(|(a, b)| b.out_msgs - a.out_msgs),
+            nats_in_bytes: counters.map(|(a, b)| b.in_bytes - a.in_bytes),
+            nats_out_bytes: counters.map(|(a, b)| b.out_bytes - a.out_bytes),
         }
     }
 }
@@ -114,6 +119,8 @@ impl Usage {
             "cpu_stolen_seconds": round(self.stolen, 2),
             "nats_messages_in": self.nats_in,
             "nats_messages_out": self.nats_out,
+            "nats_bytes_in": self.nats_in_bytes,
+            "nats_bytes_out": self.nats_out_bytes,
         })
     }
 }
