@@ -76,6 +76,11 @@ impl Phase {
     }
 }
 
+/// A figure for the progress lines: two decimals, or "-" where the configuration has none.
+fn show(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+}
+
 pub struct RunResult {
     pub round: usize,
     pub config: Config,
@@ -260,13 +265,13 @@ async fn paced_phase(
         usage,
     );
     println!(
-        "  paced: {offered} messages offered at {rate:.0}/s; {:.0} deliveries/s; CPU per delivery: nodes {:?} µs, PostgreSQL {:?} µs, NATS {:?} µs; p50 {:?} p99 {:?} ms; other processes {:.1} s, stolen {:.2} s",
+        "  paced: {offered} messages offered at {rate:.0}/s; {:.0} deliveries/s; CPU per delivery: nodes {} µs, PostgreSQL {} µs, NATS {} µs; p50 {} p99 {} ms; other processes {:.1} s, stolen {:.2} s",
         phase.deliveries_per_sec,
-        phase.us_per_delivery(Some(usage.nodes)),
-        phase.us_per_delivery(usage.pg),
-        phase.us_per_delivery(usage.nats),
-        phase.p50_ms,
-        phase.p99_ms,
+        show(phase.us_per_delivery(Some(usage.nodes))),
+        show(phase.us_per_delivery(usage.pg)),
+        show(phase.us_per_delivery(usage.nats)),
+        show(phase.p50_ms),
+        show(phase.p99_ms),
         usage.others,
         usage.stolen,
     );
@@ -327,12 +332,12 @@ async fn saturation_phase(
     );
     let phase = Phase::new(global, THROUGHPUT, a1 - a0, d1 - d0, usage);
     println!(
-        "  saturation: {:.0} deliveries/s; CPU per delivery: nodes {:?} µs, PostgreSQL {:?} µs, NATS {:?} µs; p99 {:?} ms; other processes {:.1} s, stolen {:.2} s",
+        "  saturation: {:.0} deliveries/s; CPU per delivery: nodes {} µs, PostgreSQL {} µs, NATS {} µs; p99 {} ms; other processes {:.1} s, stolen {:.2} s",
         phase.deliveries_per_sec,
-        phase.us_per_delivery(Some(usage.nodes)),
-        phase.us_per_delivery(usage.pg),
-        phase.us_per_delivery(usage.nats),
-        phase.p99_ms,
+        show(phase.us_per_delivery(Some(usage.nodes))),
+        show(phase.us_per_delivery(usage.pg)),
+        show(phase.us_per_delivery(usage.nats)),
+        show(phase.p99_ms),
         usage.others,
         usage.stolen,
     );
