@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints its figures (also written as JSON to bench/results/):
 #   server  bench/loadgen: the chat server and the Socket.IO reference side by side (loopback)
+#   cluster bench/loadgen cluster: the chat server on SQLite, on PostgreSQL, and on 2 and 3
+#           nodes relaying over NATS (the local PostgreSQL server, a nats-server of its own)
 #   client  bench/browser/client.mjs: first-load bytes, warm start, a 10,000-message room
 #   p2p     bench/browser/p2p.mjs: file transfer vs raw data channel, memory, call set-up
 #
-#   ./scripts/bench.sh                  everything, full sizes (about 15 minutes)
+#   ./scripts/bench.sh                  everything, full sizes (about 25 minutes)
 #   ./scripts/bench.sh server client    only those parts
 #   ./scripts/bench.sh --smoke          tiny sizes, exits non-zero if a check fails (CI)
 # Results are discussed in docs/BENCHMARKS.md.
@@ -16,24 +18,33 @@ parts=()
 for arg in "$@"; do
   case "$arg" in
     --smoke) export BENCH_SMOKE=1 ;;
-    server|client|p2p) parts+=("$arg") ;;
-    *) echo "unknown argument: $arg (server, client, p2p, --smoke)" >&2; exit 2 ;;
+    server|cluster|client|p2p) parts+=("$arg") ;;
+    *) echo "unknown argument: $arg (server, cluster, client, p2p, --smoke)" >&2; exit 2 ;;
   esac
 done
-[[ ${#parts[@]} -gt 0 ]] || parts=(server client p2p)
+[[ ${#parts[@]} -gt 0 ]] || parts=(server cluster client p2p)
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
-setup_build_tools
-setup_browser_tools
-if [[ ! -d bench/node_modules/socket.io ]] ||
-   ! cmp -s bench/package-lock.json bench/node_modules/.installed-lock.json; then
+# The wasm toolchain and Chromium only for the browser parts, the npm packages (Socket.IO,
+# the browser drivers) for all but the cluster part.
+if wants client || wants p2p; then
+  setup_build_tools
+  setup_browser_tools
+fi
+# PostgreSQL running (CHAT_TEST_POSTGRES_URL) and nats-server installed.
+if wants cluster; then setup_cluster_tools; fi
+if { wants server || wants client || wants p2p; } &&
+   { [[ ! -d bench/node_modules/socket.io ]] ||
+     ! cmp -s bench/package-lock.json bench/node_modules/.installed-lock.json; }; then
   say "installing the benchmarks' npm packages"
   (cd bench && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json)
 fi
 
 say "building the release server and load generator"
 cargo build --locked --release -p signaling -p loadgen
-export SIGNALING_BIN="$ROOT/target/release/signaling"
+# Cargo's target directory (CARGO_TARGET_DIR when it is set elsewhere).
+bin="$(cd "$ROOT" && realpath -m "${CARGO_TARGET_DIR:-target}")/release"
+export SIGNALING_BIN="$bin/signaling"
 if wants client || wants p2p; then
   say "building the frontend (release)"
   build_frontend
@@ -41,7 +52,11 @@ fi
 
 if wants server; then
   say "server: chat vs Socket.IO"
-  target/release/loadgen ${BENCH_SMOKE:+--smoke}
+  "$bin/loadgen" ${BENCH_SMOKE:+--smoke}
+fi
+if wants cluster; then
+  say "cluster: SQLite, PostgreSQL, PostgreSQL + NATS on 2 and 3 nodes"
+  "$bin/loadgen" cluster ${BENCH_SMOKE:+--smoke}
 fi
 if wants client; then
   say "client: headless Chromium"

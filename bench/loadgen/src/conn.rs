@@ -6,7 +6,7 @@
 //! A message id is `m-<phase letter><connection index>-<n>-<µs since the run started>`; it is
 //! the chat `client_id` and body, and the Socket.IO text.
 
-use crate::stats::{FINAL, Global, OVERLOAD, PHASE_LETTERS, THROUGHPUT};
+use crate::stats::{FINAL, Global, PHASE_LETTERS};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -50,6 +50,9 @@ pub struct Target {
     pub addr: SocketAddr,
     /// How many 127.0.0.x source addresses to spread sockets over (x = 2, 3, ...).
     pub sources: usize,
+    /// Chat only: message bodies of 100-300 bytes ([`padded_body`]) instead of the message id,
+    /// so the database and NATS carry a realistic payload.
+    pub padded: bool,
 }
 
 pub struct ConnSpec {
@@ -113,7 +116,7 @@ pub async fn run(
         }
     };
     drop(ready);
-    read_loop(global, target.kind, spec, ws, commands).await;
+    read_loop(global, target.kind, target.padded, spec, ws, commands).await;
 }
 
 fn short(text: &str) -> String {
@@ -205,6 +208,20 @@ fn count_other(global: &Global, text: &str) {
     }
 }
 
+/// Text the padded bodies are cut from: plain ASCII, nothing JSON must escape, no `"m-` (the
+/// readers find the message id by that substring; it stays in `client_id`).
+const FILLER: &str = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod \
+tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud \
+exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis aute irure dolor in \
+reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur sint occaecat.";
+
+/// A message body of 100 to 300 bytes, its length spread evenly by `seed`.
+pub fn padded_body(seed: u64) -> &'static str {
+    // A multiplicative hash, so consecutive messages of one sender differ in length.
+    let spread = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+    &FILLER[..100 + (spread % 201) as usize]
+}
+
 struct Pending {
     id: String,
     phase: usize,
@@ -248,6 +265,7 @@ fn find_id(text: &str) -> Option<Id> {
 struct Conn {
     global: Arc<Global>,
     kind: Kind,
+    padded: bool,
     index: usize,
     room: Arc<str>,
     out: mpsc::UnboundedSender<Message>,
@@ -257,10 +275,17 @@ struct Conn {
 impl Conn {
     fn frame(&self, id: &str, n: u64) -> Message {
         match self.kind {
-            Kind::Chat => Message::text(format!(
-                "{{\"type\":\"send\",\"room\":\"{}\",\"client_id\":\"{id}\",\"body\":\"{id}\"}}",
-                self.room
-            )),
+            Kind::Chat => {
+                let body = if self.padded {
+                    padded_body(self.index as u64 ^ (n << 20))
+                } else {
+                    id
+                };
+                Message::text(format!(
+                    "{{\"type\":\"send\",\"room\":\"{}\",\"client_id\":\"{id}\",\"body\":\"{body}\"}}",
+                    self.room
+                ))
+            }
             Kind::SocketIo => Message::text(format!("42{n}[\"chat\",\"{}\",\"{id}\"]", self.room)),
         }
     }
@@ -302,9 +327,9 @@ impl Conn {
         if pending.phase == FINAL {
             global.final_ok.fetch_add(1, Relaxed);
         }
-        // The fan-out and overload scenarios check every acked message against the database
-        // afterwards.
-        if pending.phase == OVERLOAD || pending.phase == THROUGHPUT {
+        // Scenarios check acked messages against the database afterwards (all but the one
+        // final message per room).
+        if pending.phase != FINAL {
             sender.acked.push(pending.id);
         }
         if sender.window_phase == Some(pending.phase) && !global.stop.load(Relaxed) {
@@ -450,6 +475,7 @@ impl Conn {
 async fn read_loop(
     global: Arc<Global>,
     kind: Kind,
+    padded: bool,
     spec: ConnSpec,
     ws: Ws,
     mut commands: Option<mpsc::UnboundedReceiver<Cmd>>,
@@ -475,6 +501,7 @@ async fn read_loop(
     let mut conn = Conn {
         global: global.clone(),
         kind,
+        padded,
         index: spec.index,
         room: spec.room,
         out,

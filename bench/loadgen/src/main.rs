@@ -12,34 +12,48 @@
 //!
 //! `cargo build --release -p loadgen -p signaling && target/release/loadgen` (`--smoke` for CI).
 //! Figures go to stdout and `bench/results/server.json`.
+//!
+//! `target/release/loadgen cluster` runs the cluster scenario instead ([`cluster`]).
 
 #![allow(
     clippy::print_stdout,
     reason = "a load generator's job is to print its figures"
 )]
 
+mod checks;
+mod cluster;
 mod conn;
+mod fleet;
+mod quiet;
 mod server;
 mod stats;
 
+use checks::Checks;
 use clap::Parser;
-use conn::{Cmd, ConnSpec, Kind, Target};
+use conn::{Cmd, Kind, Target};
+use fleet::{connect_fleet, paced, wait_until};
+use quiet::{gen_cpu, other_cpu, wait_for_quiet};
 use serde_json::{Value, json};
-use server::{Seed, ServerProcess, room_id};
+use server::{Seed, ServerProcess};
 use stats::{
-    FINAL, Global, LATENCY, OVERLOAD, THROUGHPUT, context_switches, cpu_secs, machine_busy_secs,
-    rss_kib, stolen_secs,
+    FINAL, Global, LATENCY, OVERLOAD, PHASE_LETTERS, THROUGHPUT, context_switches, cpu_secs,
+    latency_json, machine_busy_secs, round, rss_kib, stolen_secs,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Chat server vs Socket.IO load generator (bounded, loopback only)")]
 struct Args {
+    /// `server`: the chat server against Socket.IO (bench/results/server.json); `cluster`: the
+    /// chat server on SQLite, on PostgreSQL, and on 2 and 3 nodes relaying over NATS
+    /// (bench/results/cluster.json).
+    #[arg(value_enum, default_value_t = Scenario::Server)]
+    scenario: Scenario,
+    #[command(flatten)]
+    cluster: cluster::ClusterArgs,
     /// Tiny sizes for CI; exits non-zero when a check fails.
     #[arg(long, env = "BENCH_SMOKE", value_parser = clap::builder::BoolishValueParser::new())]
     smoke: bool,
@@ -83,6 +97,12 @@ struct Args {
     out: Option<PathBuf>,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    Server,
+    Cluster,
+}
+
 impl Args {
     fn apply_smoke(&mut self) {
         if self.smoke {
@@ -113,211 +133,6 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_else(|_| manifest.join("../.."))
 }
 
-/// A list of named checks; any failure makes `--smoke` exit non-zero.
-#[derive(Default)]
-struct Checks(Vec<(String, bool, String)>);
-
-impl Checks {
-    fn add(&mut self, name: String, ok: bool, detail: String) {
-        if !ok {
-            println!("  CHECK FAILED: {name}: {detail}");
-        }
-        self.0.push((name, ok, detail));
-    }
-
-    fn all_ok(&self) -> bool {
-        self.0.iter().all(|(_, ok, _)| *ok)
-    }
-
-    fn json(&self) -> Value {
-        Value::Array(
-            self.0
-                .iter()
-                .map(|(name, ok, detail)| json!({"check": name, "ok": ok, "detail": detail}))
-                .collect(),
-        )
-    }
-}
-
-struct Fleet {
-    tasks: Vec<JoinHandle<()>>,
-    senders: Vec<mpsc::UnboundedSender<Cmd>>,
-    connected: usize,
-    seconds: f64,
-}
-
-impl Fleet {
-    fn close(self) {
-        for task in self.tasks {
-            task.abort();
-        }
-    }
-
-    fn broadcast(&self, make: impl Fn() -> Cmd) {
-        for sender in &self.senders {
-            let _ = sender.send(make());
-        }
-    }
-
-    async fn reports(&self) -> (Vec<String>, usize) {
-        let mut acked = Vec::new();
-        let mut outstanding = 0;
-        for sender in &self.senders {
-            let (tx, rx) = oneshot::channel();
-            if sender.send(Cmd::Report(tx)).is_ok()
-                && let Ok(Ok(report)) = tokio::time::timeout(Duration::from_secs(10), rx).await
-            {
-                acked.extend(report.acked);
-                outstanding += report.outstanding;
-            }
-        }
-        (acked, outstanding)
-    }
-}
-
-async fn connect_fleet(
-    global: &Arc<Global>,
-    target: &Target,
-    count: usize,
-    room_size: usize,
-    tokens: Option<&[String]>,
-    limit: Duration,
-) -> Fleet {
-    let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(256));
-    let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
-    let mut tasks = Vec::with_capacity(count);
-    let mut senders = Vec::with_capacity(count / room_size);
-    let mut room: Arc<str> = Arc::from("");
-    for i in 0..count {
-        let sender = i % room_size == 0;
-        if sender {
-            room = Arc::from(room_id(i / room_size));
-        }
-        let commands = sender.then(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            senders.push(tx);
-            rx
-        });
-        let spec = ConnSpec {
-            index: i,
-            room: room.clone(),
-            sender,
-            token: tokens.map(|t| t[i].clone()),
-        };
-        tasks.push(tokio::spawn(conn::run(
-            global.clone(),
-            target.clone(),
-            spec,
-            gate.clone(),
-            ready_tx.clone(),
-            commands,
-        )));
-    }
-    drop(ready_tx);
-    let mut connected = 0;
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut answered = 0;
-    while answered < count {
-        match tokio::time::timeout_at(deadline, ready_rx.recv()).await {
-            Ok(Some(ok)) => {
-                answered += 1;
-                connected += usize::from(ok);
-            }
-            _ => break,
-        }
-    }
-    Fleet {
-        tasks,
-        senders,
-        connected,
-        seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-/// Polls `done` every 50 ms until it holds or `limit` passes; returns whether it held.
-async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn gen_cpu() -> f64 {
-    cpu_secs(std::process::id())
-}
-
-/// Sends `rate` messages per second for `secs`, round-robin over the rooms' senders, open loop.
-async fn paced(global: &Global, fleet: &Fleet, phase: usize, rate: f64, secs: f64) -> u64 {
-    let total = (rate * secs).round() as u64;
-    let t0 = Instant::now();
-    let senders = fleet.senders.len().max(1);
-    for k in 0..total {
-        let due = t0 + Duration::from_secs_f64(k as f64 / rate);
-        if due > Instant::now() {
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let t_us = due.duration_since(global.start).as_micros() as u64;
-        let _ = fleet.senders[k as usize % senders].send(Cmd::Send { phase, t_us });
-    }
-    total
-}
-
-/// Waits, at most `limit_secs`, until processes other than the server and this generator used
-/// under a fifth of a core for a whole second; returns how long it waited.
-async fn wait_for_quiet(server_pid: u32, limit_secs: f64) -> f64 {
-    let started = Instant::now();
-    let mut quiet_halves = 0;
-    while started.elapsed().as_secs_f64() < limit_secs {
-        let (m0, s0, g0) = (machine_busy_secs(), cpu_secs(server_pid), gen_cpu());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let others = other_cpu(
-            machine_busy_secs() - m0,
-            cpu_secs(server_pid) - s0,
-            gen_cpu() - g0,
-        );
-        quiet_halves = if others < 0.1 { quiet_halves + 1 } else { 0 };
-        if quiet_halves >= 2 {
-            break;
-        }
-    }
-    let waited = started.elapsed().as_secs_f64();
-    if waited > 1.5 {
-        println!("  (waited {waited:.0} s for other processes to leave the cores)");
-    }
-    waited
-}
-
-/// CPU seconds the rest of the machine used (other benchmarks, builds) while a scenario ran.
-fn other_cpu(machine: f64, server: f64, generator: f64) -> f64 {
-    (machine - server - generator).max(0.0)
-}
-
-fn ms(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
-}
-
-fn latency_json(global: &Global, phase: usize) -> Value {
-    let h = &global.latency[phase];
-    json!({
-        "samples": h.count(),
-        "p50_ms": ms(h.percentile_ms(0.5)),
-        "p99_ms": ms(h.percentile_ms(0.99)),
-        "max_ms": ms(h.max_ms()),
-    })
-}
-
-fn round(v: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (v * f).round() / f
-}
-
 /// Runs all four scenarios against one server kind; returns its JSON section.
 async fn run_kind(
     kind: Kind,
@@ -343,6 +158,7 @@ async fn run_kind(
         kind,
         addr: server.addr,
         sources: args.source_addrs,
+        padded: false,
     };
     let tokens = seed.map(|s| s.tokens.as_slice());
     let connect_limit = Duration::from_secs(if args.smoke { 30 } else { 240 });
@@ -359,7 +175,7 @@ async fn run_kind(
     let global = Arc::new(Global::new());
     let fleet = connect_fleet(
         &global,
-        &target,
+        std::slice::from_ref(&target),
         args.connections,
         args.room_size,
         tokens,
@@ -433,7 +249,7 @@ async fn run_kind(
         args.throughput_secs
     );
     let window = args.window;
-    let waited_2 = wait_for_quiet(pid, args.quiet_wait_secs).await;
+    let waited_2 = wait_for_quiet(args.quiet_wait_secs, || cpu_secs(pid) + gen_cpu()).await;
     fleet.broadcast(|| Cmd::Window {
         phase: THROUGHPUT,
         n: window,
@@ -455,7 +271,7 @@ async fn run_kind(
         gen_cpu(),
         t0.elapsed().as_secs_f64(),
     );
-    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let others = other_cpu(machine_busy_secs() - m0, (s1 - s0) + (g1 - g0));
     let stolen = stolen_secs() - st0;
     let switches_per_msg = (context_switches(pid) - cs0) as f64 / (a1 - a0).max(1) as f64;
     global.stop.store(true, Relaxed);
@@ -517,7 +333,7 @@ async fn run_kind(
     server.stop();
     if let Some(dir) = data_dir {
         let rooms = args.connections / args.room_size;
-        let (missing, _) = server::missing_from_store(&dir, rooms, &acked_ids).await?;
+        let (missing, _) = server::missing_from_store(None, &dir, rooms, &acked_ids).await?;
         println!(
             "  acked fan-out messages checked in the database after the server stopped: {} ({missing} missing)",
             acked_ids.len()
@@ -550,7 +366,7 @@ async fn run_kind(
     let global = Arc::new(Global::new());
     let fleet = connect_fleet(
         &global,
-        &target,
+        std::slice::from_ref(&target),
         args.latency_connections,
         args.room_size,
         tokens,
@@ -563,7 +379,7 @@ async fn run_kind(
         format!("{}/{}", fleet.connected, args.latency_connections),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let waited_3 = wait_for_quiet(pid, args.quiet_wait_secs).await;
+    let waited_3 = wait_for_quiet(args.quiet_wait_secs, || cpu_secs(pid) + gen_cpu()).await;
     let (s0, g0, m0, st0) = (cpu_secs(pid), gen_cpu(), machine_busy_secs(), stolen_secs());
     let cs0 = context_switches(pid);
     let offered = paced(&global, &fleet, LATENCY, msg_rate, args.latency_secs).await;
@@ -572,7 +388,7 @@ async fn run_kind(
     })
     .await;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
-    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let others = other_cpu(machine_busy_secs() - m0, (s1 - s0) + (g1 - g0));
     let stolen = stolen_secs() - st0;
     let switches_per_msg = (context_switches(pid) - cs0) as f64 / offered.max(1) as f64;
     let delivered = global.deliveries[LATENCY].load(Relaxed);
@@ -636,7 +452,7 @@ async fn run_kind(
             samples
         })
     };
-    let waited_4 = wait_for_quiet(pid, args.quiet_wait_secs).await;
+    let waited_4 = wait_for_quiet(args.quiet_wait_secs, || cpu_secs(pid) + gen_cpu()).await;
     let rss_start = rss_kib(pid);
     let (s0, g0, m0, st0, t0) = (
         cpu_secs(pid),
@@ -659,12 +475,14 @@ async fn run_kind(
     .await;
     let drain_secs = t0.elapsed().as_secs_f64() - send_secs;
     let (s1, g1) = (cpu_secs(pid), gen_cpu());
-    let others = other_cpu(machine_busy_secs() - m0, s1 - s0, g1 - g0);
+    let others = other_cpu(machine_busy_secs() - m0, (s1 - s0) + (g1 - g0));
     let stolen = stolen_secs() - st0;
     sampling.store(false, Relaxed);
     let samples = sampler.await.unwrap_or_default();
     let rss_max = samples.iter().map(|s| s.1).max().unwrap_or(0);
-    let (acked_ids, outstanding) = fleet.reports().await;
+    let (mut acked_ids, outstanding) = fleet.reports().await;
+    // Scenario 3's messages are reported too; this check is about the overload's.
+    acked_ids.retain(|id| id.as_bytes().get(2) == Some(&PHASE_LETTERS[OVERLOAD]));
     let errors_after = global.errors_snapshot();
     let mut refused = serde_json::Map::new();
     for (code, count) in &errors_after {
@@ -690,7 +508,7 @@ async fn run_kind(
     let mut lost = Value::Null;
     let mut stored_events = Value::Null;
     if let Some(dir) = data_dir {
-        let (missing, events) = server::missing_from_store(&dir, rooms_b, &acked_ids).await?;
+        let (missing, events) = server::missing_from_store(None, &dir, rooms_b, &acked_ids).await?;
         println!(
             "  acked messages checked in the database after the server stopped: {} ({missing} missing; {events} events stored)",
             acked_ids.len()
@@ -919,6 +737,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let root = workspace_root();
     remove_stale_runs(&root);
+    if args.scenario == Scenario::Cluster {
+        let common = cluster::Common {
+            smoke: args.smoke,
+            room_size: args.room_size,
+            window: args.window,
+            source_addrs: args.source_addrs,
+            quiet_wait_secs: args.cluster.cluster_quiet_wait_secs,
+            use_cache: !args.no_cache,
+            out: args.out.clone(),
+        };
+        if !cluster::run(args.cluster, common, &root).await? && args.smoke {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let kinds: Vec<Kind> = match args.servers.as_str() {
         "chat" => vec![Kind::Chat],
         "socketio" | "socket.io" => vec![Kind::SocketIo],

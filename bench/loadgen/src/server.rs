@@ -33,16 +33,16 @@ impl ServerProcess {
     }
 
     /// Starts the release chat server (`SIGNALING_BIN`, else `target/release/signaling`) on a
-    /// copy of the seeded database.
+    /// copy of the seeded SQLite database.
     pub fn chat(root: &Path, seed: &Seed, run_dir: &Path) -> anyhow::Result<Self> {
-        let _ = std::fs::remove_dir_all(run_dir);
+        copy_seed(seed, run_dir)?;
+        Self::chat_node(root, run_dir, &[])
+    }
+
+    /// Starts the release chat server with its data in `run_dir` and `extra` arguments
+    /// (`--database-url`, `--nats-url`), quotas raised for the load.
+    pub fn chat_node(root: &Path, run_dir: &Path, extra: &[String]) -> anyhow::Result<Self> {
         std::fs::create_dir_all(run_dir)?;
-        for file in ["chat.db", "chat.db-wal", "chat.db-shm"] {
-            let from = seed.dir.join(file);
-            if from.exists() {
-                std::fs::copy(&from, run_dir.join(file))?;
-            }
-        }
         let binary = std::env::var_os("SIGNALING_BIN")
             .map_or_else(|| root.join("target/release/signaling"), PathBuf::from);
         anyhow::ensure!(
@@ -60,6 +60,7 @@ impl ServerProcess {
             .args(["--auth-attempts-per-minute", "1000000"])
             // Thousands of simulated people connect from a few loopback addresses.
             .args(["--max-connections-per-ip", "0"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -98,11 +99,21 @@ impl ServerProcess {
         })
     }
 
-    /// SIGTERM, then SIGKILL if it is still running after 10 s.
-    pub fn stop(mut self) {
+    /// Sends SIGTERM (the server shuts down gracefully) without waiting.
+    pub fn terminate(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+    }
+
+    /// SIGTERM, then SIGKILL if it is still running after 10 s.
+    pub fn stop(self) {
+        self.terminate();
+        self.wait_or_kill();
+    }
+
+    /// Waits for the process to exit after [`Self::terminate`]; SIGKILL after 10 s.
+    pub fn wait_or_kill(mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -122,6 +133,19 @@ impl Drop for ServerProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A fresh copy of the seeded SQLite database in `run_dir`.
+pub fn copy_seed(seed: &Seed, run_dir: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(run_dir);
+    std::fs::create_dir_all(run_dir)?;
+    for file in ["chat.db", "chat.db-wal", "chat.db-shm"] {
+        let from = seed.dir.join(file);
+        if from.exists() {
+            std::fs::copy(&from, run_dir.join(file))?;
+        }
+    }
+    Ok(())
 }
 
 fn wait_for_line(child: &mut Child, prefix: &str) -> anyhow::Result<String> {
@@ -204,17 +228,36 @@ pub async fn seed(
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(&dir).await?;
+    let tokens = populate(&store, users, room_size).await?;
+    store.close().await;
+    std::fs::write(&tokens_file, tokens.join("\n") + "\n")?;
+    Ok(Seed {
+        dir,
+        tokens,
+        seconds: started.elapsed().as_secs_f64(),
+        cached: false,
+    })
+}
+
+/// Fills an empty store through the `signaling` library: `users` accounts `u0..` (one argon2
+/// hash reused, not one per account), one session each, and rooms of `room_size` (`u0..u9` in
+/// room 0, ...); every account is in the lobby. Returns the session tokens, by user.
+pub async fn populate(
+    store: &dyn Storage,
+    users: usize,
+    room_size: usize,
+) -> anyhow::Result<Vec<String>> {
     let hash = signaling::auth::hash_password("benchmark password")
         .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let now = signaling::now_ms();
     let expires = now + 30 * 24 * 3600 * 1000;
     let mut named = Vec::with_capacity(users);
     let mut tokens = Vec::with_capacity(users);
-    // SQLite has one writer; a few requests in flight keep it busy without contention.
+    // A few requests in flight keep either store busy: SQLite has one writer, and on
+    // PostgreSQL every new account locks the lobby's row.
     use futures_util::StreamExt;
     let results: Vec<anyhow::Result<(NamedUser, String)>> = futures_util::stream::iter(0..users)
         .map(|i| {
-            let store = store.clone();
             let hash = hash.clone();
             async move {
                 let name = username(i);
@@ -237,7 +280,6 @@ pub async fn seed(
     let rooms = users / room_size;
     let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(0..rooms)
         .map(|r| {
-            let store = store.clone();
             let members = &named[r * room_size..(r + 1) * room_size];
             async move {
                 let room = RoomId(room_id(r));
@@ -270,23 +312,19 @@ pub async fn seed(
     for result in results {
         result?;
     }
-    store.close().await;
-    std::fs::write(&tokens_file, tokens.join("\n") + "\n")?;
-    Ok(Seed {
-        dir,
-        tokens,
-        seconds: started.elapsed().as_secs_f64(),
-        cached: false,
-    })
+    Ok(tokens)
 }
 
-/// After the server stopped: which of `ids` are missing from the rooms' stored timelines.
+/// After the server stopped: which of `ids` are missing from the rooms' stored timelines, and
+/// how many events those hold. The store is the server's: PostgreSQL at `database_url`, else
+/// SQLite in `data_dir`.
 pub async fn missing_from_store(
+    database_url: Option<&str>,
     data_dir: &Path,
     rooms: usize,
     ids: &[String],
 ) -> anyhow::Result<(usize, u64)> {
-    let store = SqliteStore::open(data_dir).await?;
+    let store = signaling::store::open(database_url, data_dir).await?;
     let mut stored = HashSet::new();
     let mut events = 0u64;
     for r in 0..rooms {

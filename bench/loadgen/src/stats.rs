@@ -1,5 +1,6 @@
 //! Counters shared by every connection of one run, and a lock-free latency histogram.
 
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -233,4 +234,65 @@ pub fn context_switches(pid: u32) -> u64 {
                 .sum::<u64>()
         })
         .sum()
+}
+
+fn ms(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, |v| json!((v * 1000.0).round() / 1000.0))
+}
+
+/// A phase's send-to-delivery latency: samples, p50, p99 and max in milliseconds.
+pub fn latency_json(global: &Global, phase: usize) -> Value {
+    let h = &global.latency[phase];
+    json!({
+        "samples": h.count(),
+        "p50_ms": ms(h.percentile_ms(0.5)),
+        "p99_ms": ms(h.percentile_ms(0.99)),
+        "max_ms": ms(h.max_ms()),
+    })
+}
+
+/// `v` rounded to `digits` decimals, for the JSON reports.
+pub fn round(v: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (v * f).round() / f
+}
+
+/// The numeric fields of `/proc/PID/stat` after "pid (comm)", from the state on (field 3 of
+/// the man page is index 0 here).
+fn stat_fields(pid: u32) -> Option<Vec<i64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    Some(
+        after
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// The parent of a process, if it is still there.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    stat_fields(pid)?
+        .get(1)
+        .and_then(|&p| u32::try_from(p).ok())
+}
+
+/// CPU seconds of a process's children that it has waited for (cutime + cstime): what exited
+/// children used, which their own `/proc` entries no longer show.
+pub fn reaped_children_cpu_secs(pid: u32) -> f64 {
+    stat_fields(pid).map_or(0.0, |f| {
+        (f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0)) as f64 / 100.0
+    })
+}
+
+/// The processes whose parent is `parent`.
+pub fn children(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| parent_pid(pid) == Some(parent))
+        .collect()
 }
