@@ -14,7 +14,8 @@
 //! A room's cursor is written in the same transaction as the messages it covers, so after a
 //! crash the cursor never claims messages the database does not hold.
 
-use crate::timeline::Entry;
+use client_core::timeline::Entry;
+pub use client_core::timeline::RoomState;
 use js_sys::{Array, Promise};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use shared::events::{Event, EventKind};
@@ -55,15 +56,6 @@ impl From<serde_json::Error> for DbError {
     fn from(e: serde_json::Error) -> Self {
         Self(e.to_string())
     }
-}
-
-/// What the client knows about syncing one room.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomState {
-    /// Every event up to here is applied to the stored messages.
-    pub cursor: Option<Seq>,
-    /// The stored messages reach the room's first one.
-    pub reached_start: bool,
 }
 
 /// A message typed here and not yet acknowledged; survives reloads.

@@ -16,10 +16,19 @@
 //! Edits and deletes are applied to the message they target; applying one twice changes
 //! nothing. Room notices and reactions advance the cursor but are not shown yet.
 
-use crate::db::RoomState;
+use serde::{Deserialize, Serialize};
 use shared::events::{Event, EventKind, Reaction};
 use shared::{ClientMsgId, Seq};
 use std::collections::BTreeSet;
+
+/// What the client knows about syncing one room.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomState {
+    /// Every event up to here is applied to the stored messages.
+    pub cursor: Option<Seq>,
+    /// The stored messages reach the room's first one.
+    pub reached_start: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
