@@ -1,9 +1,9 @@
-//! The client's message formatting (`frontend/src/format.rs`, pure Rust, included by path):
+//! The client's message formatting (`client-core/src/format.rs`, pure Rust, included by path):
 //! any body, as the fuzzer's text and as a body built from markup, links and mentions, splits
 //! into pieces without a panic, and the pieces keep their promises.
 #![no_main]
 
-#[path = "../../frontend/src/format.rs"]
+#[path = "../../client-core/src/format.rs"]
 mod format;
 
 use chat_fuzz::generate;
