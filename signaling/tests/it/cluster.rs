@@ -3,7 +3,7 @@
 //! each) and a real `nats-server`, each with its own sockets, hub and write path, as two
 //! processes would.
 
-use crate::harness::{Client, NatsServer, TestServer, bodies, body};
+use crate::harness::{NatsServer, PgDatabase, TestServer, bodies, body};
 use shared::RoomId;
 use shared::rooms::Presence;
 use shared::ws::{ClientMessage, ServerMessage};
@@ -13,37 +13,36 @@ struct Cluster {
     nats: NatsServer,
     a: TestServer,
     b: TestServer,
+    _database: PgDatabase,
 }
 
+/// Two nodes on one fresh PostgreSQL database, a pool each, as two processes would have.
 async fn cluster() -> Cluster {
     let nats = NatsServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn signaling::store::Storage> = Arc::new(
-        signaling::store::SqliteStore::open(dir.path())
-            .await
-            .unwrap(),
-    );
-    let node = |dir: tempfile::TempDir| {
-        let (store, url) = (store.clone(), nats.url());
-        async move { TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await }
-    };
-    let a = node(dir).await;
-    let b = node(tempfile::tempdir().unwrap()).await;
-    Cluster { nats, a, b }
+    let database = PgDatabase::create().await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn signaling::store::Storage> = Arc::new(
+            signaling::store::PgStore::connect(&database.url)
+                .await
+                .unwrap(),
+        );
+        let (dir, url) = (tempfile::tempdir().unwrap(), nats.url());
+        nodes.push(TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await);
+    }
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    Cluster {
+        nats,
+        a,
+        b,
+        _database: database,
+    }
 }
 
 /// Signs up on node A and returns the cookie, which works on either node.
 async fn user(cluster: &Cluster, name: &str) -> String {
     cluster.a.create_user(name).await
-}
-
-async fn presence_of(client: &mut Client, who: &str) -> Presence {
-    client
-        .wait_for(|e| match e {
-            ServerMessage::Presence { user, status, .. } if user == who => Some(status),
-            _ => None,
-        })
-        .await
 }
 
 #[tokio::test]
@@ -67,7 +66,7 @@ async fn presence_and_typing_cross_nodes_and_a_departure_waits_for_the_last_node
     let (alice_cookie, bob_cookie) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
     let mut alice = cluster.a.connect(&alice_cookie).await;
     let bob_on_b = cluster.b.connect(&bob_cookie).await;
-    assert_eq!(presence_of(&mut alice, "bob").await, Presence::Online);
+    assert_eq!(alice.presence_of("bob").await, Presence::Online);
     let mut bob_on_a = cluster.a.connect(&bob_cookie).await;
     drop(bob_on_b);
     // Bob is still here through node A: alice is told nothing.
@@ -92,7 +91,7 @@ async fn presence_and_typing_cross_nodes_and_a_departure_waits_for_the_last_node
         .await;
     drop(bob_on_a);
     drop(bob_on_b);
-    assert_eq!(presence_of(&mut alice, "bob").await, Presence::Offline);
+    assert_eq!(alice.presence_of("bob").await, Presence::Offline);
 }
 
 #[tokio::test]
