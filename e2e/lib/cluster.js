@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 
 const adminUrl = process.env.CHAT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -35,9 +36,7 @@ export class Cluster {
   static async start() {
     const cluster = new Cluster();
     cluster.natsPort = await freePort();
-    const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => {
-      try { execFileSync('test', ['-x', p]); return true; } catch { return false; }
-    }) ?? 'nats-server';
+    const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p)) ?? 'nats-server';
     cluster.nats = spawn(binary, ['-a', '127.0.0.1', '-p', String(cluster.natsPort)], { stdio: 'ignore' });
     await waitForPort(cluster.natsPort);
     cluster.database = `chat_e2e_${randomBytes(8).toString('hex')}`;

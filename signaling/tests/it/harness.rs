@@ -429,6 +429,15 @@ impl Client {
         }
     }
 
+    /// The next presence change of `who` this socket is told about.
+    pub async fn presence_of(&mut self, who: &str) -> shared::rooms::Presence {
+        self.wait_for(|e| match e {
+            ServerMessage::Presence { user, status, .. } if user == who => Some(status),
+            _ => None,
+        })
+        .await
+    }
+
     /// Waits for the first event that `pick` accepts, skipping others.
     pub async fn wait_for<T>(&mut self, mut pick: impl FnMut(ServerMessage) -> Option<T>) -> T {
         loop {

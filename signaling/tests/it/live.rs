@@ -1,18 +1,9 @@
 //! Receipts, typing and presence: what the people who share a room see.
 
-use crate::harness::{Client, TestServer};
+use crate::harness::TestServer;
 use shared::RoomId;
 use shared::rooms::Presence;
 use shared::ws::{ClientMessage, ServerMessage};
-
-async fn presence_of(client: &mut Client, who: &str) -> Presence {
-    client
-        .wait_for(|e| match e {
-            ServerMessage::Presence { user, status, .. } if user == who => Some(status),
-            _ => None,
-        })
-        .await
-}
 
 #[tokio::test]
 async fn typing_reaches_the_others_once_per_throttle_window() {
@@ -42,7 +33,7 @@ async fn presence_is_counted_per_socket_with_a_grace_period() {
     let mut bob = server.connect(&server.create_user("bob").await).await;
     let alice_cookie = server.create_user("alice").await;
     let tab1 = server.connect(&alice_cookie).await;
-    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+    assert_eq!(bob.presence_of("alice").await, Presence::Online);
     let mut tab2 = server.connect(&alice_cookie).await;
     drop(tab1);
     // One tab is still open: nothing changes for bob.
@@ -52,12 +43,12 @@ async fn presence_is_counted_per_socket_with_a_grace_period() {
         status: Presence::Away,
     })
     .await;
-    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Away);
+    assert_eq!(bob.presence_of("alice").await, Presence::Away);
     tab2.send(&ClientMessage::SetPresence {
         status: Presence::Online,
     })
     .await;
-    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+    assert_eq!(bob.presence_of("alice").await, Presence::Online);
 
     drop(tab2);
     let (status, last_seen) = bob
@@ -96,7 +87,7 @@ async fn a_quick_reconnect_does_not_flicker_offline() {
     let mut bob = server.connect(&server.create_user("bob").await).await;
     let alice_cookie = server.create_user("alice").await;
     let tab = server.connect(&alice_cookie).await;
-    assert_eq!(presence_of(&mut bob, "alice").await, Presence::Online);
+    assert_eq!(bob.presence_of("alice").await, Presence::Online);
     drop(tab);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let _back = server.connect(&alice_cookie).await;
