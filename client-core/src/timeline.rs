@@ -57,8 +57,6 @@ pub struct Entry {
     #[serde(default)]
     pub notice: Option<String>,
     pub delivery: Delivery,
-    /// Automatic resends after retryable refusals since the user last touched it.
-    pub auto_retries: u32,
 }
 
 impl Entry {
@@ -112,7 +110,6 @@ impl Entry {
             reactions: Vec::new(),
             notice: None,
             delivery: Delivery::Sent,
-            auto_retries: 0,
         };
         match event.kind {
             EventKind::Message {
@@ -198,7 +195,6 @@ impl Timeline {
             reactions: Vec::new(),
             notice: None,
             delivery: Delivery::Pending,
-            auto_retries: 0,
         });
     }
 
@@ -411,19 +407,7 @@ impl Timeline {
     pub fn retry(&mut self, client_id: &ClientMsgId, sender: &str) {
         if let Some(entry) = self.find_unsent(client_id, sender) {
             entry.delivery = Delivery::Pending;
-            entry.auto_retries = 0;
         }
-    }
-
-    /// Counts one more automatic resend of a pending message and returns the count so far
-    /// (`None` when it is no longer pending).
-    pub fn count_auto_retry(&mut self, client_id: &ClientMsgId, sender: &str) -> Option<u32> {
-        let entry = self.find_unsent(client_id, sender)?;
-        if entry.delivery != Delivery::Pending {
-            return None;
-        }
-        entry.auto_retries += 1;
-        Some(entry.auto_retries)
     }
 
     /// Messages still waiting for an acknowledgement, oldest first.
@@ -431,23 +415,6 @@ impl Timeline {
         self.entries
             .iter()
             .filter(|e| e.delivery == Delivery::Pending)
-    }
-
-    /// The body of a message not yet stored, if it is still pending.
-    pub fn pending_body(&self, client_id: &ClientMsgId, sender: &str) -> Option<String> {
-        self.pending_message(client_id, sender)
-            .map(|(body, _)| body)
-    }
-
-    /// The body and reply target of a message not yet stored, if it is still pending.
-    pub fn pending_message(
-        &self,
-        client_id: &ClientMsgId,
-        sender: &str,
-    ) -> Option<(String, Option<Seq>)> {
-        self.pending()
-            .find(|e| &e.client_id == client_id && e.sender == sender)
-            .map(|e| (e.body.clone(), e.reply_to))
     }
 
     /// Whether a message with this key was typed here and is not stored yet (pending or failed).

@@ -237,29 +237,6 @@ fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
 }
 
 #[test]
-fn automatic_retries_are_counted_until_the_user_steps_in() {
-    let mut t = Timeline::default();
-    let id = ClientMsgId("c1".into());
-    t.add_pending(id.clone(), "me", "hi".into(), None, 0);
-    assert_eq!(t.count_auto_retry(&id, "me"), Some(1));
-    assert_eq!(t.count_auto_retry(&id, "me"), Some(2));
-    t.mark_failed(&id, "me", "busy".into());
-    assert_eq!(
-        t.count_auto_retry(&id, "me"),
-        None,
-        "failed messages wait for the user"
-    );
-    t.retry(&id, "me");
-    assert_eq!(
-        t.count_auto_retry(&id, "me"),
-        Some(1),
-        "a manual retry starts over"
-    );
-    t.apply_ack(stored(3, "me", "c1", "hi"));
-    assert_eq!(t.count_auto_retry(&id, "me"), None);
-}
-
-#[test]
 fn the_room_list_counts_what_arrives_where_the_user_is_not_looking() {
     use client_core::rooms::RoomList;
     use shared::events::Role;
