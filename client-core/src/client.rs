@@ -322,7 +322,8 @@ impl ChatClient {
                 }
                 self.rooms_changed();
                 if self.current.as_ref() == Some(&room) {
-                    self.set_current(RoomId::lobby());
+                    let shown = self.open(RoomId::lobby());
+                    self.out.extend(shown);
                 }
             }
             ServerMessage::Members { room, members } => {
@@ -619,6 +620,7 @@ impl ChatClient {
     }
 
     fn set_current(&mut self, room: RoomId) {
+        self.ensure_timeline(&room);
         self.current = Some(room);
         self.out.push(Output::Changed(View::Current));
     }

@@ -14,11 +14,12 @@
 //! A room's cursor is written in the same transaction as the messages it covers, so after a
 //! crash the cursor never claims messages the database does not hold.
 
+pub use client_core::outbox::OutboxItem;
 use client_core::timeline::Entry;
 pub use client_core::timeline::RoomState;
 use js_sys::{Array, Promise};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use shared::events::{Event, EventKind};
+use serde::{Serialize, de::DeserializeOwned};
+use shared::events::Event;
 use shared::rooms::RoomSummary;
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::HashMap;
@@ -56,16 +57,6 @@ impl From<serde_json::Error> for DbError {
     fn from(e: serde_json::Error) -> Self {
         Self(e.to_string())
     }
-}
-
-/// A message typed here and not yet acknowledged; survives reloads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxItem {
-    pub room: RoomId,
-    pub client_id: ClientMsgId,
-    pub body: String,
-    pub reply_to: Option<Seq>,
-    pub created_at_ms: i64,
 }
 
 /// Creates or migrates the stores, one version step at a time.
@@ -390,12 +381,4 @@ async fn collect(
         }
     }
     Ok(values)
-}
-
-/// Whether an event changes a message it points at (for writing through to storage).
-pub fn is_operation(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Edit { .. } | EventKind::Delete { .. } | EventKind::Reaction { .. }
-    )
 }

@@ -1,13 +1,9 @@
-//! Keeps the client's picture of the server up to date over one [`Connection`]: the room list,
-//! one [`Timeline`] per opened room, and the live state around them (typing, presence,
-//! receipts).
-//!
-//! Sending never waits for the network: a typed message enters its room's timeline as pending
-//! and is sent now if the socket is open, else after the next Welcome. Every Welcome re-syncs
-//! each opened room from its cursor (see the timeline's module doc) and resends every pending
-//! message; the server's idempotency on client ids makes resends harmless. Refusals worth
-//! retrying (rate limit, server trouble) keep the message pending and resend it after
-//! [`RETRY_DELAY`]; other refusals mark it failed.
+//! The browser's driver of the client core ([`client_core::client::ChatClient`]): it feeds the
+//! core what happens (server frames, the connection's state, IndexedDB reads, timers, the
+//! user's actions, each with the time) and carries out what the core returns: frames go to the
+//! [`Connection`], storage writes to IndexedDB ([`Db`]), timers to `setTimeout`, view updates
+//! to signals, notifications to the system. The protocol logic (send queue, catch-up, what to
+//! store) lives in the core and is tested there without a browser.
 //!
 //! [`ChatSync`] is `Copy` (signals and arena handles only), so view closures capture it freely.
 //! Every method tolerates the view having been disposed (its signals gone): socket callbacks and
@@ -15,73 +11,89 @@
 
 use crate::api;
 use crate::connection::{ConnState, Connection, Event};
-use crate::db::{Db, OutboxItem, RoomState};
+use crate::db::Db;
 use crate::ids::new_client_id;
 use crate::rooms::RoomList;
-use crate::timeline::{Fetch, Timeline};
+use crate::timeline::Timeline;
+pub use client_core::client::RequestOutcome;
+use client_core::client::{ChatClient, Output, View};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::events::EventKind;
-use shared::rooms::{Member, Presence, RoomKind};
-use shared::ws::{ClientMessage, ErrorCode, ServerMessage, TYPING_SHOWN_MS};
+use shared::rooms::{Member, Presence};
+use shared::ws::{ClientMessage, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Messages loaded from local storage when a room opens: a few screens' worth. Every row
-/// rendered at open delays the first paint; older ones load as the reader scrolls up.
-pub const RESTORE: usize = 50;
 /// The key under which the last signed-in username is remembered, so the app can open offline.
 pub const LAST_USER_KEY: &str = "chat.lastUser";
-
-/// Events fetched per history or catch-up page.
-pub const PAGE: u32 = 50;
-/// Wait before resending a message or page the server asked us to retry; doubles per attempt
-/// up to 8 times this.
-pub const RETRY_DELAY: Duration = Duration::from_secs(2);
-/// Automatic resends of one message before it is shown as failed with a Retry button.
-pub const MAX_AUTO_RETRIES: u32 = 8;
 const SESSION_ENDED: &str = "Your session ended. Log in again.";
 
-/// A room request (create, add, open a DM, join) the user is waiting on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingRequest {
-    pub client_id: ClientMsgId,
-    /// Open the resulting room when it is acknowledged.
-    pub open_result: bool,
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
 }
 
-/// The outcome of the last room request, for the panel that made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestOutcome {
-    Waiting,
-    Done,
-    Refused(String),
+/// A room's timeline as the views read it: it lives in the core; reading it through
+/// [`TimelineView::with`] subscribes the view to the room's changes.
+#[derive(Clone, Copy)]
+pub struct TimelineView {
+    core: StoredValue<ChatClient>,
+    room: StoredValue<RoomId>,
+    changed: Trigger,
+}
+
+impl TimelineView {
+    /// Reads the timeline and redraws the caller when it changes.
+    pub fn with<R>(&self, f: impl FnOnce(&Timeline) -> R) -> R {
+        self.changed.track();
+        self.with_untracked(f)
+    }
+
+    pub fn with_untracked<R>(&self, f: impl FnOnce(&Timeline) -> R) -> R {
+        let room = self.room.get_value();
+        let mut f = Some(f);
+        let read = self
+            .core
+            .try_with_value(|c| {
+                let timeline = c.timeline(&room)?;
+                Some(f.take()?(timeline))
+            })
+            .flatten();
+        match (read, f) {
+            (Some(result), _) => result,
+            // The room was left (its timeline is gone) or the chat screen closed.
+            (None, Some(f)) => f(&Timeline::default()),
+            (None, None) => unreachable!("the reader ran and returned"),
+        }
+    }
+
+    /// Subscribes the caller to the room's changes without reading.
+    pub fn track(&self) {
+        self.changed.track();
+    }
 }
 
 #[derive(Clone, Copy)]
 pub struct ChatSync {
+    /// Mirrors of the core's state for the views (each small; timelines are read in place).
     pub rooms: RwSignal<RoomList>,
     /// The room on screen.
     pub current: RwSignal<Option<RoomId>>,
     pub state: RwSignal<ConnState>,
     /// Who is typing where, with when to stop showing it (ms since the epoch).
-    pub typing: RwSignal<HashMap<RoomId, Vec<(String, f64)>>>,
+    pub typing: RwSignal<HashMap<RoomId, Vec<(String, i64)>>>,
     pub presence: RwSignal<HashMap<String, Presence>>,
     /// The member list of rooms that asked for it (receipts are kept current in it).
     pub members: RwSignal<HashMap<RoomId, Vec<Member>>>,
     /// The newest invite link made here.
     pub invite: RwSignal<Option<(RoomId, String)>>,
     pub request: RwSignal<Option<RequestOutcome>>,
-    pending_request: StoredValue<Option<PendingRequest>>,
-    timelines: StoredValue<HashMap<RoomId, RwSignal<Timeline>>>,
+    core: StoredValue<ChatClient>,
+    /// One per room whose timeline a view reads.
+    timeline_changed: StoredValue<HashMap<RoomId, Trigger>>,
     /// The local copy; `None` until opened or if the browser refuses IndexedDB.
     db: StoredValue<Option<Rc<Db>>, LocalStorage>,
-    /// The newest seq reported delivered per room.
-    delivered: StoredValue<HashMap<RoomId, Seq>>,
-    /// Rooms' saved sync states, read once at start.
-    stored_states: StoredValue<HashMap<RoomId, RoomState>>,
     owner: StoredValue<Owner, LocalStorage>,
     connection: StoredValue<Option<Connection>, LocalStorage>,
     me: StoredValue<String>,
@@ -102,11 +114,9 @@ impl ChatSync {
             members: RwSignal::new(HashMap::new()),
             invite: RwSignal::new(None),
             request: RwSignal::new(None),
-            pending_request: StoredValue::new(None),
-            timelines: StoredValue::new(HashMap::new()),
+            core: StoredValue::new(ChatClient::new(username.clone())),
+            timeline_changed: StoredValue::new(HashMap::new()),
             db: StoredValue::new_local(None),
-            stored_states: StoredValue::new(HashMap::new()),
-            delivered: StoredValue::new(HashMap::new()),
             owner: StoredValue::new_local(Owner::current().unwrap_or_default()),
             connection: StoredValue::new_local(None),
             me: StoredValue::new(username.clone()),
@@ -115,6 +125,7 @@ impl ChatSync {
         };
         sync.rtc.set_sender(move |message| sync.send_frame(message));
         remember_user(Some(&username));
+        sync.drive(|c| c.set_visible(crate::notify::page_visible()));
         // Show the stored state first, then connect: the connection's sync starts from the
         // stored cursors, which is what keeps the list free of gaps and duplicates.
         spawn_local(async move {
@@ -127,133 +138,193 @@ impl ChatSync {
         sync
     }
 
-    /// Loads the room list, the outbox and the first room from local storage.
+    /// Hands the core the room list, sync states and outbox from local storage, and waits
+    /// for the stored messages of the room shown first.
     async fn restore(self, username: &str) {
         let db = match Db::open(username).await {
-            Ok(db) => Rc::new(db),
+            Ok(db) => {
+                let db = Rc::new(db);
+                self.db.set_value(Some(db.clone()));
+                Some(db)
+            }
             Err(e) => {
                 leptos::logging::warn!("no local storage, history will not be kept: {}", e.0);
-                return;
+                None
             }
         };
-        self.db.set_value(Some(db.clone()));
-        if let Ok(rooms) = db.room_list().await
-            && !rooms.is_empty()
-        {
-            self.rooms.try_update(|r| {
-                if r.all().is_empty() {
-                    r.replace(rooms);
-                }
-            });
-        }
-        if let Ok(states) = db.room_states().await {
-            self.stored_states.set_value(states);
-        }
-        let first = self.rooms.with_untracked(|r| {
-            r.get(&RoomId::lobby())
-                .or_else(|| r.all().first())
-                .map(|r| r.id.clone())
-        });
-        if let Some(room) = first {
-            // Shown before connecting: wait for the stored messages of the first room.
-            let seeded = self.existing_timeline(&room).is_some();
-            self.timeline(&room);
-            if !seeded {
-                self.load_stored(&room).await;
-            }
-            self.current.set(Some(room));
-        }
-        let outbox = db.outbox().await.unwrap_or_default();
-        let Some(me) = self.me() else { return };
-        for item in outbox {
-            if let Some(timeline) = self.timeline(&item.room) {
-                timeline.update(|t| {
-                    if !t.has_unsent(&item.client_id, &me) {
-                        t.add_pending(
-                            item.client_id,
-                            &me,
-                            item.body,
-                            item.reply_to,
-                            item.created_at_ms,
-                        );
-                    }
-                });
-            }
-        }
-    }
-
-    /// Fills a room's empty timeline from local storage, with its saved cursor.
-    async fn load_stored(self, room: &RoomId) {
-        let (Some(db), Some(timeline)) = (self.db.get_value(), self.existing_timeline(room)) else {
-            return;
+        let (rooms, states, outbox) = match &db {
+            Some(db) => (
+                db.room_list().await.unwrap_or_default(),
+                db.room_states().await.unwrap_or_default(),
+                db.outbox().await.unwrap_or_default(),
+            ),
+            None => Default::default(),
         };
-        let Ok(stored) = db.messages(room, None, RESTORE).await else {
-            return;
-        };
-        let more = stored.len() == RESTORE;
-        timeline.update(|t| t.restore(stored, None, more));
-    }
-
-    /// Tells the room how far this device has received, when that moved.
-    fn report_delivered(self, room: &RoomId) {
-        let Some(cursor) = self
-            .existing_timeline(room)
-            .and_then(|t| t.try_with_untracked(|t| t.state().cursor))
-            .flatten()
+        let Some((_, outputs)) = self
+            .core
+            .try_update_value(|c| c.restore(rooms, states, outbox))
         else {
             return;
         };
-        let moved = self
-            .delivered
-            .try_update_value(|d| {
-                let known = d.entry(room.clone()).or_default();
-                let moved = cursor > *known;
-                *known = (*known).max(cursor);
-                moved
-            })
-            .unwrap_or(false);
-        if moved {
-            self.send_frame(&ClientMessage::MarkDelivered {
-                room: room.clone(),
-                seq: cursor,
-            });
+        // The stored messages are read before connecting, so the first room shows at once.
+        let (loads, rest): (Vec<_>, Vec<_>) = outputs
+            .into_iter()
+            .partition(|o| matches!(o, Output::LoadStored { .. }));
+        self.run(rest);
+        for load in loads {
+            if let Output::LoadStored {
+                room,
+                before,
+                limit,
+            } = load
+            {
+                self.load_stored(room, before, limit).await;
+            }
         }
     }
 
-    /// Writes what changed in `room` to local storage, in order.
-    fn persist(self, room: &RoomId) {
-        self.report_delivered(room);
-        let (Some(db), Some(timeline)) = (self.db.get_value(), self.existing_timeline(room)) else {
-            return;
+    /// Reads stored messages for the core.
+    async fn load_stored(self, room: RoomId, before: Option<Seq>, limit: usize) {
+        let stored = match self.db.get_value() {
+            Some(db) => db.messages(&room, before, limit).await.unwrap_or_default(),
+            None => Vec::new(),
         };
-        let Some(Some(changes)) = timeline.try_update(Timeline::take_changes) else {
-            return;
-        };
-        let room = room.clone();
-        spawn_local(async move {
-            let saved = db
-                .save_room(
-                    &room,
-                    &changes.entries,
-                    &changes.unloaded_operations,
-                    &changes.acked,
-                    &changes.state,
-                )
-                .await;
-            if let Err(e) = saved {
-                leptos::logging::warn!("could not store messages: {}", e.0);
-            }
-        });
+        let more = stored.len() == limit;
+        self.drive(|c| c.stored_loaded(&room, before, stored, more));
     }
 
-    fn persist_room_list(self) {
-        let Some(db) = self.db.get_value() else {
-            return;
-        };
-        let rooms = self.rooms.with_untracked(|r| r.all().to_vec());
-        spawn_local(async move {
-            let _ = db.save_room_list(&rooms).await;
-        });
+    /// Runs one step of the core and carries out what it asks for.
+    fn drive(self, step: impl FnOnce(&mut ChatClient) -> Vec<Output>) {
+        // The core is released before its outputs run: they may call back into it.
+        if let Some(outputs) = self.core.try_update_value(step) {
+            self.run(outputs);
+        }
+    }
+
+    fn run(self, outputs: Vec<Output>) {
+        let mut changed: Vec<View> = Vec::new();
+        let mut room_list = None;
+        for output in outputs {
+            match output {
+                Output::Send(frame) => self.send_frame(&frame),
+                Output::SaveRoom { room, changes } => {
+                    let Some(db) = self.db.get_value() else {
+                        continue;
+                    };
+                    spawn_local(async move {
+                        let saved = db
+                            .save_room(
+                                &room,
+                                &changes.entries,
+                                &changes.unloaded_operations,
+                                &changes.acked,
+                                &changes.state,
+                            )
+                            .await;
+                        if let Err(e) = saved {
+                            leptos::logging::warn!("could not store messages: {}", e.0);
+                        }
+                    });
+                }
+                // Only the newest list of a step is worth writing.
+                Output::SaveRoomList(rooms) => room_list = Some(rooms),
+                Output::OutboxPut(item) => {
+                    if let Some(db) = self.db.get_value() {
+                        spawn_local(async move {
+                            if let Err(e) = db.outbox_put(&item).await {
+                                leptos::logging::warn!("could not keep an unsent message: {}", e.0);
+                            }
+                        });
+                    }
+                }
+                Output::ApplyToStored(event) => {
+                    if let Some(db) = self.db.get_value() {
+                        spawn_local(async move {
+                            let _ = db.apply_to_stored(&event).await;
+                        });
+                    }
+                }
+                Output::LoadStored {
+                    room,
+                    before,
+                    limit,
+                } => spawn_local(self.load_stored(room, before, limit)),
+                Output::WakeAt(at) => set_timeout(
+                    move || self.drive(|c| c.tick(now_ms())),
+                    Duration::from_millis((at - now_ms()).max(0) as u64),
+                ),
+                Output::Changed(view) => {
+                    if !changed.contains(&view) {
+                        changed.push(view);
+                    }
+                }
+                Output::Notify(n) => {
+                    if !crate::notify::page_visible() {
+                        let room = n.room.clone();
+                        crate::notify::show(&n.title, &n.body, &n.room.0, move || self.open(room));
+                    }
+                }
+                Output::SessionEnded => self.session_ended(),
+            }
+        }
+        if let (Some(rooms), Some(db)) = (room_list, self.db.get_value()) {
+            spawn_local(async move {
+                let _ = db.save_room_list(&rooms).await;
+            });
+        }
+        for view in changed {
+            self.show(view);
+        }
+    }
+
+    /// Copies what changed from the core to the signals the views read.
+    fn show(self, view: View) {
+        let core = self.core;
+        match view {
+            View::Rooms => {
+                if let Some(rooms) = core.try_with_value(|c| c.rooms().clone()) {
+                    self.rooms.try_set(rooms);
+                }
+            }
+            View::Current => {
+                if let Some(current) = core.try_with_value(|c| c.current().cloned()) {
+                    self.current.try_set(current);
+                }
+            }
+            View::Timeline(room) => {
+                if let Some(Some(trigger)) = self
+                    .timeline_changed
+                    .try_with_value(|t| t.get(&room).copied())
+                {
+                    trigger.notify();
+                }
+            }
+            View::Members => {
+                if let Some(members) = core.try_with_value(|c| c.members().clone()) {
+                    self.members.try_set(members);
+                }
+            }
+            View::Presence => {
+                if let Some(presence) = core.try_with_value(|c| c.presence().clone()) {
+                    self.presence.try_set(presence);
+                }
+            }
+            View::Typing => {
+                if let Some(typing) = core.try_with_value(|c| c.typing().clone()) {
+                    self.typing.try_set(typing);
+                }
+            }
+            View::Request => {
+                if let Some(request) = core.try_with_value(|c| c.request().cloned()) {
+                    self.request.try_set(request);
+                }
+            }
+            View::Invite => {
+                if let Some(invite) = core.try_with_value(|c| c.invite().cloned()) {
+                    self.invite.try_set(invite);
+                }
+            }
+        }
     }
 
     /// Closes the connection for good.
@@ -278,109 +349,35 @@ impl ChatSync {
         }
     }
 
-    /// The timeline of `room`, created (empty, to be synced) on first use.
-    pub fn timeline(self, room: &RoomId) -> Option<RwSignal<Timeline>> {
-        if let Some(existing) = self
-            .timelines
-            .try_with_value(|t| t.get(room).copied())
-            .flatten()
-        {
-            return Some(existing);
-        }
-        // Owned by the chat screen, not by whichever view or callback asked first. A room
-        // synced before starts from its stored cursor at once (its stored messages follow), so
-        // no path can sync it from scratch over a stored history and leave a gap.
+    /// The timeline of `room` for a view (the core creates it when the room opens).
+    pub fn timeline(self, room: &RoomId) -> Option<TimelineView> {
         let owner = self.owner.try_get_value()?;
-        let mut initial = Timeline::default();
-        let stored = self
-            .stored_states
-            .with_value(|s| s.get(room).cloned())
-            .filter(|s| s.cursor.is_some());
-        if let Some(state) = stored {
-            initial.restore(Vec::new(), Some(state), true);
-            let room = room.clone();
-            spawn_local(async move { self.load_stored(&room).await });
-        }
-        let created = owner.with(|| RwSignal::new(initial));
-        self.timelines.try_update_value(|t| {
-            t.insert(room.clone(), created);
+        let changed = self.timeline_changed.try_update_value(|t| {
+            *t.entry(room.clone())
+                .or_insert_with(|| owner.with(Trigger::new))
         })?;
-        Some(created)
-    }
-
-    fn existing_timeline(self, room: &RoomId) -> Option<RwSignal<Timeline>> {
-        self.timelines
-            .try_with_value(|t| t.get(room).copied())
-            .flatten()
+        Some(TimelineView {
+            core: self.core,
+            room: owner.with(|| StoredValue::new(room.clone())),
+            changed,
+        })
     }
 
     /// Shows `room`: loads its history the first time (stored copy first, then what is new on
     /// the server) and marks it read.
     pub fn open(self, room: RoomId) {
-        let fresh = self.existing_timeline(&room).is_none();
-        let Some(timeline) = self.timeline(&room) else {
-            return;
-        };
-        // Setting the same room again would rebuild its pane and lose the draft.
-        if self.current.get_untracked().as_ref() != Some(&room) {
-            self.current.set(Some(room.clone()));
-        }
-        if fresh && self.state.get_untracked() == ConnState::Online {
-            self.resync_room(&room, timeline);
-        }
-        self.send_frame(&ClientMessage::ListMembers { room: room.clone() });
-        self.mark_read(&room);
-    }
-
-    /// Tells the server (and the list) that the open room is read, if the user can see it.
-    pub fn mark_read(self, room: &RoomId) {
-        let visible = web_sys::window()
-            .and_then(|w| w.document())
-            .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
-        if !visible || self.current.get_untracked().as_ref() != Some(room) {
-            return;
-        }
-        if let Some(Some(seq)) = self.rooms.try_update(|r| r.mark_read(room)) {
-            self.send_frame(&ClientMessage::MarkRead {
-                room: room.clone(),
-                seq,
-            });
-        }
+        self.drive(|c| c.open(room));
     }
 
     /// Adds `body` as a pending message of `room` and sends it if the socket is open.
     pub fn send_new(self, room: RoomId, body: String, reply_to: Option<Seq>) {
-        let Some(me) = self.me() else { return };
-        let Some(timeline) = self.timeline(&room) else {
-            return;
-        };
         let client_id = new_client_id();
-        let now = js_sys::Date::now() as i64;
-        timeline.update(|t| t.add_pending(client_id.clone(), &me, body.clone(), reply_to, now));
-        if let Some(db) = self.db.get_value() {
-            let item = OutboxItem {
-                room: room.clone(),
-                client_id: client_id.clone(),
-                body: body.clone(),
-                reply_to,
-                created_at_ms: now,
-            };
-            spawn_local(async move {
-                if let Err(e) = db.outbox_put(&item).await {
-                    leptos::logging::warn!("could not keep an unsent message: {}", e.0);
-                }
-            });
-        }
-        self.send(&room, client_id, body, reply_to);
+        self.drive(|c| c.send_message(room, client_id, body, reply_to, now_ms()));
     }
 
     /// Puts a failed message back in the queue and sends it.
     pub fn retry(self, room: RoomId, client_id: ClientMsgId) {
-        let Some(me) = self.me() else { return };
-        if let Some(timeline) = self.existing_timeline(&room) {
-            timeline.update(|t| t.retry(&client_id, &me));
-            self.resend_if_pending(&room, client_id);
-        }
+        self.drive(|c| c.retry(&room, &client_id));
     }
 
     pub fn reconnect_now(self) {
@@ -391,28 +388,7 @@ impl ChatSync {
 
     /// Older messages: from local storage while it has them, then from the server.
     pub fn load_older(self, room: &RoomId) {
-        let Some(timeline) = self.existing_timeline(room) else {
-            return;
-        };
-        let before = timeline.with_untracked(Timeline::oldest_id);
-        let db = self.db.get_value();
-        if let Some(db) = db.filter(|_| timeline.with_untracked(|t| t.more_stored)) {
-            let room = room.clone();
-            spawn_local(async move {
-                let stored = db
-                    .messages(&room, before, PAGE as usize)
-                    .await
-                    .unwrap_or_default();
-                let more = stored.len() == PAGE as usize;
-                let none = stored.is_empty();
-                timeline.update(|t| t.restore(stored, None, more));
-                if none {
-                    self.request_page(&room, Fetch::Newest, before);
-                }
-            });
-        } else {
-            self.request_page(room, Fetch::Newest, before);
-        }
+        self.drive(|c| c.load_older(room));
     }
 
     /// Stored messages containing `query`, newest first.
@@ -423,45 +399,25 @@ impl ChatSync {
         db.search(query, limit).await.unwrap_or_default()
     }
 
-    /// Sends a room request that carries a client id and remembers it so its answer reaches
-    /// the panel that asked.
-    fn room_request(self, open_result: bool, build: impl FnOnce(ClientMsgId) -> ClientMessage) {
-        let client_id = new_client_id();
-        self.pending_request.set_value(Some(PendingRequest {
-            client_id: client_id.clone(),
-            open_result,
-        }));
-        self.request.set(Some(RequestOutcome::Waiting));
-        self.send_frame(&build(client_id));
-    }
-
     /// Replaces the text of one of my messages (sent now; not kept while offline).
     pub fn edit(self, room: RoomId, target: Seq, body: String) {
-        self.send_frame(&ClientMessage::Edit {
-            room,
-            client_id: new_client_id(),
-            target,
-            body,
-        });
+        self.drive(|c| c.edit(room, new_client_id(), target, body));
     }
 
     pub fn delete(self, room: RoomId, target: Seq) {
-        self.send_frame(&ClientMessage::Delete {
-            room,
-            client_id: new_client_id(),
-            target,
-        });
+        self.drive(|c| c.delete(room, new_client_id(), target));
     }
 
     /// Puts or takes back a reaction.
     pub fn react(self, room: RoomId, target: Seq, emoji: String, add: bool) {
-        self.send_frame(&ClientMessage::React {
-            room,
-            client_id: new_client_id(),
-            target,
-            emoji,
-            add,
-        });
+        self.drive(|c| c.react(room, new_client_id(), target, emoji, add));
+    }
+
+    /// Sends a room request whose answer reaches the panel that asked.
+    fn room_request(self, open_result: bool, build: impl FnOnce(ClientMsgId) -> ClientMessage) {
+        let client_id = new_client_id();
+        let frame = build(client_id.clone());
+        self.drive(|c| c.room_request(client_id, open_result, frame));
     }
 
     pub fn create_room(self, name: String) {
@@ -495,32 +451,22 @@ impl ChatSync {
     }
 
     pub fn create_invite(self, room: RoomId) {
-        self.invite.set(None);
-        self.send_frame(&ClientMessage::CreateInvite { room });
+        self.drive(|c| c.create_invite(room));
     }
 
     /// Forgets the outcome of the last room request (its panel closed).
     pub fn clear_request(self) {
-        self.pending_request.set_value(None);
-        self.request.set(None);
+        self.drive(ChatClient::clear_request);
     }
 
     /// Tells the room the user is typing (the server throttles repeats).
     pub fn typing(self, room: RoomId) {
-        self.send_frame(&ClientMessage::Typing { room });
+        self.drive(|c| c.typing_in(room));
     }
 
     /// Reports whether this tab is in front of the user.
     pub fn set_visible(self, visible: bool) {
-        let status = if visible {
-            Presence::Online
-        } else {
-            Presence::Away
-        };
-        self.send_frame(&ClientMessage::SetPresence { status });
-        if visible && let Some(room) = self.current.get_untracked() {
-            self.mark_read(&room);
-        }
+        self.drive(|c| c.set_visible(visible));
     }
 
     pub fn log_out(self) {
@@ -564,20 +510,10 @@ impl ChatSync {
         self.on_logged_out.run(Some(notice));
     }
 
-    fn all_timelines(self) -> Vec<(RoomId, RwSignal<Timeline>)> {
-        self.timelines
-            .try_with_value(|t| t.iter().map(|(r, s)| (r.clone(), *s)).collect())
-            .unwrap_or_default()
-    }
-
     fn unsent_count(self) -> usize {
-        self.all_timelines()
-            .iter()
-            .map(|(_, t)| {
-                t.try_with_untracked(|t| t.entries().iter().filter(|e| e.id.is_none()).count())
-                    .unwrap_or(0)
-            })
-            .sum()
+        self.core
+            .try_with_value(ChatClient::unsent_count)
+            .unwrap_or(0)
     }
 
     /// Say how many unsent messages leaving the chat discards (log-out deletes the outbox).
@@ -589,59 +525,18 @@ impl ChatSync {
         }
     }
 
-    fn send(self, room: &RoomId, client_id: ClientMsgId, body: String, reply_to: Option<Seq>) {
-        self.send_frame(&ClientMessage::Send {
-            room: room.clone(),
-            client_id,
-            body,
-            reply_to,
-        });
-    }
-
-    fn resend_if_pending(self, room: &RoomId, client_id: ClientMsgId) {
-        let Some(me) = self.me() else { return };
-        let Some(timeline) = self.existing_timeline(room) else {
-            return;
-        };
-        let pending = timeline
-            .try_with_untracked(|t| t.pending_message(&client_id, &me))
-            .flatten();
-        if let Some((body, reply_to)) = pending {
-            self.send(room, client_id, body, reply_to);
-        }
-    }
-
-    /// Sends the request for `fetch`; `before` turns `Newest` into an older page.
-    fn request_page(self, room: &RoomId, fetch: Fetch, before: Option<Seq>) {
-        let room = room.clone();
-        self.send_frame(&match fetch {
-            Fetch::Newest => ClientMessage::History {
-                room,
-                before,
-                limit: PAGE,
-            },
-            Fetch::After(after) => ClientMessage::CatchUp {
-                room,
-                after,
-                limit: PAGE,
-            },
-        });
-    }
-
-    fn resync_room(self, room: &RoomId, timeline: RwSignal<Timeline>) {
-        if let Some(fetch) = timeline.try_update(Timeline::resync) {
-            self.request_page(room, fetch, None);
-        }
-    }
-
     fn on_event(self, event: Event) {
         match event {
             Event::State(ConnState::LoggedOut) => {
                 self.state.set(ConnState::LoggedOut);
+                self.drive(ChatClient::disconnected);
                 self.session_ended();
             }
             Event::State(new_state) => {
                 self.state.set(new_state);
+                if new_state != ConnState::Online {
+                    self.drive(ChatClient::disconnected);
+                }
                 if matches!(new_state, ConnState::Offline { .. }) {
                     self.check_session_still_valid();
                 }
@@ -666,382 +561,34 @@ impl ChatSync {
         });
     }
 
-    fn on_welcome(self, rooms: Vec<shared::rooms::RoomSummary>) {
-        self.rtc.on_welcome();
-        let direct: Vec<RoomId> = rooms
-            .iter()
-            .filter(|r| r.kind == RoomKind::Direct)
-            .map(|r| r.id.clone())
-            .collect();
-        self.rooms.update(|list| list.replace(rooms));
-        self.persist_room_list();
-        // Open the lobby (or the first room) the first time; keep the choice afterwards.
-        let current = self
-            .current
-            .get_untracked()
-            .filter(|c| self.rooms.with_untracked(|r| r.get(c).is_some()));
-        let current = current.or_else(|| {
-            self.rooms.with_untracked(|r| {
-                r.get(&RoomId::lobby())
-                    .or_else(|| r.all().first())
-                    .map(|r| r.id.clone())
-            })
-        });
-        if let Some(room) = &current {
-            self.timeline(room);
-        }
-        for (room, timeline) in self.all_timelines() {
-            self.resync_room(&room, timeline);
-        }
-        if let Some(room) = current {
-            self.open(room);
-        }
-        // Presence dots for direct conversations come with their member lists.
-        for room in direct {
-            self.send_frame(&ClientMessage::ListMembers { room });
-        }
-        for (room, timeline) in self.all_timelines() {
-            let pending: Vec<_> = timeline
-                .try_with_untracked(|t| t.pending().map(|e| e.client_id.clone()).collect())
-                .unwrap_or_default();
-            for client_id in pending {
-                self.resend_if_pending(&room, client_id);
-            }
-        }
-    }
-
+    /// Calls and transfers take their frames; everything else goes to the core.
     fn on_server_message(self, message: ServerMessage) {
-        match message {
+        match &message {
             ServerMessage::Welcome {
-                username,
-                rooms,
-                blocked,
-            } => {
-                // Another tab may have logged in as someone else meanwhile (same cookie jar):
-                // never send this screen's messages under that name.
-                if self.me().is_some_and(|me| me != username) {
-                    self.session_ended();
-                    return;
-                }
-                self.rtc.set_blocked(blocked);
-                self.on_welcome(rooms);
+                username, blocked, ..
+            } if self.me().as_ref() == Some(username) => {
+                self.rtc.set_blocked(blocked.clone());
+                self.rtc.on_welcome();
             }
-            ServerMessage::Event { event } => {
-                let Some(me) = self.me() else { return };
-                let viewing = self.current.get_untracked().as_ref() == Some(&event.room);
-                if matches!(event.kind, EventKind::Message { .. }) {
-                    self.stop_typing(&event.room, &event.sender);
-                }
-                // A member list on screen follows who comes and goes.
-                let membership_changed = matches!(
-                    event.kind,
-                    EventKind::Joined
-                        | EventKind::Added { .. }
-                        | EventKind::Left
-                        | EventKind::Removed { .. }
-                        | EventKind::Banned { .. }
-                        | EventKind::RoleChanged { .. }
-                        | EventKind::Muted { .. }
-                );
-                if membership_changed
-                    && self.members.with_untracked(|m| m.contains_key(&event.room))
-                {
-                    self.send_frame(&ClientMessage::ListMembers {
-                        room: event.room.clone(),
-                    });
-                }
-                self.rooms.update(|r| r.apply(&event, &me, viewing));
-                self.notify(&event, &me);
-                self.rtc.on_event(&event);
-                let room = event.room.clone();
-                if let Some(timeline) = self.existing_timeline(&room) {
-                    let gap = timeline.try_update(|t| t.apply_live(event)).flatten();
-                    if let Some(fetch) = gap {
-                        self.request_page(&room, fetch, None);
-                    }
-                    self.persist(&room);
-                } else if crate::db::is_operation(&event.kind)
-                    && let Some(db) = self.db.get_value()
-                {
-                    spawn_local(async move {
-                        let _ = db.apply_to_stored(&event).await;
-                    });
-                }
-                self.persist_room_list();
-                if viewing {
-                    self.mark_read(&room);
-                }
-            }
-            ServerMessage::Ack { client_id, event } => {
-                self.on_request_done(&client_id, &event.room);
-                if matches!(
-                    event.kind,
-                    EventKind::Added { .. }
-                        | EventKind::RoleChanged { .. }
-                        | EventKind::Muted { .. }
-                ) && self.members.with_untracked(|m| m.contains_key(&event.room))
-                {
-                    self.send_frame(&ClientMessage::ListMembers {
-                        room: event.room.clone(),
-                    });
-                }
-                if let Some(me) = self.me() {
-                    self.rooms.update(|r| r.apply(&event, &me, true));
-                }
-                let room = event.room.clone();
-                if let Some(timeline) = self.existing_timeline(&room) {
-                    timeline.update(|t| t.apply_ack(event));
-                    self.persist(&room);
-                }
-            }
-            ServerMessage::History {
-                room,
-                before,
-                events,
-                complete,
-                last_seq,
-            } => {
-                if let Some(timeline) = self.existing_timeline(&room) {
-                    timeline.update(|t| t.apply_history(before, events, complete, last_seq));
-                    self.persist(&room);
-                }
-            }
-            ServerMessage::CaughtUp {
-                room,
-                events,
-                up_to_date,
-                ..
-            } => {
-                let Some(timeline) = self.existing_timeline(&room) else {
-                    return;
-                };
-                let next = timeline
-                    .try_update(|t| t.apply_catch_up(events, up_to_date))
-                    .flatten();
-                self.persist(&room);
-                if let Some(next) = next {
-                    self.request_page(&room, next, None);
-                }
-            }
-            ServerMessage::Rooms { rooms } => {
-                self.rooms.update(|r| r.replace(rooms));
-                self.persist_room_list();
-            }
-            ServerMessage::RoomUpdated { room } => {
-                self.rooms.update(|r| r.upsert(room));
-                self.persist_room_list();
-            }
-            ServerMessage::RoomRemoved { room } => {
-                self.rooms.update(|r| r.remove(&room));
-                // What follows our departure is not ours to see; if we come back, syncing
-                // resumes from the stored cursor.
-                self.timelines.update_value(|t| {
-                    t.remove(&room);
-                });
-                self.persist_room_list();
-                if self.current.get_untracked().as_ref() == Some(&room) {
-                    self.current.set(Some(RoomId::lobby()));
-                }
-            }
-            ServerMessage::Members { room, members } => {
-                self.presence.update(|p| {
-                    for m in &members {
-                        p.insert(m.username.clone(), m.presence);
-                    }
-                });
-                self.members.update(|all| {
-                    all.insert(room, members);
-                });
-            }
-            ServerMessage::Invite { room, token, .. } => self.invite.set(Some((room, token))),
-            ServerMessage::Receipt {
-                room,
-                user,
-                delivered_seq,
-                read_seq,
-            } => self.members.update(|all| {
-                if let Some(member) = all
-                    .get_mut(&room)
-                    .and_then(|m| m.iter_mut().find(|m| m.username == user))
-                {
-                    member.delivered_seq = delivered_seq;
-                    member.read_seq = read_seq;
-                }
-            }),
-            ServerMessage::Typing { room, user } => {
-                if self.me().is_some_and(|me| me == user) {
-                    return;
-                }
-                let until = js_sys::Date::now() + TYPING_SHOWN_MS as f64;
-                self.typing.update(|t| {
-                    let list = t.entry(room).or_default();
-                    list.retain(|(who, _)| who != &user);
-                    list.push((user, until));
-                });
-                set_timeout(
-                    move || {
-                        let now = js_sys::Date::now();
-                        self.typing.try_update(|t| {
-                            for list in t.values_mut() {
-                                list.retain(|(_, until)| *until > now);
-                            }
-                        });
-                    },
-                    Duration::from_millis(TYPING_SHOWN_MS + 50),
-                );
-            }
-            ServerMessage::Presence { user, status, .. } => self.presence.update(|p| {
-                p.insert(user, status);
-            }),
+            ServerMessage::Event { event } => self.rtc.on_event(event),
             ServerMessage::Error {
                 code,
                 message,
                 client_id,
-            } => self.on_error(code, message, client_id),
-            message @ (ServerMessage::CallState { .. }
+            } if self.rtc.claims_error(*code, message, client_id.as_ref()) => return,
+            ServerMessage::CallState { .. }
             | ServerMessage::Signal { .. }
-            | ServerMessage::IceServers { .. }) => self.rtc.on_server(message),
-            ServerMessage::Blocked { user, blocked } => self.rtc.block_changed(&user, blocked),
-            ServerMessage::InvitesRevoked { .. } | ServerMessage::Pong { .. } => {}
-        }
-    }
-
-    /// A system notification for a new message from someone else while the tab is hidden.
-    fn notify(self, event: &shared::events::Event, me: &str) {
-        if event.sender == me || crate::notify::page_visible() {
-            return;
-        }
-        let Some(room) = self.rooms.with_untracked(|r| r.get(&event.room).cloned()) else {
-            return;
-        };
-        if let EventKind::CallStarted { video, .. } = &event.kind {
-            // Only a call that is ringing now, not one caught up on later.
-            if (js_sys::Date::now() - event.at_ms as f64) < 30_000.0 {
-                let what = if *video { "Video call" } else { "Voice call" };
-                let place = match room.kind {
-                    RoomKind::Direct => String::new(),
-                    RoomKind::Group => format!(" in #{}", room.name),
-                };
-                let target = event.room.clone();
-                crate::notify::show(
-                    &format!("{} is calling", event.sender),
-                    &format!("{what}{place}"),
-                    &event.room.0,
-                    move || self.open(target),
-                );
+            | ServerMessage::IceServers { .. } => {
+                self.rtc.on_server(message);
+                return;
             }
-            return;
-        }
-        let EventKind::Message { body, mentions, .. } = &event.kind else {
-            return;
-        };
-        let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(me));
-        let title = match (room.kind, mentioned) {
-            (RoomKind::Direct, _) => event.sender.clone(),
-            (RoomKind::Group, true) => format!("{} mentioned you in #{}", event.sender, room.name),
-            (RoomKind::Group, false) => format!("{} in #{}", event.sender, room.name),
-        };
-        let text: String = body.chars().take(140).collect();
-        let target = event.room.clone();
-        crate::notify::show(&title, &text, &event.room.0, move || self.open(target));
-    }
-
-    fn stop_typing(self, room: &RoomId, user: &str) {
-        self.typing.update(|t| {
-            if let Some(list) = t.get_mut(room) {
-                list.retain(|(who, _)| who != user);
+            ServerMessage::Blocked { user, blocked } => {
+                self.rtc.block_changed(user, *blocked);
+                return;
             }
-        });
-    }
-
-    /// Completes the room request `client_id` if it is the one being waited on.
-    fn on_request_done(self, client_id: &ClientMsgId, room: &RoomId) {
-        let Some(pending) = self.pending_request.get_value() else {
-            return;
-        };
-        if &pending.client_id != client_id {
-            return;
+            _ => {}
         }
-        self.pending_request.set_value(None);
-        self.request.set(Some(RequestOutcome::Done));
-        if pending.open_result {
-            self.open(room.clone());
-        }
-    }
-
-    /// The room whose timeline holds the unsent message `client_id`.
-    fn room_of_pending(self, client_id: &ClientMsgId) -> Option<(RoomId, RwSignal<Timeline>)> {
-        let me = self.me()?;
-        self.all_timelines().into_iter().find(|(_, t)| {
-            t.try_with_untracked(|t| {
-                t.pending_body(client_id, &me).is_some() || t.has_unsent(client_id, &me)
-            })
-            .unwrap_or(false)
-        })
-    }
-
-    fn on_error(self, code: ErrorCode, message: String, client_id: Option<ClientMsgId>) {
-        if self.rtc.claims_error(code, &message, client_id.as_ref()) {
-            return;
-        }
-        if let Some(id) = &client_id
-            && self
-                .pending_request
-                .with_value(|p| p.as_ref().is_some_and(|p| &p.client_id == id))
-        {
-            self.pending_request.set_value(None);
-            self.request.set(Some(RequestOutcome::Refused(message)));
-            return;
-        }
-        let retryable = matches!(code, ErrorCode::RateLimited | ErrorCode::Internal);
-        match (client_id, retryable) {
-            (Some(client_id), true) => {
-                let Some(me) = self.me() else { return };
-                let Some((room, timeline)) = self.room_of_pending(&client_id) else {
-                    return;
-                };
-                let attempt = timeline
-                    .try_update(|t| t.count_auto_retry(&client_id, &me))
-                    .flatten();
-                match attempt {
-                    Some(n) if n > MAX_AUTO_RETRIES => {
-                        timeline.update(|t| t.mark_failed(&client_id, &me, message));
-                    }
-                    Some(n) => set_timeout(
-                        move || self.resend_if_pending(&room, client_id),
-                        RETRY_DELAY * (1 << (n - 1).min(3)),
-                    ),
-                    None => {}
-                }
-            }
-            (Some(client_id), false) => {
-                if let (Some(me), Some((_, timeline))) =
-                    (self.me(), self.room_of_pending(&client_id))
-                {
-                    timeline.update(|t| t.mark_failed(&client_id, &me, message));
-                }
-            }
-            (None, true) => {
-                // Possibly a history or catch-up page: redo unfinished re-syncs.
-                set_timeout(
-                    move || {
-                        if self.state.try_get_untracked() != Some(ConnState::Online) {
-                            return;
-                        }
-                        for (room, timeline) in self.all_timelines() {
-                            if timeline
-                                .try_with_untracked(Timeline::is_catching_up)
-                                .unwrap_or(false)
-                            {
-                                self.resync_room(&room, timeline);
-                            }
-                        }
-                    },
-                    RETRY_DELAY,
-                );
-            }
-            (None, false) => leptos::logging::warn!("server refused a request: {message}"),
-        }
+        self.drive(|c| c.on_server(message, now_ms()));
     }
 }
 
