@@ -287,8 +287,11 @@ impl ChatClient {
                 last_seq,
             } => {
                 if let Some(t) = self.timelines.get_mut(&room) {
-                    t.apply_history(before, events, complete, last_seq);
+                    let next = t.apply_history(before, events, complete, last_seq);
                     self.persist(&room);
+                    if let Some(next) = next {
+                        self.request_page(&room, next, None);
+                    }
                 }
             }
             ServerMessage::CaughtUp {
@@ -421,13 +424,9 @@ impl ChatClient {
     /// Shows `room`: loads its history the first time (stored copy first, then what is new on
     /// the server) and marks it read.
     pub fn open(&mut self, room: RoomId) -> Vec<Output> {
-        let fresh = !self.timelines.contains_key(&room);
         self.ensure_timeline(&room);
         if self.current.as_ref() != Some(&room) {
             self.set_current(room.clone());
-        }
-        if fresh && self.online {
-            self.resync_room(&room);
         }
         self.send(ClientMessage::ListMembers { room: room.clone() });
         self.mark_read(&room);
@@ -648,10 +647,14 @@ impl ChatClient {
             });
         }
         self.timelines.insert(room.clone(), timeline);
+        // Whatever created it (opening the room, sending to it), a list made while connected
+        // syncs at once; one made offline syncs on the next Welcome.
+        if self.online {
+            self.resync_room(room);
+        }
     }
 
     fn on_welcome(&mut self, rooms: Vec<RoomSummary>) {
-        self.online = true;
         let direct: Vec<RoomId> = rooms
             .iter()
             .filter(|r| r.kind == RoomKind::Direct)
@@ -668,6 +671,8 @@ impl ChatClient {
         if let Some(room) = &current {
             self.ensure_timeline(room);
         }
+        // From here on frames go out; every list re-syncs once.
+        self.online = true;
         let mut opened: Vec<RoomId> = self.timelines.keys().cloned().collect();
         opened.sort();
         for room in &opened {
@@ -746,6 +751,8 @@ impl ChatClient {
         if let Some(t) = self.timelines.get_mut(&room) {
             t.apply_ack(event);
             self.persist(&room);
+        } else if event.target().is_some() {
+            self.out.push(Output::ApplyToStored(event));
         }
     }
 

@@ -160,6 +160,10 @@ pub struct Timeline {
     pub reached_start: bool,
     synced_up_to: Option<Seq>,
     catching_up: bool,
+    /// The newest seq that arrived live (or as an ack) while catching up. A page read before
+    /// that event was stored can reach this socket after it; the cursor must not stop short
+    /// of it, or an operation applied before its target arrived would be lost for good.
+    live_while_catching_up: Option<Seq>,
     /// Stored messages changed since the last `take_changes`.
     dirty: BTreeSet<Seq>,
     acked: Vec<ClientMsgId>,
@@ -211,18 +215,23 @@ impl Timeline {
 
     /// A page of history: the newest page (`before` is `None`) or an older one. `last_seq` is
     /// the room's newest event when the page was read; operations up to it are folded in.
+    /// Returns the next page to fetch when events arrived live past what the page covers.
     pub fn apply_history(
         &mut self,
         before: Option<Seq>,
         page: Vec<Event>,
         complete: bool,
         last_seq: Seq,
-    ) {
+    ) -> Option<Fetch> {
+        let mut next = None;
+        // A list never synced (it only saw live events, perhaps before going offline) may
+        // hold stale copies: the page's copies, folded up to `last_seq`, replace them.
+        let replace = before.is_none() && self.synced_up_to.is_none();
         if before.is_none() {
             if self.synced_up_to.is_none() {
                 self.synced_up_to = Some(last_seq);
             }
-            self.catching_up = false;
+            next = self.finish_catching_up();
         }
         // The page reaches at least as far back as what is loaded (it may overlap it).
         let extends_back = match (page.first(), self.oldest_id()) {
@@ -230,11 +239,30 @@ impl Timeline {
             _ => true,
         };
         for event in page {
-            self.apply_event(event);
+            if replace && event.target().is_none() {
+                self.insert_stored(event, true);
+            } else {
+                self.apply_event(event);
+            }
         }
         if complete && extends_back {
             self.reached_start = true;
         }
+        next
+    }
+
+    /// The last page came: done, unless events arrived live past it (they are fetched again;
+    /// applying them twice changes nothing).
+    fn finish_catching_up(&mut self) -> Option<Fetch> {
+        if self.live_while_catching_up > self.synced_up_to
+            && let Some(cursor) = self.synced_up_to
+        {
+            self.live_while_catching_up = None;
+            return Some(Fetch::After(cursor));
+        }
+        self.catching_up = false;
+        self.live_while_catching_up = None;
+        None
     }
 
     /// A catch-up page; returns the next page to fetch, if any.
@@ -246,8 +274,7 @@ impl Timeline {
             self.apply_event(event);
         }
         if up_to_date {
-            self.catching_up = false;
-            None
+            self.finish_catching_up()
         } else {
             self.synced_up_to.map(Fetch::After)
         }
@@ -258,9 +285,9 @@ impl Timeline {
     /// returned fetch closes the gap.
     pub fn apply_live(&mut self, event: Event) -> Option<Fetch> {
         let mut gap = None;
-        if !self.catching_up
-            && let Some(cursor) = self.synced_up_to
-        {
+        if self.catching_up {
+            self.live_while_catching_up = self.live_while_catching_up.max(Some(event.seq));
+        } else if let Some(cursor) = self.synced_up_to {
             if event.seq.0 == cursor.0 + 1 {
                 self.synced_up_to = Some(event.seq);
             } else if event.seq.0 > cursor.0 + 1 {
@@ -276,8 +303,9 @@ impl Timeline {
     /// onto the next seq: an ack can overtake events still queued for this socket, but then it
     /// is not the next one.
     pub fn apply_ack(&mut self, event: Event) {
-        if !self.catching_up
-            && let Some(cursor) = self.synced_up_to
+        if self.catching_up {
+            self.live_while_catching_up = self.live_while_catching_up.max(Some(event.seq));
+        } else if let Some(cursor) = self.synced_up_to
             && event.seq.0 == cursor.0 + 1
         {
             self.synced_up_to = Some(event.seq);
@@ -287,7 +315,7 @@ impl Timeline {
 
     fn apply_event(&mut self, event: Event) {
         let Some(target) = event.target() else {
-            self.insert_stored(event);
+            self.insert_stored(event, false);
             return;
         };
         match self.entries.iter_mut().find(|e| e.id == Some(target)) {
@@ -362,9 +390,9 @@ impl Timeline {
         })
     }
 
-    /// Records a stored message, replacing the pending copy of it if there is one and ignoring
-    /// it if it is already shown.
-    fn insert_stored(&mut self, event: Event) {
+    /// Records a stored message, replacing the pending copy of it if there is one. A copy
+    /// already shown is kept unless `replace` (the new copy is known to be newer).
+    fn insert_stored(&mut self, event: Event, replace: bool) {
         let Some(entry) = Entry::from_stored(event) else {
             return;
         };
@@ -374,6 +402,10 @@ impl Timeline {
             .position(|e| e.sender == entry.sender && e.client_id == entry.client_id);
         if let Some(index) = existing {
             if self.entries[index].id.is_some() {
+                if replace && self.entries[index] != entry {
+                    self.dirty.extend(entry.id);
+                    self.entries[index] = entry;
+                }
                 return;
             }
             let pending = self.entries.remove(index);

@@ -481,3 +481,38 @@ fn the_queue_keeps_one_entry_per_client_id() {
     assert!(queue.acked(&id("c1")).is_none());
     assert!(queue.is_empty());
 }
+
+#[test]
+fn a_room_first_touched_while_connected_syncs_from_its_stored_cursor() {
+    // The device knew the room up to seq 5, then reloaded; it is online, and the room's list
+    // is created by sending to it, not by opening it: it must still catch up.
+    let mut store = MemoryStore::default();
+    let mut client = online_client(&mut store, 5);
+    drop(client);
+    client = ChatClient::new("me");
+    let mut rooms = store.room_list();
+    rooms.push(RoomSummary {
+        id: RoomId("team".into()),
+        name: "team".into(),
+        ..lobby(9)
+    });
+    let mut states = store.room_states();
+    states.insert(
+        RoomId("team".into()),
+        client_core::timeline::RoomState {
+            cursor: Some(Seq(5)),
+            reached_start: true,
+        },
+    );
+    client.restore(rooms, states, vec![]);
+    client.on_server(welcome("me", 5), 0);
+    let out = client.send_message(RoomId("team".into()), id("c1"), "hi".into(), None, 1);
+    assert!(
+        sends(&out).contains(&ClientMessage::CatchUp {
+            room: RoomId("team".into()),
+            after: Seq(5),
+            limit: 50
+        }),
+        "{out:?}"
+    );
+}

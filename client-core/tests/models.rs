@@ -442,3 +442,54 @@ fn restoring_stored_messages_resumes_from_the_saved_cursor() {
     assert_eq!(bodies(&t), ["five", "seven", "eight", "nine"]);
     assert!(t.more_stored);
 }
+
+#[test]
+fn a_live_operation_that_overtakes_the_first_page_is_fetched_again() {
+    // The newest page was read before bob's reaction was stored, but the reaction reached this
+    // socket first, when its target was not loaded: the cursor must not stop at the page.
+    let mut t = Timeline::default();
+    assert_eq!(t.resync(), Fetch::Newest);
+    let reaction = event(
+        5,
+        "bob",
+        "b5",
+        EventKind::Reaction {
+            target: Seq(4),
+            emoji: "👍".into(),
+            added: true,
+        },
+    );
+    assert_eq!(t.apply_live(reaction.clone()), None);
+    let next = t.apply_history(None, vec![stored(4, "ann", "a4", "four")], true, Seq(4));
+    assert_eq!(
+        next,
+        Some(Fetch::After(Seq(4))),
+        "the event past the page is fetched"
+    );
+    assert!(t.is_catching_up());
+    assert_eq!(t.apply_catch_up(vec![reaction], true), None);
+    assert!(!t.is_catching_up());
+    assert_eq!(t.state().cursor, Some(Seq(5)));
+    assert_eq!(t.message(Seq(4)).unwrap().reactions.len(), 1);
+}
+
+#[test]
+fn the_first_page_replaces_copies_a_list_saw_before_it_was_ever_synced() {
+    // Messages arrived live before the room was synced; a reaction came while offline. The
+    // first page carries the message with the reaction folded in: its copy wins.
+    let mut t = Timeline::default();
+    t.apply_live(stored(4, "ann", "a4", "four"));
+    let mut folded = stored(4, "ann", "a4", "four");
+    if let EventKind::Message { reactions, .. } = &mut folded.kind {
+        reactions.push(shared::events::Reaction {
+            emoji: "👍".into(),
+            users: vec!["bob".into()],
+        });
+    }
+    assert_eq!(t.resync(), Fetch::Newest);
+    t.apply_history(None, vec![folded], true, Seq(5));
+    assert_eq!(t.message(Seq(4)).unwrap().reactions.len(), 1);
+    assert_eq!(t.state().cursor, Some(Seq(5)));
+    let changes = t.take_changes().unwrap();
+    assert_eq!(changes.entries.len(), 1, "the newer copy is stored");
+}

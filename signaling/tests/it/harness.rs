@@ -148,6 +148,24 @@ impl TestServer {
             .expect("socket opens")
     }
 
+    /// Opens a socket and returns it with its welcome, for a client that needs the welcome
+    /// itself (a client core).
+    pub async fn connect_welcomed(&self, cookie: &str) -> (Client, ServerMessage) {
+        let url = format!("{}/ws", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("Cookie", HeaderValue::from_str(cookie).unwrap());
+        headers.insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut client = Client { ws };
+        let welcome = client.next_event().await;
+        assert!(
+            matches!(welcome, ServerMessage::Welcome { .. }),
+            "{welcome:?}"
+        );
+        (client, welcome)
+    }
+
     /// Opens a socket and returns the room list of its welcome.
     pub async fn connect_and_welcome(&self, cookie: &str) -> Vec<shared::rooms::RoomSummary> {
         let url = format!("{}/ws", self.base.replace("http://", "ws://"));

@@ -4,6 +4,7 @@
 mod accounts;
 mod cluster;
 mod cluster_faults;
+mod convergence;
 mod crash;
 mod deletion;
 mod devices;
