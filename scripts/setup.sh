@@ -74,7 +74,7 @@ build_frontend() {
       --manifest-path "$(rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml")
   (cd "$ROOT" &&
     RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort --cfg erase_components" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none --cfg erase_components" \
     trunk build --release "$@")
 }
 

@@ -673,8 +673,7 @@ impl ChatClient {
         }
         // From here on frames go out; every list re-syncs once.
         self.online = true;
-        let mut opened: Vec<RoomId> = self.timelines.keys().cloned().collect();
-        opened.sort();
+        let opened: Vec<RoomId> = self.timelines.keys().cloned().collect();
         for room in &opened {
             self.resync_room(room);
         }

@@ -402,7 +402,7 @@ impl Timeline {
             .position(|e| e.sender == entry.sender && e.client_id == entry.client_id);
         if let Some(index) = existing {
             if self.entries[index].id.is_some() {
-                if replace && self.entries[index] != entry {
+                if replace {
                     self.dirty.extend(entry.id);
                     self.entries[index] = entry;
                 }

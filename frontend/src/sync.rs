@@ -194,7 +194,12 @@ impl ChatSync {
     }
 
     /// Runs one step of the core and carries out what it asks for.
-    fn drive(self, step: impl FnOnce(&mut ChatClient) -> Vec<Output>) {
+    fn drive<'a>(self, step: impl FnOnce(&mut ChatClient) -> Vec<Output> + 'a) {
+        self.drive_boxed(Box::new(step));
+    }
+
+    /// One copy of the core access for every caller (the first load is counted in bytes).
+    fn drive_boxed(self, step: Box<dyn FnOnce(&mut ChatClient) -> Vec<Output> + '_>) {
         // The core is released before its outputs run: they may call back into it.
         if let Some(outputs) = self.core.try_update_value(step) {
             self.run(outputs);
