@@ -6,3 +6,4 @@
 pub mod format;
 pub mod rooms;
 pub mod timeline;
+pub mod transfer;
