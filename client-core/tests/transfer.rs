@@ -612,7 +612,7 @@ fn end_waits_for_the_digest() {
     // A file that cannot be hashed ends the session.
     let mut sender = Sender::new(vec![meta(0, 10)], 0);
     let actions = sender.digest(0, Err("gone".into()));
-    assert!(actions.contains(&send::Action::Finished(Err(Failure::Io("gone".into())))));
+    assert!(actions.contains(&send::Action::Finished(Err(Failure::Local("gone".into())))));
 }
 
 fn open_sender(sizes: &[usize]) -> Sender {

@@ -82,7 +82,7 @@ pub enum Failure {
     /// The other side broke the protocol.
     Protocol(Violation),
     /// A local file could not be read (sender) or stored (receiver): the driver's words.
-    Io(String),
+    Local(String),
 }
 
 impl Failure {
@@ -113,7 +113,7 @@ impl fmt::Display for Failure {
                 files.len()
             ),
             Self::Protocol(why) => write!(f, "The other side broke the protocol: {why}."),
-            Self::Io(why) => f.write_str(why),
+            Self::Local(why) => f.write_str(why),
         }
     }
 }

@@ -203,9 +203,10 @@ impl Receiver {
         self.take()
     }
 
-    /// Storing failed: the session cannot go on.
-    pub fn storage_failed(&mut self, why: String) -> Vec<Action> {
-        self.finish(Err(Failure::Io(why)));
+    /// Something on this side failed (storage, the server connection): the session cannot go
+    /// on.
+    pub fn local_failure(&mut self, why: String) -> Vec<Action> {
+        self.finish(Err(Failure::Local(why)));
         self.take()
     }
 
@@ -372,7 +373,7 @@ impl Receiver {
         {
             match result {
                 Ok(()) => self.judge(now, true, sha256),
-                Err(why) => self.finish(Err(Failure::Io(why))),
+                Err(why) => self.finish(Err(Failure::Local(why))),
             }
         }
         self.take()

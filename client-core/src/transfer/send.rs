@@ -140,7 +140,7 @@ impl Sender {
                 }
                 self.end_if_sent();
             }
-            Err(why) => self.finish(Err(Failure::Io(why))),
+            Err(why) => self.finish(Err(Failure::Local(why))),
         }
         self.take()
     }
@@ -217,9 +217,10 @@ impl Sender {
         self.take()
     }
 
-    /// A file could not be read.
-    pub fn read_failed(&mut self, why: String) -> Vec<Action> {
-        self.finish(Err(Failure::Io(why)));
+    /// Something on this side failed (a file could not be read, the server connection is
+    /// gone): the session cannot go on.
+    pub fn local_failure(&mut self, why: String) -> Vec<Action> {
+        self.finish(Err(Failure::Local(why)));
         self.take()
     }
 
@@ -294,17 +295,8 @@ impl Sender {
     /// The next bytes to read and send, at most `max` of them, if the channel is open, the
     /// receiver asked for a file, and the window allows. They count as handed out at once.
     pub fn poll_read(&mut self, max: u64) -> Option<Read> {
-        if self.link != Link::Open {
-            return None;
-        }
+        let end = self.next_end(max)?;
         let stream = self.stream.as_mut()?;
-        let size = self.files[stream.file].size;
-        let end = size
-            .min(stream.next.saturating_add(max))
-            .min(stream.acked + WINDOW_BYTES);
-        if end <= stream.next {
-            return None;
-        }
         let read = Read {
             file: stream.file as u32,
             start: stream.next,
@@ -313,6 +305,21 @@ impl Sender {
         };
         stream.next = end;
         Some(read)
+    }
+
+    /// Whether [`Sender::poll_read`] would hand out bytes now.
+    pub fn ready_to_send(&self) -> bool {
+        self.next_end(1).is_some()
+    }
+
+    /// Where the next read would end.
+    fn next_end(&self, max: u64) -> Option<u64> {
+        let stream = self.stream.as_ref().filter(|_| self.link == Link::Open)?;
+        let size = self.files[stream.file].size;
+        let end = size
+            .min(stream.next.saturating_add(max))
+            .min(stream.acked + WINDOW_BYTES);
+        (end > stream.next).then_some(end)
     }
 
     /// Whether `read` still belongs to what the receiver wants (no new `get` or connection
