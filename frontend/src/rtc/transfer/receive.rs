@@ -101,8 +101,13 @@ impl Rtc {
         chunk: Option<&js_sys::ArrayBuffer>,
     ) {
         let actions = input(&mut t.machine.borrow_mut());
+        self.apply_in(t, actions, chunk);
+    }
+
+    /// Not generic, so the wasm holds one copy whatever the input.
+    fn apply_in(self, t: &Rc<Incoming>, actions: Vec<Action>, chunk: Option<&js_sys::ArrayBuffer>) {
         for action in actions {
-            self.apply_in(t, action, chunk);
+            self.apply_one(t, action, chunk);
         }
         if t.machine.borrow().is_done() {
             drop(t.link.borrow_mut().take());
@@ -110,7 +115,7 @@ impl Rtc {
         }
     }
 
-    fn apply_in(self, t: &Rc<Incoming>, action: Action, chunk: Option<&js_sys::ArrayBuffer>) {
+    fn apply_one(self, t: &Rc<Incoming>, action: Action, chunk: Option<&js_sys::ArrayBuffer>) {
         match action {
             Action::Send(message) => {
                 if let Some(link) = t.link()

@@ -125,6 +125,11 @@ impl Rtc {
         input: impl FnOnce(&mut Sender) -> Vec<Action>,
     ) {
         let actions = input(&mut t.machine.borrow_mut());
+        self.apply_out(t, actions);
+    }
+
+    /// Not generic, so the wasm holds one copy whatever the input.
+    fn apply_out(self, t: &Rc<Outgoing>, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Send(message) => {
