@@ -543,6 +543,7 @@ fn the_window_bounds_what_is_unacknowledged() {
     }
     let (_, base, sent) = pair.window.unwrap();
     assert_eq!((base, sent), (0, WINDOW_BYTES));
+    assert_eq!(pair.sender.done_bytes(), 0, "nothing confirmed yet");
     assert!(pair.sender.poll_read(CHUNK_BYTES as u64).is_none());
     // Storage catches up: acks open the window again, and the file completes.
     pair.stall_writes = false;
@@ -572,6 +573,35 @@ fn the_sender_hands_out_at_most_the_window_past_the_last_ack() {
         (WINDOW_BYTES, WINDOW_BYTES + ACK_EVERY_BYTES)
     );
     assert!(sender.poll_read(u64::MAX).is_none());
+}
+
+#[test]
+fn progress_counts_what_the_receiver_confirmed_even_while_disconnected() {
+    let mut sender = Sender::new(vec![meta(0, 3 * MIB), meta(1, 10)], 0);
+    sender.digest(0, Ok(digest(b"")));
+    sender.offered(0);
+    sender.channel_open();
+    sender.message(ChannelMessage::Get { file: 0, offset: 0 });
+    let read = sender.poll_read(2 * MIB as u64).unwrap();
+    sender.sent(read);
+    sender.message(ChannelMessage::Ack {
+        file: 0,
+        offset: MIB as u64,
+    });
+    assert_eq!(sender.done_bytes(), MIB as u64);
+    sender.channel_closed(10);
+    assert_eq!(sender.done_bytes(), MIB as u64);
+    sender.offered(20);
+    sender.channel_open();
+    sender.message(ChannelMessage::Get {
+        file: 0,
+        offset: 3 * MIB as u64 / 2,
+    });
+    assert_eq!(sender.done_bytes(), 3 * MIB as u64 / 2);
+    let read = sender.poll_read(u64::MAX).unwrap();
+    sender.sent(read);
+    sender.message(ChannelMessage::Verified { file: 0, ok: true });
+    assert_eq!(sender.done_bytes(), 3 * MIB as u64);
 }
 
 #[test]
@@ -864,6 +894,8 @@ fn the_sender_gives_up_when_nobody_accepts_or_comes_back() {
     assert!(sender.is_done());
 
     // A `bye` before any offer is a decline, and is not answered.
+    let sender = Sender::new(vec![], 0);
+    assert_eq!(sender.done_bytes(), 0);
     let mut sender = Sender::new(vec![meta(0, 10)], 0);
     assert_eq!(
         sender.bye(),

@@ -80,6 +80,9 @@ pub struct Sender {
     stream: Option<Stream>,
     /// Numbers streams, so reads of an earlier one are recognised.
     stream_id: u64,
+    /// The file last asked for and what the receiver confirmed of it, kept across a drop for
+    /// the progress shown.
+    confirmed: (usize, u64),
     out: Vec<Action>,
 }
 
@@ -98,6 +101,7 @@ impl Sender {
             accepted: false,
             stream: None,
             stream_id: 0,
+            confirmed: (0, 0),
             out: Vec::new(),
         }
     }
@@ -124,7 +128,9 @@ impl Sender {
             .filter(|(_, v)| v.is_some())
             .map(|(f, _)| f.size)
             .sum();
-        judged + self.stream.as_ref().map_or(0, |s| s.acked)
+        let (file, confirmed) = self.confirmed;
+        let pending = self.verdicts.get(file) == Some(&None);
+        judged + if pending { confirmed } else { 0 }
     }
 
     fn take(&mut self) -> Vec<Action> {
@@ -243,6 +249,7 @@ impl Sender {
                     return Err(Violation::BadRequest);
                 }
                 self.new_stream(Some((index, offset)));
+                self.confirmed = (index, offset);
                 self.out.push(Action::Phase(Phase::Moving));
                 self.end_if_sent();
             }
@@ -255,6 +262,7 @@ impl Sender {
                         return Err(Violation::AckPastSent);
                     }
                     stream.acked = stream.acked.max(offset);
+                    self.confirmed = (stream.file, stream.acked);
                 }
             }
             ChannelMessage::Verified { file, ok } => {
