@@ -5,7 +5,8 @@
 //!
 //! - [`signaling`]: log-in over HTTP and the WebSocket client (pings, bounded queues).
 //! - [`link`]: one `RTCPeerConnection` with the transfer's data channel, loopback only.
-//! - [`send`] / [`receive`]: the two sides of one transfer session, resume included.
+//! - [`send`] / [`receive`]: drivers of the two sides of one transfer session: the protocol,
+//!   resume and give-up rules included, is `client_core::transfer`'s machines.
 //! - [`output`]: the JSON lines on stdout that tests read.
 
 pub mod cli;
@@ -14,6 +15,25 @@ pub mod output;
 pub mod receive;
 pub mod send;
 pub mod signaling;
+
+/// The transfer machines' clock: milliseconds since the session started.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(tokio::time::Instant);
+
+impl Clock {
+    pub fn start() -> Self {
+        Self(tokio::time::Instant::now())
+    }
+
+    pub fn now(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant of a machine's deadline.
+    pub fn at(&self, ms: u64) -> tokio::time::Instant {
+        self.0 + std::time::Duration::from_millis(ms)
+    }
+}
 
 /// Closes the peer connection once, after this many file bytes went through, to simulate a
 /// network drop (`--drop-after`). Counts bytes across all files and sessions of the process.

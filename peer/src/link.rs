@@ -13,10 +13,12 @@
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::transport::RTCDtlsRole;
 use shared::calls::{IceServer, SignalData};
-use shared::transfer::{CHANNEL_ID, CHANNEL_LABEL, CHUNK_BYTES};
+use shared::transfer::{CHANNEL_ID, CHANNEL_LABEL, CHUNK_BYTES, ChannelMessage};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::data_channel::{
+    DataChannel, DataChannelEvent, RTCDataChannelInit, RTCDataChannelMessage,
+};
 use webrtc::error::Error;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
@@ -319,6 +321,15 @@ impl Drop for Link {
             });
         }
     }
+}
+
+/// A control message (text) from the data channel; `None` for binary or unreadable ones.
+pub fn control_message(message: &RTCDataChannelMessage) -> Option<ChannelMessage> {
+    if !message.is_string {
+        return None;
+    }
+    let text = std::str::from_utf8(&message.data).ok()?;
+    serde_json::from_str(text).ok()
 }
 
 /// Whether an SDP candidate line (`candidate:FOUNDATION COMPONENT PROTO PRIORITY ADDRESS PORT

@@ -1,41 +1,26 @@
-//! The receiving side of one transfer session (see [`shared::transfer`]).
+//! The receiving side of one transfer session: a driver around
+//! [`client_core::transfer::Receiver`], which decides everything the protocol
+//! ([`shared::transfer`]) asks of a receiver: when to offer, ask, ack, verify, resume or give up.
 //!
-//! Accepting means making the WebRTC offer. Then, per file: `get` from the bytes already
-//! stored, write each chunk to `NAME.part` as it arrives (memory holds at most the queues, never
-//! the file), hash incrementally, `ack` every [`ACK_EVERY_BYTES`] and at the end, compare the
-//! sender's `end` hash, answer `verified`, rename the file into place.
-//!
-//! When the connection drops before every file is verified, this side builds a new peer
-//! connection, offers again for the same session and asks for the current file from the
-//! bytes it stored, which the hash state in memory covers exactly. It gives up after
-//! [`MAX_FRUITLESS_ATTEMPTS`] attempts in a row that stored nothing new.
+//! This side does the I/O: peer connections and their offers, each file written to `NAME.part`
+//! as its chunks arrive (memory holds at most the queues, never the file), flushed, synced and
+//! renamed into place once the machine found its SHA-256 right.
 
-use crate::DropAfter;
 use crate::link::{Link, LinkEvent, LinkEvents, LinkInbox, link_events};
 use crate::output::{Event, emit};
+use crate::send::sleep_until;
 use crate::signaling::Remote;
-use sha2::{Digest, Sha256};
+use crate::{Clock, DropAfter};
+use client_core::transfer::receive::Action;
 use shared::calls::{IceServer, SignalData};
-use shared::transfer::{ACK_EVERY_BYTES, ChannelMessage, FileMeta};
-use std::collections::HashSet;
+use shared::transfer::FileMeta;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
-use webrtc::data_channel::{DataChannelEvent, RTCDataChannelMessage};
+use webrtc::data_channel::DataChannelEvent;
 use webrtc::peer_connection::RTCPeerConnectionState;
-
-/// How long one attempt may take to open the data channel before we try again.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Pause before re-offering after a drop, so a flapping network is not hammered.
-const RETRY_DELAY: Duration = Duration::from_millis(300);
-/// Attempts in a row that stored no new byte before the transfer is abandoned.
-pub const MAX_FRUITLESS_ATTEMPTS: u32 = 5;
-/// After the last `verified`, how long to wait for the sender's `bye` before closing: closing
-/// at once could cut off the `verified` still in flight.
-const FINISH_GRACE: Duration = Duration::from_secs(5);
 
 /// Settings shared by every receiving session of the process.
 pub struct Receiver {
@@ -56,18 +41,6 @@ pub enum Report {
     },
 }
 
-/// How one attempt (one peer connection) ended.
-enum Attempt {
-    /// Every file is verified.
-    Done,
-    /// The connection went away: offer again.
-    Dropped(&'static str),
-    /// The sender said bye or cancel.
-    Cancelled(String),
-    /// We cannot go on (disk, protocol violation, signaling gone).
-    Fatal(String),
-}
-
 /// One offered file on its way to disk.
 struct Incoming {
     meta: FileMeta,
@@ -76,10 +49,6 @@ struct Incoming {
     /// Where it is written meanwhile.
     part: PathBuf,
     file: Option<tokio::fs::File>,
-    stored: u64,
-    hasher: Sha256,
-    /// Bytes stored since the last ack.
-    unacked: u64,
 }
 
 struct Session {
@@ -88,22 +57,15 @@ struct Session {
     /// Asked for this session: TURN credentials come only for a transfer with someone.
     ice_servers: Vec<IceServer>,
     files: Vec<Incoming>,
-    /// Index of the file being received.
-    current: usize,
+    machine: client_core::transfer::Receiver,
+    clock: Clock,
     signals: mpsc::Receiver<SignalData>,
     events: LinkEvents,
     inbox: LinkInbox,
     link: Option<Link>,
     generation: u64,
-    all_ok: bool,
+    ok: bool,
     reports: mpsc::Sender<Report>,
-}
-
-enum Input {
-    Signal(Option<SignalData>),
-    Control(u64, LinkEvent),
-    Channel(u64, Option<DataChannelEvent>),
-    Timeout,
 }
 
 /// Runs one accepted offer to its end and reports [`Report::Finished`].
@@ -119,17 +81,14 @@ pub async fn run(
     let incoming = {
         let mut taken = shared.taken.lock().unwrap_or_else(|e| e.into_inner());
         files
-            .into_iter()
+            .iter()
             .map(|meta| {
                 let path = unique_path(&shared.dir, &meta.safe_name(), &mut taken);
                 Incoming {
                     part: part_path(&path),
                     path,
-                    meta,
+                    meta: meta.clone(),
                     file: None,
-                    stored: 0,
-                    hasher: Sha256::new(),
-                    unacked: 0,
                 }
             })
             .collect()
@@ -140,125 +99,210 @@ pub async fn run(
         shared,
         ice_servers,
         files: incoming,
-        current: 0,
+        machine: client_core::transfer::Receiver::new(files),
+        clock: Clock::start(),
         signals,
         events,
         inbox,
         link: None,
         generation: 0,
-        all_ok: true,
+        ok: false,
         reports,
     };
-    let ok = session.run().await;
+    session.run().await;
+    session.close_link().await;
     session.release_names();
+    let ok = session.ok;
     let _ = session.reports.send(Report::Finished { key, ok }).await;
 }
 
 impl Session {
-    async fn run(&mut self) -> bool {
-        let mut fruitless = 0;
-        loop {
-            let before = self.progress();
-            let attempt = self.attempt().await;
-            match attempt {
-                Attempt::Done => {
-                    self.finish().await;
-                    return self.all_ok;
-                }
-                Attempt::Dropped(why) => {
-                    self.close_link().await;
-                    fruitless = if self.progress() > before {
-                        0
-                    } else {
-                        fruitless + 1
-                    };
-                    tracing::info!(session = %self.remote.session, why, fruitless, "connection lost");
-                    if fruitless >= MAX_FRUITLESS_ATTEMPTS {
-                        self.fail("the connection kept failing", true).await;
-                        return false;
+    async fn run(&mut self) {
+        let actions = self.machine.start(self.clock.now());
+        self.apply(actions, None).await;
+        while !self.machine.is_done() {
+            let deadline = self.machine.deadline().map(|ms| self.clock.at(ms));
+            tokio::select! {
+                signal = self.signals.recv() => match signal {
+                    None => {
+                        let why = "the server connection closed".to_owned();
+                        let actions = self.machine.local_failure(why);
+                        self.apply(actions, None).await;
                     }
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    Some(signal) => self.on_signal(signal).await,
+                },
+                Some((generation, event)) = self.inbox.control.recv() => {
+                    if generation == self.generation {
+                        self.on_link_event(event).await;
+                    }
                 }
-                Attempt::Cancelled(why) => {
-                    self.fail(&why, false).await;
-                    return false;
+                Some((generation, event)) = self.inbox.channel.recv() => {
+                    if generation == self.generation {
+                        self.on_channel_event(event).await;
+                    }
                 }
-                Attempt::Fatal(why) => {
-                    self.fail(&why, true).await;
-                    return false;
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    let actions = self.machine.tick(self.clock.now());
+                    self.apply(actions, None).await;
                 }
             }
         }
     }
 
-    /// Bytes stored and files passed: grows whenever an attempt achieved something.
-    fn progress(&self) -> (usize, u64) {
-        let stored = self.files.get(self.current).map_or(0, |f| f.stored);
-        (self.current, stored)
+    /// Carries out what the machine decided, and what it decides in answer; `chunk` is the
+    /// bytes it was just given, for its write.
+    async fn apply(&mut self, actions: Vec<Action>, chunk: Option<&[u8]>) {
+        let mut queue = VecDeque::from(actions);
+        while let Some(action) = queue.pop_front() {
+            let now = self.clock.now();
+            let more = match action {
+                Action::Send(message) => {
+                    if let Some(link) = self.link.as_ref() {
+                        let text = serde_json::to_string(&message).unwrap_or_default();
+                        if let Err(e) = link.channel.send_text(&text).await {
+                            // The close event follows.
+                            tracing::debug!(error = %e, "channel send failed");
+                        }
+                    }
+                    continue;
+                }
+                Action::Bye => {
+                    let _ = self.remote.signal(SignalData::Bye).await;
+                    continue;
+                }
+                Action::Connect => self.connect().await,
+                Action::CloseLink => {
+                    self.close_link().await;
+                    continue;
+                }
+                Action::Open { file } => {
+                    let incoming = &mut self.files[file as usize];
+                    match tokio::fs::File::create(&incoming.part).await {
+                        Ok(handle) => {
+                            incoming.file = Some(handle);
+                            self.machine.storage_ready(file)
+                        }
+                        Err(e) => self
+                            .machine
+                            .local_failure(format!("cannot create a file: {e}")),
+                    }
+                }
+                Action::Write { file, offset, len } => {
+                    let incoming = &mut self.files[file as usize];
+                    let (Some(bytes), Some(handle)) = (chunk, incoming.file.as_mut()) else {
+                        continue;
+                    };
+                    match handle.write_all(bytes).await {
+                        Ok(()) => self.machine.written(now, file, offset + len),
+                        Err(e) => self
+                            .machine
+                            .local_failure(format!("cannot write the file: {e}")),
+                    }
+                }
+                Action::Commit { file } => {
+                    let result = self.commit(file).await;
+                    self.machine.committed(now, file, result)
+                }
+                Action::Discard { file } => {
+                    let incoming = &mut self.files[file as usize];
+                    incoming.file = None;
+                    let _ = tokio::fs::remove_file(&incoming.part).await;
+                    continue;
+                }
+                Action::Resumed { file, offset } => {
+                    emit(&Event::Resumed {
+                        session: &self.remote.session,
+                        file,
+                        offset,
+                    });
+                    continue;
+                }
+                Action::Phase(phase) => {
+                    tracing::info!(session = %self.remote.session, ?phase, "transfer");
+                    continue;
+                }
+                Action::Verdict { file, ok, sha256 } => {
+                    let incoming = &self.files[file as usize];
+                    if ok {
+                        emit(&Event::Received {
+                            session: &self.remote.session,
+                            name: &incoming.meta.name,
+                            size: incoming.meta.size,
+                            sha256: &sha256,
+                            path: &incoming.path.to_string_lossy(),
+                        });
+                        let _ = self.reports.send(Report::Verified).await;
+                    } else {
+                        tracing::warn!(file = %incoming.meta.name, "the file did not match; discarded");
+                    }
+                    continue;
+                }
+                Action::Finished(outcome) => {
+                    self.ok = outcome.is_ok();
+                    if let Err(failure) = outcome {
+                        tracing::warn!(session = %self.remote.session, %failure, "transfer abandoned");
+                        emit(&Event::Failed {
+                            session: &self.remote.session,
+                            reason: &failure.to_string(),
+                        });
+                    }
+                    continue;
+                }
+            };
+            queue.extend(more);
+        }
     }
 
-    /// One peer connection: offer, connect, receive until done or dropped.
-    async fn attempt(&mut self) -> Attempt {
+    /// A new peer connection and offer, replacing the old one.
+    async fn connect(&mut self) -> Vec<Action> {
+        self.close_link().await;
         self.generation += 1;
         let mut link = match Link::new(self.generation, &self.ice_servers, &self.events).await {
             Ok(link) => link,
             Err(e) => {
                 tracing::warn!(error = %e, "could not create a peer connection");
-                return Attempt::Dropped("no peer connection");
+                return self.machine.channel_closed(self.clock.now());
             }
         };
         let offer = match link.offer().await {
             Ok(offer) => offer,
             Err(e) => {
                 tracing::warn!(error = %e, "could not create an offer");
-                return Attempt::Dropped("no offer");
+                return self.machine.channel_closed(self.clock.now());
             }
         };
         self.link = Some(link);
         if self.remote.signal(offer).await.is_err() {
-            return Attempt::Fatal("the server connection closed".into());
+            return self
+                .machine
+                .local_failure("the server connection closed".into());
         }
-        let deadline = Instant::now() + CONNECT_TIMEOUT;
-        let mut open = false;
-        loop {
-            let input = tokio::select! {
-                signal = self.signals.recv() => Input::Signal(signal),
-                Some((generation, event)) = self.inbox.control.recv() => Input::Control(generation, event),
-                Some((generation, event)) = self.inbox.channel.recv() => Input::Channel(generation, event),
-                _ = tokio::time::sleep_until(deadline), if !open => Input::Timeout,
-            };
-            let step = match input {
-                Input::Signal(None) => Some(Attempt::Fatal("the server connection closed".into())),
-                Input::Signal(Some(signal)) => self.on_signal(signal).await,
-                Input::Control(generation, _) if generation != self.generation => None,
-                Input::Control(_, event) => self.on_link_event(event).await,
-                Input::Channel(generation, _) if generation != self.generation => None,
-                Input::Channel(_, None | Some(DataChannelEvent::OnClose)) => {
-                    Some(Attempt::Dropped("the data channel closed"))
-                }
-                Input::Channel(_, Some(DataChannelEvent::OnOpen)) => {
-                    open = true;
-                    self.request_current().await
-                }
-                Input::Channel(_, Some(DataChannelEvent::OnMessage(message))) => {
-                    self.on_message(message).await
-                }
-                Input::Channel(_, Some(_)) => None,
-                Input::Timeout => Some(Attempt::Dropped("the data channel did not open in time")),
-            };
-            if let Some(step) = step {
-                return step;
-            }
-        }
+        Vec::new()
     }
 
-    async fn on_signal(&mut self, signal: SignalData) -> Option<Attempt> {
-        let link = self.link.as_mut()?;
-        match signal {
+    /// Flushed, synced and renamed into place before `verified` promises the file is there.
+    async fn commit(&mut self, file: u32) -> Result<(), String> {
+        let incoming = &mut self.files[file as usize];
+        if let Some(mut handle) = incoming.file.take() {
+            handle.flush().await.map_err(|e| e.to_string())?;
+            handle.sync_all().await.map_err(|e| e.to_string())?;
+        }
+        tokio::fs::rename(&incoming.part, &incoming.path)
+            .await
+            .map_err(|e| format!("could not move the file into place: {e}"))
+    }
+
+    async fn on_signal(&mut self, signal: SignalData) {
+        let actions = match signal {
             SignalData::Answer { sdp } => {
+                let Some(link) = self.link.as_mut() else {
+                    return;
+                };
                 if let Err(e) = link.accept_answer(sdp).await {
                     tracing::warn!(error = %e, "the answer was refused");
-                    return Some(Attempt::Dropped("bad answer"));
+                    self.machine.channel_closed(self.clock.now())
+                } else {
+                    return;
                 }
             }
             SignalData::Candidate {
@@ -266,236 +310,85 @@ impl Session {
                 sdp_mid,
                 sdp_m_line_index,
             } => {
-                link.remote_candidate(candidate, sdp_mid, sdp_m_line_index)
-                    .await;
+                if let Some(link) = self.link.as_mut() {
+                    link.remote_candidate(candidate, sdp_mid, sdp_m_line_index)
+                        .await;
+                }
+                return;
             }
-            SignalData::Bye => return Some(Attempt::Cancelled("the sender cancelled".into())),
-            other => tracing::debug!(?other, "unexpected signal ignored"),
-        }
-        None
+            SignalData::Bye => self.machine.bye(),
+            other => {
+                tracing::debug!(?other, "unexpected signal ignored");
+                return;
+            }
+        };
+        self.apply(actions, None).await;
     }
 
-    async fn on_link_event(&mut self, event: LinkEvent) -> Option<Attempt> {
-        let link = self.link.as_ref()?;
+    async fn on_link_event(&mut self, event: LinkEvent) {
+        let Some(link) = self.link.as_ref() else {
+            return;
+        };
+        let now = self.clock.now();
         let signal = match event {
             LinkEvent::Candidate(init) => link.candidate_signal(Some(init)),
             LinkEvent::GatheringDone => link.candidate_signal(None),
-            // Disconnected may heal in a browser, but resuming costs one round trip and
-            // nothing is sent twice, so any loss of the path starts a new connection.
-            LinkEvent::State(
-                RTCPeerConnectionState::Disconnected
-                | RTCPeerConnectionState::Failed
-                | RTCPeerConnectionState::Closed,
-            ) => return Some(Attempt::Dropped("the peer connection failed")),
-            LinkEvent::State(_) => return None,
+            LinkEvent::State(state) => {
+                let actions = match state {
+                    RTCPeerConnectionState::Disconnected => self.machine.disconnected(now),
+                    RTCPeerConnectionState::Connected => self.machine.connected(),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        self.machine.channel_closed(now)
+                    }
+                    _ => return,
+                };
+                return self.apply(actions, None).await;
+            }
         };
         if self.remote.signal(signal).await.is_err() {
-            return Some(Attempt::Fatal("the server connection closed".into()));
-        }
-        None
-    }
-
-    /// Sends `get` for the current file from the bytes already stored.
-    async fn request_current(&mut self) -> Option<Attempt> {
-        let index = self.current;
-        let file = self.files.get_mut(index)?;
-        if file.file.is_none() {
-            match tokio::fs::File::create(&file.part).await {
-                Ok(handle) => file.file = Some(handle),
-                Err(e) => return Some(Attempt::Fatal(format!("cannot create a file: {e}"))),
-            }
-        }
-        let offset = file.stored;
-        if self.generation > 1 {
-            emit(&Event::Resumed {
-                session: &self.remote.session,
-                file: index as u32,
-                offset,
-            });
-        }
-        self.send(&ChannelMessage::Get {
-            file: index as u32,
-            offset,
-        })
-        .await
-    }
-
-    async fn on_message(&mut self, message: RTCDataChannelMessage) -> Option<Attempt> {
-        if !message.is_string {
-            return self.on_chunk(&message.data).await;
-        }
-        let parsed = std::str::from_utf8(&message.data)
-            .ok()
-            .and_then(|text| serde_json::from_str::<ChannelMessage>(text).ok());
-        match parsed {
-            Some(ChannelMessage::End { file, sha256 }) => self.on_end(file, &sha256).await,
-            Some(ChannelMessage::Cancel { reason }) => Some(Attempt::Cancelled(
-                reason.unwrap_or_else(|| "the sender cancelled".into()),
-            )),
-            Some(other) => {
-                tracing::debug!(?other, "unexpected channel message ignored");
-                None
-            }
-            None => {
-                tracing::warn!("unreadable channel message ignored");
-                None
-            }
+            tracing::warn!("a candidate could not be signalled");
         }
     }
 
-    async fn on_chunk(&mut self, data: &[u8]) -> Option<Attempt> {
-        let index = self.current;
-        let Some(file) = self.files.get_mut(index) else {
-            return Some(Attempt::Fatal("bytes after the last file".into()));
-        };
-        let len = data.len() as u64;
-        if file.stored + len > file.meta.size {
-            return Some(Attempt::Fatal("more bytes than the file has".into()));
-        }
-        let Some(handle) = file.file.as_mut() else {
-            return Some(Attempt::Fatal("bytes before any request".into()));
-        };
-        if let Err(e) = handle.write_all(data).await {
-            return Some(Attempt::Fatal(format!("cannot write the file: {e}")));
-        }
-        file.hasher.update(data);
-        file.stored += len;
-        file.unacked += len;
-        if file.unacked >= ACK_EVERY_BYTES || file.stored == file.meta.size {
-            file.unacked = 0;
-            let ack = ChannelMessage::Ack {
-                file: index as u32,
-                offset: file.stored,
-            };
-            if let Some(step) = self.send(&ack).await {
-                return Some(step);
+    async fn on_channel_event(&mut self, event: Option<DataChannelEvent>) {
+        let now = self.clock.now();
+        match event {
+            None | Some(DataChannelEvent::OnClose) => {
+                let actions = self.machine.channel_closed(now);
+                self.apply(actions, None).await;
             }
-        }
-        let drop_now = self
-            .shared
-            .drop_after
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(len);
-        if drop_now {
-            emit(&Event::Dropped {
-                session: &self.remote.session,
-            });
-            return Some(Attempt::Dropped("--drop-after"));
-        }
-        None
-    }
-
-    async fn on_end(&mut self, index: u32, sha256: &str) -> Option<Attempt> {
-        if index as usize != self.current {
-            return Some(Attempt::Fatal("end for another file".into()));
-        }
-        let file = self.files.get_mut(self.current)?;
-        let mut complete = file.stored == file.meta.size;
-        if let Some(mut handle) = file.file.take() {
-            // Flushed and synced before `verified` promises the file is there.
-            if let Err(e) = async {
-                handle.flush().await?;
-                handle.sync_all().await
+            Some(DataChannelEvent::OnOpen) => {
+                let actions = self.machine.channel_open(now);
+                self.apply(actions, None).await;
             }
-            .await
-            {
-                tracing::warn!(error = %e, "could not finish writing");
-                complete = false;
-            }
-        }
-        let digest = shared::transfer::hex(&std::mem::take(&mut file.hasher).finalize());
-        let ok = complete && digest.eq_ignore_ascii_case(sha256.trim());
-        let ok = ok
-            && match tokio::fs::rename(&file.part, &file.path).await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not move the file into place");
-                    false
+            Some(DataChannelEvent::OnMessage(message)) if !message.is_string => {
+                let actions = self.machine.chunk(&message.data);
+                self.apply(actions, Some(&message.data)).await;
+                let drop_now = self
+                    .shared
+                    .drop_after
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(message.data.len() as u64);
+                if drop_now && self.link.is_some() {
+                    emit(&Event::Dropped {
+                        session: &self.remote.session,
+                    });
+                    self.close_link().await;
+                    let actions = self.machine.channel_closed(self.clock.now());
+                    self.apply(actions, None).await;
                 }
-            };
-        if ok {
-            emit(&Event::Received {
-                session: &self.remote.session,
-                name: &file.meta.name,
-                size: file.meta.size,
-                sha256: &digest,
-                path: &file.path.to_string_lossy(),
-            });
-            let _ = self.reports.send(Report::Verified).await;
-        } else {
-            tracing::warn!(file = %file.meta.name, "the file did not match; discarded");
-            let _ = tokio::fs::remove_file(&file.part).await;
-            self.all_ok = false;
-        }
-        if let Some(step) = self
-            .send(&ChannelMessage::Verified { file: index, ok })
-            .await
-        {
-            return Some(step);
-        }
-        self.current += 1;
-        if self.current == self.files.len() {
-            return Some(Attempt::Done);
-        }
-        self.request_current().await
-    }
-
-    async fn send(&self, message: &ChannelMessage) -> Option<Attempt> {
-        let link = self.link.as_ref()?;
-        let text = serde_json::to_string(message).ok()?;
-        match link.channel.send_text(&text).await {
-            Ok(()) => None,
-            Err(e) => {
-                tracing::debug!(error = %e, "channel send failed");
-                Some(Attempt::Dropped("the data channel closed"))
             }
-        }
-    }
-
-    /// Every file is verified: wait for the sender to close the connection (a `bye` does
-    /// too), or a short grace, then close.
-    async fn finish(&mut self) {
-        let deadline = Instant::now() + FINISH_GRACE;
-        loop {
-            tokio::select! {
-                signal = self.signals.recv() => match signal {
-                    Some(SignalData::Bye) | None => break,
-                    Some(_) => {}
-                },
-                Some((generation, event)) = self.inbox.channel.recv() => {
-                    if generation == self.generation
-                        && matches!(event, None | Some(DataChannelEvent::OnClose))
-                    {
-                        break;
+            Some(DataChannelEvent::OnMessage(message)) => {
+                match crate::link::control_message(&message) {
+                    Some(message) => {
+                        let actions = self.machine.message(now, message);
+                        self.apply(actions, None).await;
                     }
+                    None => tracing::warn!("unreadable channel message ignored"),
                 }
-                _ = tokio::time::sleep_until(deadline) => break,
             }
-        }
-        self.close_link().await;
-    }
-
-    /// Gives up: tells the sender (cancel on the channel if it is up, and bye), discards
-    /// unverified files.
-    async fn fail(&mut self, why: &str, tell_sender: bool) {
-        tracing::warn!(session = %self.remote.session, why, "transfer abandoned");
-        emit(&Event::Failed {
-            session: &self.remote.session,
-            reason: why,
-        });
-        if tell_sender {
-            let cancel = ChannelMessage::Cancel {
-                reason: Some(why.to_owned()),
-            };
-            let _ = self.send(&cancel).await;
-            let _ = self.remote.signal(SignalData::Bye).await;
-        }
-        self.close_link().await;
-        let unfinished = self.current.min(self.files.len());
-        for file in &mut self.files[unfinished..] {
-            file.file = None;
-            let _ = tokio::fs::remove_file(&file.part).await;
+            Some(_) => {}
         }
     }
 

@@ -17,6 +17,10 @@
 //! If the connection drops, the receiver makes a new WebRTC offer for the same session and
 //! continues with `Get` at the offset it has stored, so nothing is sent twice. Either side may
 //! send [`ChannelMessage::Cancel`] (and signal `bye`).
+//!
+//! The protocol is implemented once, without I/O, by the sender and receiver machines of
+//! `client_core::transfer` (with the give-up rules both sides share); the browser and the native
+//! peer drive them.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,8 @@
 //! File transfers: one session per offer and recipient, over a pre-negotiated data channel
-//! (protocol in `shared::transfer`). The receiver makes the WebRTC offer, so it alone decides
-//! when to (re)connect: after accepting, and after the connection dropped, when it asks for
-//! the rest of the file from the offset it has stored.
+//! (protocol in `shared::transfer`). The protocol itself (what to ask, send, ack, verify,
+//! when to resume or give up) is `client_core::transfer`'s machines; `send` and `receive` drive
+//! them with the browser's connections, files, storage and timers. The receiver makes the
+//! WebRTC offer, so it alone decides when to (re)connect.
 
 mod receive;
 mod send;
@@ -12,6 +13,7 @@ pub use send::{Digests, Outgoing};
 use super::Rtc;
 use super::peer::{Peer, PeerEvent};
 use super::wait::Wakeup;
+use client_core::transfer::{Failure, Phase};
 use leptos::prelude::*;
 use shared::RoomId;
 use shared::calls::SignalData;
@@ -42,6 +44,31 @@ pub enum Stage {
     Declined,
     Cancelled,
     Failed(String),
+}
+
+impl From<Phase> for Stage {
+    fn from(phase: Phase) -> Self {
+        match phase {
+            Phase::Connecting => Self::Connecting,
+            Phase::Moving => Self::Moving,
+            Phase::Resuming => Self::Resuming,
+        }
+    }
+}
+
+/// The stage a finished session ends in.
+fn outcome_stage(outcome: &Result<(), Failure>) -> Stage {
+    match outcome {
+        Ok(()) => Stage::Done,
+        Err(Failure::Declined) => Stage::Declined,
+        Err(Failure::Cancelled { .. }) => Stage::Cancelled,
+        Err(failure) => Stage::Failed(failure.to_string()),
+    }
+}
+
+/// The machines' clock: milliseconds since the epoch.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 impl Stage {
@@ -103,6 +130,13 @@ impl Live {
         match self {
             Self::Out(t) => t.done_bytes(),
             Self::In(t) => t.done_bytes(),
+        }
+    }
+
+    fn clone_rc(&self) -> Self {
+        match self {
+            Self::Out(t) => Self::Out(t.clone()),
+            Self::In(t) => Self::In(t.clone()),
         }
     }
 }
@@ -246,10 +280,7 @@ impl Rtc {
     fn live_transfer(self, id: &str) -> Option<Live> {
         let inner = self.inner()?;
         let transfers = inner.transfers.borrow();
-        Some(match transfers.get(id)? {
-            Live::Out(t) => Live::Out(t.clone()),
-            Live::In(t) => Live::In(t.clone()),
-        })
+        Some(transfers.get(id)?.clone_rc())
     }
 
     fn update_transfer(self, id: &str, change: impl FnOnce(&mut TransferView)) {
@@ -308,8 +339,8 @@ impl Rtc {
                 to.clone(),
                 files.clone(),
                 metas.clone(),
-                digests.clone(),
             );
+            self.feed_digests(&live, digests.clone());
             self.add_transfer(
                 TransferView {
                     id: id.clone(),
@@ -389,24 +420,11 @@ impl Rtc {
 
     /// Stops a transfer from this side: the other side is told on the channel and by signal.
     pub fn cancel_transfer(self, id: &str) {
-        let Some(live) = self.live_transfer(id) else {
-            return;
-        };
-        let (room, other, link) = match &live {
-            Live::Out(t) => (t.room.clone(), t.to.clone(), t.link()),
-            Live::In(t) => (t.room.clone(), t.from.clone(), t.link()),
-        };
-        if let Some(link) = link
-            && link.is_open()
-        {
-            link.send(&ChannelMessage::Cancel { reason: None });
+        match self.live_transfer(id) {
+            Some(Live::Out(t)) => self.drive_out(&t, |m| m.cancel()),
+            Some(Live::In(t)) => self.drive_in(&t, |m| m.cancel(), None),
+            None => {}
         }
-        self.signal(&room, &other, id, SignalData::Bye);
-        self.set_stage(id, Stage::Cancelled);
-        if let Live::In(t) = live {
-            t.discard();
-        }
-        self.retire(id);
     }
 
     pub(super) fn cancel_all_transfers(self) {
@@ -433,7 +451,8 @@ impl Rtc {
         });
     }
 
-    /// One timer refreshes every transfer's progress and speed while any is live.
+    /// One timer refreshes every transfer's progress and speed while any is live, and ticks
+    /// their machines.
     fn ensure_progress_timer(self) {
         let Some(inner) = self.inner() else { return };
         if inner.progress_timer.get().is_some() {
@@ -442,11 +461,11 @@ impl Rtc {
         let handle = set_interval_with_handle(
             move || {
                 let Some(inner) = self.inner() else { return };
-                let live: Vec<(String, u64)> = inner
+                let live: Vec<(String, Live)> = inner
                     .transfers
                     .borrow()
                     .iter()
-                    .map(|(id, t)| (id.clone(), t.done_bytes()))
+                    .map(|(id, t)| (id.clone(), t.clone_rc()))
                     .collect();
                 if live.is_empty() {
                     if let Some(timer) = inner.progress_timer.take() {
@@ -455,7 +474,14 @@ impl Rtc {
                     return;
                 }
                 let seconds = PROGRESS_EVERY.as_secs_f64();
-                for (id, done) in live {
+                let now = now_ms();
+                for (id, t) in live {
+                    // The machines' timers (give-up rules, retries) run on this beat.
+                    match &t {
+                        Live::Out(t) => self.drive_out(t, |m| m.tick(now)),
+                        Live::In(t) => self.drive_in(t, |m| m.tick(now), None),
+                    }
+                    let done = t.done_bytes();
                     self.update_transfer(&id, |v| {
                         let rate = done.saturating_sub(v.done_bytes) as f64 / seconds;
                         // Smoothed, so the time left does not jump around.

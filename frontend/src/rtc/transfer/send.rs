@@ -1,15 +1,17 @@
-//! The sending side: answers the receiver's offer, then streams what it asks for, as fast as
-//! the channel drains and never more than the window past the receiver's last ack.
+//! The sending side's driver: answers the receiver's offers, reads the asked-for bytes from the
+//! `File` and sends them as fast as the channel drains. What to send, when, and when to give
+//! up is decided by [`client_core::transfer::Sender`].
 
 use super::super::Rtc;
 use super::super::peer::{PeerEvent, describe};
 use super::super::wait::sleep_ms;
-use super::{Link, LinkEvent, Stage};
+use super::{Link, LinkEvent, now_ms, outcome_stage};
+use client_core::transfer::send::{Action, Read};
+use client_core::transfer::{FileDigest, Sender};
 use leptos::task::spawn_local;
-use sha2::{Digest, Sha256};
 use shared::RoomId;
 use shared::calls::SignalData;
-use shared::transfer::{ChannelMessage, FileMeta, WINDOW_BYTES, hex};
+use shared::transfer::FileMeta;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -61,15 +63,15 @@ impl Digests {
 
 async fn hash(file: &File) -> Result<String, String> {
     let size = file.size() as u64;
-    let mut hasher = Sha256::new();
+    let mut digest = FileDigest::new();
     let mut at = 0;
     while at < size {
         let end = (at + READ_BLOCK).min(size);
         let block = js_sys::Uint8Array::new(&read(file, at, end).await?.into());
-        hasher.update(block.to_vec());
+        digest.update(&block.to_vec());
         at = end;
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(digest.finish())
 }
 
 pub struct Outgoing {
@@ -77,13 +79,10 @@ pub struct Outgoing {
     pub room: RoomId,
     pub to: String,
     files: Vec<File>,
-    metas: Vec<FileMeta>,
-    digests: Rc<Digests>,
+    machine: RefCell<Sender>,
     link: RefCell<Option<Rc<Link>>>,
-    /// What the receiver asked for last: file index, next offset to send, offset it stored.
-    file: Cell<usize>,
-    next: Cell<u64>,
-    acked: Cell<u64>,
+    /// Numbers the links, so events of a replaced one are ignored.
+    generation: Cell<u32>,
     /// The link whose pump is running, if any (compared by address).
     pumping: Cell<usize>,
 }
@@ -95,19 +94,15 @@ impl Outgoing {
         to: String,
         files: Vec<File>,
         metas: Vec<FileMeta>,
-        digests: Rc<Digests>,
     ) -> Rc<Self> {
         Rc::new(Self {
             id,
             room,
             to,
             files,
-            metas,
-            digests,
+            machine: RefCell::new(Sender::new(metas, now_ms())),
             link: RefCell::new(None),
-            file: Cell::new(0),
-            next: Cell::new(0),
-            acked: Cell::new(0),
+            generation: Cell::new(0),
             pumping: Cell::new(0),
         })
     }
@@ -118,12 +113,65 @@ impl Outgoing {
 
     /// Bytes the receiver confirmed stored, over all files.
     pub fn done_bytes(&self) -> u64 {
-        let before: u64 = self.metas[..self.file.get()].iter().map(|m| m.size).sum();
-        before + self.acked.get()
+        self.machine.borrow().done_bytes()
     }
 }
 
 impl Rtc {
+    /// Feeds the machine one input and carries out what it decides.
+    pub(super) fn drive_out(
+        self,
+        t: &Rc<Outgoing>,
+        input: impl FnOnce(&mut Sender) -> Vec<Action>,
+    ) {
+        let actions = input(&mut t.machine.borrow_mut());
+        self.apply_out(t, actions);
+    }
+
+    /// Not generic, so the wasm holds one copy whatever the input.
+    fn apply_out(self, t: &Rc<Outgoing>, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send(message) => {
+                    if let Some(link) = t.link()
+                        && link.is_open()
+                    {
+                        link.send(&message);
+                    }
+                }
+                Action::Bye => self.signal(&t.room, &t.to, &t.id, SignalData::Bye),
+                Action::Phase(phase) => self.set_stage(&t.id, phase.into()),
+                Action::Verdict { .. } => {}
+                Action::Finished(outcome) => {
+                    if outcome.is_ok() {
+                        self.update_transfer(&t.id, |v| v.done_bytes = v.total_bytes);
+                    }
+                    self.set_stage(&t.id, outcome_stage(&outcome));
+                }
+            }
+        }
+        if t.machine.borrow().is_done() {
+            drop(t.link.borrow_mut().take());
+            self.retire(&t.id);
+        } else if let Some(link) = t.link() {
+            // Acks and new requests may let the pump go on.
+            link.wake.wake();
+        }
+    }
+
+    /// Hands the machine each file's digest as the background hashing finds it.
+    pub(super) fn feed_digests(self, t: &Rc<Outgoing>, digests: Rc<Digests>) {
+        let weak = Rc::downgrade(t);
+        let count = t.files.len();
+        spawn_local(async move {
+            for file in 0..count {
+                let digest = digests.get(file).await;
+                let Some(t) = weak.upgrade() else { return };
+                self.drive_out(&t, |m| m.digest(file, digest));
+            }
+        });
+    }
+
     pub(super) fn outgoing_signal(self, t: Rc<Outgoing>, data: SignalData) {
         spawn_local(async move {
             match data {
@@ -139,15 +187,7 @@ impl Rtc {
                             .await;
                     }
                 }
-                SignalData::Bye => {
-                    let stage = if self.stage_of(&t.id) == Some(Stage::Waiting) {
-                        Stage::Declined
-                    } else {
-                        Stage::Cancelled
-                    };
-                    self.set_stage(&t.id, stage);
-                    self.retire(&t.id);
-                }
+                SignalData::Bye => self.drive_out(&t, Sender::bye),
                 SignalData::Answer { .. } | SignalData::Files { .. } => {}
             }
         });
@@ -155,28 +195,35 @@ impl Rtc {
 
     /// The receiver accepted (or reconnects to resume): a fresh connection replaces any old.
     async fn answer_receiver(self, t: Rc<Outgoing>, sdp: &str) {
-        let id = t.id.clone();
+        if t.machine.borrow().is_done() {
+            return;
+        }
+        let generation = t.generation.get() + 1;
+        t.generation.set(generation);
         let weak = Rc::downgrade(&t);
         let on_event = Rc::new(move |event| {
-            if let Some(t) = weak.upgrade() {
+            if let Some(t) = weak.upgrade()
+                && t.generation.get() == generation
+            {
                 self.outgoing_event(&t, event);
             }
         });
         let link = match Link::new(self, on_event) {
             Ok(link) => link,
             Err(e) => {
-                self.set_stage(&id, Stage::Failed(describe(&e)));
+                leptos::logging::warn!("no connection for a transfer: {}", describe(&e));
                 return;
             }
         };
         *t.link.borrow_mut() = Some(link.clone());
-        self.set_stage(&id, Stage::Connecting);
+        self.drive_out(&t, |m| m.offered(now_ms()));
         let answered = async {
             link.peer.set_remote(RtcSdpType::Offer, sdp).await?;
             link.peer.answer().await
         };
         match answered.await {
-            Ok(answer) => self.signal(&t.room, &t.to, &id, SignalData::Answer { sdp: answer }),
+            Ok(answer) => self.signal(&t.room, &t.to, &t.id, SignalData::Answer { sdp: answer }),
+            // The receiver times out and offers again.
             Err(e) => leptos::logging::warn!("could not answer a transfer: {}", describe(&e)),
         }
     }
@@ -185,59 +232,13 @@ impl Rtc {
         match event {
             LinkEvent::Peer(PeerEvent::Signal(data)) => self.signal(&t.room, &t.to, &t.id, data),
             LinkEvent::Peer(PeerEvent::State(RtcPeerConnectionState::Failed))
-            | LinkEvent::Closed => {
-                // The receiver reconnects and says where to resume.
-                if self.stage_of(&t.id).is_some_and(|s| !s.is_over()) {
-                    self.set_stage(&t.id, Stage::Resuming);
-                }
-            }
-            LinkEvent::Text(message) => self.on_receiver_message(t, message),
-            LinkEvent::Peer(_) | LinkEvent::Open | LinkEvent::Bytes(_) => {}
-        }
-    }
-
-    fn on_receiver_message(self, t: &Rc<Outgoing>, message: ChannelMessage) {
-        match message {
-            ChannelMessage::Get { file, offset } => {
-                let file = file as usize;
-                let Some(meta) = t.metas.get(file) else {
-                    return;
-                };
-                t.file.set(file);
-                t.next.set(offset.min(meta.size));
-                t.acked.set(offset.min(meta.size));
-                self.set_stage(&t.id, Stage::Moving);
+            | LinkEvent::Closed => self.drive_out(t, |m| m.channel_closed(now_ms())),
+            LinkEvent::Open => {
+                self.drive_out(t, Sender::channel_open);
                 self.start_pump(t);
             }
-            ChannelMessage::Ack { file, offset } => {
-                if file as usize == t.file.get() && offset > t.acked.get() {
-                    t.acked.set(offset);
-                    if let Some(link) = t.link() {
-                        link.wake.wake();
-                    }
-                }
-            }
-            ChannelMessage::Verified { file, ok } => {
-                let file = file as usize;
-                if !ok {
-                    self.set_stage(
-                        &t.id,
-                        Stage::Failed("The file arrived damaged and was discarded.".to_owned()),
-                    );
-                    self.retire(&t.id);
-                } else if file + 1 == t.metas.len() {
-                    t.file.set(file);
-                    t.acked.set(t.metas[file].size);
-                    self.update_transfer(&t.id, |v| v.done_bytes = v.total_bytes);
-                    self.set_stage(&t.id, Stage::Done);
-                    self.retire(&t.id);
-                }
-            }
-            ChannelMessage::Cancel { .. } => {
-                self.set_stage(&t.id, Stage::Cancelled);
-                self.retire(&t.id);
-            }
-            ChannelMessage::End { .. } => {}
+            LinkEvent::Text(message) => self.drive_out(t, |m| m.message(message)),
+            LinkEvent::Peer(_) | LinkEvent::Bytes(_) => {}
         }
     }
 
@@ -245,14 +246,12 @@ impl Rtc {
         let Some(link) = t.link() else { return };
         let key = Rc::as_ptr(&link) as usize;
         if t.pumping.replace(key) == key {
-            link.wake.wake(); // the running pump picks up the new position
             return;
         }
         let t = t.clone();
         spawn_local(async move {
             if let Err(why) = self.pump(&t, &link).await {
-                self.set_stage(&t.id, Stage::Failed(why));
-                self.retire(&t.id);
+                self.drive_out(&t, |m| m.local_failure(why));
             }
             if t.pumping.get() == key {
                 t.pumping.set(0);
@@ -260,42 +259,36 @@ impl Rtc {
         });
     }
 
-    /// Sends the asked-for file from the asked-for offset over `link`, until the end (then
-    /// `end`), a new link, or the transfer's end.
+    /// Reads and sends what the machine hands out over `link`, as long as it is the current
+    /// one and open.
     async fn pump(self, t: &Rc<Outgoing>, link: &Rc<Link>) -> Result<(), String> {
         let chunk = link.chunk_bytes() as u64;
         loop {
             let current = t.link().is_some_and(|l| Rc::ptr_eq(&l, link));
-            if !current || !link.is_open() || self.stage_of(&t.id) != Some(Stage::Moving) {
+            if !current || !link.is_open() || t.machine.borrow().is_done() {
                 return Ok(());
             }
-            let file = t.file.get();
-            let size = t.metas[file].size;
-            let next = t.next.get();
-            if next >= size {
-                let sha256 = t.digests.get(file).await?;
-                if t.file.get() == file && t.next.get() >= size && link.is_open() {
-                    link.send(&ChannelMessage::End {
-                        file: file as u32,
-                        sha256,
-                    });
-                }
-                return Ok(());
-            }
-            if link.congested() || next - t.acked.get() >= WINDOW_BYTES {
+            let next = if link.congested() {
+                None
+            } else {
+                t.machine.borrow_mut().poll_read(READ_BLOCK)
+            };
+            let Some(
+                range @ Read {
+                    file, start, end, ..
+                },
+            ) = next
+            else {
                 link.wake.wait().await;
                 continue;
-            }
-            let end = (next + READ_BLOCK)
-                .min(size)
-                .min(t.acked.get() + WINDOW_BYTES);
-            let block = read(&t.files[file], next, end).await?;
+            };
+            let block = read(&t.files[file as usize], start, end).await?;
             // The receiver may have asked for something else meanwhile.
-            if t.file.get() != file || t.next.get() != next || !link.is_open() {
+            if !t.machine.borrow().is_current(&range) || !link.is_open() {
                 continue;
             }
+            let length = end - start;
             let mut at = 0;
-            let length = end - next;
             while at < length {
                 let piece = chunk.min(length - at);
                 let view = js_sys::Uint8Array::new_with_byte_offset_and_length(
@@ -308,7 +301,7 @@ impl Rtc {
                 }
                 at += piece;
             }
-            t.next.set(end);
+            self.drive_out(t, |m| m.sent(range));
         }
     }
 }
