@@ -73,7 +73,7 @@ build_frontend() {
     RUSTC_BOOTSTRAP=1 cargo fetch --locked \
       --manifest-path "$(rustc --print sysroot)/lib/rustlib/src/rust/library/Cargo.toml")
   (cd "$ROOT" &&
-    RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+    RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none --cfg erase_components" \
     trunk build --release "$@")
 }

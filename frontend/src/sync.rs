@@ -34,6 +34,9 @@ fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
+/// One step of the core, as the driver runs it.
+type Step<'a> = dyn FnOnce(&mut ChatClient) -> Vec<Output> + 'a;
+
 /// A room's timeline as the views read it: it lives in the core; reading it through
 /// [`TimelineView::with`] subscribes the view to the room's changes.
 #[derive(Clone, Copy)]
@@ -199,7 +202,7 @@ impl ChatSync {
     }
 
     /// One copy of the core access for every caller (the first load is counted in bytes).
-    fn drive_boxed(self, step: Box<dyn FnOnce(&mut ChatClient) -> Vec<Output> + '_>) {
+    fn drive_boxed(self, step: Box<Step<'_>>) {
         // The core is released before its outputs run: they may call back into it.
         if let Some(outputs) = self.core.try_update_value(step) {
             self.run(outputs);
