@@ -315,7 +315,7 @@ impl Db {
 
     /// Stored messages whose text contains `query` (case-insensitive), newest first.
     pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<(RoomId, Entry)>, DbError> {
-        let needle = query.to_lowercase();
+        let needle = lowercase(query);
         let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readonly)?;
         let store = tx.object_store(MESSAGES)?;
         let request = store.open_cursor()?;
@@ -327,7 +327,7 @@ impl Db {
             }
             let cursor: IdbCursorWithValue = result.dyn_into()?;
             let entry: Entry = from_json(&cursor.value()?)?;
-            if !entry.deleted && entry.body.to_lowercase().contains(&needle) {
+            if !entry.deleted && lowercase(&entry.body).contains(&needle) {
                 let key: Array = cursor.key()?.dyn_into()?;
                 let room = key.get(0).as_string().unwrap_or_default();
                 found.push((RoomId(room), entry));
@@ -381,4 +381,10 @@ async fn collect(
         }
     }
     Ok(values)
+}
+
+/// Unicode lower case by the browser's own tables: Rust's `to_lowercase` would add its
+/// conversion tables (about 10 KB) to the first load.
+fn lowercase(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
 }

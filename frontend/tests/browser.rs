@@ -290,6 +290,17 @@ mod storage {
         assert!(stored[0].edited);
         assert_eq!(stored[0].reactions[0].users, ["ann"]);
         assert_eq!(db.search("HELL", 10).await.unwrap().len(), 1);
+        // Case is folded by the browser's Unicode tables, not only ASCII.
+        db.save_room(
+            &room,
+            &[entry(7, "Été à Ørsted")],
+            &[],
+            &[],
+            &RoomState::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(db.search("ÉTÉ À ør", 10).await.unwrap().len(), 1);
         db.apply_to_stored(&event(6, "bob", "d6", EventKind::Delete { target: Seq(3) }))
             .await
             .unwrap();

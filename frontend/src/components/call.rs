@@ -198,10 +198,12 @@ fn ActiveCall(sync: ChatSync, me: String) -> impl IntoView {
     }
 }
 
+/// The first letter in upper case, by the browser's own Unicode tables (Rust's would add
+/// them to the first load).
 fn initial(name: &str) -> String {
     name.chars()
         .next()
-        .map(|c| c.to_uppercase().collect())
+        .map(|c| js_sys::JsString::from(c.to_string()).to_upper_case().into())
         .unwrap_or_default()
 }
 

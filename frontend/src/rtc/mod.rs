@@ -173,10 +173,11 @@ impl Rtc {
         }
     }
 
-    /// The people the server says I blocked (from the welcome).
+    /// The people the server says I blocked (from the welcome). Usernames are ASCII
+    /// (`shared::limits::check_username`).
     pub fn set_blocked(self, users: Vec<String>) {
         if let Some(inner) = self.inner() {
-            *inner.blocked.borrow_mut() = users.iter().map(|u| u.to_lowercase()).collect();
+            *inner.blocked.borrow_mut() = users.iter().map(|u| u.to_ascii_lowercase()).collect();
         }
     }
 
@@ -185,16 +186,16 @@ impl Rtc {
         if let Some(inner) = self.inner() {
             let mut set = inner.blocked.borrow_mut();
             if blocked {
-                set.insert(user.to_lowercase());
+                set.insert(user.to_ascii_lowercase());
             } else {
-                set.remove(&user.to_lowercase());
+                set.remove(&user.to_ascii_lowercase());
             }
         }
     }
 
     fn is_blocked(self, user: &str) -> bool {
         self.inner()
-            .is_some_and(|i| i.blocked.borrow().contains(&user.to_lowercase()))
+            .is_some_and(|i| i.blocked.borrow().contains(&user.to_ascii_lowercase()))
     }
 
     fn on_signal(self, room: RoomId, from: String, session: String, data: SignalData) {
