@@ -1037,3 +1037,55 @@ fn the_receiver_closes_after_the_grace_or_when_the_sender_does() {
     );
     assert!(r.is_done());
 }
+
+#[test]
+fn a_sender_gone_silent_on_an_open_connection_is_resumed() {
+    // The transport stalls without reporting anything: no bytes, no close, `connected`.
+    let mut r = open_receiver(&[3 * MIB]);
+    let get = r.storage_ready(0);
+    assert!(matches!(
+        get[..],
+        [receive::Action::Send(ChannelMessage::Get {
+            file: 0,
+            offset: 0
+        })]
+    ));
+    assert_eq!(r.deadline(), Some(rules::SILENCE_LIMIT_MS));
+    assert!(r.tick(rules::SILENCE_LIMIT_MS - 1).is_empty());
+    // Bytes arrive and are stored just before the limit: the sender was heard from.
+    let write = r.chunk(&[7u8; 1000]);
+    assert_eq!(
+        write,
+        [receive::Action::Write {
+            file: 0,
+            offset: 0,
+            len: 1000
+        }]
+    );
+    assert_eq!(
+        r.deadline(),
+        None,
+        "our own write is pending: not the sender's fault"
+    );
+    r.written(14_999, 0, 1000);
+    assert_eq!(r.deadline(), Some(14_999 + rules::SILENCE_LIMIT_MS));
+    assert!(r.tick(14_999 + rules::SILENCE_LIMIT_MS - 1).is_empty());
+    let lost = r.tick(14_999 + rules::SILENCE_LIMIT_MS);
+    assert_eq!(
+        lost,
+        [
+            receive::Action::CloseLink,
+            receive::Action::Phase(Phase::Resuming)
+        ]
+    );
+    // The next attempt asks from the bytes already stored.
+    let at = 14_999 + rules::SILENCE_LIMIT_MS + rules::RETRY_DELAY_MS;
+    assert_eq!(r.tick(at), [receive::Action::Connect]);
+    let resumed = r.channel_open(at + 100);
+    assert!(
+        resumed.contains(&receive::Action::Send(ChannelMessage::Get {
+            file: 0,
+            offset: 1000
+        }))
+    );
+}

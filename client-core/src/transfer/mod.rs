@@ -44,6 +44,11 @@ pub mod rules {
     pub const MAX_RETRY_DELAY_MS: u64 = 5 * 1000;
     /// Attempts in a row that stored no new byte before the receiver gives up.
     pub const MAX_RESUME_ATTEMPTS: u32 = 5;
+    /// A connection that stays open while the sender goes silent (no byte, no message) this
+    /// long, with nothing of ours in the way (every byte received is stored), is treated as
+    /// lost and resumed: a transport can stall without ever reporting it (SCTP retransmits
+    /// for about a minute before it gives up).
+    pub const SILENCE_LIMIT_MS: u64 = 15 * 1000;
     /// After its last `verified`, the receiver keeps the connection this long (or until the
     /// sender closes it), so the message is not cut off.
     pub const FINISH_GRACE_MS: u64 = 5 * 1000;

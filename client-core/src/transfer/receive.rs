@@ -15,7 +15,9 @@
 //! [`rules::CONNECT_TIMEOUT_MS`], or stays `disconnected` for
 //! [`rules::DISCONNECTED_GRACE_MS`], is lost like a closed one; after a loss a new offer goes
 //! out after [`rules::RETRY_DELAY_MS`] (doubling while attempts store nothing new), and after
-//! [`rules::MAX_RESUME_ATTEMPTS`] fruitless attempts in a row the session fails.
+//! [`rules::MAX_RESUME_ATTEMPTS`] fruitless attempts in a row the session fails. An open
+//! connection on which the sender stays silent for [`rules::SILENCE_LIMIT_MS`] while a file is
+//! asked for (and every byte received is stored) is lost too.
 
 use super::{Failure, FileDigest, Phase, Violation, rules, same_digest};
 use shared::transfer::{ACK_EVERY_BYTES, ChannelMessage, FileMeta};
@@ -125,6 +127,10 @@ pub struct Receiver {
     last_verdict: Option<(u32, bool)>,
     /// [`Action::Finished`] went out.
     finished: bool,
+    /// The latest time any input brought.
+    clock: u64,
+    /// When the sender was last heard from (or the current file asked for).
+    heard_at: u64,
     out: Vec<Action>,
 }
 
@@ -141,6 +147,8 @@ impl Receiver {
             resuming: false,
             last_verdict: None,
             finished: false,
+            clock: 0,
+            heard_at: 0,
             out: Vec::new(),
         }
     }
@@ -154,7 +162,10 @@ impl Receiver {
     pub fn deadline(&self) -> Option<u64> {
         match self.link {
             Link::Connecting { until } | Link::Closing { until } => Some(until),
-            Link::Open { shaky_until } => shaky_until,
+            Link::Open { shaky_until } => match (shaky_until, self.silence_limit()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Link::Retry { at } => Some(at),
             Link::Idle | Link::Over => None,
         }
@@ -180,8 +191,26 @@ impl Receiver {
         std::mem::take(&mut self.out)
     }
 
+    /// When a silent sender makes the connection count as lost: only while a file is asked
+    /// for, not yet ended, and nothing of ours (a write) is pending.
+    fn silence_limit(&self) -> Option<u64> {
+        let c = &self.current;
+        let waiting_on_sender = c.requested
+            && c.expected.is_none()
+            && c.written == c.received
+            && self.verdicts.get(c.index) == Some(&None);
+        waiting_on_sender.then_some(self.heard_at + rules::SILENCE_LIMIT_MS)
+    }
+
+    /// Notes the time and that the sender was heard from.
+    fn heard(&mut self, now: u64) {
+        self.clock = self.clock.max(now);
+        self.heard_at = self.clock;
+    }
+
     /// The person accepted: storage for the first file, and the first offer.
     pub fn start(&mut self, now: u64) -> Vec<Action> {
+        self.clock = self.clock.max(now);
         if self.link == Link::Idle {
             if self.files.is_empty() {
                 self.finish(Ok(()));
@@ -212,6 +241,7 @@ impl Receiver {
 
     /// The data channel of the current connection is open.
     pub fn channel_open(&mut self, now: u64) -> Vec<Action> {
+        self.heard(now);
         if let Link::Connecting { .. } = self.link {
             self.link = Link::Open { shaky_until: None };
             if let Some((file, ok)) = self.last_verdict {
@@ -273,7 +303,10 @@ impl Receiver {
 
     /// Time passed.
     pub fn tick(&mut self, now: u64) -> Vec<Action> {
+        self.clock = self.clock.max(now);
+        let silent = self.silence_limit().is_some_and(|limit| now >= limit);
         match self.link {
+            Link::Open { .. } if silent => self.lost(now),
             Link::Connecting { until } if now >= until => self.lost(now),
             Link::Open {
                 shaky_until: Some(until),
@@ -287,6 +320,7 @@ impl Receiver {
 
     /// A control message from the sender.
     pub fn message(&mut self, now: u64, message: ChannelMessage) -> Vec<Action> {
+        self.heard(now);
         if let Link::Open { .. } = self.link
             && let Err(violation) = self.on_message(now, message)
         {
@@ -351,6 +385,8 @@ impl Receiver {
 
     /// The first `end` bytes of `file` are stored.
     pub fn written(&mut self, now: u64, file: u32, end: u64) -> Vec<Action> {
+        // Bytes being stored came from the sender: it was heard from.
+        self.heard(now);
         let current = &mut self.current;
         if file as usize == current.index && end > current.written && end <= current.received {
             current.written = end;
@@ -385,6 +421,7 @@ impl Receiver {
         let open = matches!(self.link, Link::Open { .. });
         if open && current.ready && !current.requested && current.expected.is_none() {
             current.requested = true;
+            self.heard_at = self.clock;
             let (file, offset) = (current.index as u32, current.received);
             self.out
                 .push(Action::Send(ChannelMessage::Get { file, offset }));
