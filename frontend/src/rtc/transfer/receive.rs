@@ -142,8 +142,12 @@ impl Rtc {
                 });
             }
             Action::Write { file, offset, len } => {
-                let (Some(bytes), Some(writer)) = (chunk, t.writer()) else {
-                    return;
+                let Some(bytes) = chunk else { return };
+                // Bytes accepted with nowhere to go would never be reported written: the
+                // session could not finish, so it fails now.
+                let Some(writer) = t.writer() else {
+                    let why = "The received file has no storage.".to_owned();
+                    return self.drive_in(t, |m| m.local_failure(why), None);
                 };
                 t.unhanded.borrow().push(bytes);
                 let end = offset + len;
