@@ -58,6 +58,11 @@ impl SocketContext {
     pub fn typing_allowed(&self, room: &RoomId) -> bool {
         self.typing.allow(room)
     }
+
+    /// This socket sent a message in `room`: its typing notice there is over.
+    pub fn typing_ended(&self, room: &RoomId) {
+        self.typing.forget(room);
+    }
 }
 
 #[derive(Debug)]
@@ -296,6 +301,7 @@ where
                     match frame {
                         Message::Text(text) => match dispatch::parse(text.as_str()) {
                             Ok(ClientMessage::Send { room, client_id, body, reply_to }) => {
+                                ctx.typing_ended(&room);
                                 let sending = Box::pin(timeline::start_send(
                                     state, ctx, room, client_id, body, reply_to,
                                 ))

@@ -110,6 +110,15 @@ impl TypingThrottle {
         last.insert(room.clone(), now);
         true
     }
+
+    /// A message from this socket in `room` ends its typing notice for everyone (clients hide
+    /// it on the message), so the next keystroke's notice must go out, however soon.
+    pub fn forget(&self, room: &RoomId) {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(room);
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +132,7 @@ mod tests {
         assert!(throttle.allow(&a));
         assert!(!throttle.allow(&a));
         assert!(throttle.allow(&RoomId("b".into())));
+        throttle.forget(&a);
+        assert!(throttle.allow(&a), "a message ends the window");
     }
 }

@@ -28,6 +28,27 @@ async fn typing_reaches_the_others_once_per_throttle_window() {
 }
 
 #[tokio::test]
+async fn typing_right_after_sending_is_shown() {
+    // Clients hide someone's typing notice when their message arrives; typing again within
+    // the throttle window must be shown again (issue 17: it was dropped for 2 s).
+    let server = TestServer::start().await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let typing = ClientMessage::Typing {
+        room: RoomId::lobby(),
+    };
+    let typed = |e: ServerMessage| match e {
+        ServerMessage::Typing { user, .. } => Some(user),
+        _ => None,
+    };
+    alice.send(&typing).await;
+    assert_eq!(bob.wait_for(typed).await, "alice");
+    alice.post(&RoomId::lobby(), "m1", "done typing").await;
+    alice.send(&typing).await;
+    assert_eq!(bob.wait_for(typed).await, "alice");
+}
+
+#[tokio::test]
 async fn presence_is_counted_per_socket_with_a_grace_period() {
     let server = TestServer::start().await;
     let mut bob = server.connect(&server.create_user("bob").await).await;
