@@ -140,7 +140,19 @@ test('replies, edits, deletes, reactions and formatting, as the other person see
     assert.equal(await first.locator('code').innerText(), 'cargo build');
     assert.equal(await first.locator('a').getAttribute('href'), 'https://example.org/x');
     assert.equal(await first.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
-    await first.locator('.mention.me').waitFor();
+    // A mention of me is marked and stays in the line of text around it (issue 17 #2: it was
+    // made a flex box and broke the message onto three lines).
+    const mention = first.locator('.mention.to-me');
+    await mention.waitFor();
+    assert.equal(await mention.evaluate((e) => getComputedStyle(e).display), 'inline');
+    const inLine = await mention.evaluate((e) => {
+      const before = document.createRange();
+      before.selectNodeContents(e.previousSibling);
+      const a = before.getBoundingClientRect();
+      const b = e.getBoundingClientRect();
+      return Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2) < a.height / 2;
+    });
+    assert.ok(inLine, 'the mention shares the line of the text before it');
 
     // Lee reacts and replies.
     await first.hover();

@@ -52,7 +52,7 @@ fn render_piece(piece: Piece, me: &str) -> AnyView {
             .into_any()
     } else if mention {
         let is_me = text[1..].eq_ignore_ascii_case(me);
-        view! { <span class="mention" class:me=is_me>{text}</span> }.into_any()
+        view! { <span class="mention" class:to-me=is_me>{text}</span> }.into_any()
     } else {
         text.into_any()
     };
