@@ -53,6 +53,20 @@ test('history and the session survive a reload; log-out and log-in work', async 
   });
 });
 
+test('a newcomer who presses Enter is told to sign up, and can', async () => {
+  // Issue 17 #10: Enter submits the log-in, and a new user only heard "Wrong username or
+  // password".
+  await withPages(fixture.browser, 'newcomer', 1, async ([page]) => {
+    await page.goto(fixture.server.url);
+    await page.getByLabel('Username').fill('newcomer');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'New here? Choose Sign up to create this account.' }).waitFor();
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await waitConnected(page);
+  });
+});
+
 test('sign-up explains taken names and weak passwords', async () => {
   await withPages(fixture.browser, 'signup-errors', 1, async ([page]) => {
     await page.goto(fixture.server.url);

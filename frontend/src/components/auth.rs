@@ -102,7 +102,18 @@ pub fn AuthForm(
                         needs_code.set(true);
                         focus("code");
                     }
-                    error.set(Some(problem.0));
+                    let mut text = problem.0;
+                    // Enter logs in; someone new who pressed it has no account yet. Where
+                    // sign-up is open, say what to do instead (the server does not say whether
+                    // the name exists).
+                    let sign_up_offered = web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.get_element_by_id("sign-up"))
+                        .is_some();
+                    if problem.1.as_deref() == Some("invalid_credentials") && sign_up_offered {
+                        text.push_str(" New here? Choose Sign up to create this account.");
+                    }
+                    error.set(Some(text));
                 }
             }
         });
