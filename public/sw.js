@@ -21,10 +21,13 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-/** The files an index.html needs, by the absolute paths it names. */
+/**
+ * The files an index.html needs, by the absolute paths it names, quoted or not: the release
+ * build's minified HTML leaves attribute values unquoted (`href=/style-….css`).
+ */
 function assetsOf(html) {
   const found = new Set(ALWAYS);
-  const pattern = /["'](\/[A-Za-z0-9_./-]+\.(?:js|wasm|css|svg|png|webmanifest))["']/g;
+  const pattern = /(?:=|["'(])(\/[A-Za-z0-9_./-]+\.(?:js|wasm|css|svg|png|webmanifest))(?=[\s"'>)]|$)/g;
   for (const match of html.matchAll(pattern)) found.add(match[1]);
   return [...found];
 }

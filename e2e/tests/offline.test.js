@@ -41,6 +41,31 @@ test('messages sent while someone is offline reach them once and in order', asyn
   });
 });
 
+test('the installed app keeps every file the page uses, the stylesheet included', async () => {
+  // Issue 17 #11: the worker looked for quoted paths, and the minified index.html has none for
+  // the stylesheet, so the app started unstyled offline once the HTTP cache was gone.
+  await withPages(fixture.browser, 'offline-shell', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'quinn');
+    await controlledByServiceWorker(page);
+    const used = await page.evaluate(() => [
+      ...[...document.querySelectorAll('link[rel=stylesheet], link[rel=modulepreload], link[rel=preload]')]
+        .map((l) => new URL(l.href).pathname),
+    ]);
+    assert.ok(used.some((p) => p.endsWith('.css')), `a stylesheet among ${used}`);
+    const cachedPaths = () => page.evaluate(async () => {
+      const cache = await caches.open('chat-shell-v1');
+      return (await cache.keys()).map((r) => new URL(r.url).pathname);
+    });
+    // The worker fills its cache as it installs; give it a moment.
+    let cached = await cachedPaths();
+    for (let i = 0; i < 50 && !used.every((p) => cached.includes(p)); i++) {
+      await page.waitForTimeout(100);
+      cached = await cachedPaths();
+    }
+    for (const path of used) assert.ok(cached.includes(path), `${path} in ${cached}`);
+  });
+});
+
 test('a reload while offline shows the history, and the outbox survives it', async () => {
   await withPages(fixture.browser, 'offline-reload', 2, async ([ola, pat]) => {
     await signUp(ola, fixture.server.url, 'ola');
