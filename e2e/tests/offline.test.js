@@ -115,6 +115,18 @@ test('the app is installable: Chromium reports no installability errors', async 
     assert.deepEqual(ours, []);
     const manifest = await (await page.request.get(`${fixture.server.url}/manifest.webmanifest`)).json();
     assert.equal(manifest.display, 'standalone');
-    assert.ok(manifest.icons.length > 0);
+    // Issue 17 #11: an id, PNG icons (some platforms take no SVG), a maskable one, and the
+    // icon iOS asks for.
+    assert.equal(manifest.id, '/');
+    const png = (size, purpose) =>
+      manifest.icons.find((i) => i.type === 'image/png' && i.sizes === size && i.purpose === purpose);
+    for (const icon of [png('192x192', 'any'), png('512x512', 'any'), png('512x512', 'maskable')]) {
+      assert.ok(icon, JSON.stringify(manifest.icons));
+      const response = await page.request.get(`${fixture.server.url}${icon.src}`);
+      assert.equal(response.status(), 200);
+      assert.equal(response.headers()['content-type'], 'image/png');
+    }
+    const touch = await page.locator('link[rel=apple-touch-icon]').getAttribute('href');
+    assert.equal((await page.request.get(`${fixture.server.url}${touch}`)).status(), 200);
   });
 });
