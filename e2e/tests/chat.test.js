@@ -186,6 +186,14 @@ test('logging out while offline says what could not be done', async () => {
     await signUp(nia, fixture.server.url, 'nia');
     await fixture.server.stop();
     await say(nia, 'never delivered');
+    // Issue 17 #9: log-out asks before it throws unsent messages away.
+    const asked = [];
+    nia.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
+    await nia.getByRole('button', { name: 'Log out' }).click();
+    await nia.getByText('Sending…').waitFor();
+    assert.match(asked[0] ?? '', /1 message is not sent yet/);
+    assert.equal(await nia.getByLabel('Username').count(), 0, 'still signed in after Cancel');
+    nia.once('dialog', (dialog) => dialog.accept());
     await nia.getByRole('button', { name: 'Log out' }).click();
     await nia.getByText('1 unsent message was discarded.').waitFor();
     await nia.getByText('Could not reach the server').waitFor();

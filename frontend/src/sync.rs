@@ -478,6 +478,21 @@ impl ChatSync {
     }
 
     pub fn log_out(self) {
+        // Log-out deletes this device's copy, the outbox included: ask before throwing
+        // unsent messages away.
+        let waiting = self.unsent_count();
+        if waiting > 0 {
+            let question = format!(
+                "{waiting} message{} not sent yet. Logging out deletes {} from this device. Log out anyway?",
+                if waiting == 1 { " is" } else { "s are" },
+                if waiting == 1 { "it" } else { "them" }
+            );
+            let confirmed = web_sys::window()
+                .is_some_and(|w| w.confirm_with_message(&question).unwrap_or(false));
+            if !confirmed {
+                return;
+            }
+        }
         // Stop first: the server closes our socket before it answers, and that close must not
         // be taken for a session that ended on its own.
         self.stop();
