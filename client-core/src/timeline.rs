@@ -335,8 +335,9 @@ impl Timeline {
         if let Some(state) = state {
             self.synced_up_to = self.synced_up_to.max(state.cursor);
             self.saved_state = state.clone();
-            self.reached_start |= state.reached_start && !more;
         }
+        // Storage holds the room back to its first message, and nothing older is left in it.
+        self.reached_start |= self.saved_state.reached_start && !more;
         self.more_stored = more;
         for entry in stored {
             if entry.id.is_none()

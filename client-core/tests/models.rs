@@ -493,3 +493,21 @@ fn the_first_page_replaces_copies_a_list_saw_before_it_was_ever_synced() {
     let changes = t.take_changes().unwrap();
     assert_eq!(changes.entries.len(), 1, "the newer copy is stored");
 }
+
+#[test]
+fn a_conversation_restored_from_storage_back_to_its_start_offers_nothing_older() {
+    // Issue 17 #13: after a reload, "Load older messages" showed at the start of a
+    // conversation: the stored state said so, the stored page came separately.
+    let mut t = Timeline::default();
+    t.restore(
+        Vec::new(),
+        Some(RoomState {
+            cursor: Some(Seq(2)),
+            reached_start: true,
+        }),
+        true,
+    );
+    assert!(!t.reached_start, "the stored messages are not loaded yet");
+    t.restore(vec![entry(1, "first"), entry(2, "second")], None, false);
+    assert!(t.reached_start);
+}
