@@ -19,6 +19,21 @@ async function createRoom(page, name) {
   await page.getByRole('heading', { name: `# ${name}` }).waitFor();
 }
 
+test('"New room" takes the keyboard and Escape closes it', async () => {
+  // Issue 17 #13: the field was not focused and Escape did nothing.
+  await withPages(fixture.browser, 'new-room-keys', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'keys_r');
+    await rooms(page).getByRole('button', { name: 'New room' }).click();
+    const field = page.getByLabel('Room name');
+    await field.waitFor();
+    await page.waitForFunction(() => document.activeElement?.id === 'new-room-name');
+    await page.keyboard.type('typed at once');
+    assert.equal(await field.inputValue(), 'typed at once');
+    await page.keyboard.press('Escape');
+    await field.waitFor({ state: 'detached' });
+  });
+});
+
 test('two people chat in a new room: add member, unread badge, typing, seen-by', async () => {
   await withPages(fixture.browser, 'room', 2, async ([alice, bob]) => {
     await signUp(alice, fixture.server.url, 'alice_r');

@@ -1,5 +1,6 @@
 //! Sign-up and log-in form.
 
+use super::focus;
 use crate::api;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -178,17 +179,4 @@ pub fn AuthForm(
             <a id="sso" class="sso" href="/api/sso/start"></a>
         </section>
     }
-}
-
-/// Moves the keyboard focus to the element `id` once it is on the page.
-fn focus(id: &'static str) {
-    request_animation_frame(move || {
-        if let Some(element) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(id))
-            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-        {
-            let _ = element.focus();
-        }
-    });
 }

@@ -37,8 +37,15 @@ pub fn UsernameForm(
             on_submit.run(value);
         }
     };
+    // A form that appears on a click takes the keyboard (autofocus works only at page load);
+    // Escape closes it like Cancel.
+    super::focus(id);
     view! {
-        <form class=class on:submit=submit>
+        <form class=class on:submit=submit on:keydown=move |ev| {
+            if ev.key() == "Escape" {
+                on_cancel.run(());
+            }
+        }>
             <label for=id>"Username"</label>
             <input id=id autocomplete="off" maxlength="32" bind:value=user autofocus />
             <div class="panel-actions">

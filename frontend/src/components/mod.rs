@@ -65,3 +65,16 @@ pub fn App() -> impl IntoView {
         </main>
     }
 }
+
+/// Moves the keyboard focus to the element `id` once it is on the page.
+pub(crate) fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}

@@ -139,8 +139,15 @@ fn NewRoomForm(sync: ChatSync, panel: RwSignal<Panel>) -> impl IntoView {
         problem.set(None);
         sync.create_room(value.trim().to_owned());
     };
+    // A form that appears on a click takes the keyboard (autofocus works only at page load);
+    // Escape closes it like Cancel.
+    super::focus("new-room-name");
     view! {
-        <form class="panel" on:submit=submit>
+        <form class="panel" on:submit=submit on:keydown=move |ev| {
+            if ev.key() == "Escape" {
+                panel.set(Panel::Closed);
+            }
+        }>
             <label for="new-room-name">"Room name"</label>
             <input id="new-room-name" autocomplete="off" maxlength="64" bind:value=name autofocus />
             <div class="panel-actions">
