@@ -3,14 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, mkdirSync } from 'node:fs';
+import { axeProblems } from '../lib/axe.js';
 import { totp } from '../lib/totp.js';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { useServerAndBrowser } from '../lib/fixture.js';
 import { withPages, signUp, waitConnected, artifacts } from '../lib/browser.js';
 
 const fixture = useServerAndBrowser();
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 async function logIn(page, username, password) {
   await page.goto(fixture.server.url);
@@ -20,16 +19,6 @@ async function logIn(page, username, password) {
 }
 
 const devices = (page) => page.getByRole('list').locator('li');
-
-/** Serious and critical accessibility problems axe-core finds on the page. */
-async function axeProblems(page) {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() => globalThis.axe.run());
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 test('my devices: sign one out, change the password, sign out everywhere', async () => {
   await withPages(fixture.browser, 'account', 2, async ([laptop, phone]) => {

@@ -1,0 +1,49 @@
+// Accessibility scans of the chat itself (the account page is scanned in account.test.js):
+// axe-core must report no serious or critical problem on the log-in screen, a room with my own
+// messages, a mention of me and unread badges, and the phone layout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
+import { axeProblems } from '../lib/axe.js';
+
+const fixture = useServerAndBrowser();
+
+test('the log-in screen has no serious accessibility problem', async () => {
+  await withPages(fixture.browser, 'a11y-login', 1, async ([page]) => {
+    await page.goto(fixture.server.url);
+    await page.getByLabel('Username').waitFor();
+    assert.deepEqual(await axeProblems(page), []);
+  });
+});
+
+test('a room with my messages, a mention of me and unread badges has none either', async () => {
+  // Issue 17 #3: the mention badge and grey text on my messages' tint and on the active room
+  // failed the contrast check.
+  await withPages(fixture.browser, 'a11y-room', 2, async ([ann, ben]) => {
+    await signUp(ann, fixture.server.url, 'ann_a');
+    await signUp(ben, fixture.server.url, 'ben_a');
+    await ben.getByRole('button', { name: 'New room' }).click();
+    await ben.getByLabel('Room name').fill('side');
+    await ben.getByRole('button', { name: 'Create' }).click();
+    await ben.getByRole('heading', { name: '# side' }).waitFor();
+    await ben.getByRole('button', { name: 'Add member' }).click();
+    await ben.getByLabel('Username').fill('ann_a');
+    await ben.getByRole('button', { name: 'Add', exact: true }).click();
+    await say(ben, 'hey @ann_a, look here');
+    await say(ann, 'my own message in the lobby');
+    await ann.getByRole('log').getByText('my own message in the lobby').waitFor();
+    await ann.getByRole('navigation', { name: 'Rooms' }).locator('.badge.mention').waitFor();
+    assert.deepEqual(await axeProblems(ann), []);
+  });
+});
+
+test('the phone layout has none', async () => {
+  await withPages(fixture.browser, 'a11y-phone', 1, async ([page]) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signUp(page, fixture.server.url, 'cal_a');
+    await waitConnected(page);
+    await say(page, 'small screen');
+    assert.deepEqual(await axeProblems(page), []);
+  });
+});
