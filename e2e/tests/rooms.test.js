@@ -34,6 +34,24 @@ test('"New room" takes the keyboard and Escape closes it', async () => {
   });
 });
 
+test('a draft waits in its room while another room is shown', async () => {
+  // Issue 17 #5: switching rooms threw the unsent text away.
+  await withPages(fixture.browser, 'drafts', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'drafty_r');
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('half a thought');
+    await createRoom(page, 'Elsewhere');
+    assert.equal(await composer.inputValue(), '', 'the new room has its own, empty composer');
+    await composer.fill('another thought');
+    await roomLink(page, '# Lobby').click();
+    await page.getByRole('heading', { name: '# Lobby' }).waitFor();
+    assert.equal(await composer.inputValue(), 'half a thought');
+    await roomLink(page, '# Elsewhere').click();
+    await page.getByRole('heading', { name: '# Elsewhere' }).waitFor();
+    assert.equal(await composer.inputValue(), 'another thought');
+  });
+});
+
 test('two people chat in a new room: add member, unread badge, typing, seen-by', async () => {
   await withPages(fixture.browser, 'room', 2, async ([alice, bob]) => {
     await signUp(alice, fixture.server.url, 'alice_r');

@@ -95,6 +95,8 @@ pub struct ChatSync {
     core: StoredValue<ChatClient>,
     /// One per room whose timeline a view reads.
     timeline_changed: StoredValue<HashMap<RoomId, Trigger>>,
+    /// What was typed and not sent, per room, kept while another room is shown.
+    drafts: StoredValue<HashMap<RoomId, String>>,
     /// The local copy; `None` until opened or if the browser refuses IndexedDB.
     db: StoredValue<Option<Rc<Db>>, LocalStorage>,
     owner: StoredValue<Owner, LocalStorage>,
@@ -119,6 +121,7 @@ impl ChatSync {
             request: RwSignal::new(None),
             core: StoredValue::new(ChatClient::new(username.clone())),
             timeline_changed: StoredValue::new(HashMap::new()),
+            drafts: StoredValue::new(HashMap::new()),
             db: StoredValue::new_local(None),
             owner: StoredValue::new_local(Owner::current().unwrap_or_default()),
             connection: StoredValue::new_local(None),
@@ -369,6 +372,25 @@ impl ChatSync {
             room: owner.with(|| StoredValue::new(room.clone())),
             changed,
         })
+    }
+
+    /// The unsent text of `room`'s composer.
+    pub fn draft(self, room: &RoomId) -> String {
+        self.drafts
+            .try_with_value(|d| d.get(room).cloned())
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Keeps the composer's text of `room` for when it is shown again.
+    pub fn keep_draft(self, room: &RoomId, text: String) {
+        self.drafts.try_update_value(|d| {
+            if text.is_empty() {
+                d.remove(room);
+            } else {
+                d.insert(room.clone(), text);
+            }
+        });
     }
 
     /// Shows `room`: loads its history the first time (stored copy first, then what is new on

@@ -67,10 +67,19 @@ pub fn RoomPane(
     let topic = move || summary.with(|s| s.as_ref().map(|s| s.topic.clone()).unwrap_or_default());
     let panel = RwSignal::new(Panel::Closed);
 
-    let draft = RwSignal::new(String::new());
+    // The composer starts with what was typed here before another room was shown.
+    let draft = RwSignal::new(sync.draft(&room));
     // The message being answered or rewritten by the composer, if any.
     let replying = RwSignal::new(None::<Seq>);
     let editing = RwSignal::new(None::<Seq>);
+    // Kept as the room's draft unless it is an edit in progress (an abandoned edit must not
+    // come back as a new message).
+    Effect::new(move |_| {
+        let text = draft.get();
+        if editing.get_untracked().is_none() {
+            sync.keep_draft(&room_id.get_value(), text);
+        }
+    });
     let composer_error = RwSignal::new(None::<String>);
     let composer: NodeRef<html::Textarea> = NodeRef::new();
     let last_typing = StoredValue::new(0.0f64);
