@@ -54,7 +54,7 @@ test('history and the session survive a reload; log-out and log-in work', async 
 });
 
 test('a newcomer who presses Enter is told to sign up, and can', async () => {
-  // Issue 17 #10: Enter submits the log-in, and a new user only heard "Wrong username or
+  // Issue 17 #10: Enter submits the log-in, and all a new user heard was "Wrong username or
   // password".
   await withPages(fixture.browser, 'newcomer', 1, async ([page]) => {
     await page.goto(fixture.server.url);

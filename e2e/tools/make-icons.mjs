@@ -1,6 +1,6 @@
 // Renders the app's PNG icons from public/icon.svg with the e2e suite's Playwright and Debian's
 // Chromium (after `npm ci` in e2e/: node e2e/tools/make-icons.mjs). The PNGs are
-// committed; run this again only when the icon changes. The maskable and Apple icons are full
+// committed; run this again when the icon changes. The maskable and Apple icons are full
 // bleed with the glyph inside the maskable safe zone (the platform rounds or crops them).
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';

@@ -239,8 +239,11 @@ impl Link {
         self.channel.ready_state() == web_sys::RtcDataChannelState::Open
     }
 
+    /// Sends a control message if the channel is open (on a closed one it would be lost).
     pub fn send(&self, message: &ChannelMessage) {
-        if let Ok(text) = serde_json::to_string(message) {
+        if self.is_open()
+            && let Ok(text) = serde_json::to_string(message)
+        {
             let _ = self.channel.send_with_str(&text);
         }
     }

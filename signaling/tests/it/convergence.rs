@@ -272,6 +272,15 @@ impl Device {
             .collect()
     }
 
+    /// This user's messages among `stored` that are not deleted (the ones it may edit or
+    /// delete).
+    fn mine<'a>(&self, stored: &'a [Entry]) -> Vec<&'a Entry> {
+        stored
+            .iter()
+            .filter(|e| e.sender == self.user && !e.deleted)
+            .collect()
+    }
+
     fn next_client_id(&mut self) -> ClientMsgId {
         self.typed += 1;
         ClientMsgId(format!("{}-{}", self.name, self.typed))
@@ -304,11 +313,7 @@ impl Device {
                 self.run(outputs).await;
             }
             40..=49 => {
-                let mine: Vec<&Entry> = stored
-                    .iter()
-                    .filter(|e| e.sender == self.user && !e.deleted)
-                    .collect();
-                if let Some(target) = mine.choose(rng).and_then(|e| e.id) {
+                if let Some(target) = self.mine(&stored).choose(rng).and_then(|e| e.id) {
                     let id = self.next_client_id();
                     let body = format!("edited by {} ({})", self.name, id.0);
                     let outputs = self.core.edit(room, id, target, body);
@@ -325,11 +330,7 @@ impl Device {
                 }
             }
             60..=62 => {
-                let mine: Vec<&Entry> = stored
-                    .iter()
-                    .filter(|e| e.sender == self.user && !e.deleted)
-                    .collect();
-                if let Some(target) = mine.choose(rng).and_then(|e| e.id) {
+                if let Some(target) = self.mine(&stored).choose(rng).and_then(|e| e.id) {
                     let id = self.next_client_id();
                     let outputs = self.core.delete(room, id, target);
                     self.run(outputs).await;

@@ -168,13 +168,7 @@ impl TestServer {
 
     /// Opens a socket and returns the room list of its welcome.
     pub async fn connect_and_welcome(&self, cookie: &str) -> Vec<shared::rooms::RoomSummary> {
-        let url = format!("{}/ws", self.base.replace("http://", "ws://"));
-        let mut request = url.into_client_request().unwrap();
-        let headers = request.headers_mut();
-        headers.insert("Cookie", HeaderValue::from_str(cookie).unwrap());
-        headers.insert("Origin", HeaderValue::from_str(&self.origin()).unwrap());
-        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        match (Client { ws }).next_event().await {
+        match self.connect_welcomed(cookie).await.1 {
             ServerMessage::Welcome { rooms, .. } => rooms,
             other => panic!("expected a welcome, got {other:?}"),
         }

@@ -118,9 +118,7 @@ impl Rtc {
     fn apply_one(self, t: &Rc<Incoming>, action: Action, chunk: Option<&js_sys::ArrayBuffer>) {
         match action {
             Action::Send(message) => {
-                if let Some(link) = t.link()
-                    && link.is_open()
-                {
+                if let Some(link) = t.link() {
                     link.send(&message);
                 }
             }

@@ -133,9 +133,7 @@ impl Rtc {
         for action in actions {
             match action {
                 Action::Send(message) => {
-                    if let Some(link) = t.link()
-                        && link.is_open()
-                    {
+                    if let Some(link) = t.link() {
                         link.send(&message);
                     }
                 }
