@@ -72,6 +72,7 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum View {
     Rooms,
+    /// The room shown, and its "New messages" line ([`ChatClient::unread_marker`]).
     Current,
     Timeline(RoomId),
     Members,
@@ -110,6 +111,11 @@ pub struct ChatClient {
     me: String,
     rooms: RoomList,
     current: Option<RoomId>,
+    /// The room to show first when it is in the list (the address, or the last one shown).
+    preferred: Option<RoomId>,
+    /// The current room's read position when it was opened with unread messages: the
+    /// "New messages" line goes after it. Kept while the room stays open.
+    unread_marker: Option<(RoomId, Seq)>,
     visible: bool,
     /// Welcomed on the current connection.
     online: bool,
@@ -137,6 +143,8 @@ impl ChatClient {
             me: me.into(),
             rooms: RoomList::default(),
             current: None,
+            preferred: None,
+            unread_marker: None,
             visible: true,
             online: false,
             timelines: HashMap::new(),
@@ -164,6 +172,14 @@ impl ChatClient {
     }
     pub fn current(&self) -> Option<&RoomId> {
         self.current.as_ref()
+    }
+    /// Where the "New messages" line goes in `room`: after this seq (messages of others past
+    /// it were unread when the room was opened). `None` when nothing was unread.
+    pub fn unread_marker(&self, room: &RoomId) -> Option<Seq> {
+        self.unread_marker
+            .as_ref()
+            .filter(|(r, _)| r == room)
+            .map(|(_, seq)| *seq)
     }
     pub fn is_online(&self) -> bool {
         self.online
@@ -198,6 +214,12 @@ impl ChatClient {
     }
 
     // ---- start ----
+
+    /// Shows `room` first when the user is a member (from the address, or the room shown
+    /// last); otherwise the lobby. Given before [`Self::restore`].
+    pub fn prefer_room(&mut self, room: RoomId) {
+        self.preferred = Some(room);
+    }
 
     /// Starts from what storage kept: the room list, each room's sync state and the outbox.
     /// Returns the room to show first; the driver loads its stored messages
@@ -612,14 +634,19 @@ impl ChatClient {
     }
 
     fn default_room(&self) -> Option<RoomId> {
-        self.rooms
-            .get(&RoomId::lobby())
+        self.preferred
+            .as_ref()
+            .and_then(|r| self.rooms.get(r))
+            .or_else(|| self.rooms.get(&RoomId::lobby()))
             .or_else(|| self.rooms.all().first())
             .map(|r| r.id.clone())
     }
 
     fn set_current(&mut self, room: RoomId) {
         self.ensure_timeline(&room);
+        if self.unread_marker.as_ref().is_some_and(|(r, _)| r != &room) {
+            self.unread_marker = None;
+        }
         self.current = Some(room);
         self.out.push(Output::Changed(View::Current));
     }
@@ -832,6 +859,13 @@ impl ChatClient {
     fn mark_read(&mut self, room: &RoomId) {
         if !self.visible || self.current.as_ref() != Some(room) {
             return;
+        }
+        // The first unread messages seen in this room get the "New messages" line.
+        if self.unread_marker.is_none()
+            && let Some(summary) = self.rooms.get(room).filter(|s| s.unread > 0)
+        {
+            self.unread_marker = Some((room.clone(), summary.read_seq));
+            self.out.push(Output::Changed(View::Current));
         }
         if let Some(seq) = self.rooms.mark_read(room) {
             self.out.push(Output::Changed(View::Rooms));

@@ -21,6 +21,12 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
 }
 
+/// The text as read, without formatting marks: for previews, quotes and announcements,
+/// which show no styles.
+pub fn plain_text(body: &str) -> String {
+    parse(body).into_iter().map(|p| p.text).collect()
+}
+
 /// Splits `body` into styled pieces. Markers without a partner are shown as typed.
 pub fn parse(body: &str) -> Vec<Piece> {
     let chars: Vec<char> = body.chars().collect();

@@ -457,6 +457,11 @@ impl Timeline {
             .any(|e| e.id.is_none() && &e.client_id == client_id && e.sender == sender)
     }
 
+    /// The newest stored message's seq.
+    pub fn newest_id(&self) -> Option<Seq> {
+        self.entries.iter().rev().find_map(|e| e.id)
+    }
+
     /// The oldest stored message, where the next history page ends.
     pub fn oldest_id(&self) -> Option<Seq> {
         self.entries.iter().find_map(|e| e.id)

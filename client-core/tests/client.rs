@@ -516,3 +516,92 @@ fn a_room_first_touched_while_connected_syncs_from_its_stored_cursor() {
         "{out:?}"
     );
 }
+
+fn group(id: &str, last_seq: i64, read_seq: i64, unread: u32) -> RoomSummary {
+    RoomSummary {
+        id: RoomId(id.into()),
+        name: id.into(),
+        last_seq: Seq(last_seq),
+        read_seq: Seq(read_seq),
+        unread,
+        ..lobby(0)
+    }
+}
+
+#[test]
+fn the_room_in_the_address_or_shown_last_opens_first_when_the_user_is_in_it() {
+    // Issue 17 #4: reload, logging in again and the offline start always opened the lobby.
+    let rooms = vec![lobby(0), group("design", 0, 0, 0)];
+    let mut client = ChatClient::new("me");
+    client.prefer_room(RoomId("design".into()));
+    let (first, _) = client.restore(rooms.clone(), Default::default(), vec![]);
+    assert_eq!(
+        first,
+        Some(RoomId("design".into())),
+        "offline start, stored list"
+    );
+
+    // First start on this device: no stored list, the room comes with the Welcome.
+    let mut client = ChatClient::new("me");
+    client.prefer_room(RoomId("design".into()));
+    client.restore(vec![], Default::default(), vec![]);
+    client.on_server(
+        ServerMessage::Welcome {
+            username: "me".into(),
+            rooms: rooms.clone(),
+            blocked: vec![],
+        },
+        0,
+    );
+    assert_eq!(client.current(), Some(&RoomId("design".into())));
+
+    // A room the user is not in (an old link, another account's address) shows the lobby.
+    let mut client = ChatClient::new("me");
+    client.prefer_room(RoomId("secret".into()));
+    let (first, _) = client.restore(rooms, Default::default(), vec![]);
+    assert_eq!(first, Some(RoomId::lobby()));
+}
+
+#[test]
+fn a_room_opened_with_unread_messages_marks_where_they_start_until_another_room_opens() {
+    // Issue 17 #1: no "New messages" line.
+    let mut client = ChatClient::new("me");
+    client.restore(vec![], Default::default(), vec![]);
+    client.on_server(
+        ServerMessage::Welcome {
+            username: "me".into(),
+            rooms: vec![lobby(3), group("design", 9, 6, 3)],
+            blocked: vec![],
+        },
+        0,
+    );
+    let lobby_id = RoomId::lobby();
+    let design = RoomId("design".into());
+    assert_eq!(
+        client.unread_marker(&lobby_id),
+        None,
+        "nothing unread there"
+    );
+
+    let out = client.open(design.clone());
+    assert_eq!(client.unread_marker(&design), Some(Seq(6)));
+    assert!(out.contains(&Output::Changed(View::Current)));
+    assert!(
+        sends(&out).contains(&ClientMessage::MarkRead {
+            room: design.clone(),
+            seq: Seq(9)
+        }),
+        "the room is read once shown"
+    );
+    // More messages while it is open do not move the line.
+    let mut later = message(10, "bob", "b10", "more");
+    later.room = design.clone();
+    client.on_server(ServerMessage::Event { event: later }, 0);
+    assert_eq!(client.unread_marker(&design), Some(Seq(6)));
+
+    // Back and forth: everything was read, so no line any more.
+    client.open(lobby_id);
+    assert_eq!(client.unread_marker(&design), None);
+    client.open(design.clone());
+    assert_eq!(client.unread_marker(&design), None);
+}

@@ -511,3 +511,14 @@ fn a_conversation_restored_from_storage_back_to_its_start_offers_nothing_older()
     t.restore(vec![entry(1, "first"), entry(2, "second")], None, false);
     assert!(t.reached_start);
 }
+
+#[test]
+fn previews_and_quotes_read_without_formatting_marks() {
+    // Issue 17 #13: the sidebar and quotes showed `**raw**` marks.
+    use client_core::format::plain_text;
+    assert_eq!(
+        plain_text("**bold** and *soft* `code` @ann https://x.example"),
+        "bold and soft code @ann https://x.example"
+    );
+    assert_eq!(plain_text("2 * 3 = 6"), "2 * 3 = 6", "a lone mark is text");
+}

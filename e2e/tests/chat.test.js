@@ -168,12 +168,19 @@ test('while offline the status counts down and "Reconnect now" skips the wait', 
     await fixture.server.stop();
     // Let the backoff grow (0.5, 1, 2, 4, 8 s…) until the next attempt is 7+ s away, so that
     // without the button the reconnect could not happen within the 3 s allowed below.
-    const status = mia.getByRole('status');
-    await status.filter({ hasText: /Reconnecting in ([7-9]|1\d) s/ }).waitFor({ timeout: 20_000 });
-    const before = Number(/in (\d+) s/.exec(await status.textContent())[1]);
+    const shown = mia.locator('.status');
+    await shown.filter({ hasText: /Reconnecting in ([7-9]|1\d) s/ }).waitFor({ timeout: 20_000 });
+    const before = Number(/in (\d+) s/.exec(await shown.textContent())[1]);
+    const announced = await mia.getByRole('status').textContent();
     await mia.waitForTimeout(1100);
-    const after = Number(/in (\d+) s/.exec(await status.textContent())[1]);
+    const after = Number(/in (\d+) s/.exec(await shown.textContent())[1]);
     assert.ok(after < before, `countdown moves: ${before} → ${after}`);
+    // Issue 17 #12: screen readers heard the countdown every second. The status region says
+    // the state, and says it once.
+    assert.equal(announced, 'Offline.');
+    assert.equal(await mia.getByRole('status').textContent(), announced);
+
+    const status = mia.getByRole('status');
 
     await fixture.server.boot();
     await mia.getByRole('button', { name: 'Reconnect now' }).click();

@@ -38,16 +38,24 @@ pub enum ConnState {
 }
 
 impl ConnState {
-    /// Shown in the status bar; `now_ms` counts the retry down.
-    pub fn describe(self, now_ms: u64) -> String {
+    /// The state in a word or two, for the status region.
+    pub fn label(self) -> &'static str {
         match self {
-            Self::Connecting => "Connecting…".to_owned(),
-            Self::Online => "Connected".to_owned(),
-            Self::Offline { retry_at_ms } => format!(
-                "Offline. Reconnecting in {} s…",
+            Self::Connecting => "Connecting…",
+            Self::Online => "Connected",
+            Self::Offline { .. } => "Offline.",
+            Self::LoggedOut => "Logged out",
+        }
+    }
+
+    /// "Reconnecting in N s…" while offline: shown next to the status, not announced.
+    pub fn countdown(self, now_ms: u64) -> Option<String> {
+        match self {
+            Self::Offline { retry_at_ms } => Some(format!(
+                "Reconnecting in {} s…",
                 retry_at_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
-            ),
-            Self::LoggedOut => "Logged out".to_owned(),
+            )),
+            _ => None,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod db;
 pub mod ids;
 pub mod notify;
+pub mod route;
 pub mod rtc;
 pub mod sync;
 

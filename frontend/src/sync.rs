@@ -14,6 +14,7 @@ use crate::connection::{ConnState, Connection, Event};
 use crate::db::Db;
 use crate::ids::new_client_id;
 use crate::rooms::RoomList;
+use crate::route;
 use crate::timeline::Timeline;
 pub use client_core::client::RequestOutcome;
 use client_core::client::{ChatClient, Output, View};
@@ -83,6 +84,8 @@ pub struct ChatSync {
     pub rooms: RwSignal<RoomList>,
     /// The room on screen.
     pub current: RwSignal<Option<RoomId>>,
+    /// The open room's "New messages" line: after this seq.
+    pub unread_marker: RwSignal<Option<(RoomId, Seq)>>,
     pub state: RwSignal<ConnState>,
     /// Who is typing where, with when to stop showing it (ms since the epoch).
     pub typing: RwSignal<HashMap<RoomId, Vec<(String, i64)>>>,
@@ -113,6 +116,7 @@ impl ChatSync {
         let sync = Self {
             rooms: RwSignal::new(RoomList::default()),
             current: RwSignal::new(None),
+            unread_marker: RwSignal::new(None),
             state: RwSignal::new(ConnState::Connecting),
             typing: RwSignal::new(HashMap::new()),
             presence: RwSignal::new(HashMap::new()),
@@ -132,6 +136,12 @@ impl ChatSync {
         sync.rtc.set_sender(move |message| sync.send_frame(message));
         remember_user(Some(&username));
         sync.drive(|c| c.set_visible(crate::notify::page_visible()));
+        if let Some(room) = route::room_in_address().or_else(|| route::last_room(&username)) {
+            sync.drive(|c| {
+                c.prefer_room(room);
+                Vec::new()
+            });
+        }
         // Show the stored state first, then connect: the connection's sync starts from the
         // stored cursors, which is what keeps the list free of gaps and duplicates.
         spawn_local(async move {
@@ -298,8 +308,15 @@ impl ChatSync {
                 }
             }
             View::Current => {
-                if let Some(current) = core.try_with_value(|c| c.current().cloned()) {
+                if let Some((current, marker)) = core.try_with_value(|c| {
+                    let current = c.current().cloned();
+                    let marker = current
+                        .as_ref()
+                        .and_then(|r| c.unread_marker(r).map(|seq| (r.clone(), seq)));
+                    (current, marker)
+                }) {
                     self.current.try_set(current);
+                    self.unread_marker.try_set(marker);
                 }
             }
             View::Timeline(room) => {
@@ -526,6 +543,9 @@ impl ChatSync {
             db.close();
         }
         remember_user(None);
+        if let Some(me) = &me {
+            route::forget_last_room(me);
+        }
         spawn_local(async move {
             let logged_out = api::log_out().await;
             if let Some(me) = me {

@@ -49,9 +49,12 @@ fn reconnect_backoff_doubles_up_to_a_cap() {
     let offline = ConnState::Offline {
         retry_at_ms: 10_000,
     };
-    assert_eq!(offline.describe(8_500), "Offline. Reconnecting in 2 s…");
-    assert_eq!(offline.describe(9_999), "Offline. Reconnecting in 1 s…");
-    assert_eq!(offline.describe(12_000), "Offline. Reconnecting in 1 s…");
+    assert_eq!(offline.label(), "Offline.");
+    let countdown = |now| offline.countdown(now).unwrap_or_default();
+    assert_eq!(countdown(8_500), "Reconnecting in 2 s…");
+    assert_eq!(countdown(9_999), "Reconnecting in 1 s…");
+    assert_eq!(countdown(12_000), "Reconnecting in 1 s…");
+    assert_eq!(ConnState::Online.countdown(8_500), None);
 }
 
 #[wasm_bindgen_test]

@@ -73,7 +73,7 @@ pub fn AuthForm(
                 .then(|| code.get_untracked().trim().to_owned()),
             // An invite-only server lets in whoever came with a room's invite link.
             invite: (action == Action::SignUp)
-                .then(crate::components::chat::invite_token_in_address)
+                .then(crate::route::invite_token_in_address)
                 .flatten(),
         };
         if action == Action::SignUp {

@@ -8,13 +8,11 @@ use super::room::RoomPane;
 use super::search::Search;
 use crate::connection::ConnState;
 use crate::notify::Permission;
+use crate::route::{self, take_invite_token};
 use crate::sync::ChatSync;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
-
-/// The part of the address that carries an invite token: `#/join/<token>`.
-const JOIN_PREFIX: &str = "#/join/";
 
 #[component]
 pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> impl IntoView {
@@ -41,9 +39,31 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             sync.join_by_invite(token);
         }
     });
+    // The address follows the room on screen; back, forward and a typed or linked address
+    // open the room they name (when the user is in it).
+    let shown_before = StoredValue::new(false);
+    Effect::new(move |_| {
+        if let Some(room) = sync.current.get() {
+            // The first room of a visit takes the place of the address it started at.
+            route::show_room_in_address(&room, shown_before.get_value());
+            shown_before.set_value(true);
+            if let Some(me) = sync.me() {
+                route::remember_last_room(&me, &room);
+            }
+        }
+    });
     let hash_listener = window_event_listener(leptos::ev::hashchange, move |_| {
         if let Some(token) = take_invite_token() {
             invite.set(Some(token));
+        } else if let Some(room) = route::room_in_address() {
+            if sync.current.get_untracked().as_ref() == Some(&room) {
+                return;
+            }
+            if sync.rooms.with_untracked(|r| r.get(&room).is_some()) {
+                sync.open(room);
+            } else if let Some(current) = sync.current.get_untracked() {
+                route::show_room_in_address(&current, false);
+            }
         }
     });
     on_cleanup(move || hash_listener.remove());
@@ -90,6 +110,17 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
 
     view! {
         <section class="chat" class:list-open=move || show_list.get()>
+            // The first tab stop: straight to writing, past the sidebar.
+            <button type="button" class="skip-link" on:click=move |_| {
+                show_list.set(false);
+                if let Some(el) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("composer"))
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = el.focus();
+                }
+            }>"Skip to message composer"</button>
             <aside class="sidebar">
                 <header class="sidebar-top">
                     <span class="whoami">"Signed in as " <strong>{username}</strong></span>
@@ -113,27 +144,12 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     Some(room) => view! { <RoomPane sync room now on_show_rooms /> }.into_any(),
                     None => view! {
                         <section class="room-pane">
-                            <p class="loading" role="status">{move || sync.state.get().describe(now.get())}</p>
+                            <p class="loading"><span role="status">{move || sync.state.get().label()}</span>
+                                {move || sync.state.get().countdown(now.get()).map(|c| view! { " " {c} })}</p>
                         </section>
                     }.into_any(),
                 }}
             </div>
         </section>
     }
-}
-
-/// The invite token in the address, if there is one.
-pub fn invite_token_in_address() -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    let token = hash.strip_prefix(JOIN_PREFIX)?;
-    (!token.is_empty()).then(|| token.to_owned())
-}
-
-/// Reads an invite token from the address and removes it, so a reload does not join again.
-fn take_invite_token() -> Option<String> {
-    let token = invite_token_in_address()?;
-    if let Ok(history) = web_sys::window()?.history() {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
-    }
-    Some(token)
 }

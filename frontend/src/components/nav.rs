@@ -86,7 +86,7 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
         if m.deleted {
             format!("{}: message deleted", m.sender)
         } else {
-            format!("{}: {}", m.sender, m.text)
+            format!("{}: {}", m.sender, crate::format::plain_text(&m.text))
         }
     });
     let unread = room.unread;

@@ -6,6 +6,7 @@ use super::forms::UsernameForm;
 use super::message::{MessageActions, MessageRow};
 use super::transfer::{SendFilesButton, TransferList};
 use crate::connection::ConnState;
+use crate::format::plain_text;
 use crate::sync::{ChatSync, RequestOutcome};
 use crate::timeline::Entry;
 use leptos::html;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 use shared::limits::{MAX_BODY_BYTES, check_body};
 use shared::rooms::{RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
+use std::collections::HashMap;
 
 /// Messages from one sender closer together than this share one header.
 const GROUP_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -168,14 +170,96 @@ pub fn RoomPane(
             (None, Some(seq)) => ("Replying to", seq),
             (None, None) => return None,
         };
-        let quoted =
-            timeline.with(|t| t.message(seq).map(|e| (e.sender.clone(), snippet(&e.body))));
+        let quoted = timeline.with(|t| {
+            t.message(seq)
+                .map(|e| (e.sender.clone(), snippet(&plain_text(&e.body))))
+        });
         Some(match (verb, quoted) {
             ("Editing", _) => "Editing your message".to_owned(),
             (_, Some((who, text))) => format!("{verb} {who}: {text}"),
             _ => format!("{verb} a message"),
         })
     };
+
+    // One signal per message row drawn, updated when the message changes (an edit, a reaction,
+    // its delivery), so the row changes in place instead of being drawn again. Owned by the
+    // pane: the list's own updates must not dispose of them.
+    let pane_owner = StoredValue::new_local(Owner::current().unwrap_or_default());
+    let row_signals = StoredValue::new(HashMap::<String, RwSignal<Entry>>::new());
+    let follow = move |entry: &Entry| -> ReadSignal<Entry> {
+        let key = entry.key();
+        let existing = row_signals.with_value(|m| m.get(&key).copied());
+        match existing {
+            Some(signal) => {
+                if signal.with_untracked(|e| e != entry) {
+                    signal.set(entry.clone());
+                }
+                signal.read_only()
+            }
+            None => {
+                let signal = pane_owner.with_value(|o| o.with(|| RwSignal::new(entry.clone())));
+                row_signals.update_value(|m| {
+                    m.insert(key, signal);
+                });
+                signal.read_only()
+            }
+        }
+    };
+
+    // New messages of others are read out once, here, rather than by the log: history loading,
+    // edits and reactions change the log too, and a log region reads every button of a row.
+    let announcement = RwSignal::new(String::new());
+    let announced_upto = StoredValue::new(None::<Option<Seq>>);
+    Effect::new(move |_| {
+        timeline.track();
+        let newest = timeline.with_untracked(|t| t.newest_id());
+        let Some(upto) = announced_upto.get_value() else {
+            // What the room shows when it opens is not news.
+            announced_upto.set_value(Some(newest));
+            return;
+        };
+        let fresh: Vec<(String, String)> = timeline.with_untracked(|t| {
+            me.with_value(|me| {
+                t.entries()
+                    .iter()
+                    .filter(|e| {
+                        e.id.is_some_and(|id| upto.is_none_or(|u| id > u))
+                            && e.notice.is_none()
+                            && !e.deleted
+                            && &e.sender != me
+                    })
+                    .map(|e| (e.sender.clone(), snippet(&plain_text(&e.body))))
+                    .collect()
+            })
+        });
+        if newest > upto {
+            announced_upto.set_value(Some(newest));
+        }
+        match fresh.len() {
+            0 => {}
+            1..=3 => announcement.set(
+                fresh
+                    .iter()
+                    .map(|(who, text)| format!("{who}: {text}"))
+                    .collect::<Vec<_>>()
+                    .join(". "),
+            ),
+            n => announcement.set(format!("{n} new messages")),
+        }
+    });
+    // After signing up or logging in the form that had the focus is gone: the composer takes
+    // it, so the keyboard is not left on the page's body.
+    request_animation_frame(move || {
+        let on_body = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| {
+                d.active_element()
+                    .is_none_or(|a| Some(a) == d.body().map(Into::into))
+            });
+        if on_body {
+            focus_composer();
+        }
+    });
 
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
@@ -199,8 +283,53 @@ pub fn RoomPane(
     // When the newest messages are followed, content changes move the scroll position (rows
     // come and go); scroll events right after such a change are the page's, not the reader's.
     let auto_scrolled_at = StoredValue::new(0.0f64);
+    // Where the "New messages" line goes (after this seq), and whether the log was brought
+    // to it yet (once per opening).
+    let marker = Memo::new(move |_| {
+        sync.unread_marker.with(|m| {
+            m.as_ref()
+                .filter(|(r, _)| room_id.with_value(|id| r == id))
+                .map(|(_, seq)| *seq)
+        })
+    });
+    let shown_marker = StoredValue::new(false);
+    // The newest message the reader had seen when they scrolled up: what came after it is
+    // counted on the "Jump to latest" button.
+    let seen_upto = RwSignal::new(None::<Seq>);
     Effect::new(move |_| {
         timeline.track();
+        if !shown_marker.get_value()
+            && let Some(after) = marker.get()
+            && let Some(el) = log.get_untracked()
+        {
+            let first_new = timeline.with_untracked(|t| {
+                let entries = t.entries();
+                me.with_value(|me| first_unread(entries, after, me))
+                    .map(|i| (i, entries.len()))
+            });
+            if let Some((index, len)) = first_new {
+                shown_marker.set_value(true);
+                // The line and a little before it must be in the window of rows drawn.
+                if index + WINDOW < len {
+                    move_window_to(index.saturating_sub(10));
+                }
+                seen_upto.set(Some(after));
+                stick_to_bottom.set(false);
+                request_animation_frame(move || {
+                    use wasm_bindgen::JsCast;
+                    let line = el.query_selector(".new-messages").ok().flatten();
+                    // The log is the line's offset parent (it is positioned).
+                    if let Some(line) = line.and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok())
+                    {
+                        el.set_scroll_top((line.offset_top() - 8).max(0));
+                    }
+                    // The reader is at the bottom if everything new fits on screen.
+                    let distance = el.scroll_height() - el.scroll_top() - el.client_height();
+                    stick_to_bottom.set(distance < STICKY_PX);
+                });
+                return;
+            }
+        }
         if stick_to_bottom.get_untracked()
             && let Some(el) = log.get_untracked()
         {
@@ -243,14 +372,49 @@ pub fn RoomPane(
         } else if el.scroll_top() < EDGE_PX && start > 0 {
             move_window_to(start.saturating_sub(WINDOW_STEP));
         }
-        stick_to_bottom.set(distance < STICKY_PX && end >= len);
+        let at_bottom = distance < STICKY_PX && end >= len;
+        if !at_bottom && stick_to_bottom.get_untracked() {
+            seen_upto.set(timeline.with_untracked(|t| t.newest_id()));
+        }
+        stick_to_bottom.set(at_bottom);
         if stick_to_bottom.get_untracked() && window_top.get_untracked().is_some() {
             window_top.set(None);
         }
     };
     let load_older = move |_| {
+        if stick_to_bottom.get_untracked() {
+            seen_upto.set(timeline.with_untracked(|t| t.newest_id()));
+        }
         stick_to_bottom.set(false);
         show_older();
+    };
+    // Messages of others that arrived below what the reader has seen.
+    let unseen_below = move || {
+        let upto = seen_upto.get()?;
+        let count = timeline.with(|t| {
+            me.with_value(|me| {
+                t.entries()
+                    .iter()
+                    .filter(|e| {
+                        e.id.is_some_and(|id| id > upto) && e.notice.is_none() && &e.sender != me
+                    })
+                    .count()
+            })
+        });
+        (count > 0).then_some(count)
+    };
+    let jump_to_latest = move |_| {
+        window_top.set(None);
+        stick_to_bottom.set(true);
+        seen_upto.set(None);
+        if let Some(el) = log.get_untracked() {
+            auto_scrolled_at.set_value(js_sys::Date::now());
+            request_animation_frame(move || {
+                auto_scrolled_at.set_value(js_sys::Date::now());
+                el.set_scroll_top(el.scroll_height());
+            });
+        }
+        focus_composer();
     };
     let status_class = move || match state.get() {
         ConnState::Online => "status online",
@@ -329,7 +493,11 @@ pub fn RoomPane(
                             <p class="topic">{topic}</p>
                         </Show>
                     </div>
-                    <span class=status_class role="status">{move || state.get().describe(now.get())}</span>
+                    // Screen readers hear the state when it changes, not the countdown each second.
+                    <span class=status_class>
+                        <span role="status">{move || state.get().label()}</span>
+                        {move || state.get().countdown(now.get()).map(|c| view! { " " {c} })}
+                    </span>
                     <Show when=move || matches!(state.get(), ConnState::Offline { .. })>
                         <button type="button" class="link" on:click=move |_| sync.reconnect_now()>
                             "Reconnect now"
@@ -357,7 +525,8 @@ pub fn RoomPane(
                 Panel::AddMember => view! { <AddMemberForm sync room=room_id.get_value() panel /> }.into_any(),
                 Panel::Invite => view! { <InvitePanel sync room=room_id.get_value() panel /> }.into_any(),
             }}
-            <div class="log" node_ref=log role="log" aria-label="Chat history" aria-live="polite" on:scroll=on_scroll>
+            <div class="log-area">
+            <div class="log" node_ref=log role="log" aria-label="Chat history" aria-live="off" on:scroll=on_scroll>
                 <Show when=move || {
                     window_top.track();
                     timeline.with(|t| {
@@ -375,22 +544,35 @@ pub fn RoomPane(
                 <For
                     each=move || {
                         window_top.track();
-                        timeline.with(|t| {
+                        let marker = marker.get();
+                        let rows = timeline.with(|t| {
                             let (start, end) = window(t.entries());
-                            rows(&t.entries()[start..end])
-                        })
+                            me.with_value(|me| rows(&t.entries()[start..end], marker, me))
+                        });
+                        // Rows on screen follow their message in place.
+                        for row in &rows {
+                            if let Row::Message { entry, .. } = row {
+                                follow(entry);
+                            }
+                        }
+                        rows
                     }
                     key=|row| row.key()
                     children=move |row| match row {
                         Row::Day(label) => view! {
                             <div class="day" role="separator"><span>{label}</span></div>
                         }.into_any(),
+                        Row::NewMessages => view! {
+                            <div class="day new-messages" role="separator"><span>"New messages"</span></div>
+                        }.into_any(),
                         Row::Notice(_, text) => view! { <p class="notice-row">{text}</p> }.into_any(),
                         Row::Message { entry, continued } => {
                             let own = entry.sender == me.get_value();
-                            let quoted = entry.reply_to.map(|seq| {
+                            let quoted_seq = entry.reply_to;
+                            let entry = follow(&entry);
+                            let quoted = quoted_seq.map(|seq| {
                                 timeline.with_untracked(|t| t.message(seq).map(|q| {
-                                    let text = if q.deleted { "(deleted)".to_owned() } else { snippet(&q.body) };
+                                    let text = if q.deleted { "(deleted)".to_owned() } else { snippet(&plain_text(&q.body)) };
                                     (q.sender.clone(), text)
                                 })).unwrap_or_else(|| (String::new(), "an earlier message".to_owned()))
                             });
@@ -399,6 +581,17 @@ pub fn RoomPane(
                     }
                 />
             </div>
+            <Show when=move || !stick_to_bottom.get()>
+                <button type="button" class="jump-latest" on:click=jump_to_latest>
+                    {move || match unseen_below() {
+                        Some(1) => "1 new message · Jump to latest".to_owned(),
+                        Some(n) => format!("{n} new messages · Jump to latest"),
+                        None => "Jump to latest".to_owned(),
+                    }}
+                </button>
+            </Show>
+            </div>
+            <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>
             <TransferList sync room=room_id.get_value() />
             <p class="typing" aria-live="polite">{typing}</p>
             {move || receipt().map(|s| view! { <p class="seen">{s}</p> })}
@@ -511,6 +704,8 @@ fn short_list(names: &[String]) -> String {
 #[derive(Clone)]
 enum Row {
     Day(String),
+    /// Above the first message that was unread when the room was opened.
+    NewMessages,
     /// A room change or call, with its stable key.
     Notice(String, String),
     /// `continued`: same sender as the row above, moments later, so the header is not
@@ -526,23 +721,31 @@ impl Row {
     fn key(&self) -> String {
         match self {
             Row::Day(label) => format!("day {label}"),
+            Row::NewMessages => "new messages".to_owned(),
             Row::Notice(key, text) => format!("notice {key} {text}"),
-            // The entry's JSON (the code that stores it) rather than Debug strings, which
-            // would cost the first load.
-            Row::Message { entry, continued } => format!(
-                "{} {continued}",
-                serde_json::to_string(entry).unwrap_or_default()
-            ),
+            // Stable while the message changes: the row follows it in place.
+            Row::Message { entry, continued } => format!("message {} {continued}", entry.key()),
         }
     }
 }
 
-/// The log's rows: a separator where the (local) day changes, then messages grouped by sender
-/// within [`GROUP_WINDOW_MS`].
-fn rows(entries: &[Entry]) -> Vec<Row> {
+/// The first message of others after `after`: where the "New messages" line goes.
+fn first_unread(entries: &[Entry], after: Seq, me: &str) -> Option<usize> {
+    entries
+        .iter()
+        .position(|e| e.id.is_some_and(|id| id > after) && e.notice.is_none() && e.sender != me)
+}
+
+/// The log's rows: a separator where the (local) day changes, the "New messages" line, then
+/// messages grouped by sender within [`GROUP_WINDOW_MS`].
+fn rows(entries: &[Entry], marker: Option<Seq>, me: &str) -> Vec<Row> {
     let mut rows = Vec::with_capacity(entries.len() + 4);
     let mut previous: Option<&Entry> = None;
-    for entry in entries {
+    let first_new = marker.and_then(|after| first_unread(entries, after, me));
+    for (index, entry) in entries.iter().enumerate() {
+        if Some(index) == first_new {
+            rows.push(Row::NewMessages);
+        }
         let day = day_label(entry.sent_at_ms);
         let new_day = previous.is_none_or(|p| day_label(p.sent_at_ms) != day);
         if new_day {
@@ -554,6 +757,7 @@ fn rows(entries: &[Entry]) -> Vec<Row> {
             continue;
         }
         let continued = !new_day
+            && Some(index) != first_new
             && previous.is_some_and(|p| {
                 p.notice.is_none()
                     && p.sender == entry.sender
