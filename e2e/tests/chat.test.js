@@ -207,3 +207,33 @@ test('logging out while offline says what could not be done', async () => {
     await nia.getByLabel('Username').waitFor();
   });
 });
+
+test('a network gone silent is noticed within seconds, and the browser going offline at once', async () => {
+  // Issue 17 #6: losing the network was noticed after about 38 s (a ping every 10 s, and a
+  // silence of 25 s was looked at only on a later ping).
+  await withPages(fixture.browser, 'stall', 2, async ([kai, lea]) => {
+    let blackhole = false;
+    await kai.routeWebSocket(/\/ws$/, (ws) => {
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => { if (!blackhole) ws.send(message); });
+      ws.onMessage((message) => { if (!blackhole) upstream.send(message); });
+    });
+    await signUp(kai, fixture.server.url, 'kai');
+    blackhole = true;
+    const started = Date.now();
+    await kai.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor({ timeout: 30_000 });
+    const took = Date.now() - started;
+    assert.ok(took < 19_000, `noticed after ${took} ms (at most a ping interval and 8 s)`);
+    blackhole = false;
+    await waitConnected(kai);
+
+    // The browser knows the network went away: no ping is waited for.
+    await signUp(lea, fixture.server.url, 'lea');
+    await lea.context().setOffline(true);
+    const offlineAt = Date.now();
+    await lea.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor({ timeout: 5_000 });
+    assert.ok(Date.now() - offlineAt < 3_000);
+    await lea.context().setOffline(false);
+    await waitConnected(lea);
+  });
+});

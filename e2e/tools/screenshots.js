@@ -55,6 +55,19 @@ try {
     await bob.screenshot({ path: join(out, `chat-mobile-${scheme}.png`) });
     await bob.getByRole('button', { name: 'Rooms' }).click();
     await bob.screenshot({ path: join(out, `rooms-mobile-${scheme}.png`) });
+    // Unread messages: the room opens at the "New messages" line, with a way to the newest.
+    await nav(alice).getByRole('button', { name: /# Lobby/ }).click();
+    await nav(bob).getByRole('button', { name: /# deploys/ }).click();
+    const updates = ['Canary at 5 %', 'Error rate flat', 'Canary at 25 %', 'p99 steady at 41 ms',
+      'Canary at 50 %', 'One 502 from the old pool, draining it', 'Canary at 100 %',
+      'Old pool drained', 'Dashboards attached to the ticket', 'Closing the deploy window',
+      'Thanks all 👋', 'Post-mortem not needed'];
+    for (const text of updates) await say(bob, text);
+    await nav(alice).getByRole('button', { name: /# deploys/ }).getByText('12 unread').waitFor();
+    await nav(alice).getByRole('button', { name: /# deploys/ }).click();
+    await alice.getByRole('button', { name: /Jump to latest/ }).waitFor();
+    await alice.mouse.move(0, 0);
+    await alice.screenshot({ path: join(out, `new-messages-${scheme}.png`) });
     await alice.context().close();
     await bob.context().close();
   }

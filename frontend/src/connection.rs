@@ -6,7 +6,10 @@
 //! States: Connecting → Online (on the server's Welcome) → Offline (drop; retry timer) →
 //! Connecting … ; LoggedOut is final (the server closed with `close::LOGGED_OUT`).
 
-use leptos::prelude::{IntervalHandle, set_interval_with_handle, set_timeout};
+use leptos::prelude::{
+    IntervalHandle, WindowListenerHandle, set_interval_with_handle, set_timeout,
+    window_event_listener_untyped,
+};
 use shared::ws::{ClientMessage, ServerMessage, close};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,7 +19,9 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
-pub const SILENCE_LIMIT: Duration = Duration::from_secs(25);
+/// A ping unanswered this long means the network is gone. Checked by a timer set with each
+/// ping, so a stall is noticed within [`HEARTBEAT`] + this, not at some later heartbeat.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(8);
 /// A connection attempt still not open after this long is abandoned and retried: on a
 /// black-holed network the browser's own timeout can take minutes.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,6 +108,8 @@ struct Inner {
     ping_outstanding_since: Option<f64>,
     stopped: bool,
     heartbeat: Option<IntervalHandle>,
+    /// The browser's `offline` and `online` events.
+    network_listeners: Vec<WindowListenerHandle>,
     nonce: u64,
     /// Bumped by every scheduled or manual reconnect; a retry timer whose generation is stale
     /// does nothing (the user already reconnected by hand).
@@ -128,6 +135,7 @@ impl Connection {
                 ping_outstanding_since: None,
                 stopped: false,
                 heartbeat: None,
+                network_listeners: Vec::new(),
                 nonce: 0,
                 generation: 0,
             })),
@@ -137,6 +145,14 @@ impl Connection {
         let beat = connection.clone();
         let handle = set_interval_with_handle(move || beat.heartbeat(), HEARTBEAT).ok();
         connection.inner.borrow_mut().heartbeat = handle;
+        // The browser knows before any ping when the network interface goes away, and when it
+        // comes back.
+        let (down, up) = (connection.clone(), connection.clone());
+        let listeners = vec![
+            window_event_listener_untyped("offline", move |_| down.network_lost()),
+            window_event_listener_untyped("online", move |_| up.reconnect_now()),
+        ];
+        connection.inner.borrow_mut().network_listeners = listeners;
         connection
     }
 
@@ -156,11 +172,18 @@ impl Connection {
 
     /// Closes the socket for good (log-out, leaving the page).
     pub fn stop(&self) {
-        let (socket, heartbeat) = {
+        let (socket, heartbeat, listeners) = {
             let mut inner = self.inner.borrow_mut();
             inner.stopped = true;
-            (inner.socket.take(), inner.heartbeat.take())
+            (
+                inner.socket.take(),
+                inner.heartbeat.take(),
+                std::mem::take(&mut inner.network_listeners),
+            )
         };
+        for listener in listeners {
+            listener.remove();
+        }
         if let Some(socket) = socket {
             socket.detach_and_close();
         }
@@ -280,6 +303,19 @@ impl Connection {
         inner.ping_outstanding_since = None;
     }
 
+    /// The browser went offline: the socket cannot be alive, whatever its state says.
+    fn network_lost(&self) {
+        let socket = {
+            let mut inner = self.inner.borrow_mut();
+            inner.ping_outstanding_since = None;
+            inner.socket.take()
+        };
+        if let Some(socket) = socket {
+            socket.detach_and_close();
+            self.schedule_reconnect();
+        }
+    }
+
     /// Pings an open socket, or replaces it when it has been silent (or connecting) too long.
     fn heartbeat(&self) {
         let (stalled, open) = {
@@ -319,6 +355,16 @@ impl Connection {
                 inner.nonce
             };
             self.send(&ClientMessage::Ping { nonce });
+            // Look again once the answer is overdue.
+            let check = self.clone();
+            set_timeout(
+                move || {
+                    if check.inner.borrow().ping_outstanding_since.is_some() {
+                        check.heartbeat();
+                    }
+                },
+                SILENCE_LIMIT + Duration::from_millis(100),
+            );
         }
     }
 }

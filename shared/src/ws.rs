@@ -21,13 +21,11 @@ use serde::{Deserialize, Serialize};
 pub mod close {
     /// The session was logged out: do not reconnect, show the log-in screen.
     pub const LOGGED_OUT: u16 = 4001;
-    /// Nothing arrived for [`IDLE_TIMEOUT_SECS`]: the client's pings stopped. Generous because
-    /// browsers run a hidden tab's timers only once a minute.
+    /// Nothing arrived (not even the pong to the server's WebSocket ping) for the server's idle
+    /// limit (25 s by default): the client is gone.
     pub const IDLE: u16 = 4002;
     /// The client did not read its messages fast enough; reconnect and catch up.
     pub const TOO_SLOW: u16 = 4003;
-    /// Seconds of silence after which the server closes a socket. Clients ping well within it.
-    pub const IDLE_TIMEOUT_SECS: u64 = 150;
 }
 
 /// Client → server.

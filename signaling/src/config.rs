@@ -104,6 +104,17 @@ pub struct Config {
     #[arg(long, env = "CHAT_USER_EVENTS_PER_SECOND", default_value_t = 10)]
     pub user_events_per_second: u32,
 
+    /// Seconds between the server's WebSocket pings. Browsers answer them in the protocol
+    /// layer, even from a hidden tab whose timers are slowed to once a minute, so a socket
+    /// that stops answering is a client that is gone.
+    #[arg(long, env = "CHAT_WS_PING_SECS", default_value_t = 10)]
+    pub ws_ping_secs: u64,
+
+    /// Seconds without any frame (a pong included) after which a socket is closed (4002) and,
+    /// if it was the user's last, others see them offline after the presence grace.
+    #[arg(long, env = "CHAT_WS_IDLE_SECS", default_value_t = 25)]
+    pub ws_idle_secs: u64,
+
     /// Milliseconds a user's last socket may be gone before others see them offline, so a
     /// reload or a brief reconnect does not flicker.
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]

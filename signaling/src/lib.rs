@@ -172,6 +172,8 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         ),
         trust_forwarded_for: config.trust_forwarded_for,
         room_log,
+        ws_ping: Duration::from_secs(config.ws_ping_secs.max(1)),
+        ws_idle: Duration::from_secs(config.ws_idle_secs.max(2)),
         socket_quota: Quota::per_second(per_second).allow_burst(burst),
         user_event_limiter: RateLimiter::keyed(Quota::per_second(events).allow_burst(events_burst)),
         user_frame_limiter: RateLimiter::keyed(

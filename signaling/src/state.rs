@@ -30,6 +30,9 @@ pub struct Shared {
     /// The write path of the room timelines: the order of room events, the group commit of
     /// messages, and their fan-out.
     pub room_log: crate::room_log::RoomLog,
+    /// How often sockets are pinged, and how long one may be silent (see `Config::ws_ping_secs`).
+    pub ws_ping: Duration,
+    pub ws_idle: Duration,
     /// Per-socket frame quota (see `Config::socket_frames_per_second`).
     pub socket_quota: governor::Quota,
     /// Events (messages, edits, reactions, room changes) per user, across all their sockets.

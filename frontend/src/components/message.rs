@@ -3,12 +3,10 @@
 //!
 //! A row is drawn once and then follows its message (edits, reactions, delivery) in place: a
 //! row drawn again would be announced again by screen readers and would lose the focus. For the
-//! keyboard a message has one tab stop for its actions, a menu; the one-click buttons shown on
-//! hover are for the pointer.
+//! keyboard a message's actions are one toolbar with one tab stop; arrow keys move along it.
 
 use crate::format::{Piece, parse};
 use crate::timeline::{Delivery, Entry};
-use leptos::html;
 use leptos::prelude::*;
 use shared::rooms::Member;
 use shared::{ClientMsgId, RoomId, Seq};
@@ -94,10 +92,10 @@ pub fn MessageRow(
     };
     let (sender, sent_at_ms) = entry.with_untracked(|e| (e.sender.clone(), e.sent_at_ms));
     let me = StoredValue::new(me);
-    let seq = Memo::new(move |_| entry.with(|e| e.id));
-    let deleted = Memo::new(move |_| entry.with(|e| e.deleted));
-    let body = Memo::new(move |_| entry.with(|e| e.body.clone()));
-    let delivery = Memo::new(move |_| entry.with(|e| e.delivery.clone()));
+    // Plain closures where redrawing a part costs nothing; memos only where a redraw would
+    // move the focus (the toolbar, the reaction buttons). Each memo type costs first-load bytes.
+    let seq = move || entry.with(|e| e.id);
+    let deleted = move || entry.with(|e| e.deleted);
     let emojis = Memo::new(move |_| {
         entry.with(|e| {
             if e.deleted {
@@ -118,20 +116,20 @@ pub fn MessageRow(
         })
     };
     let react = move |emoji: String| {
-        if let Some(seq) = seq.get_untracked() {
+        if let Some(seq) = entry.with_untracked(|e| e.id) {
             let add = !mine(&emoji);
             actions.react.run((seq, emoji, add));
         }
     };
     let body_view = move || {
-        if deleted.get() {
+        if deleted() {
             view! { <p class="body deleted">"This message was deleted."</p> }.into_any()
         } else {
-            let text = me.with_value(|me| body.with(|b| formatted(b, me)));
+            let text = me.with_value(|me| entry.with(|e| formatted(&e.body, me)));
             view! { <p class="body">{text}</p> }.into_any()
         }
     };
-    let delivery_view = move || match delivery.get() {
+    let delivery_view = move || match entry.with(|e| e.delivery.clone()) {
         Delivery::Sent => None,
         Delivery::Pending => {
             Some(view! { <span class="delivery pending">"Sending…"</span> }.into_any())
@@ -153,7 +151,7 @@ pub fn MessageRow(
             <For each=move || emojis.get() key=|emoji| emoji.clone() let:emoji>
                 {
                     let emoji = StoredValue::new(emoji);
-                    let state = Memo::new(move |_| {
+                    let state = move || {
                         entry.with(|e| {
                             emoji.with_value(|emoji| {
                                 e.reactions.iter().find(|r| &r.emoji == emoji).map(|r| {
@@ -162,17 +160,17 @@ pub fn MessageRow(
                                 })
                             })
                         }).unwrap_or_default()
-                    });
+                    };
                     view! {
-                        <button type="button" class="reaction" class:mine=move || state.get().2
-                            aria-pressed=move || state.get().2.to_string()
+                        <button type="button" class="reaction" class:mine=move || state().2
+                            aria-pressed=move || state().2.to_string()
                             aria-label=move || {
-                                let (count, who, _) = state.get();
+                                let (count, who, _) = state();
                                 format!("{} {count}, by {who}", emoji.get_value())
                             }
-                            title=move || state.get().1
+                            title=move || state().1
                             on:click=move |_| react(emoji.get_value())>
-                            {emoji.get_value()} " " {move || state.get().0}
+                            {emoji.get_value()} " " {move || state().0}
                         </button>
                     }
                 }
@@ -180,7 +178,7 @@ pub fn MessageRow(
         }
     };
     // The actions exist once the server has the message, and not for a deleted one.
-    let actionable = Memo::new(move |_| seq.get().filter(|_| !deleted.get()));
+    let actionable = Memo::new(move |_| seq().filter(|_| !deleted()));
     let sender_for_toolbar = sender.clone();
     let toolbar = move || {
         let seq = actionable.get()?;
@@ -202,8 +200,8 @@ pub fn MessageRow(
             })
             .collect();
         Some(view! {
-            <div class="actions">
-                <button type="button" class="icon" tabindex="-1" aria-label=format!("Reply to {sender}")
+            <div class="actions" role="toolbar" aria-label="Actions" on:keydown=roving_focus>
+                <button type="button" class="icon" aria-label=format!("Reply to {sender}")
                     on:click=move |_| actions.reply.run(seq)>"↩"</button>
                 {quick}
                 {own.then(|| view! {
@@ -219,7 +217,6 @@ pub fn MessageRow(
                             }
                         }>{move || if confirm_delete.get() { "Delete?" } else { "🗑" }}</button>
                 })}
-                <ActionsMenu seq own actions react=Callback::new(react) edit=Callback::new(move |()| edit()) />
             </div>
         })
     };
@@ -240,7 +237,7 @@ pub fn MessageRow(
         }
     };
     view! {
-        <article class=class data-sender=sender data-seq=move || seq.get().map(|s| s.0.to_string())>
+        <article class=class tabindex="-1" data-sender=sender data-seq=move || seq().map(|s| s.0.to_string())>
             <header class:visually-hidden=continued>
                 <span class="sender">{display_sender}</span>
                 <time>{clock(sent_at_ms)}</time>
@@ -259,118 +256,40 @@ pub fn MessageRow(
     }
 }
 
-/// The keyboard's way to a message's actions: one button, and a menu that arrow keys move
-/// through. Focus returns to the button when the menu closes.
-#[component]
-fn ActionsMenu(
-    seq: Seq,
-    own: bool,
-    actions: MessageActions,
-    react: Callback<String>,
-    edit: Callback<()>,
-) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let confirm_delete = RwSignal::new(false);
-    let button: NodeRef<html::Button> = NodeRef::new();
-    let menu: NodeRef<html::Div> = NodeRef::new();
-    let close = move |refocus: bool| {
-        open.set(false);
-        confirm_delete.set(false);
-        if refocus && let Some(b) = button.get_untracked() {
-            let _ = b.focus();
-        }
+/// Arrow keys, Home and End move the focus along a toolbar (one tab stop for all its buttons).
+fn roving_focus(ev: web_sys::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let step: i32 = match ev.key().as_str() {
+        "ArrowRight" | "ArrowDown" => 1,
+        "ArrowLeft" | "ArrowUp" => -1,
+        "Home" => -1000,
+        "End" => 1000,
+        _ => return,
     };
-    let items = move || -> Vec<web_sys::HtmlElement> {
-        use wasm_bindgen::JsCast;
-        let Some(menu) = menu.get_untracked() else {
-            return Vec::new();
-        };
-        let Ok(list) = menu.query_selector_all("[role=menuitem]") else {
-            return Vec::new();
-        };
-        (0..list.length())
-            .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
-            .collect()
+    let Some(bar) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
     };
-    let move_focus = move |step: i32| {
-        let items = items();
-        if items.is_empty() {
-            return;
-        }
-        let active = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.active_element());
-        let at = items
-            .iter()
-            .position(|i| {
-                active
-                    .as_ref()
-                    .is_some_and(|a| a == i.as_ref() as &web_sys::Element)
-            })
-            .map_or(0, |p| p as i32 + step);
-        let n = items.len() as i32;
-        let _ = items[at.rem_euclid(n) as usize].focus();
+    let Ok(buttons) = bar.query_selector_all("button") else {
+        return;
     };
-    Effect::new(move |_| {
-        if open.get() {
-            request_animation_frame(move || move_focus(0));
-        }
-    });
-    let item = move |label: String, run: Callback<()>| {
-        view! {
-            <button type="button" role="menuitem" tabindex="-1" on:click=move |_| run.run(())>{label}</button>
-        }
-    };
-    view! {
-        <div class="actions-menu"
-            on:keydown=move |ev| match ev.key().as_str() {
-                "Escape" if open.get_untracked() => {
-                    ev.prevent_default();
-                    ev.stop_propagation();
-                    close(true);
-                }
-                "ArrowDown" if open.get_untracked() => { ev.prevent_default(); move_focus(1); }
-                "ArrowUp" if open.get_untracked() => { ev.prevent_default(); move_focus(-1); }
-                _ => {}
-            }
-            on:focusout=move |ev| {
-                use wasm_bindgen::JsCast;
-                let inside = ev.related_target()
-                    .and_then(|t| t.dyn_into::<web_sys::Node>().ok())
-                    .zip(menu.get_untracked())
-                    .is_some_and(|(t, m)| m.contains(Some(&t)));
-                let on_button = ev.related_target()
-                    .and_then(|t| t.dyn_into::<web_sys::Node>().ok())
-                    .zip(button.get_untracked())
-                    .is_some_and(|(t, b)| b.contains(Some(&t)));
-                if open.get_untracked() && !inside && !on_button {
-                    close(false);
-                }
-            }>
-            <button type="button" class="icon more" node_ref=button aria-label="More actions"
-                aria-haspopup="menu" aria-expanded=move || open.get().to_string()
-                on:click=move |_| if open.get_untracked() { close(true) } else { open.set(true) }>"⋯"</button>
-            <Show when=move || open.get()>
-                <div class="menu" role="menu" aria-label="Message actions" node_ref=menu>
-                    {item("Reply".to_owned(), Callback::new(move |()| { close(false); actions.reply.run(seq); }))}
-                    {QUICK_REACTIONS.iter().map(|emoji| item(
-                        format!("React with {emoji}"),
-                        Callback::new(move |()| { react.run((*emoji).to_owned()); close(true); }),
-                    )).collect::<Vec<_>>()}
-                    {own.then(|| view! {
-                        {item("Edit".to_owned(), Callback::new(move |()| { close(false); edit.run(()); }))}
-                        <button type="button" role="menuitem" tabindex="-1" class:danger=move || confirm_delete.get()
-                            on:click=move |_| {
-                                if confirm_delete.get_untracked() {
-                                    close(true);
-                                    actions.delete.run(seq);
-                                } else {
-                                    confirm_delete.set(true);
-                                }
-                            }>{move || if confirm_delete.get() { "Confirm delete" } else { "Delete" }}</button>
-                    })}
-                </div>
-            </Show>
-        </div>
+    let buttons: Vec<web_sys::HtmlElement> = (0..buttons.length())
+        .filter_map(|i| buttons.item(i)?.dyn_into().ok())
+        .collect();
+    let active = bar.owner_document().and_then(|d| d.active_element());
+    let at = buttons
+        .iter()
+        .position(|b| {
+            active
+                .as_ref()
+                .is_some_and(|a| a == b.as_ref() as &web_sys::Element)
+        })
+        .unwrap_or(0) as i32;
+    let last = buttons.len() as i32 - 1;
+    if let Some(next) = buttons.get((at + step).clamp(0, last.max(0)) as usize) {
+        ev.prevent_default();
+        let _ = next.focus();
     }
 }

@@ -214,7 +214,7 @@ where
 {
     let limiter: DefaultDirectRateLimiter = RateLimiter::direct(state.socket_quota);
     let mut limited_in_a_row = 0u32;
-    let idle_limit = Duration::from_secs(close::IDLE_TIMEOUT_SECS);
+    let idle_limit = state.ws_idle;
     let expires_in = u64::try_from(ctx.authed.expires_at_ms - now_ms()).unwrap_or(0);
     let expiry = Instant::now() + Duration::from_millis(expires_in);
     // The big futures (the welcome, a frame's handler) are boxed: this task lives as long as
@@ -242,9 +242,10 @@ where
     // The idle timer is only moved when it fires early (the client spoke since it was set).
     let session_end = sleep_until(expiry);
     let idle = sleep_until(Instant::now() + idle_limit);
+    let ping = sleep_until(Instant::now() + state.ws_ping);
     // The server's shutdown arrives as a kick too (see `Kick`).
     let kicked = kick.kicked();
-    tokio::pin!(session_end, idle, kicked);
+    tokio::pin!(session_end, idle, ping, kicked);
     let mut last_heard = Instant::now();
     let mut sends: VecDeque<PendingReply<'_>> = VecDeque::new();
     loop {
@@ -261,6 +262,14 @@ where
                     return Ending::Close(close::IDLE, "idle timeout");
                 }
                 idle.as_mut().reset(quiet_until);
+            }
+            // The client's WebSocket layer answers (a hidden tab's too): its pong keeps the
+            // socket alive, its silence ends it within the idle limit.
+            () = &mut ping => {
+                if send(sink, Message::Ping(Default::default())).await.is_err() {
+                    return Ending::Broken;
+                }
+                ping.as_mut().reset(Instant::now() + state.ws_ping);
             }
             frame = outbound.recv() => match frame {
                 Some(frame) => {

@@ -459,6 +459,22 @@ impl Client {
         }
     }
 
+    /// Reads (and so answers pings, as a browser's WebSocket layer does) for `for_ms` without
+    /// sending anything; returns how many pings came. Panics if the socket closes.
+    pub async fn answer_pings_for(&mut self, for_ms: u64) -> usize {
+        let until = tokio::time::Instant::now() + Duration::from_millis(for_ms);
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout_at(until, self.ws.next()).await {
+                Err(_) => return pings,
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(Message::Close(frame)))) => panic!("closed while answering: {frame:?}"),
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => panic!("socket broke while answering pings: {other:?}"),
+            }
+        }
+    }
+
     /// Reads until the server closes the socket and returns its close frame.
     pub async fn closed(&mut self) -> Option<CloseFrame> {
         loop {

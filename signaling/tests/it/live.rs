@@ -158,3 +158,32 @@ async fn receipts_only_move_forward() {
     assert_eq!(seen, [(b, 0), (b, a), (b, b)]);
     alice.expect_silence(200).await;
 }
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_and_one_gone_dark_is_offline_within_the_idle_limit() {
+    // Issue 17 #6: others saw a user whose network vanished online for about 2.5 minutes (the
+    // server waited 150 s for the client's own pings, which a hidden tab sends once a minute).
+    let server = TestServer::start_with(|c| {
+        c.ws_ping_secs = 1;
+        c.ws_idle_secs = 3;
+        c.presence_grace_ms = 300;
+    })
+    .await;
+    let mut bob = server.connect(&server.create_user("bob").await).await;
+    let mut alice = server.connect(&server.create_user("alice").await).await;
+    assert_eq!(bob.presence_of("alice").await, Presence::Online);
+
+    // A hidden tab: it sends nothing for twice the idle limit, its WebSocket layer answers.
+    let (pings, _) = tokio::join!(alice.answer_pings_for(6_500), bob.answer_pings_for(6_500));
+    assert!(pings >= 4, "the server pings every second: {pings}");
+
+    // Now nothing answers (the network is gone, the socket is still open on this side).
+    let dark_since = std::time::Instant::now();
+    let _dark = alice;
+    assert_eq!(bob.presence_of("alice").await, Presence::Offline);
+    let took = dark_since.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(3_000 + 1_000 + 300 + 1_500),
+        "offline after the idle limit and the grace, not minutes later: {took:?}"
+    );
+}
