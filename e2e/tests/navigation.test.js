@@ -143,3 +143,37 @@ test('a room has an address: reload, back and forward, a link, the room shown la
     await heading(cat, '# Deep').waitFor();
   });
 });
+
+test('a search hit opens its room at the message and points it out', async () => {
+  // Issue 17 #8: a hit opened its room at the bottom, with nothing pointed out.
+  await withPages(fixture.browser, 'search-hit', 2, async ([hal, ivy]) => {
+    await signUp(hal, fixture.server.url, 'hal_n');
+    await signUp(ivy, fixture.server.url, 'ivy_n');
+    await say(hal, 'the needle is under the blue rug');
+    for (let i = 1; i <= 30; i++) {
+      await say(hal, `hay from hal ${i}`);
+      await say(ivy, `hay from ivy ${i}`);
+    }
+    await messageFrom(hal, 'ivy_n', 'hay from ivy 30').waitFor();
+    await log(hal).getByText('Sending…').first().waitFor({ state: 'detached' });
+    // After a reload only the newest messages are loaded: the hit must be fetched.
+    await hal.reload();
+    await waitConnected(hal);
+    await createRoom(hal, 'Elsewhere');
+
+    await hal.getByRole('searchbox', { name: 'Search' }).fill('needle');
+    const results = hal.getByRole('list', { name: 'Search results' });
+    await results.getByRole('button', { name: /the needle is under the blue rug/ }).click();
+    await heading(hal, '# Lobby').waitFor();
+    const hit = messageFrom(hal, 'hal_n', 'the needle is under the blue rug');
+    await hal.locator('article[data-hit]').filter({ hasText: 'the needle' }).waitFor();
+    assert.ok(await onScreen(hal, hit), 'the log is scrolled to the hit');
+    assert.equal(await hit.evaluate((el) => document.activeElement === el), true, 'the hit has the focus');
+    assert.equal(await onScreen(hal, messageFrom(hal, 'ivy_n', 'hay from ivy 30')), false);
+    await hal.getByRole('button', { name: /Jump to latest/ }).click();
+    await hal.waitForFunction(() => {
+      const log = document.querySelector('[role=log]');
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    });
+  });
+});

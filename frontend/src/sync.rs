@@ -86,6 +86,8 @@ pub struct ChatSync {
     pub current: RwSignal<Option<RoomId>>,
     /// The open room's "New messages" line: after this seq.
     pub unread_marker: RwSignal<Option<(RoomId, Seq)>>,
+    /// A message to bring into view and point out (a search hit), until the room shows it.
+    pub jump_to: RwSignal<Option<(RoomId, Seq)>>,
     pub state: RwSignal<ConnState>,
     /// Who is typing where, with when to stop showing it (ms since the epoch).
     pub typing: RwSignal<HashMap<RoomId, Vec<(String, i64)>>>,
@@ -117,6 +119,7 @@ impl ChatSync {
             rooms: RwSignal::new(RoomList::default()),
             current: RwSignal::new(None),
             unread_marker: RwSignal::new(None),
+            jump_to: RwSignal::new(None),
             state: RwSignal::new(ConnState::Connecting),
             typing: RwSignal::new(HashMap::new()),
             presence: RwSignal::new(HashMap::new()),

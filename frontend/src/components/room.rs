@@ -29,6 +29,10 @@ const WINDOW_STEP: usize = 50;
 const EDGE_PX: i32 = 400;
 /// Scroll events this soon after following new messages are the page's own.
 const AUTO_SCROLL_SETTLE_MS: f64 = 250.0;
+/// Loads of older messages a search hit may take to reach (50 messages each).
+const MAX_JUMP_LOADS: usize = 40;
+/// How long a search hit stays pointed out.
+const HIT_SHOWN_MS: u64 = 4000;
 /// Typing notices are sent at most this often while the user types.
 const TYPING_EVERY_MS: f64 = 3000.0;
 
@@ -292,10 +296,81 @@ pub fn RoomPane(
                 .map(|(_, seq)| *seq)
         })
     });
-    let shown_marker = StoredValue::new(false);
     // The newest message the reader had seen when they scrolled up: what came after it is
     // counted on the "Jump to latest" button.
     let seen_upto = RwSignal::new(None::<Seq>);
+    let shown_marker = StoredValue::new(false);
+    // A search hit to show: the window moves to it, loading older messages (from this device
+    // first) until it is there, then it is scrolled to the middle and pointed out.
+    let jump_target = move || {
+        sync.jump_to.with(|j| {
+            j.as_ref()
+                .filter(|(r, _)| room_id.with_value(|id| r == id))
+                .map(|(_, seq)| *seq)
+        })
+    };
+    let jump_loads = StoredValue::new((0usize, None::<Seq>));
+    Effect::new(move |_| {
+        timeline.track();
+        let Some(target) = jump_target() else {
+            return;
+        };
+        let Some(el) = log.get_untracked() else {
+            return;
+        };
+        // The hit wins over the "New messages" line.
+        shown_marker.set_value(true);
+        let (found, len, oldest, reached_start) = timeline.with_untracked(|t| {
+            let entries = t.entries();
+            (
+                entries.iter().position(|e| e.id == Some(target)),
+                entries.len(),
+                t.oldest_id(),
+                t.reached_start,
+            )
+        });
+        let Some(index) = found else {
+            let (loads, asked_before) = jump_loads.get_value();
+            if reached_start || loads >= MAX_JUMP_LOADS || oldest.is_some_and(|o| o < target) {
+                sync.jump_to.set(None);
+            } else if asked_before != oldest {
+                // One load at a time: the next one when this one has arrived.
+                jump_loads.set_value((loads + 1, oldest));
+                sync.load_older(&room_id.get_value());
+            }
+            return;
+        };
+        sync.jump_to.set(None);
+        if stick_to_bottom.get_untracked() {
+            seen_upto.set(timeline.with_untracked(|t| t.newest_id()));
+        }
+        stick_to_bottom.set(false);
+        if index + WINDOW < len {
+            move_window_to(index.saturating_sub(WINDOW / 2));
+        }
+        request_animation_frame(move || {
+            use wasm_bindgen::JsCast;
+            let selector = format!("article[data-seq=\"{}\"]", target.0);
+            let Some(row) = el
+                .query_selector(&selector)
+                .ok()
+                .flatten()
+                .and_then(|r| r.dyn_into::<web_sys::HtmlElement>().ok())
+            else {
+                return;
+            };
+            auto_scrolled_at.set_value(js_sys::Date::now());
+            el.set_scroll_top(row.offset_top() - (el.client_height() - row.offset_height()) / 2);
+            let _ = row.set_attribute("data-hit", "");
+            let _ = row.focus();
+            set_timeout(
+                move || {
+                    let _ = row.remove_attribute("data-hit");
+                },
+                std::time::Duration::from_millis(HIT_SHOWN_MS),
+            );
+        });
+    });
     Effect::new(move |_| {
         timeline.track();
         if !shown_marker.get_value()

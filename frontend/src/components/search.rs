@@ -1,5 +1,6 @@
 //! Search across the history stored on this device.
 
+use crate::format::plain_text;
 use crate::sync::ChatSync;
 use leptos::prelude::*;
 
@@ -21,7 +22,7 @@ async fn sleep_ms(ms: i32) {
 #[component]
 pub fn Search(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
     let query = RwSignal::new(String::new());
-    let results = RwSignal::new(None::<Vec<(shared::RoomId, String, String)>>);
+    let results = RwSignal::new(None::<Vec<(shared::RoomId, Option<shared::Seq>, String, String)>>);
     // Each keystroke starts a search after a pause; only the newest one may show its results.
     let generation = StoredValue::new(0u64);
     let run = move || {
@@ -48,7 +49,8 @@ pub fn Search(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
                         .rooms
                         .with_untracked(|r| r.get(&room).map(|r| r.name.clone()))
                         .unwrap_or_else(|| room.0.clone());
-                    (room, name, format!("{}: {}", entry.sender, entry.body))
+                    let text = format!("{}: {}", entry.sender, plain_text(&entry.body));
+                    (room, entry.id, name, text)
                 })
                 .collect();
             results.set(Some(named));
@@ -76,11 +78,12 @@ pub fn Search(sync: ChatSync, on_open: Callback<()>) -> impl IntoView {
             } else {
                 view! {
                     <ul class="search-results" aria-label="Search results">
-                        {found.into_iter().map(|(room, name, text)| view! {
+                        {found.into_iter().map(|(room, seq, name, text)| view! {
                             <li>
                                 <button type="button" class="room-link" on:click=move |_| {
                                     query.set(String::new());
                                     results.set(None);
+                                    sync.jump_to.set(seq.map(|seq| (room.clone(), seq)));
                                     sync.open(room.clone());
                                     on_open.run(());
                                 }>
