@@ -80,6 +80,9 @@ pub enum View {
     Typing,
     Request,
     Invite,
+    /// A message of someone else arrived live in the open room: read it out. History loaded or
+    /// caught up, edits and reactions are not news.
+    Announcement,
 }
 
 /// A system notification to show while the app is not in front.
@@ -132,6 +135,9 @@ pub struct ChatClient {
     /// Who is typing where, with when to stop showing it.
     typing: HashMap<RoomId, Vec<(String, i64)>>,
     invite: Option<(RoomId, String)>,
+    /// The newest message of someone else that arrived live in the open room, as a screen
+    /// reader should hear it ("ann: hello").
+    announcement: String,
     /// When to re-sync rooms whose catch-up page was refused.
     resync_at: Option<i64>,
     out: Vec<Output>,
@@ -157,6 +163,7 @@ impl ChatClient {
             presence: HashMap::new(),
             typing: HashMap::new(),
             invite: None,
+            announcement: String::new(),
             resync_at: None,
             out: Vec::new(),
         }
@@ -198,6 +205,10 @@ impl ChatClient {
     }
     pub fn typing(&self) -> &HashMap<RoomId, Vec<(String, i64)>> {
         &self.typing
+    }
+    /// What to read out about the open room (see [`View::Announcement`]).
+    pub fn announcement(&self) -> &str {
+        &self.announcement
     }
     pub fn invite(&self) -> Option<&(RoomId, String)> {
         self.invite.as_ref()
@@ -741,6 +752,14 @@ impl ChatClient {
         self.out.push(Output::Changed(View::Rooms));
         if !viewing && let Some(n) = self.notification(&event, now_ms) {
             self.out.push(Output::Notify(n));
+        }
+        if let EventKind::Message { body, .. } = &event.kind
+            && event.sender != self.me
+            && self.current.as_ref() == Some(&event.room)
+        {
+            let text: String = crate::format::plain_text(body).chars().take(140).collect();
+            self.announcement = format!("{}: {text}", event.sender);
+            self.out.push(Output::Changed(View::Announcement));
         }
         let room = event.room.clone();
         if let Some(t) = self.timelines.get_mut(&room) {

@@ -28,6 +28,8 @@ pub fn plain_text(body: &str) -> String {
 }
 
 /// Splits `body` into styled pieces. Markers without a partner are shown as typed.
+// One copy in the browser's bundle, not one inlined into each caller.
+#[inline(never)]
 pub fn parse(body: &str) -> Vec<Piece> {
     let chars: Vec<char> = body.chars().collect();
     let mut pieces: Vec<Piece> = Vec::new();

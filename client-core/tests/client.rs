@@ -605,3 +605,40 @@ fn a_room_opened_with_unread_messages_marks_where_they_start_until_another_room_
     client.open(design.clone());
     assert_eq!(client.unread_marker(&design), None);
 }
+
+#[test]
+fn a_live_message_of_someone_else_in_the_open_room_is_announced_once() {
+    // Issue 17 #12: the log region read old messages out again whenever a row changed.
+    let mut store = MemoryStore::default();
+    let mut client = online_client(&mut store, 0);
+    let out = client.on_server(
+        ServerMessage::Event {
+            event: message(1, "ann", "a1", "**hi** there"),
+        },
+        0,
+    );
+    assert!(out.contains(&Output::Changed(View::Announcement)));
+    assert_eq!(client.announcement(), "ann: hi there");
+
+    // My own message, an edit, a reaction: nothing to read out.
+    let mine = client.on_server(
+        ServerMessage::Event {
+            event: message(2, "me", "m2", "mine"),
+        },
+        0,
+    );
+    let edit = Event {
+        seq: Seq(3),
+        client_id: Some(id("a3")),
+        kind: EventKind::Edit {
+            target: Seq(1),
+            body: "hi again".into(),
+        },
+        ..message(3, "ann", "a3", "")
+    };
+    let edited = client.on_server(ServerMessage::Event { event: edit }, 0);
+    for out in [mine, edited] {
+        assert!(!out.contains(&Output::Changed(View::Announcement)));
+    }
+    assert_eq!(client.announcement(), "ann: hi there");
+}

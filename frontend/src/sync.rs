@@ -86,6 +86,8 @@ pub struct ChatSync {
     pub current: RwSignal<Option<RoomId>>,
     /// The open room's "New messages" line: after this seq.
     pub unread_marker: RwSignal<Option<(RoomId, Seq)>>,
+    /// What screen readers should hear about the open room (a message that just arrived).
+    pub announcement: RwSignal<String>,
     /// A message to bring into view and point out (a search hit), until the room shows it.
     pub jump_to: RwSignal<Option<(RoomId, Seq)>>,
     pub state: RwSignal<ConnState>,
@@ -120,6 +122,7 @@ impl ChatSync {
             current: RwSignal::new(None),
             unread_marker: RwSignal::new(None),
             jump_to: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
             state: RwSignal::new(ConnState::Connecting),
             typing: RwSignal::new(HashMap::new()),
             presence: RwSignal::new(HashMap::new()),
@@ -348,6 +351,11 @@ impl ChatSync {
             View::Request => {
                 if let Some(request) = core.try_with_value(|c| c.request().cloned()) {
                     self.request.try_set(request);
+                }
+            }
+            View::Announcement => {
+                if let Some(text) = core.try_with_value(|c| c.announcement().to_owned()) {
+                    self.announcement.try_set(text);
                 }
             }
             View::Invite => {

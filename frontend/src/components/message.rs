@@ -146,36 +146,40 @@ pub fn MessageRow(
             .into_any(),
         ),
     };
+    // The buttons are drawn again only when the set of emojis changes; counts and who reacted
+    // change in place (the focus stays on a pressed button).
     let chips = move || {
-        view! {
-            <For each=move || emojis.get() key=|emoji| emoji.clone() let:emoji>
-                {
-                    let emoji = StoredValue::new(emoji);
-                    let state = move || {
-                        entry.with(|e| {
+        emojis
+            .get()
+            .into_iter()
+            .map(|emoji| {
+                let emoji = StoredValue::new(emoji);
+                let state = move || {
+                    entry
+                        .with(|e| {
                             emoji.with_value(|emoji| {
                                 e.reactions.iter().find(|r| &r.emoji == emoji).map(|r| {
                                     let mine = me.with_value(|me| r.users.iter().any(|u| u == me));
                                     (r.users.len(), r.users.join(", "), mine)
                                 })
                             })
-                        }).unwrap_or_default()
-                    };
-                    view! {
-                        <button type="button" class="reaction" class:mine=move || state().2
-                            aria-pressed=move || state().2.to_string()
-                            aria-label=move || {
-                                let (count, who, _) = state();
-                                format!("{} {count}, by {who}", emoji.get_value())
-                            }
-                            title=move || state().1
-                            on:click=move |_| react(emoji.get_value())>
-                            {emoji.get_value()} " " {move || state().0}
-                        </button>
-                    }
+                        })
+                        .unwrap_or_default()
+                };
+                view! {
+                    <button type="button" class="reaction" class:mine=move || state().2
+                        aria-pressed=move || state().2.to_string()
+                        aria-label=move || {
+                            let (count, who, _) = state();
+                            format!("{} {count}, by {who}", emoji.get_value())
+                        }
+                        title=move || state().1
+                        on:click=move |_| react(emoji.get_value())>
+                        {emoji.get_value()} " " {move || state().0}
+                    </button>
                 }
-            </For>
-        }
+            })
+            .collect::<Vec<_>>()
     };
     // The actions exist once the server has the message, and not for a deleted one.
     let actionable = Memo::new(move |_| seq().filter(|_| !deleted()));

@@ -210,61 +210,6 @@ pub fn RoomPane(
         }
     };
 
-    // New messages of others are read out once, here, rather than by the log: history loading,
-    // edits and reactions change the log too, and a log region reads every button of a row.
-    let announcement = RwSignal::new(String::new());
-    let announced_upto = StoredValue::new(None::<Option<Seq>>);
-    Effect::new(move |_| {
-        timeline.track();
-        let newest = timeline.with_untracked(|t| t.newest_id());
-        let Some(upto) = announced_upto.get_value() else {
-            // What the room shows when it opens is not news.
-            announced_upto.set_value(Some(newest));
-            return;
-        };
-        let fresh: Vec<(String, String)> = timeline.with_untracked(|t| {
-            me.with_value(|me| {
-                t.entries()
-                    .iter()
-                    .filter(|e| {
-                        e.id.is_some_and(|id| upto.is_none_or(|u| id > u))
-                            && e.notice.is_none()
-                            && !e.deleted
-                            && &e.sender != me
-                    })
-                    .map(|e| (e.sender.clone(), snippet(&plain_text(&e.body))))
-                    .collect()
-            })
-        });
-        if newest > upto {
-            announced_upto.set_value(Some(newest));
-        }
-        match fresh.len() {
-            0 => {}
-            1..=3 => announcement.set(
-                fresh
-                    .iter()
-                    .map(|(who, text)| format!("{who}: {text}"))
-                    .collect::<Vec<_>>()
-                    .join(". "),
-            ),
-            n => announcement.set(format!("{n} new messages")),
-        }
-    });
-    // After signing up or logging in the form that had the focus is gone: the composer takes
-    // it, so the keyboard is not left on the page's body.
-    request_animation_frame(move || {
-        let on_body = web_sys::window()
-            .and_then(|w| w.document())
-            .is_some_and(|d| {
-                d.active_element()
-                    .is_none_or(|a| Some(a) == d.body().map(Into::into))
-            });
-        if on_body {
-            focus_composer();
-        }
-    });
-
     // Keep the newest message in view unless the user scrolled up to read older ones.
     let log: NodeRef<html::Div> = NodeRef::new();
     let stick_to_bottom = RwSignal::new(true);
@@ -348,31 +293,23 @@ pub fn RoomPane(
         if index + WINDOW < len {
             move_window_to(index.saturating_sub(WINDOW / 2));
         }
-        request_animation_frame(move || {
-            use wasm_bindgen::JsCast;
-            let selector = format!("article[data-seq=\"{}\"]", target.0);
-            let Some(row) = el
-                .query_selector(&selector)
-                .ok()
-                .flatten()
-                .and_then(|r| r.dyn_into::<web_sys::HtmlElement>().ok())
-            else {
-                return;
-            };
-            auto_scrolled_at.set_value(js_sys::Date::now());
-            el.set_scroll_top(row.offset_top() - (el.client_height() - row.offset_height()) / 2);
-            let _ = row.set_attribute("data-hit", "");
-            let _ = row.focus();
-            set_timeout(
-                move || {
-                    let _ = row.remove_attribute("data-hit");
-                },
-                std::time::Duration::from_millis(HIT_SHOWN_MS),
-            );
-        });
+        scroll_next_frame(el, ScrollTo::Hit(target), auto_scrolled_at, stick_to_bottom);
     });
-    Effect::new(move |_| {
+    Effect::new(move |first: Option<()>| {
         timeline.track();
+        // After signing up or logging in, the form that had the focus is gone: the composer
+        // takes it, so the keyboard is not left on the page's body.
+        if first.is_none() {
+            let on_body = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| {
+                    d.active_element()
+                        .is_none_or(|a| Some(a) == d.body().map(Into::into))
+                });
+            if on_body {
+                focus_composer();
+            }
+        }
         if !shown_marker.get_value()
             && let Some(after) = marker.get()
             && let Some(el) = log.get_untracked()
@@ -390,29 +327,14 @@ pub fn RoomPane(
                 }
                 seen_upto.set(Some(after));
                 stick_to_bottom.set(false);
-                request_animation_frame(move || {
-                    use wasm_bindgen::JsCast;
-                    let line = el.query_selector(".new-messages").ok().flatten();
-                    // The log is the line's offset parent (it is positioned).
-                    if let Some(line) = line.and_then(|l| l.dyn_into::<web_sys::HtmlElement>().ok())
-                    {
-                        el.set_scroll_top((line.offset_top() - 8).max(0));
-                    }
-                    // The reader is at the bottom if everything new fits on screen.
-                    let distance = el.scroll_height() - el.scroll_top() - el.client_height();
-                    stick_to_bottom.set(distance < STICKY_PX);
-                });
+                scroll_next_frame(el, ScrollTo::NewMessages, auto_scrolled_at, stick_to_bottom);
                 return;
             }
         }
         if stick_to_bottom.get_untracked()
             && let Some(el) = log.get_untracked()
         {
-            auto_scrolled_at.set_value(js_sys::Date::now());
-            request_animation_frame(move || {
-                auto_scrolled_at.set_value(js_sys::Date::now());
-                el.set_scroll_top(el.scroll_height());
-            });
+            scroll_next_frame(el, ScrollTo::Bottom, auto_scrolled_at, stick_to_bottom);
         }
     });
     let show_older = move || {
@@ -483,11 +405,7 @@ pub fn RoomPane(
         stick_to_bottom.set(true);
         seen_upto.set(None);
         if let Some(el) = log.get_untracked() {
-            auto_scrolled_at.set_value(js_sys::Date::now());
-            request_animation_frame(move || {
-                auto_scrolled_at.set_value(js_sys::Date::now());
-                el.set_scroll_top(el.scroll_height());
-            });
+            scroll_next_frame(el, ScrollTo::Bottom, auto_scrolled_at, stick_to_bottom);
         }
         focus_composer();
     };
@@ -666,7 +584,10 @@ pub fn RoomPane(
                 </button>
             </Show>
             </div>
-            <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>
+            // New messages of others are read out once, here, rather than by the log: history
+            // loading, edits and reactions change the log too, and a log region reads every
+            // button of a row.
+            <p class="visually-hidden" aria-live="polite">{move || sync.announcement.get()}</p>
             <TransferList sync room=room_id.get_value() />
             <p class="typing" aria-live="polite">{typing}</p>
             {move || receipt().map(|s| view! { <p class="seen">{s}</p> })}
@@ -756,6 +677,66 @@ fn InvitePanel(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl Int
             </div>
         </div>
     }
+}
+
+/// Where the log scrolls once the rows drawn this turn are laid out.
+#[derive(Clone, Copy)]
+enum ScrollTo {
+    /// The newest message (the reader follows the conversation).
+    Bottom,
+    /// The "New messages" line, at the top.
+    NewMessages,
+    /// A message in the middle, outlined for a moment and focused (a search hit).
+    Hit(Seq),
+}
+
+/// Scrolls the log on the next frame. One function for every scroll the page makes, so the
+/// scroll events that follow are known to be the page's (`auto_scrolled_at`).
+fn scroll_next_frame(
+    log: web_sys::HtmlDivElement,
+    to: ScrollTo,
+    auto_scrolled_at: StoredValue<f64>,
+    stick_to_bottom: RwSignal<bool>,
+) {
+    use wasm_bindgen::JsCast;
+    auto_scrolled_at.set_value(js_sys::Date::now());
+    request_animation_frame(move || {
+        auto_scrolled_at.set_value(js_sys::Date::now());
+        let find = |selector: &str| {
+            log.query_selector(selector)
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        };
+        // The log is the rows' offset parent (it is positioned).
+        match to {
+            ScrollTo::Bottom => log.set_scroll_top(log.scroll_height()),
+            ScrollTo::NewMessages => {
+                if let Some(line) = find(".new-messages") {
+                    log.set_scroll_top((line.offset_top() - 8).max(0));
+                }
+                // The reader is at the bottom if everything new fits on screen.
+                let distance = log.scroll_height() - log.scroll_top() - log.client_height();
+                stick_to_bottom.set(distance < STICKY_PX);
+            }
+            ScrollTo::Hit(seq) => {
+                let Some(row) = find(&format!("article[data-seq=\"{}\"]", seq.0)) else {
+                    return;
+                };
+                log.set_scroll_top(
+                    row.offset_top() - (log.client_height() - row.offset_height()) / 2,
+                );
+                let _ = row.set_attribute("data-hit", "");
+                let _ = row.focus();
+                set_timeout(
+                    move || {
+                        let _ = row.remove_attribute("data-hit");
+                    },
+                    std::time::Duration::from_millis(HIT_SHOWN_MS),
+                );
+            }
+        }
+    });
 }
 
 /// The address that joins with `token` (handled by the app on load).
