@@ -64,7 +64,7 @@ test('unread messages open at a "New messages" line, and new ones below offer a 
     await jump.waitFor();
     assert.match(await jump.textContent(), /30 new messages/);
     await jump.click();
-    await jump.waitFor({ state: 'detached' });
+    await jump.waitFor({ state: 'hidden' });
     await ann.waitForFunction(() => {
       const log = document.querySelector('[role=log]');
       return log.scrollHeight - log.scrollTop - log.clientHeight < 80;

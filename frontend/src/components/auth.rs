@@ -124,9 +124,7 @@ pub fn AuthForm(
         <section class="auth card" aria-labelledby="auth-title">
             <h1 id="auth-title">"Chat"</h1>
             <p class="tagline">"Sign up or log in to join the conversation."</p>
-            <Show when=move || notice.get().is_some()>
-                <p class="notice">{move || notice.get()}</p>
-            </Show>
+            <p class="notice" hidden=move || notice.with(Option::is_none)>{move || notice.get()}</p>
             <form on:submit=move |ev| {
                 ev.prevent_default();
                 submit(Action::LogIn);
@@ -151,7 +149,7 @@ pub fn AuthForm(
                     required
                     bind:value=password
                 />
-                <Show when=move || needs_code.get()>
+                {move || needs_code.get().then(|| view! {
                     <label for="code">"Authentication code"</label>
                     <input
                         id="code"
@@ -164,10 +162,8 @@ pub fn AuthForm(
                         required
                         bind:value=code
                     />
-                </Show>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                })}
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || busy.get()>"Log in"</button>
                     <button type="button" id="sign-up" disabled=move || busy.get() on:click=move |_| submit(Action::SignUp)>

@@ -18,18 +18,16 @@ pub fn CallButtons(sync: ChatSync, room: RoomId) -> impl IntoView {
             || rtc.active.with(Option::is_some)
     };
     view! {
-        <Show when=move || !busy()>
-            <button type="button" class="icon-button" title="Start a voice call"
+        <button type="button" class="icon-button" title="Start a voice call" hidden=busy
                 on:click=move |_| rtc.start_call(room.get_value(), false)>
                 <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"/></svg>
                 "Voice call"
             </button>
-            <button type="button" class="icon-button" title="Start a video call"
+            <button type="button" class="icon-button" title="Start a video call" hidden=busy
                 on:click=move |_| rtc.start_call(room.get_value(), true)>
                 <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/></svg>
                 "Video call"
             </button>
-        </Show>
     }
 }
 
@@ -74,7 +72,8 @@ pub fn CallBanner(sync: ChatSync) -> impl IntoView {
         found
     });
     view! {
-        <For each=move || invitations.get() key=|i| i.call.clone() children=move |i| {
+        // Few and rarely changing: drawn again when the list changes, no keyed list needed.
+        {move || invitations.get().into_iter().map(|i| {
             let ringing = i.participants.len() == 1 && i.participants[0] == i.caller;
             let kind = if i.video { "video call" } else { "voice call" };
             let text = if ringing {
@@ -104,7 +103,7 @@ pub fn CallBanner(sync: ChatSync) -> impl IntoView {
                     <button type="button" on:click=decline>{decline_label}</button>
                 </div>
             }
-        } />
+        }).collect::<Vec<_>>()}
         {move || rtc.problem.get().map(|why| view! {
             <div class="call-problem" role="alert">
                 <span>{why}</span>
@@ -226,12 +225,10 @@ fn LocalTile(rtc: Rtc, name: String) -> impl IntoView {
         <figure class="tile self" class:speaking=speaking data-user=name.clone()>
             // My own preview is always muted: hearing yourself echo is worse than useless.
             <video node_ref=video autoplay=true playsinline=true prop:muted=true class:hidden=move || !showing()></video>
-            <Show when=move || !showing()>
-                <span class="avatar" aria-hidden="true">{letter.clone()}</span>
-            </Show>
+            <span class="avatar" aria-hidden="true" hidden=showing>{letter.clone()}</span>
             <figcaption>
                 {format!("{name} (you)")}
-                <Show when=muted><span class="muted-mark">" · muted"</span></Show>
+                <span class="muted-mark" hidden=move || !muted()>" · muted"</span>
             </figcaption>
         </figure>
     }
@@ -283,9 +280,7 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
                 Some(Link::Reconnecting) => "reconnecting",
             })>
             <video node_ref=video autoplay=true playsinline=true class:hidden=move || !live()></video>
-            <Show when=move || !live()>
-                <span class="avatar" aria-hidden="true">{letter.clone()}</span>
-            </Show>
+            <span class="avatar" aria-hidden="true" hidden=live>{letter.clone()}</span>
             <figcaption>{name}<span class="link-state">{link}</span></figcaption>
         </figure>
     }

@@ -127,13 +127,12 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     <a class="account-link" href="/account.html">"Account"</a>
                     <button type="button" on:click=log_out>"Log out"</button>
                 </header>
-                <Show when=move || notifications.get() == Permission::NotAsked>
-                    <button type="button" class="link enable-notifications" on:click=move |_| {
-                        leptos::task::spawn_local(async move {
-                            notifications.set(crate::notify::request().await);
-                        });
-                    }>"Enable notifications"</button>
-                </Show>
+                <button type="button" class="link enable-notifications"
+                    hidden=move || notifications.get() != Permission::NotAsked on:click=move |_| {
+                    leptos::task::spawn_local(async move {
+                        notifications.set(crate::notify::request().await);
+                    });
+                }>"Enable notifications"</button>
                 <Search sync on_open />
                 <RoomNav sync on_open />
             </aside>

@@ -167,7 +167,7 @@ pub fn MessageRow(
                         .unwrap_or_default()
                 };
                 view! {
-                    <button type="button" class="reaction" class:mine=move || state().2
+                    <button type="button" class="reaction"
                         aria-pressed=move || state().2.to_string()
                         aria-label=move || {
                             let (count, who, _) = state();
@@ -251,9 +251,7 @@ pub fn MessageRow(
             })}
             {body_view}
             {move || entry.with(|e| e.edited && !e.deleted).then(|| view! { <span class="edited">"(edited)"</span> })}
-            <Show when=move || !emojis.with(Vec::is_empty)>
-                <div class="reactions">{chips}</div>
-            </Show>
+            <div class="reactions" hidden=move || emojis.with(Vec::is_empty)>{chips}</div>
             {delivery_view}
             {toolbar}
         </article>

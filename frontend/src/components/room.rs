@@ -29,8 +29,6 @@ const WINDOW_STEP: usize = 50;
 const EDGE_PX: i32 = 400;
 /// Scroll events this soon after following new messages are the page's own.
 const AUTO_SCROLL_SETTLE_MS: f64 = 250.0;
-/// Loads of older messages a search hit may take to reach (50 messages each).
-const MAX_JUMP_LOADS: usize = 40;
 /// How long a search hit stays pointed out.
 const HIT_SHOWN_MS: u64 = 4000;
 /// Typing notices are sent at most this often while the user types.
@@ -234,13 +232,13 @@ pub fn RoomPane(
     let auto_scrolled_at = StoredValue::new(0.0f64);
     // Where the "New messages" line goes (after this seq), and whether the log was brought
     // to it yet (once per opening).
-    let marker = Memo::new(move |_| {
+    let marker = move || {
         sync.unread_marker.with(|m| {
             m.as_ref()
                 .filter(|(r, _)| room_id.with_value(|id| r == id))
                 .map(|(_, seq)| *seq)
         })
-    });
+    };
     // The newest message the reader had seen when they scrolled up: what came after it is
     // counted on the "Jump to latest" button.
     let seen_upto = RwSignal::new(None::<Seq>);
@@ -254,7 +252,8 @@ pub fn RoomPane(
                 .map(|(_, seq)| *seq)
         })
     };
-    let jump_loads = StoredValue::new((0usize, None::<Seq>));
+    // The oldest message when older ones were last asked for: one load at a time.
+    let jump_asked_at = RwSignal::new(None::<Seq>);
     Effect::new(move |_| {
         timeline.track();
         let Some(target) = jump_target() else {
@@ -275,12 +274,11 @@ pub fn RoomPane(
             )
         });
         let Some(index) = found else {
-            let (loads, asked_before) = jump_loads.get_value();
-            if reached_start || loads >= MAX_JUMP_LOADS || oldest.is_some_and(|o| o < target) {
+            if reached_start || oldest.is_some_and(|o| o < target) {
                 sync.jump_to.set(None);
-            } else if asked_before != oldest {
-                // One load at a time: the next one when this one has arrived.
-                jump_loads.set_value((loads + 1, oldest));
+            } else if jump_asked_at.get_untracked() != oldest {
+                // Each load brings older messages (this device's first), so this ends.
+                jump_asked_at.set(oldest);
                 sync.load_older(&room_id.get_value());
             }
             return;
@@ -311,7 +309,7 @@ pub fn RoomPane(
             }
         }
         if !shown_marker.get_value()
-            && let Some(after) = marker.get()
+            && let Some(after) = marker()
             && let Some(el) = log.get_untracked()
         {
             let first_new = timeline.with_untracked(|t| {
@@ -482,26 +480,22 @@ pub fn RoomPane(
                     </button>
                     <div class="room-title">
                         <h1>{title}</h1>
-                        <Show when=move || !topic().is_empty()>
-                            <p class="topic">{topic}</p>
-                        </Show>
+                        <p class="topic" hidden=move || topic().is_empty()>{topic}</p>
                     </div>
                     // Screen readers hear the state when it changes, not the countdown each second.
                     <span class=status_class>
                         <span role="status">{move || state.get().label()}</span>
                         {move || state.get().countdown(now.get()).map(|c| view! { " " {c} })}
                     </span>
-                    <Show when=move || matches!(state.get(), ConnState::Offline { .. })>
-                        <button type="button" class="link" on:click=move |_| sync.reconnect_now()>
-                            "Reconnect now"
-                        </button>
-                    </Show>
+                    <button type="button" class="link" hidden=move || !matches!(state.get(), ConnState::Offline { .. })
+                        on:click=move |_| sync.reconnect_now()>
+                        "Reconnect now"
+                    </button>
                 </div>
                 <div class="room-actions">
                     <CallButtons sync room=room_id.get_value() />
                 </div>
-                <Show when=is_group>
-                    <div class="room-actions">
+                <div class="room-actions" hidden=move || !is_group()>
                         <button type="button" on:click=move |_| {
                             sync.clear_request();
                             panel.update(|p| *p = if *p == Panel::AddMember { Panel::Closed } else { Panel::AddMember });
@@ -511,7 +505,6 @@ pub fn RoomPane(
                             sync.create_invite(room_id.get_value());
                         }>"Invite link"</button>
                     </div>
-                </Show>
             </header>
             {move || match panel.get() {
                 Panel::Closed => ().into_any(),
@@ -520,7 +513,7 @@ pub fn RoomPane(
             }}
             <div class="log-area">
             <div class="log" node_ref=log role="log" aria-label="Chat history" aria-live="off" on:scroll=on_scroll>
-                <Show when=move || {
+                <button type="button" class="older" on:click=load_older hidden=move || !{
                     window_top.track();
                     timeline.with(|t| {
                         let (start, _) = window(t.entries());
@@ -528,16 +521,14 @@ pub fn RoomPane(
                             || (!t.reached_start && t.oldest_id().is_some()
                                 && (t.more_stored || state.get() == ConnState::Online))
                     })
-                }>
-                    <button type="button" class="older" on:click=load_older>"Load older messages"</button>
-                </Show>
-                <Show when=move || timeline.with(|t| t.entries().is_empty() && t.reached_start)>
-                    <p class="empty">"No messages yet. Say hello!"</p>
-                </Show>
+                }>"Load older messages"</button>
+                <p class="empty" hidden=move || !timeline.with(|t| t.entries().is_empty() && t.reached_start)>
+                    "No messages yet. Say hello!"
+                </p>
                 <For
                     each=move || {
                         window_top.track();
-                        let marker = marker.get();
+                        let marker = marker();
                         let rows = timeline.with(|t| {
                             let (start, end) = window(t.entries());
                             me.with_value(|me| rows(&t.entries()[start..end], marker, me))
@@ -574,15 +565,13 @@ pub fn RoomPane(
                     }
                 />
             </div>
-            <Show when=move || !stick_to_bottom.get()>
-                <button type="button" class="jump-latest" on:click=jump_to_latest>
-                    {move || match unseen_below() {
-                        Some(1) => "1 new message · Jump to latest".to_owned(),
-                        Some(n) => format!("{n} new messages · Jump to latest"),
-                        None => "Jump to latest".to_owned(),
-                    }}
-                </button>
-            </Show>
+            <button type="button" class="jump-latest" hidden=move || stick_to_bottom.get() on:click=jump_to_latest>
+                {move || match unseen_below() {
+                    Some(1) => "1 new message · Jump to latest".to_owned(),
+                    Some(n) => format!("{n} new messages · Jump to latest"),
+                    None => "Jump to latest".to_owned(),
+                }}
+            </button>
             </div>
             // New messages of others are read out once, here, rather than by the log: history
             // loading, edits and reactions change the log too, and a log region reads every
@@ -623,12 +612,8 @@ pub fn RoomPane(
                     <SendFilesButton sync room=room_id.get_value() />
                     <button type="submit" class="primary">"Send"</button>
                 </div>
-                <Show when=move || remaining() < 200>
-                    <span class="counter">{remaining}</span>
-                </Show>
-                <Show when=move || composer_error.get().is_some()>
-                    <p class="error" role="alert">{move || composer_error.get()}</p>
-                </Show>
+                <span class="counter" hidden=move || remaining() >= 200>{remaining}</span>
+                {move || composer_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </form>
         </section>
     }

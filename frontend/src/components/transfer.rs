@@ -114,11 +114,9 @@ pub fn TransferList(sync: ChatSync, room: RoomId) -> impl IntoView {
         })
     };
     view! {
-        <Show when=move || !ids().is_empty()>
-            <section class="transfers" aria-label="File transfers">
-                <For each=ids key=|id| id.clone() children=move |id| view! { <TransferCard sync id /> } />
-            </section>
-        </Show>
+        <section class="transfers" aria-label="File transfers" hidden=move || ids().is_empty()>
+            <For each=ids key=|id| id.clone() children=move |id| view! { <TransferCard sync id /> } />
+        </section>
     }
 }
 
