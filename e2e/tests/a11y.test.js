@@ -47,3 +47,28 @@ test('the phone layout has none', async () => {
     assert.deepEqual(await axeProblems(page), []);
   });
 });
+
+test('on a phone the header is compact and a message shows its actions when tapped', async () => {
+  // Issue 17 #13: the header took 154 of 844 px and every message showed its actions.
+  const context = await fixture.browser.newContext({
+    viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+  });
+  try {
+    const page = await context.newPage();
+    await signUp(page, fixture.server.url, 'tap_a');
+    await say(page, 'tap me');
+    const row = page.getByRole('log').locator('article').filter({ hasText: 'tap me' });
+    await page.locator('article[data-seq]').filter({ hasText: 'tap me' }).waitFor();
+    const header = await page.locator('.topbar').boundingBox();
+    assert.ok(header.height <= 110, `header ${header.height} px high`);
+    const opacity = () => row.locator('.actions').evaluate((el) => getComputedStyle(el).opacity);
+    assert.equal(await opacity(), '0', 'actions hidden until asked for');
+    await row.locator('.body').tap();
+    assert.equal(await opacity(), '1');
+    await row.getByRole('button', { name: 'React with 👍' }).tap();
+    await row.getByRole('button', { name: /👍 1/ }).waitFor();
+    assert.deepEqual(await axeProblems(page), []);
+  } finally {
+    await context.close();
+  }
+});
