@@ -85,5 +85,10 @@ test('the first tab stop, before the sidebar, skips to the composer', async () =
       await gus.evaluate(() => document.activeElement?.outerHTML.slice(0, 200)));
     await gus.keyboard.press('Enter');
     assert.equal(await gus.evaluate(() => document.activeElement?.id), 'composer');
+    // Near the size limit the composer counts down what is left (and not before).
+    const counter = gus.locator('.composer .counter');
+    assert.equal(await counter.isVisible(), false);
+    await gus.getByLabel('Message').fill('x'.repeat(16 * 1024 - 50));
+    await counter.filter({ hasText: '50' }).waitFor();
   });
 });

@@ -31,6 +31,10 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     // An invite link opened the app (or was opened in it): join once connected, then forget
     // the token.
     let invite = RwSignal::new(take_invite_token());
+    // The address follows the room on screen; back, forward and a typed or linked address
+    // open the room they name (when the user is in it). (One effect for both: each effect
+    // costs first-load bytes.)
+    let shown_before = StoredValue::new(false);
     Effect::new(move |_| {
         if sync.state.get() == ConnState::Online
             && let Some(token) = invite.get()
@@ -38,11 +42,6 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             invite.set(None);
             sync.join_by_invite(token);
         }
-    });
-    // The address follows the room on screen; back, forward and a typed or linked address
-    // open the room they name (when the user is in it).
-    let shown_before = StoredValue::new(false);
-    Effect::new(move |_| {
         if let Some(room) = sync.current.get() {
             // The first room of a visit takes the place of the address it started at.
             route::show_room_in_address(&room, shown_before.get_value());

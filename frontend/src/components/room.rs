@@ -254,13 +254,13 @@ pub fn RoomPane(
     };
     // The oldest message when older ones were last asked for: one load at a time.
     let jump_asked_at = RwSignal::new(None::<Seq>);
-    Effect::new(move |_| {
-        timeline.track();
+    // Runs in the log's effect below; true while a hit is being brought into view.
+    let follow_jump = move || -> bool {
         let Some(target) = jump_target() else {
-            return;
+            return false;
         };
         let Some(el) = log.get_untracked() else {
-            return;
+            return true;
         };
         // The hit wins over the "New messages" line.
         shown_marker.set_value(true);
@@ -281,7 +281,7 @@ pub fn RoomPane(
                 jump_asked_at.set(oldest);
                 sync.load_older(&room_id.get_value());
             }
-            return;
+            return true;
         };
         sync.jump_to.set(None);
         if stick_to_bottom.get_untracked() {
@@ -292,9 +292,13 @@ pub fn RoomPane(
             move_window_to(index.saturating_sub(WINDOW / 2));
         }
         scroll_next_frame(el, ScrollTo::Hit(target), auto_scrolled_at, stick_to_bottom);
-    });
+        true
+    };
     Effect::new(move |first: Option<()>| {
         timeline.track();
+        if follow_jump() {
+            return;
+        }
         // After signing up or logging in, the form that had the focus is gone: the composer
         // takes it, so the keyboard is not left on the page's body.
         if first.is_none() {
@@ -612,7 +616,7 @@ pub fn RoomPane(
                     <SendFilesButton sync room=room_id.get_value() />
                     <button type="submit" class="primary">"Send"</button>
                 </div>
-                <span class="counter" hidden=move || remaining() >= 200>{remaining}</span>
+                <span class="counter" hidden={move || remaining() >= 200}>{remaining}</span>
                 {move || composer_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </form>
         </section>

@@ -28,6 +28,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack, RtcRtpTransceiverDirection};
 
+/// How long "The call was declined." stays.
+const DECLINED_SHOWN_SECS: u64 = 6;
+
 /// How often speaking indicators and video liveness are refreshed.
 const STATS_EVERY: Duration = Duration::from_millis(500);
 /// A connection `disconnected` this long gets an ICE restart (it may recover by itself first).
@@ -334,7 +337,18 @@ impl Rtc {
             .live_call()
             .is_some_and(|c| &c.room == room && c.id == call)
         {
-            self.end_call(Some("The call was declined.".to_owned()));
+            let declined = "The call was declined.";
+            self.end_call(Some(declined.to_owned()));
+            // News, not a problem to act on: it goes by itself.
+            let problem = self.problem;
+            leptos::prelude::set_timeout(
+                move || {
+                    if problem.with_untracked(|p| p.as_deref() == Some(declined)) {
+                        problem.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(DECLINED_SHOWN_SECS),
+            );
         }
     }
 
