@@ -91,11 +91,11 @@ test('a video call connects, each side decodes the other, and it is recorded', a
 test('a declined call says so, and the notice goes by itself', async () => {
   // Issue 17 #13: "The call was declined." stayed until dismissed.
   await withBrowsers('declined-call', 2, async ([alice, bob]) => {
-    await signUp(alice, fixture.server.url, 'dee');
+    await signUp(alice, fixture.server.url, 'dex');
     await signUp(bob, fixture.server.url, 'dov');
     await openDirect(alice, 'dov');
     await alice.getByRole('button', { name: 'Voice call' }).click();
-    const ring = bob.getByRole('alert').filter({ hasText: 'dee is calling you (voice call)' });
+    const ring = bob.getByRole('alert').filter({ hasText: 'dex is calling you (voice call)' });
     await ring.getByRole('button', { name: 'Decline' }).click();
     const notice = alice.getByRole('alert').filter({ hasText: 'The call was declined.' });
     await notice.waitFor();
