@@ -305,6 +305,12 @@ impl Connection {
 
     /// The browser went offline: the socket cannot be alive, whatever its state says.
     fn network_lost(&self) {
+        self.drop_socket_and_reconnect();
+    }
+
+    /// Closes the current socket, if there is one, and schedules the next attempt (with no
+    /// socket, one is already scheduled).
+    fn drop_socket_and_reconnect(&self) {
         let socket = {
             let mut inner = self.inner.borrow_mut();
             inner.ping_outstanding_since = None;
@@ -336,15 +342,7 @@ impl Connection {
         };
         if stalled {
             leptos::logging::warn!("socket silent or stuck connecting; reconnecting");
-            let socket = {
-                let mut inner = self.inner.borrow_mut();
-                inner.ping_outstanding_since = None;
-                inner.socket.take()
-            };
-            if let Some(socket) = socket {
-                socket.detach_and_close();
-            }
-            self.schedule_reconnect();
+            self.drop_socket_and_reconnect();
         } else if open {
             let nonce = {
                 let mut inner = self.inner.borrow_mut();

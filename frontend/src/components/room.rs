@@ -233,11 +233,8 @@ pub fn RoomPane(
     // Where the "New messages" line goes (after this seq), and whether the log was brought
     // to it yet (once per opening).
     let marker = move || {
-        sync.unread_marker.with(|m| {
-            m.as_ref()
-                .filter(|(r, _)| room_id.with_value(|id| r == id))
-                .map(|(_, seq)| *seq)
-        })
+        sync.unread_marker
+            .with(|m| room_id.with_value(|id| in_room(m, id)))
     };
     // The newest message the reader had seen when they scrolled up: what came after it is
     // counted on the "Jump to latest" button.
@@ -246,11 +243,8 @@ pub fn RoomPane(
     // A search hit to show: the window moves to it, loading older messages (from this device
     // first) until it is there, then it is scrolled to the middle and pointed out.
     let jump_target = move || {
-        sync.jump_to.with(|j| {
-            j.as_ref()
-                .filter(|(r, _)| room_id.with_value(|id| r == id))
-                .map(|(_, seq)| *seq)
-        })
+        sync.jump_to
+            .with(|j| room_id.with_value(|id| in_room(j, id)))
     };
     // The oldest message when older ones were last asked for: one load at a time.
     let jump_asked_at = RwSignal::new(None::<Seq>);
@@ -666,6 +660,14 @@ fn InvitePanel(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl Int
             </div>
         </div>
     }
+}
+
+/// The message of a (room, message) pointer, if it points into `room`.
+fn in_room(pointer: &Option<(RoomId, Seq)>, room: &RoomId) -> Option<Seq> {
+    pointer
+        .as_ref()
+        .filter(|(r, _)| r == room)
+        .map(|(_, seq)| *seq)
 }
 
 /// Where the log scrolls once the rows drawn this turn are laid out.
