@@ -12,6 +12,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRUNK_VERSION="0.21.14"
 BINARYEN_VERSION="132.0.0"
 TERSER_VERSION="5.51.4"
+EMOJIBASE_VERSION="17.0.0"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/.tools/binaryen/node_modules/.bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -51,6 +52,11 @@ setup_build_tools() {
      ! grep -q "\"version\": \"$TERSER_VERSION\"" "$ROOT/.tools/terser/node_modules/terser/package.json"; then
     say "installing terser $TERSER_VERSION from npm (minifies the release JS glue)"
     npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/terser" "terser@$TERSER_VERSION"
+  fi
+  if [[ ! -f "$ROOT/.tools/emojibase/node_modules/emojibase-data/package.json" ]] ||
+     ! grep -q "\"version\": \"$EMOJIBASE_VERSION\"" "$ROOT/.tools/emojibase/node_modules/emojibase-data/package.json"; then
+    say "installing emojibase-data $EMOJIBASE_VERSION from npm (the emoji picker's data)"
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/.tools/emojibase" "emojibase-data@$EMOJIBASE_VERSION"
   fi
   if [[ "$(wasm-opt --version 2>/dev/null)" != *"version_${BINARYEN_VERSION%%.*}"* ]]; then
     say "installing wasm-opt from npm binaryen@$BINARYEN_VERSION"
@@ -96,6 +102,12 @@ setup_browser_tools() {
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     say "installing Debian's chromium and chromium-driver"
     apt_install chromium chromium-driver
+  fi
+  # A colour emoji font, as every desktop and phone has: without it emoji render as empty boxes
+  # in the screenshots people look at (docs/screenshots) and in the emoji picker's tests.
+  if [[ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]]; then
+    say "installing Debian's fonts-noto-color-emoji"
+    apt_install fonts-noto-color-emoji
   fi
   if [[ ! -d "$ROOT/e2e/node_modules/playwright-core" ]] ||
      ! cmp -s "$ROOT/e2e/package-lock.json" "$ROOT/e2e/node_modules/.installed-lock.json"; then

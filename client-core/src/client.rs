@@ -79,7 +79,6 @@ pub enum View {
     Presence,
     Typing,
     Request,
-    Invite,
     /// A message of someone else arrived live in the open room: read it out. History loaded or
     /// caught up, edits and reactions are not news.
     Announcement,
@@ -134,7 +133,6 @@ pub struct ChatClient {
     presence: HashMap<String, Presence>,
     /// Who is typing where, with when to stop showing it.
     typing: HashMap<RoomId, Vec<(String, i64)>>,
-    invite: Option<(RoomId, String)>,
     /// The newest message of someone else that arrived live in the open room, as a screen
     /// reader should hear it ("ann: hello").
     announcement: String,
@@ -162,7 +160,6 @@ impl ChatClient {
             members: HashMap::new(),
             presence: HashMap::new(),
             typing: HashMap::new(),
-            invite: None,
             announcement: String::new(),
             resync_at: None,
             out: Vec::new(),
@@ -209,9 +206,6 @@ impl ChatClient {
     /// What to read out about the open room (see [`View::Announcement`]).
     pub fn announcement(&self) -> &str {
         &self.announcement
-    }
-    pub fn invite(&self) -> Option<&(RoomId, String)> {
-        self.invite.as_ref()
     }
     pub fn request(&self) -> Option<&RequestOutcome> {
         self.outcome.as_ref()
@@ -370,10 +364,6 @@ impl ChatClient {
                 self.out.push(Output::Changed(View::Presence));
                 self.out.push(Output::Changed(View::Members));
             }
-            ServerMessage::Invite { room, token, .. } => {
-                self.invite = Some((room, token));
-                self.out.push(Output::Changed(View::Invite));
-            }
             ServerMessage::Receipt {
                 room,
                 user,
@@ -413,6 +403,7 @@ impl ChatClient {
             | ServerMessage::Signal { .. }
             | ServerMessage::IceServers { .. }
             | ServerMessage::Blocked { .. }
+            | ServerMessage::Invite { .. }
             | ServerMessage::InvitesRevoked { .. }
             | ServerMessage::Pong { .. } => {}
         }
@@ -616,13 +607,6 @@ impl ChatClient {
         self.request = None;
         self.outcome = None;
         self.out.push(Output::Changed(View::Request));
-        self.take()
-    }
-
-    pub fn create_invite(&mut self, room: RoomId) -> Vec<Output> {
-        self.invite = None;
-        self.out.push(Output::Changed(View::Invite));
-        self.send(ClientMessage::CreateInvite { room });
         self.take()
     }
 

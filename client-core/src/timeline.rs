@@ -462,6 +462,16 @@ impl Timeline {
         self.entries.iter().rev().find_map(|e| e.id)
     }
 
+    /// My newest message the server has and that is not deleted, with its text: what ↑ in an
+    /// empty composer edits. Notices (room changes, calls) are not messages.
+    pub fn last_editable(&self, me: &str) -> Option<(Seq, &str)> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|e| e.sender == me && e.notice.is_none() && !e.deleted)
+            .find_map(|e| Some((e.id?, e.body.as_str())))
+    }
+
     /// The oldest stored message, where the next history page ends.
     pub fn oldest_id(&self) -> Option<Seq> {
         self.entries.iter().find_map(|e| e.id)

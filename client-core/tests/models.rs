@@ -522,3 +522,19 @@ fn previews_and_quotes_read_without_formatting_marks() {
     );
     assert_eq!(plain_text("2 * 3 = 6"), "2 * 3 = 6", "a lone mark is text");
 }
+
+#[test]
+fn arrow_up_edits_my_newest_message_that_the_server_has() {
+    let mut t = Timeline::default();
+    assert_eq!(t.last_editable("me"), None);
+    t.apply_live(stored(1, "me", "m1", "first"));
+    t.apply_live(stored(2, "me", "m2", "second"));
+    t.apply_live(stored(3, "bob", "b3", "bob's"));
+    t.apply_live(event(4, "me", "m4", EventKind::Renamed { name: "x".into() }));
+    assert_eq!(t.last_editable("me"), Some((Seq(2), "second")));
+    // A deleted message is skipped; one still sending cannot be edited yet.
+    t.apply_live(event(5, "me", "m5", EventKind::Delete { target: Seq(2) }));
+    t.add_pending(ClientMsgId("m6".into()), "me", "on its way".into(), None, 0);
+    assert_eq!(t.last_editable("me"), Some((Seq(1), "first")));
+    assert_eq!(t.last_editable("bob"), Some((Seq(3), "bob's")));
+}

@@ -109,3 +109,34 @@ export async function say(page, text) {
   await page.getByLabel('Message').fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
 }
+
+/** The room panel (People and Settings), opened on `tab` for the room on screen. */
+export async function roomPanel(page, tab = 'People') {
+  await page.getByRole('button', { name: tab, exact: true }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('tab', { name: tab, selected: true }).waitFor();
+  return dialog;
+}
+
+/** Adds `username` to the room on screen through the People tab, then closes the panel. */
+export async function addMember(page, username) {
+  const dialog = await roomPanel(page);
+  await dialog.getByLabel('Add someone').fill(username);
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  await dialog.getByRole('status').filter({ hasText: `Added ${username}.` }).waitFor();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+/** Makes an invite link for the room on screen (Settings tab) and returns it. */
+export async function createInviteLink(page) {
+  const dialog = await roomPanel(page, 'Settings');
+  await dialog.getByRole('button', { name: 'Create invite link' }).click();
+  const input = dialog.getByLabel('Invite link');
+  for (let i = 0; i < 50 && !(await input.inputValue()).includes('/#/join/'); i++) {
+    await page.waitForTimeout(100);
+  }
+  const link = await input.inputValue();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  return link;
+}

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser } from '../lib/fixture.js';
-import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
+import { withPages, signUp, say, waitConnected, addMember } from '../lib/browser.js';
 import { axeProblems } from '../lib/axe.js';
 
 const fixture = useServerAndBrowser();
@@ -27,9 +27,7 @@ test('a room with my messages, a mention of me and unread badges has none either
     await ben.getByLabel('Room name').fill('side');
     await ben.getByRole('button', { name: 'Create' }).click();
     await ben.getByRole('heading', { name: '# side' }).waitFor();
-    await ben.getByRole('button', { name: 'Add member' }).click();
-    await ben.getByLabel('Username').fill('ann_a');
-    await ben.getByRole('button', { name: 'Add', exact: true }).click();
+    await addMember(ben, 'ann_a');
     await say(ben, 'hey @ann_a, look here');
     await say(ann, 'my own message in the lobby');
     await ann.getByRole('log').getByText('my own message in the lobby').waitFor();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { useServerAndBrowser } from '../lib/fixture.js';
-import { withBrowsers, signUp, say } from '../lib/browser.js';
+import { withBrowsers, signUp, say, addMember } from '../lib/browser.js';
 
 const fixture = useServerAndBrowser();
 
@@ -27,10 +27,7 @@ async function createRoomWith(page, name, members) {
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('heading', { name: `# ${name}` }).waitFor();
   for (const member of members) {
-    await page.getByRole('button', { name: 'Add member' }).click();
-    await page.getByLabel('Username').fill(member);
-    await page.getByRole('button', { name: 'Add', exact: true }).click();
-    await page.getByLabel('Username').waitFor({ state: 'detached' });
+    await addMember(page, member);
   }
 }
 
@@ -74,10 +71,15 @@ test('a video call connects, each side decodes the other, and it is recorded', a
     await seesVideoOf(bob, 'vic');
     await callPanel(bob).getByRole('status').filter({ hasText: 'In call · 2 people' }).waitFor();
 
-    // Mute shows on my tile; the other side keeps receiving video.
+    // Mute shows on my tile and, issue 17 #13, on the other side's tile of me; the other
+    // side keeps receiving video.
     await bob.getByRole('button', { name: 'Mute' }).click();
     await tileOf(bob, 'val').getByText('muted').waitFor();
-    await bob.getByRole('button', { name: 'Unmute' }).waitFor();
+    await tileOf(alice, 'val').getByText('muted').waitFor();
+    await bob.getByRole('button', { name: 'Unmute' }).click();
+    await tileOf(alice, 'val').getByText('muted').waitFor({ state: 'hidden' });
+    await tileOf(bob, 'val').getByText('muted').waitFor({ state: 'hidden' });
+    await bob.getByRole('button', { name: 'Mute' }).waitFor();
 
     await bob.getByRole('button', { name: 'Hang up' }).click();
     await callPanel(bob).waitFor({ state: 'detached' });

@@ -205,6 +205,9 @@ impl Connection {
             Ok(ws) => ws,
             Err(_) => return self.schedule_reconnect(),
         };
+        // The parts loaded on first use (public/room-panel.js, public/emoji.js) talk to the
+        // server over this socket: one connection, one presence.
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"chatSocket".into(), &ws);
         let on_open = {
             let this = self.clone();
             Closure::<dyn FnMut()>::new(move || this.heard())

@@ -96,8 +96,6 @@ pub struct ChatSync {
     pub presence: RwSignal<HashMap<String, Presence>>,
     /// The member list of rooms that asked for it (receipts are kept current in it).
     pub members: RwSignal<HashMap<RoomId, Vec<Member>>>,
-    /// The newest invite link made here.
-    pub invite: RwSignal<Option<(RoomId, String)>>,
     pub request: RwSignal<Option<RequestOutcome>>,
     core: StoredValue<ChatClient>,
     /// One per room whose timeline a view reads.
@@ -127,7 +125,6 @@ impl ChatSync {
             typing: RwSignal::new(HashMap::new()),
             presence: RwSignal::new(HashMap::new()),
             members: RwSignal::new(HashMap::new()),
-            invite: RwSignal::new(None),
             request: RwSignal::new(None),
             core: StoredValue::new(ChatClient::new(username.clone())),
             timeline_changed: StoredValue::new(HashMap::new()),
@@ -358,11 +355,6 @@ impl ChatSync {
                     self.announcement.try_set(text);
                 }
             }
-            View::Invite => {
-                if let Some(invite) = core.try_with_value(|c| c.invite().cloned()) {
-                    self.invite.try_set(invite);
-                }
-            }
         }
     }
 
@@ -486,14 +478,6 @@ impl ChatSync {
         });
     }
 
-    pub fn add_member(self, room: RoomId, user: String) {
-        self.room_request(false, |client_id| ClientMessage::AddMember {
-            room,
-            client_id,
-            user,
-        });
-    }
-
     pub fn open_direct(self, user: String) {
         self.room_request(true, |client_id| ClientMessage::OpenDirect {
             client_id,
@@ -506,10 +490,6 @@ impl ChatSync {
             client_id,
             token,
         });
-    }
-
-    pub fn create_invite(self, room: RoomId) {
-        self.drive(|c| c.create_invite(room));
     }
 
     /// Forgets the outcome of the last room request (its panel closed).

@@ -102,6 +102,13 @@ pub struct Devices {
     pub sessions: Vec<Device>,
 }
 
+/// `GET /api/blocks`: the usernames I blocked (they cannot message, call or send files to me),
+/// for the room panel's Block/Unblock buttons. Blocking itself goes over the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocks {
+    pub blocked: Vec<String>,
+}
+
 /// `POST /api/password`: ends every other session of the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordChange {

@@ -39,6 +39,11 @@ pub enum SignalData {
     },
     /// The peer hangs up this session (or declines or cancels a transfer).
     Bye,
+    /// In a call: the sender turned their microphone off (`muted`) or on again, so the others'
+    /// tiles can say so (a disabled track sends silence, which looks like someone not talking).
+    Muted {
+        muted: bool,
+    },
 }
 
 impl SignalData {
@@ -50,7 +55,7 @@ impl SignalData {
                 candidate, sdp_mid, ..
             } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
             Self::Files { files } => files.iter().map(|f| f.name.len() + f.mime.len()).sum(),
-            Self::Bye => 0,
+            Self::Bye | Self::Muted { .. } => 0,
         }
     }
 }

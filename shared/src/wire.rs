@@ -412,6 +412,7 @@ enum SignalTag {
     Candidate,
     Files,
     Bye,
+    Muted,
 }
 
 /// [`SignalData`] with every variant's fields as optional fields.
@@ -423,6 +424,7 @@ pub struct SignalWire {
     sdp_mid: Option<String>,
     sdp_m_line_index: Option<u16>,
     files: Option<Vec<FileMeta>>,
+    muted: Option<bool>,
 }
 
 impl TryFrom<SignalWire> for SignalData {
@@ -445,6 +447,9 @@ impl TryFrom<SignalWire> for SignalData {
                 files: need(w.files, "files")?,
             },
             SignalTag::Bye => SignalData::Bye,
+            SignalTag::Muted => SignalData::Muted {
+                muted: need(w.muted, "muted")?,
+            },
         })
     }
 }
@@ -523,6 +528,7 @@ mod tests {
         assert!(err.to_string().contains("`target`"), "{err}");
         assert!(serde_json::from_str::<ChannelMessage>(r#"{"type":"get","file":1}"#).is_err());
         assert!(serde_json::from_str::<SignalData>(r#"{"kind":"offer"}"#).is_err());
+        assert!(serde_json::from_str::<SignalData>(r#"{"kind":"muted"}"#).is_err());
     }
 
     #[test]

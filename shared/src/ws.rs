@@ -1048,6 +1048,16 @@ mod tests {
                        "data": {"kind": "bye"}}),
             ),
             (
+                ServerMessage::Signal {
+                    room: r(),
+                    from: "alice".into(),
+                    session: "k1".into(),
+                    data: SignalData::Muted { muted: true },
+                },
+                json!({"type": "signal", "room": "r1", "from": "alice", "session": "k1",
+                       "data": {"kind": "muted", "muted": true}}),
+            ),
+            (
                 ServerMessage::IceServers {
                     servers: vec![IceServer {
                         urls: vec!["turn:turn.example.org:3478".into()],

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod blocks;
 pub mod calls;
 pub mod checkpoint;
 pub mod cluster;

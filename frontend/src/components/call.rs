@@ -262,6 +262,7 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
         move |f: fn(&PeerView) -> String| peer.with(|p| p.as_ref().map(f).unwrap_or_default());
     let live = move || peer.with(|p| p.as_ref().is_some_and(|p| p.video_live));
     let speaking = move || peer.with(|p| p.as_ref().is_some_and(|p| p.speaking));
+    let muted = move || peer.with(|p| p.as_ref().is_some_and(|p| p.muted));
     let link = move || {
         peer.with(|p| match p.as_ref().map(|p| p.link) {
             Some(Link::Connecting) => " · Connecting…",
@@ -281,7 +282,8 @@ fn RemoteTile(rtc: Rtc, name: String) -> impl IntoView {
             })>
             <video node_ref=video autoplay=true playsinline=true class:hidden=move || !live()></video>
             <span class="avatar" aria-hidden="true" hidden=live>{letter.clone()}</span>
-            <figcaption>{name}<span class="link-state">{link}</span></figcaption>
+            <figcaption>{name}<span class="muted-mark" hidden=move || !muted()>" · muted"</span>
+                <span class="link-state">{link}</span></figcaption>
         </figure>
     }
 }

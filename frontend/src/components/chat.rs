@@ -9,7 +9,7 @@ use super::search::Search;
 use crate::connection::ConnState;
 use crate::notify::Permission;
 use crate::route::{self, take_invite_token};
-use crate::sync::ChatSync;
+use crate::sync::{ChatSync, RequestOutcome};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -31,6 +31,9 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     // An invite link opened the app (or was opened in it): join once connected, then forget
     // the token.
     let invite = RwSignal::new(take_invite_token());
+    // Whether a join by invite link was sent: its refusal (revoked, expired, banned) is shown
+    // above the room, where the person who opened the link looks.
+    let joining = RwSignal::new(false);
     // The address follows the room on screen; back, forward and a typed or linked address
     // open the room they name (when the user is in it). (One effect for both: each effect
     // costs first-load bytes.)
@@ -40,6 +43,7 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             && let Some(token) = invite.get()
         {
             invite.set(None);
+            joining.set(true);
             sync.join_by_invite(token);
         }
         if let Some(room) = sync.current.get() {
@@ -134,8 +138,21 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                 }>"Enable notifications"</button>
                 <Search sync on_open />
                 <RoomNav sync on_open />
+                <button type="button" class="link shortcuts-link" aria-haspopup="dialog"
+                    data-part="shortcuts">"Keyboard shortcuts"</button>
             </aside>
             <div class="main">
+                {move || match (joining.get(), sync.request.get()) {
+                    (true, Some(RequestOutcome::Refused(why))) => Some(view! {
+                        <p class="error join-error" role="alert">{why} " "
+                            <button type="button" class="link" on:click=move |_| {
+                                joining.set(false);
+                                sync.clear_request();
+                            }>"Dismiss"</button>
+                        </p>
+                    }),
+                    _ => None,
+                }}
                 <CallBanner sync />
                 <CallPanel sync />
                 {move || match sync.current.get() {

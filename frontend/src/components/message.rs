@@ -27,9 +27,16 @@ pub struct MessageActions {
 }
 
 /// Local wall-clock time as HH:MM.
-fn clock(ms: i64) -> String {
+/// A message's time as the row shows it ("14:05"), its full date and time in the reader's
+/// locale for the tooltip, and the machine-readable form for `<time datetime>`.
+fn clock(ms: i64) -> (String, String, String) {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    (
+        format!("{:02}:{:02}", date.get_hours(), date.get_minutes()),
+        date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED)
+            .into(),
+        date.to_iso_string().into(),
+    )
 }
 
 /// Renders formatted text; every piece becomes a text node, never HTML.
@@ -208,6 +215,9 @@ pub fn MessageRow(
                 <button type="button" class="icon" aria-label=format!("Reply to {sender}")
                     on:click=move |_| actions.reply.run(seq)>"↩"</button>
                 {quick}
+                // The picker is public/emoji.js, loaded on first use (index.html's loader).
+                <button type="button" class="icon" tabindex="-1" aria-label="More reactions" aria-haspopup="dialog"
+                    data-part="emoji" data-seq=seq.0.to_string() data-room=room.get_value().0>"☺"</button>
                 {own.then(|| view! {
                     <button type="button" class="icon" tabindex="-1" aria-label="Edit"
                         on:click=move |_| edit()>"✎"</button>
@@ -244,7 +254,8 @@ pub fn MessageRow(
         <article class=class tabindex="-1" data-sender=sender data-seq=move || seq().map(|s| s.0.to_string())>
             <header class:visually-hidden=continued>
                 <span class="sender">{display_sender}</span>
-                <time>{clock(sent_at_ms)}</time>
+                {let (shown, full, iso) = clock(sent_at_ms);
+                    view! { <time datetime=iso title=full>{shown}</time> }}
             </header>
             {quoted.map(|(who, text)| view! {
                 <blockquote class="quote"><span class="sender">{who}</span> " " {text}</blockquote>

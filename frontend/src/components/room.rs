@@ -2,12 +2,11 @@
 //! who is typing, and the composer.
 
 use super::call::CallButtons;
-use super::forms::UsernameForm;
 use super::message::{MessageActions, MessageRow};
 use super::transfer::{SendFilesButton, TransferList};
 use crate::connection::ConnState;
 use crate::format::plain_text;
-use crate::sync::{ChatSync, RequestOutcome};
+use crate::sync::ChatSync;
 use crate::timeline::Entry;
 use leptos::html;
 use leptos::prelude::*;
@@ -33,13 +32,6 @@ const AUTO_SCROLL_SETTLE_MS: f64 = 250.0;
 const HIT_SHOWN_MS: u64 = 4000;
 /// Typing notices are sent at most this often while the user types.
 const TYPING_EVERY_MS: f64 = 3000.0;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Panel {
-    Closed,
-    AddMember,
-    Invite,
-}
 
 #[component]
 pub fn RoomPane(
@@ -69,7 +61,6 @@ pub fn RoomPane(
     };
     let is_group = move || summary.with(|s| s.as_ref().is_some_and(|s| s.kind == RoomKind::Group));
     let topic = move || summary.with(|s| s.as_ref().map(|s| s.topic.clone()).unwrap_or_default());
-    let panel = RwSignal::new(Panel::Closed);
 
     // The composer starts with what was typed here before another room was shown.
     let draft = RwSignal::new(sync.draft(&room));
@@ -493,22 +484,15 @@ pub fn RoomPane(
                 <div class="room-actions">
                     <CallButtons sync room=room_id.get_value() />
                 </div>
-                <div class="room-actions" hidden=move || !is_group()>
-                        <button type="button" on:click=move |_| {
-                            sync.clear_request();
-                            panel.update(|p| *p = if *p == Panel::AddMember { Panel::Closed } else { Panel::AddMember });
-                        }>"Add member"</button>
-                        <button type="button" on:click=move |_| {
-                            panel.set(Panel::Invite);
-                            sync.create_invite(room_id.get_value());
-                        }>"Invite link"</button>
-                    </div>
+                // The room's people and settings are a module loaded on first use
+                // (public/room-panel.js, opened by index.html's loader): the wasm holds only these.
+                <div class="room-actions">
+                    <button type="button" data-part="room-panel" data-tab="people" data-room=room_id.get_value().0
+                        aria-haspopup="dialog">"People"</button>
+                    <button type="button" data-part="room-panel" data-tab="settings" data-room=room_id.get_value().0
+                        aria-haspopup="dialog" hidden=move || !is_group()>"Settings"</button>
+                </div>
             </header>
-            {move || match panel.get() {
-                Panel::Closed => ().into_any(),
-                Panel::AddMember => view! { <AddMemberForm sync room=room_id.get_value() panel /> }.into_any(),
-                Panel::Invite => view! { <InvitePanel sync room=room_id.get_value() panel /> }.into_any(),
-            }}
             <div class="log-area">
             <div class="log" node_ref=log role="log" aria-label="Chat history" aria-live="off" on:scroll=on_scroll>
                 <button type="button" class="older" on:click=load_older hidden=move || !{
@@ -603,10 +587,21 @@ pub fn RoomPane(
                             submit();
                         } else if ev.key() == "Escape" {
                             cancel_compose();
+                        } else if ev.key() == "ArrowUp" && draft.with_untracked(String::is_empty)
+                            && editing.get_untracked().is_none()
+                            && let Some((seq, body)) = timeline.with_untracked(|t| me.with_value(|me| {
+                                t.last_editable(me).map(|(seq, body)| (seq, body.to_owned()))
+                            }))
+                        {
+                            // ↑ in an empty composer edits my last message, as in Slack and Element.
+                            ev.prevent_default();
+                            actions.edit.run((seq, body));
                         }
                     }
                 ></textarea>
                 <div class="composer-buttons">
+                    <button type="button" class="icon" aria-label="Emoji" aria-haspopup="dialog"
+                        data-part="emoji">"☺"</button>
                     <SendFilesButton sync room=room_id.get_value() />
                     <button type="submit" class="primary">"Send"</button>
                 </div>
@@ -616,50 +611,6 @@ pub fn RoomPane(
         </section>
     }
     .into_any()
-}
-
-#[component]
-fn AddMemberForm(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl IntoView {
-    let room = StoredValue::new(room);
-    Effect::new(move |_| {
-        if sync.request.get() == Some(RequestOutcome::Done) {
-            sync.clear_request();
-            panel.set(Panel::Closed);
-        }
-    });
-    view! {
-        <UsernameForm sync id="add-member-user" submit_label="Add" class="panel inline"
-            on_submit=Callback::new(move |user| sync.add_member(room.get_value(), user))
-            on_cancel=Callback::new(move |()| panel.set(Panel::Closed)) />
-    }
-}
-
-#[component]
-fn InvitePanel(sync: ChatSync, room: RoomId, panel: RwSignal<Panel>) -> impl IntoView {
-    let room = StoredValue::new(room);
-    let link = move || {
-        sync.invite.with(|i| {
-            i.as_ref()
-                .filter(|(r, _)| room.with_value(|room| r == room))
-                .map(|(_, token)| invite_url(token))
-        })
-    };
-    view! {
-        <div class="panel inline">
-            <label for="invite-link">"Invite link"</label>
-            <input id="invite-link" readonly prop:value=move || link().unwrap_or_else(|| "Creating…".to_owned())
-                on:focus=move |ev| {
-                    use wasm_bindgen::JsCast;
-                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                        input.select();
-                    }
-                } />
-            <p class="hint">"Anyone with an account who opens this link within 7 days joins the room."</p>
-            <div class="panel-actions">
-                <button type="button" on:click=move |_| panel.set(Panel::Closed)>"Done"</button>
-            </div>
-        </div>
-    }
 }
 
 /// The message of a (room, message) pointer, if it points into `room`.
@@ -728,14 +679,6 @@ fn scroll_next_frame(
             }
         }
     });
-}
-
-/// The address that joins with `token` (handled by the app on load).
-pub fn invite_url(token: &str) -> String {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    format!("{origin}/#/join/{token}")
 }
 
 fn short_list(names: &[String]) -> String {

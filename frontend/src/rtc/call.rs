@@ -63,6 +63,8 @@ pub struct PeerView {
     pub frames_decoded: u64,
     /// Bumped when their media stream gains a track, so the tile re-attaches it.
     pub stream_rev: u32,
+    /// Their microphone is off (they said so: `SignalData::Muted`).
+    pub muted: bool,
 }
 
 /// The call I am in, for its screen.
@@ -447,6 +449,7 @@ impl Rtc {
                         video_live: false,
                         frames_decoded: 0,
                         stream_rev: 0,
+                        muted: false,
                     });
                 }
             }

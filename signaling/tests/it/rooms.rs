@@ -367,3 +367,42 @@ async fn direct_conversations_are_one_per_pair_and_blocks_close_them() {
         .await;
     alice.post(&dm, "hi3", "friends again").await;
 }
+
+/// The room panel shows Block or Unblock from `GET /api/blocks` (it loads after the welcome
+/// that carries the list to the app).
+#[tokio::test]
+async fn my_blocks_are_listed_for_me_alone() {
+    let server = TestServer::start().await;
+    server.create_user("alice").await;
+    let bob_cookie = server.create_user("bob").await;
+    let carol_cookie = server.create_user("carol").await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let blocks = |cookie: Option<String>| {
+        let mut request = server.http.get(format!("{}/api/blocks", server.base));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            match response.status().as_u16() {
+                200 => Ok(response.json::<shared::api::Blocks>().await.unwrap().blocked),
+                other => Err(other),
+            }
+        }
+    };
+    assert_eq!(blocks(Some(bob_cookie.clone())).await, Ok(vec![]));
+    for blocked in [true, false, true] {
+        bob.send(&ClientMessage::Block {
+            user: "alice".into(),
+            blocked,
+        })
+        .await;
+        bob.wait_for(|e| {
+            matches!(e, ServerMessage::Blocked { blocked: b, .. } if b == blocked).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(blocks(Some(bob_cookie)).await, Ok(vec!["alice".to_owned()]));
+    assert_eq!(blocks(Some(carol_cookie)).await, Ok(vec![]));
+    assert_eq!(blocks(None).await, Err(401));
+}

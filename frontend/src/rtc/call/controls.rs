@@ -5,6 +5,7 @@ use super::super::media;
 use super::super::stats::{self, SPEAKING_LEVEL};
 use super::{CallPeer, LiveCall, first_track, send_track};
 use leptos::task::spawn_local;
+use shared::calls::SignalData;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -15,6 +16,10 @@ impl Rtc {
         let on = !live.mic.enabled();
         live.mic.set_enabled(on);
         self.update_view(|v| v.mic_on = on);
+        let peers: Vec<String> = live.peers.borrow().keys().cloned().collect();
+        for name in peers {
+            self.signal(&live.room, &name, &live.id, SignalData::Muted { muted: !on });
+        }
     }
 
     /// Camera off releases it (its light goes out); on opens it again.

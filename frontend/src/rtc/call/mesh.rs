@@ -92,6 +92,7 @@ impl Rtc {
                 SignalData::Bye => {
                     live.peers.borrow_mut().remove(&from);
                 }
+                SignalData::Muted { muted } => self.update_peer_view(&from, |p| p.muted = muted),
                 SignalData::Files { .. } => {}
             }
         });
@@ -153,6 +154,10 @@ impl Rtc {
                 self.update_peer_view(name, |p| p.link = link);
                 if link == Link::Connected {
                     peer.restarting.set(false);
+                    // Someone who joins while my microphone is off hears that it is.
+                    if !live.mic.enabled() {
+                        self.signal(&live.room, name, call, SignalData::Muted { muted: true });
+                    }
                 }
                 match state {
                     RtcPeerConnectionState::Failed => self.restart_ice(&live, name, &peer),

@@ -240,7 +240,7 @@ impl Rtc {
                     }
                 }
                 SignalData::Bye => self.drive_in(&t, Receiver::bye, None),
-                SignalData::Offer { .. } | SignalData::Files { .. } => {}
+                SignalData::Offer { .. } | SignalData::Files { .. } | SignalData::Muted { .. } => {}
             }
         });
     }

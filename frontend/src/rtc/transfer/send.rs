@@ -186,7 +186,7 @@ impl Rtc {
                     }
                 }
                 SignalData::Bye => self.drive_out(&t, Sender::bye),
-                SignalData::Answer { .. } | SignalData::Files { .. } => {}
+                SignalData::Answer { .. } | SignalData::Files { .. } | SignalData::Muted { .. } => {}
             }
         });
     }

@@ -1,0 +1,126 @@
+// Everyday conveniences from issue 17: the emoji picker (reactions and the composer), keyboard
+// shortcuts and their list, ↑ to edit my last message, and full dates on message times.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { useServerAndBrowser } from '../lib/fixture.js';
+import { withPages, signUp, say, addMember, artifacts } from '../lib/browser.js';
+import { axeProblems } from '../lib/axe.js';
+
+const fixture = useServerAndBrowser();
+
+const log = (page) => page.getByRole('log');
+const rooms = (page) => page.getByRole('navigation', { name: 'Rooms' });
+const roomLink = (page, name) => rooms(page).getByRole('button', { name: new RegExp(name) });
+const messageFrom = (page, sender, text) =>
+  log(page).locator(`article[data-sender="${sender}"]`).filter({ hasText: text });
+
+async function createRoom(page, name) {
+  await rooms(page).getByRole('button', { name: 'New room' }).click();
+  await page.getByLabel('Room name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: `# ${name}` }).waitFor();
+}
+
+test('any emoji can be a reaction or go into a message, found by name, recent ones first', async () => {
+  await withPages(fixture.browser, 'emoji', 2, async ([amy, ben]) => {
+    await signUp(amy, fixture.server.url, 'amy_e');
+    await signUp(ben, fixture.server.url, 'ben_e');
+    await say(ben, 'the deploy went fine');
+    const message = messageFrom(amy, 'ben_e', 'the deploy went fine');
+    await message.waitFor();
+
+    // React with an emoji that is not among the quick four, found by a keyword.
+    await message.hover();
+    await message.getByRole('button', { name: 'More reactions' }).click();
+    const picker = amy.getByRole('dialog', { name: 'React with an emoji' });
+    await picker.getByRole('button', { name: 'rocket' }).waitFor();
+    assert.deepEqual(await axeProblems(amy), []);
+    await amy.screenshot({ path: join(artifacts, 'emoji-picker.png') });
+    await picker.getByLabel('Search emoji').fill('rocket');
+    await picker.getByRole('button', { name: 'rocket', exact: true }).click();
+    await picker.waitFor({ state: 'hidden' });
+    await messageFrom(ben, 'ben_e', 'the deploy went fine').getByRole('button', { name: /🚀 1, by amy_e/ }).waitFor();
+
+    // In the composer: Enter takes the first match; it lands where the cursor is.
+    await amy.getByLabel('Message').fill('ship it ');
+    await amy.getByRole('button', { name: 'Emoji', exact: true }).click();
+    const insert = amy.getByRole('dialog', { name: 'Insert an emoji' });
+    // What was used last comes first.
+    await insert.getByRole('group', { name: 'Recently used' }).getByRole('button', { name: 'rocket' }).waitFor();
+    await insert.getByLabel('Search emoji').fill('party popper');
+    await insert.getByLabel('Search emoji').press('Enter');
+    await insert.waitFor({ state: 'hidden' });
+    assert.equal(await amy.getByLabel('Message').inputValue(), 'ship it 🎉');
+    // The focus is back in the composer, and the app took the text as typed.
+    await amy.keyboard.press('Enter');
+    await messageFrom(ben, 'amy_e', 'ship it 🎉').waitFor();
+
+    // A skin tone is remembered and applies to emoji that have one.
+    await amy.getByRole('button', { name: 'Emoji', exact: true }).click();
+    await insert.getByLabel('Skin tone').selectOption({ index: 5 });
+    await insert.getByLabel('Search emoji').fill('waving hand');
+    await insert.getByRole('button', { name: 'waving hand' }).click();
+    assert.equal(await amy.getByLabel('Message').inputValue(), '👋🏿');
+  });
+});
+
+test('keyboard: switch rooms, jump to unread, search, the list of shortcuts, ↑ to edit', async () => {
+  await withPages(fixture.browser, 'shortcuts', 2, async ([cal, dot]) => {
+    await signUp(cal, fixture.server.url, 'cal_k');
+    await signUp(dot, fixture.server.url, 'dot_k');
+    await createRoom(cal, 'alpha');
+    await createRoom(cal, 'beta');
+    await addMember(cal, 'dot_k');
+    await roomLink(cal, '# alpha').click();
+    await cal.getByRole('heading', { name: '# alpha' }).waitFor();
+
+    // Alt+↓ and Alt+↑ walk the room list.
+    const order = await rooms(cal).locator('.room-link .label').allTextContents();
+    const at = order.indexOf('# alpha');
+    await cal.keyboard.press('Alt+ArrowDown');
+    await cal.getByRole('heading', { name: order[(at + 1) % order.length] }).waitFor();
+    await cal.keyboard.press('Alt+ArrowUp');
+    await cal.getByRole('heading', { name: '# alpha' }).waitFor();
+
+    // Alt+Shift+↓ goes to the next room with something unread.
+    await roomLink(dot, '# beta').click();
+    await say(dot, 'news in beta');
+    await roomLink(cal, '# beta').getByText('1 unread').waitFor();
+    await cal.getByLabel('Message').focus();
+    await cal.keyboard.press('Alt+Shift+ArrowDown');
+    await cal.getByRole('heading', { name: '# beta' }).waitFor();
+
+    // Ctrl+K goes to the search box.
+    await cal.keyboard.press('Control+k');
+    assert.equal(await cal.evaluate(() => document.activeElement?.id), 'search');
+
+    // ? (outside a text field) lists the shortcuts; Escape closes the list.
+    await cal.getByRole('heading', { name: '# beta' }).click();
+    await cal.keyboard.press('Shift+?');
+    const help = cal.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.getByRole('cell', { name: 'Previous or next room', exact: true }).waitFor();
+    assert.deepEqual(await axeProblems(cal), []);
+    await cal.keyboard.press('Escape');
+    await help.waitFor({ state: 'hidden' });
+    await cal.getByRole('button', { name: 'Keyboard shortcuts' }).click();
+    await help.waitFor();
+    await help.getByRole('button', { name: 'Close' }).click();
+
+    // ↑ in the empty composer edits my newest message.
+    await say(cal, 'frist message');
+    await messageFrom(dot, 'cal_k', 'frist message').waitFor();
+    await cal.getByLabel('Message').focus();
+    await cal.keyboard.press('ArrowUp');
+    assert.equal(await cal.getByLabel('Message').inputValue(), 'frist message');
+    await cal.getByLabel('Message').fill('first message');
+    await cal.keyboard.press('Enter');
+    await messageFrom(dot, 'cal_k', 'first message').getByText('(edited)').waitFor();
+
+    // Every message time carries its full date.
+    const time = messageFrom(dot, 'cal_k', 'first message').locator('time');
+    const datetime = await time.getAttribute('datetime');
+    assert.ok(Math.abs(Date.parse(datetime) - Date.now()) < 120_000, datetime);
+    assert.match(await time.getAttribute('title'), new RegExp(String(new Date().getFullYear())));
+  });
+});
