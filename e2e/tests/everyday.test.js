@@ -124,3 +124,36 @@ test('keyboard: switch rooms, jump to unread, search, the list of shortcuts, ↑
     assert.match(await time.getAttribute('title'), new RegExp(String(new Date().getFullYear())));
   });
 });
+
+test('@ suggests the room\'s members; Enter or a click puts the name in without sending', async () => {
+  await withPages(fixture.browser, 'mention', 2, async ([eve, fay]) => {
+    await signUp(eve, fixture.server.url, 'eve_m');
+    await signUp(fay, fixture.server.url, 'fay_m');
+    await createRoom(eve, 'desk');
+    await addMember(eve, 'fay_m');
+
+    const composer = eve.getByLabel('Message');
+    await composer.pressSequentially('thanks @f');
+    const list = eve.getByRole('listbox', { name: 'People to mention' });
+    await list.getByRole('option', { name: 'fay_m' }).waitFor();
+    assert.equal(await list.getByRole('option').count(), 1);
+    assert.equal(await composer.getAttribute('aria-activedescendant'), 'mention-option-0');
+    await eve.keyboard.press('Enter');
+    await list.waitFor({ state: 'hidden' });
+    assert.equal(await composer.inputValue(), 'thanks @fay_m ');
+    // Nothing was sent by that Enter; this one sends, and fay is mentioned.
+    await composer.pressSequentially('for the review');
+    await eve.keyboard.press('Enter');
+    await roomLink(fay, '# desk').locator('.badge.mention').waitFor();
+
+    // Escape closes the list and leaves the text; a name that matches nobody shows none.
+    await composer.pressSequentially('@zz');
+    await eve.waitForTimeout(300);
+    assert.equal(await list.isVisible(), false);
+    await composer.fill('');
+    await composer.pressSequentially('@fa');
+    await list.getByRole('option', { name: 'fay_m' }).click();
+    assert.equal(await composer.inputValue(), '@fay_m ');
+    assert.deepEqual(await axeProblems(eve), []);
+  });
+});
