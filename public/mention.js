@@ -35,7 +35,8 @@ function hookSocket() {
       const frame = JSON.parse(event.data);
       if (frame.type === 'members') {
         members.set(frame.room, frame.members);
-        if (window.mentionOpen && frame.room === room() && textarea) update(textarea);
+        // The list that was asked for on the first @ arrived: show what matches now.
+        if (frame.room === room() && textarea && document.activeElement === textarea) update(textarea);
       }
     } catch {}
   });

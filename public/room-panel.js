@@ -293,6 +293,12 @@ function saveField(event, kind) {
   act(frame, () => say(kind === 'name' ? 'Name saved.' : 'Topic saved.'));
 }
 
+function setNotify(level) {
+  const names = { all: 'All messages', mentions: 'Mentions only', none: 'Nothing' };
+  if (send({ type: 'set_notify', room: state.room, level })) say(`Notifications: ${names[level]}.`);
+  else render();
+}
+
 function createInvite() {
   request('invite', { type: 'create_invite', room: state.room }, () => say('Invite link created.'));
 }
@@ -396,7 +402,15 @@ function build() {
     type: 'button', className: 'rp-danger',
     onclick: (e) => confirmed(e.currentTarget, 'Leave? Press again', leave),
   }, 'Leave room');
-  u.panels.settings.append(
+  u.notify = {};
+  const levels = el('fieldset', { className: 'rp-notify' },
+    el('legend', {}, 'Notifications'),
+    ...[['all', 'All messages'], ['mentions', 'Mentions only'], ['none', 'Nothing']].map(([level, label]) => {
+      u.notify[level] = el('input', { type: 'radio', name: 'rp-notify', id: `rp-notify-${level}`, value: level, onchange: () => setNotify(level) });
+      return el('div', {}, u.notify[level], el('label', { htmlFor: `rp-notify-${level}` }, label));
+    }),
+    el('p', { className: 'rp-hint' }, 'For this room, on all your devices. Calls ring unless you choose Nothing.'));
+  u.groupOnly = el('div', {},
     el('form', { className: 'rp-row', onsubmit: (e) => saveField(e, 'name') },
       el('label', { htmlFor: 'rp-name' }, 'Name'), u.name, u.nameSave),
     el('form', { className: 'rp-row', onsubmit: (e) => saveField(e, 'topic') },
@@ -412,6 +426,7 @@ function build() {
     el('p', { className: 'rp-hint' }, 'You stop receiving its messages. Someone must add you or invite you to come back.'),
     el('div', { className: 'rp-buttons' }, u.leave),
   );
+  u.panels.settings.append(levels, u.groupOnly);
 
   u.status = el('p', { className: 'rp-status', role: 'status' });
   u.alert = el('p', { className: 'rp-alert', role: 'alert' });
@@ -470,8 +485,9 @@ function render() {
   const myRole = summary?.role ?? 'member';
   const rank = ROLE_RANK[myRole] ?? 0;
   ui.title.textContent = summary ? (direct ? summary.name : `# ${summary.name}`) : 'Room';
-  ui.tabs.settings.hidden = direct;
-  if (direct && ui.current === 'settings') selectTab('people', false);
+  ui.groupOnly.hidden = direct;
+  const level = summary?.notify ?? 'all';
+  for (const [key, radio] of Object.entries(ui.notify)) radio.checked = key === level;
 
   // People
   const members = [...state.members].sort((a, b) =>

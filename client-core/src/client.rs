@@ -26,7 +26,7 @@ use crate::outbox::{OutboxItem, RETRY_DELAY_MS, Refused, SendQueue, Stage};
 use crate::rooms::RoomList;
 use crate::timeline::{Changes, Fetch, RoomState, Timeline};
 use shared::events::{Event, EventKind};
-use shared::rooms::{Member, Presence, RoomKind, RoomSummary};
+use shared::rooms::{Member, NotifyLevel, Presence, RoomKind, RoomSummary};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage, TYPING_SHOWN_MS};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::collections::HashMap;
@@ -911,6 +911,9 @@ impl ChatClient {
             return None;
         }
         let room = self.rooms.get(&event.room)?;
+        if room.notify == NotifyLevel::None {
+            return None;
+        }
         let (title, body) = match &event.kind {
             EventKind::CallStarted { video, .. } if now_ms - event.at_ms < RINGING_MS => {
                 let what = if *video { "Video call" } else { "Voice call" };
@@ -925,6 +928,9 @@ impl ChatClient {
             }
             EventKind::Message { body, mentions, .. } => {
                 let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(&self.me));
+                if room.notify == NotifyLevel::Mentions && !mentioned {
+                    return None;
+                }
                 let title = match (room.kind, mentioned) {
                     (RoomKind::Direct, _) => event.sender.clone(),
                     (RoomKind::Group, true) => {

@@ -6,7 +6,7 @@ use client_core::outbox::{MAX_AUTO_RETRIES, SendQueue, Stage, backoff_ms};
 use client_core::store::MemoryStore;
 use client_core::timeline::Delivery;
 use shared::events::{Event, EventKind, Role};
-use shared::rooms::{RoomKind, RoomSummary};
+use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
 
@@ -24,6 +24,7 @@ fn lobby(last_seq: i64) -> RoomSummary {
         unread: 0,
         unread_mentions: 0,
         last_message: None,
+        notify: NotifyLevel::All,
     }
 }
 
@@ -453,6 +454,53 @@ fn notifications_only_while_hidden_and_only_for_others() {
         0,
     );
     assert!(!notified(&out));
+}
+
+#[test]
+fn a_rooms_notification_level_decides_what_notifies() {
+    let mut store = MemoryStore::default();
+    let mut client = online_client(&mut store, 0);
+    client.set_visible(false);
+    let notified = |client: &mut ChatClient, event: Event| {
+        client
+            .on_server(ServerMessage::Event { event }, 0)
+            .iter()
+            .any(|o| matches!(o, Output::Notify(_)))
+    };
+    let level = |client: &mut ChatClient, notify: NotifyLevel| {
+        client.on_server(
+            ServerMessage::RoomUpdated {
+                room: RoomSummary {
+                    notify,
+                    ..lobby(0)
+                },
+            },
+            0,
+        );
+    };
+    let mention = |seq: i64| {
+        let mut event = message(seq, "bob", &format!("b{seq}"), "hey @me");
+        if let EventKind::Message { mentions, .. } = &mut event.kind {
+            mentions.push("me".into());
+        }
+        event
+    };
+    let call = |seq: i64| Event {
+        kind: EventKind::CallStarted {
+            call: format!("k{seq}"),
+            video: false,
+        },
+        ..message(seq, "bob", &format!("b{seq}"), "")
+    };
+    level(&mut client, NotifyLevel::Mentions);
+    assert!(!notified(&mut client, message(1, "bob", "b1", "chatter")));
+    assert!(notified(&mut client, mention(2)));
+    assert!(notified(&mut client, call(3)), "calls still ring");
+    level(&mut client, NotifyLevel::None);
+    assert!(!notified(&mut client, mention(4)));
+    assert!(!notified(&mut client, call(5)));
+    level(&mut client, NotifyLevel::All);
+    assert!(notified(&mut client, message(6, "bob", "b6", "chatter")));
 }
 
 #[test]

@@ -240,7 +240,7 @@ fn edits_and_deletes_apply_to_their_message_once_and_move_the_cursor() {
 fn the_room_list_counts_what_arrives_where_the_user_is_not_looking() {
     use client_core::rooms::RoomList;
     use shared::events::Role;
-    use shared::rooms::{RoomKind, RoomSummary};
+    use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
     let summary = |id: &str, last: i64| RoomSummary {
         id: RoomId(id.into()),
         kind: RoomKind::Group,
@@ -254,6 +254,7 @@ fn the_room_list_counts_what_arrives_where_the_user_is_not_looking() {
         unread: 0,
         unread_mentions: 0,
         last_message: None,
+        notify: NotifyLevel::All,
     };
     let mut list = RoomList::default();
     list.replace(vec![summary("lobby", 3), summary("design", 1)]);
@@ -348,7 +349,7 @@ fn formatting_styles_text_and_leaves_markup_as_text() {
 fn a_late_room_summary_does_not_undo_newer_activity() {
     use client_core::rooms::RoomList;
     use shared::events::Role;
-    use shared::rooms::{RoomKind, RoomSummary};
+    use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
     let summary = RoomSummary {
         id: RoomId("dm".into()),
         kind: RoomKind::Direct,
@@ -362,6 +363,7 @@ fn a_late_room_summary_does_not_undo_newer_activity() {
         unread: 0,
         unread_mentions: 0,
         last_message: None,
+        notify: NotifyLevel::All,
     };
     let mut list = RoomList::default();
     list.upsert(summary.clone());

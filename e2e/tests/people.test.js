@@ -176,3 +176,32 @@ test('invite links can be revoked, people can be removed, blocked, and can leave
     await panel.getByText('1 person · 1 online').waitFor();
   });
 });
+
+test('each person chooses which messages of a room notify them, on all their devices', async () => {
+  await withPages(fixture.browser, 'people-notify', 2, async ([xia, xiaPhone]) => {
+    await signUp(xia, fixture.server.url, 'xia');
+    await createRoom(xia, 'Quiet');
+    // The same account on a second device.
+    await xiaPhone.goto(fixture.server.url);
+    await xiaPhone.getByLabel('Username').fill('xia');
+    await xiaPhone.getByLabel('Password').fill('correct horse battery');
+    await xiaPhone.getByRole('button', { name: 'Log in' }).click();
+    await waitConnected(xiaPhone);
+    await roomLink(xiaPhone, '# Quiet').click();
+    const phonePanel = await roomPanel(xiaPhone, 'Settings');
+    assert.equal(await phonePanel.getByLabel('All messages').isChecked(), true);
+
+    const settings = await roomPanel(xia, 'Settings');
+    await settings.getByLabel('Mentions only').check();
+    await settings.getByRole('status').filter({ hasText: 'Notifications: Mentions only.' }).waitFor();
+    // The other device follows at once, and a reload keeps it.
+    await phonePanel.getByLabel('Mentions only').waitFor({ state: 'attached' });
+    await xiaPhone.waitForFunction(() => document.getElementById('rp-notify-mentions')?.checked);
+    await xia.reload();
+    await waitConnected(xia);
+    const again = await roomPanel(xia, 'Settings');
+    await xia.waitForFunction(() => document.getElementById('rp-notify-mentions')?.checked);
+    assert.deepEqual(await axeProblems(xia), []);
+    await again.getByRole('button', { name: 'Close' }).click();
+  });
+});

@@ -36,6 +36,46 @@ pub struct RoomSummary {
     pub unread_mentions: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<Preview>,
+    /// Which of its messages notify me (my choice, per room; absent means `all`).
+    #[serde(default, skip_serializing_if = "NotifyLevel::is_all")]
+    pub notify: NotifyLevel,
+}
+
+/// Which messages of a room notify someone: a choice each member makes for themselves.
+/// Calls ring unless it is `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyLevel {
+    #[default]
+    All,
+    /// Only messages that mention me.
+    Mentions,
+    /// Nothing, not even calls (the unread count still shows).
+    None,
+}
+
+impl NotifyLevel {
+    pub fn is_all(&self) -> bool {
+        *self == Self::All
+    }
+
+    /// The name stored and sent (`all`, `mentions`, `none`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mentions => "mentions",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "all" => Some(Self::All),
+            "mentions" => Some(Self::Mentions),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
 }
 
 /// The newest message of a room, shortened for a list.

@@ -13,7 +13,7 @@
 use crate::calls::{IceServer, SignalData};
 use crate::events::{Event, Role};
 use crate::ids::{ClientMsgId, RoomId, Seq};
-use crate::rooms::{Member, Presence, RoomSummary};
+use crate::rooms::{Member, NotifyLevel, Presence, RoomSummary};
 use serde::{Deserialize, Serialize};
 
 /// Close codes the server uses besides the standard ones (1001 going away on shutdown, 1008
@@ -162,6 +162,9 @@ pub enum ClientMessage {
     /// Block or unblock a user: a blocked user cannot open a direct conversation with me, write
     /// in ours, or add me to rooms. Answered by [`ServerMessage::Blocked`].
     Block { user: String, blocked: bool },
+    /// Which messages of `room` notify me. Answered by [`ServerMessage::RoomUpdated`] to every
+    /// socket of mine, with the summary's `notify` changed.
+    SetNotify { room: RoomId, level: NotifyLevel },
     /// My devices have everything up to `seq`. Monotonic; lower values are ignored.
     MarkDelivered { room: RoomId, seq: Seq },
     /// I have read up to `seq` (implies delivered). Monotonic.
@@ -467,6 +470,7 @@ mod tests {
                 deleted: false,
                 at_ms: 5,
             }),
+            notify: NotifyLevel::All,
         }
     }
 
@@ -657,6 +661,13 @@ mod tests {
                     blocked: true,
                 },
                 json!({"type": "block", "user": "bob", "blocked": true}),
+            ),
+            (
+                ClientMessage::SetNotify {
+                    room: r(),
+                    level: NotifyLevel::Mentions,
+                },
+                json!({"type": "set_notify", "room": "r1", "level": "mentions"}),
             ),
             (
                 ClientMessage::MarkDelivered {

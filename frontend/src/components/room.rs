@@ -59,7 +59,6 @@ pub fn RoomPane(
         Some(room) => format!("# {}", room.name),
         None => room_id.with_value(|r| format!("# {r}")),
     };
-    let is_group = move || summary.with(|s| s.as_ref().is_some_and(|s| s.kind == RoomKind::Group));
     let topic = move || summary.with(|s| s.as_ref().map(|s| s.topic.clone()).unwrap_or_default());
 
     // The composer starts with what was typed here before another room was shown.
@@ -490,7 +489,7 @@ pub fn RoomPane(
                     <button type="button" data-part="room-panel" data-tab="people" data-room=room_id.get_value().0
                         aria-haspopup="dialog">"People"</button>
                     <button type="button" data-part="room-panel" data-tab="settings" data-room=room_id.get_value().0
-                        aria-haspopup="dialog" hidden=move || !is_group()>"Settings"</button>
+                        aria-haspopup="dialog">"Settings"</button>
                 </div>
             </header>
             <div class="log-area">

@@ -5,7 +5,7 @@
 
 use super::{Draft, NamedUser, StoreError};
 use shared::events::{Event, EventKind, Reaction, Role};
-use shared::rooms::{Preview, RoomKind, RoomSummary};
+use shared::rooms::{NotifyLevel, Preview, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use std::collections::HashMap;
@@ -109,7 +109,8 @@ where
 
 /// Reads a row of a store's summary query: room id, kind, name, topic, last seq, role, muted,
 /// read seq, member count, unread, unread mentions, the other member's name (direct
-/// conversations), then the last message's seq, sender, body, deleted and time.
+/// conversations), then the last message's seq, sender, body, deleted and time, and my
+/// notification level.
 pub(super) fn summary_from_row<R>(row: &R) -> RoomSummary
 where
     R: Row,
@@ -148,6 +149,7 @@ where
         unread: count(9),
         unread_mentions: count(10),
         last_message,
+        notify: NotifyLevel::parse(&row.get::<String, _>(17)).unwrap_or_default(),
     }
 }
 

@@ -23,7 +23,7 @@ pub use sqlite::SqliteStore;
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::events::{Event, Role};
-use shared::rooms::{RoomKind, RoomSummary};
+use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::path::Path;
 use std::sync::Arc;
@@ -499,6 +499,13 @@ pub trait Storage: Send + Sync + 'static {
         room: &RoomId,
         user: UserId,
     ) -> Result<Option<Membership>, StoreError>;
+    /// Sets which messages of `room` notify `user`; false when they are not a member.
+    async fn set_notify(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        level: NotifyLevel,
+    ) -> Result<bool, StoreError>;
     /// Members in the order they joined.
     async fn members(&self, room: &RoomId) -> Result<Vec<MemberRecord>, StoreError>;
     async fn direct_room(&self, key: &str) -> Result<Option<RoomId>, StoreError>;

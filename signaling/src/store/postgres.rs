@@ -28,7 +28,7 @@ use super::{
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::events::{Event, EventKind, Role};
-use shared::rooms::{RoomKind, RoomSummary};
+use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Executor, Postgres, Row, Transaction};
@@ -384,7 +384,7 @@ const SUMMARY_QUERY: &str = "
             LIMIT $2) AS mentioned),
         (SELECT o.username FROM members om JOIN users o ON o.id = om.user_id
             WHERE om.room_id = r.id AND om.user_id <> m.user_id LIMIT 1),
-        lm.seq, lmu.username, lm.body, lm.deleted, lm.at
+        lm.seq, lmu.username, lm.body, lm.deleted, lm.at, m.notify
     FROM members m
     JOIN rooms r ON r.id = m.room_id
     JOIN users me ON me.id = m.user_id
@@ -1210,6 +1210,21 @@ impl Storage for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(summary_from_row))
+    }
+
+    async fn set_notify(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        level: NotifyLevel,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE members SET notify = $1 WHERE room_id = $2 AND user_id = $3")
+            .bind(level.as_str())
+            .bind(&room.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn membership(

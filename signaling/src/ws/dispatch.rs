@@ -221,6 +221,7 @@ async fn route(
         }
         C::OpenDirect { client_id, user } => rooms::open_direct(state, ctx, client_id, user).await,
         C::Block { user, blocked } => rooms::block(state, ctx, user, blocked).await,
+        C::SetNotify { room, level } => rooms::set_notify(state, ctx, room, level).await,
         C::MarkDelivered { room, seq } => live::receipts(state, ctx, room, seq, None).await,
         C::MarkRead { room, seq } => live::receipts(state, ctx, room, seq, Some(seq)).await,
         C::Typing { room } => live::typing(state, ctx, room).await,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::{Draft, Membership, NamedUser, NewRoom, UserId};
 use shared::events::Role;
 use shared::limits::{MAX_ROOMS_PER_USER, check_room_name, check_room_topic};
-use shared::rooms::{Member, Presence, RoomKind};
+use shared::rooms::{Member, NotifyLevel, Presence, RoomKind};
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId};
 
@@ -613,4 +613,25 @@ pub async fn ban(
         })
     })
     .await
+}
+
+/// Which messages of `room` notify me: stored with my membership, then the new summary goes
+/// to every socket of mine, on any node, so my other devices follow.
+pub async fn set_notify(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: RoomId,
+    level: NotifyLevel,
+) -> Result<Reply, Refused> {
+    within_event_quota(state, ctx)?;
+    if !state.store.set_notify(&room, ctx.authed.user, level).await? {
+        return Err(Refused::no_such_room());
+    }
+    if let Some(summary) = state.store.room_summary(&room, ctx.authed.user).await? {
+        let frame = crate::frames::encode(&ServerMessage::RoomUpdated { room: summary });
+        state
+            .fanout
+            .send(crate::hub::Audience::User(ctx.authed.user), frame, None);
+    }
+    Ok(None)
 }

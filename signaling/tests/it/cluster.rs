@@ -236,3 +236,52 @@ async fn a_call_started_on_one_node_rings_is_joined_and_ends_from_another() {
         "ended once, though its sockets left through two nodes"
     );
 }
+
+/// A per-room notification choice made on one node reaches my devices on the other (they
+/// follow it at once), and bob's level is his alone.
+#[tokio::test]
+async fn a_notification_level_set_on_one_node_reaches_my_devices_on_another() {
+    use shared::rooms::NotifyLevel;
+    let cluster = cluster().await;
+    let (alice, bob) = (user(&cluster, "alice").await, user(&cluster, "bob").await);
+    let mut laptop = cluster.a.connect(&alice).await;
+    let mut phone = cluster.b.connect(&alice).await;
+    let mut bob = cluster.b.connect(&bob).await;
+    laptop
+        .send(&ClientMessage::SetNotify {
+            room: RoomId::lobby(),
+            level: NotifyLevel::Mentions,
+        })
+        .await;
+    for device in [&mut laptop, &mut phone] {
+        let summary = device
+            .wait_for(|e| match e {
+                ServerMessage::RoomUpdated { room } => Some(room),
+                _ => None,
+            })
+            .await;
+        assert_eq!((summary.id, summary.notify), (RoomId::lobby(), NotifyLevel::Mentions));
+    }
+    bob.send(&ClientMessage::ListRooms).await;
+    let rooms = bob
+        .wait_for(|e| match e {
+            ServerMessage::Rooms { rooms } => Some(rooms),
+            _ => None,
+        })
+        .await;
+    assert_eq!(rooms[0].notify, NotifyLevel::All, "bob's own level");
+    // Not a member: refused, nothing sent.
+    laptop
+        .send(&ClientMessage::SetNotify {
+            room: RoomId("00000000deadbeef".into()),
+            level: NotifyLevel::None,
+        })
+        .await;
+    let code = laptop
+        .wait_for(|e| match e {
+            ServerMessage::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, shared::ws::ErrorCode::NoSuchRoom);
+}

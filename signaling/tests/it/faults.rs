@@ -381,6 +381,15 @@ impl Storage for GatedStore {
         self.inner.members(room).await
     }
 
+    async fn set_notify(
+        &self,
+        room: &RoomId,
+        user: UserId,
+        level: shared::rooms::NotifyLevel,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_notify(room, user, level).await
+    }
+
     async fn direct_room(&self, key: &str) -> Result<Option<RoomId>, StoreError> {
         self.inner.direct_room(key).await
     }

@@ -253,3 +253,40 @@ pub(super) async fn receipts_only_move_forward_and_stop_at_the_last_seq(store: A
         "not a member"
     );
 }
+
+pub(super) async fn a_notification_level_is_each_members_own(store: Arc<dyn Storage>) {
+    use shared::rooms::NotifyLevel;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let cy = user(&store, "cy").await;
+    let room = group(&store, "00000000000000e1", &ann, &[&bo]).await;
+    let level = |who: UserId| {
+        let store = store.clone();
+        let room = room.clone();
+        async move {
+            store
+                .room_summary(&room, who)
+                .await
+                .unwrap()
+                .map(|s| s.notify)
+        }
+    };
+    assert_eq!(level(ann.id).await, Some(NotifyLevel::All), "the default");
+    assert!(store.set_notify(&room, bo.id, NotifyLevel::Mentions).await.unwrap());
+    assert!(store.set_notify(&room, ann.id, NotifyLevel::None).await.unwrap());
+    assert_eq!(level(bo.id).await, Some(NotifyLevel::Mentions));
+    assert_eq!(level(ann.id).await, Some(NotifyLevel::None));
+    // The list of all my rooms says the same; other rooms keep theirs.
+    let listed: HashMap<RoomId, NotifyLevel> = store
+        .room_summaries(bo.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.notify))
+        .collect();
+    assert_eq!(listed[&room], NotifyLevel::Mentions);
+    assert_eq!(listed[&RoomId::lobby()], NotifyLevel::All);
+    // Not a member: nothing is stored.
+    assert!(!store.set_notify(&room, cy.id, NotifyLevel::None).await.unwrap());
+    assert_eq!(level(cy.id).await, None);
+}
