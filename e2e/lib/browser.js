@@ -106,7 +106,7 @@ export async function waitConnected(page) {
 }
 
 export async function say(page, text) {
-  await page.getByLabel('Message').fill(text);
+  await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
 }
 

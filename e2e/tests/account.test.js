@@ -168,7 +168,7 @@ test('a display name shows beside the username on my messages', async () => {
 
     await noa.goto(fixture.server.url);
     await waitConnected(noa);
-    await noa.getByLabel('Message').fill('hello from noa');
+    await noa.getByLabel('Message', { exact: true }).fill('hello from noa');
     await noa.getByRole('button', { name: 'Send' }).click();
     // Ola opens the lobby afresh, so its member list (with the name) is fetched.
     await ola.reload();

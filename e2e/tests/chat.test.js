@@ -20,10 +20,10 @@ test('a message typed by one user appears for the other in real time', async () 
     // The sender sees it once, confirmed (no lingering "Sending…").
     await messageFrom(alice, 'alice', 'Hello from Alice').locator('.delivery').waitFor({ state: 'detached' });
     assert.equal(await messageFrom(alice, 'alice', 'Hello from Alice').count(), 1);
-    assert.equal(await alice.getByLabel('Message').inputValue(), '', 'composer is cleared');
+    assert.equal(await alice.getByLabel('Message', { exact: true }).inputValue(), '', 'composer is cleared');
 
-    await bob.getByLabel('Message').fill('Hi Alice!\nSecond line');
-    await bob.getByLabel('Message').press('Enter');
+    await bob.getByLabel('Message', { exact: true }).fill('Hi Alice!\nSecond line');
+    await bob.getByLabel('Message', { exact: true }).press('Enter');
     await messageFrom(alice, 'bob', 'Second line').waitFor();
     assert.equal(await messageFrom(bob, 'bob', 'Hi Alice!').count(), 1);
   });

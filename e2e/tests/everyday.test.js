@@ -43,7 +43,7 @@ test('any emoji can be a reaction or go into a message, found by name, recent on
     await messageFrom(ben, 'ben_e', 'the deploy went fine').getByRole('button', { name: /🚀 1, by amy_e/ }).waitFor();
 
     // In the composer: Enter takes the first match; it lands where the cursor is.
-    await amy.getByLabel('Message').fill('ship it ');
+    await amy.getByLabel('Message', { exact: true }).fill('ship it ');
     await amy.getByRole('button', { name: 'Emoji', exact: true }).click();
     const insert = amy.getByRole('dialog', { name: 'Insert an emoji' });
     // What was used last comes first.
@@ -51,7 +51,7 @@ test('any emoji can be a reaction or go into a message, found by name, recent on
     await insert.getByLabel('Search emoji').fill('party popper');
     await insert.getByLabel('Search emoji').press('Enter');
     await insert.waitFor({ state: 'hidden' });
-    assert.equal(await amy.getByLabel('Message').inputValue(), 'ship it 🎉');
+    assert.equal(await amy.getByLabel('Message', { exact: true }).inputValue(), 'ship it 🎉');
     // The focus is back in the composer, and the app took the text as typed.
     await amy.keyboard.press('Enter');
     await messageFrom(ben, 'amy_e', 'ship it 🎉').waitFor();
@@ -61,7 +61,7 @@ test('any emoji can be a reaction or go into a message, found by name, recent on
     await insert.getByLabel('Skin tone').selectOption({ index: 5 });
     await insert.getByLabel('Search emoji').fill('waving hand');
     await insert.getByRole('button', { name: 'waving hand' }).click();
-    assert.equal(await amy.getByLabel('Message').inputValue(), '👋🏿');
+    assert.equal(await amy.getByLabel('Message', { exact: true }).inputValue(), '👋🏿');
   });
 });
 
@@ -87,7 +87,7 @@ test('keyboard: switch rooms, jump to unread, search, the list of shortcuts, ↑
     await roomLink(dot, '# beta').click();
     await say(dot, 'news in beta');
     await roomLink(cal, '# beta').getByText('1 unread').waitFor();
-    await cal.getByLabel('Message').focus();
+    await cal.getByLabel('Message', { exact: true }).focus();
     await cal.keyboard.press('Alt+Shift+ArrowDown');
     await cal.getByRole('heading', { name: '# beta' }).waitFor();
 
@@ -110,10 +110,10 @@ test('keyboard: switch rooms, jump to unread, search, the list of shortcuts, ↑
     // ↑ in the empty composer edits my newest message.
     await say(cal, 'frist message');
     await messageFrom(dot, 'cal_k', 'frist message').waitFor();
-    await cal.getByLabel('Message').focus();
+    await cal.getByLabel('Message', { exact: true }).focus();
     await cal.keyboard.press('ArrowUp');
-    assert.equal(await cal.getByLabel('Message').inputValue(), 'frist message');
-    await cal.getByLabel('Message').fill('first message');
+    assert.equal(await cal.getByLabel('Message', { exact: true }).inputValue(), 'frist message');
+    await cal.getByLabel('Message', { exact: true }).fill('first message');
     await cal.keyboard.press('Enter');
     await messageFrom(dot, 'cal_k', 'first message').getByText('(edited)').waitFor();
 
@@ -132,7 +132,7 @@ test('@ suggests the room\'s members; Enter or a click puts the name in without 
     await createRoom(eve, 'desk');
     await addMember(eve, 'fay_m');
 
-    const composer = eve.getByLabel('Message');
+    const composer = eve.getByLabel('Message', { exact: true });
     await composer.pressSequentially('thanks @f');
     const list = eve.getByRole('listbox', { name: 'People to mention' });
     await list.getByRole('option', { name: 'fay_m' }).waitFor();

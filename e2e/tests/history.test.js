@@ -79,8 +79,8 @@ test('a long history keeps the DOM bounded while scrolling through all of it', a
 test('search finds messages in the history stored on this device', async () => {
   await withPages(fixture.browser, 'search', 1, async ([sam]) => {
     await signUp(sam, fixture.server.url, 'sam');
-    await sam.getByLabel('Message').fill('the quarterly numbers are in');
-    await sam.getByLabel('Message').press('Enter');
+    await sam.getByLabel('Message', { exact: true }).fill('the quarterly numbers are in');
+    await sam.getByLabel('Message', { exact: true }).press('Enter');
     await sam.getByRole('log').locator('article .delivery').waitFor({ state: 'detached' });
     await sam.getByRole('searchbox', { name: 'Search' }).fill('QUARTERLY');
     const results = sam.getByRole('list', { name: 'Search results' });

@@ -74,9 +74,9 @@ test('two people chat in a new room: add member, unread badge, typing, seen-by',
     assert.equal(await roomLink(bob, '# Design').locator('.badge').count(), 0, 'read once opened');
     await alice.getByText('Seen by bob_r').waitFor();
 
-    await bob.getByLabel('Message').pressSequentially('thanks');
+    await bob.getByLabel('Message', { exact: true }).pressSequentially('thanks');
     await alice.getByText('bob_r is typing…').waitFor();
-    await bob.getByLabel('Message').press('Enter');
+    await bob.getByLabel('Message', { exact: true }).press('Enter');
     await messageFrom(alice, 'bob_r', 'thanks').waitFor();
     await alice.getByText('bob_r is typing…').waitFor({ state: 'detached' });
     // The lobby did not get any of it.
@@ -194,9 +194,9 @@ test('replies, edits, deletes, reactions and formatting, as the other person see
     await typo.locator('.delivery').waitFor({ state: 'detached' });
     await typo.hover();
     await typo.getByRole('button', { name: 'Edit', exact: true }).click();
-    assert.equal(await kai.getByLabel('Message').inputValue(), 'helo');
-    await kai.getByLabel('Message').fill('hello');
-    await kai.getByLabel('Message').press('Enter');
+    assert.equal(await kai.getByLabel('Message', { exact: true }).inputValue(), 'helo');
+    await kai.getByLabel('Message', { exact: true }).fill('hello');
+    await kai.getByLabel('Message', { exact: true }).press('Enter');
     const fixed = messageFrom(lee, 'kai', 'hello');
     await fixed.locator('.edited').waitFor();
     await fixed.hover();

@@ -58,14 +58,14 @@ test('a message row changes in place, keeps the focus, and is read out once', as
     const fayRow = messageFrom(fay, 'fay_s', 'hello there');
     await fayRow.hover();
     await fayRow.getByRole('button', { name: 'Edit' }).click();
-    await fay.getByLabel('Message').fill('hello there, edited');
+    await fay.getByLabel('Message', { exact: true }).fill('hello there, edited');
     await fay.keyboard.press('Enter');
     await messageFrom(eve, 'fay_s', 'hello there, edited').getByText('(edited)').waitFor();
     assert.ok(await eve.evaluate(() => window.probeRow.isConnected), 'the edited row was not drawn again');
     assert.equal(await announcer.textContent(), 'fay_s: hello there', 'nothing old was read out again');
 
     // My own message: pending, then sent, in the same row.
-    await eve.getByLabel('Message').fill('mine, soon sent');
+    await eve.getByLabel('Message', { exact: true }).fill('mine, soon sent');
     await eve.keyboard.press('Enter');
     const mine = messageFrom(eve, 'eve_s', 'mine, soon sent');
     await mine.waitFor();
@@ -88,7 +88,7 @@ test('the first tab stop, before the sidebar, skips to the composer', async () =
     // Near the size limit the composer counts down what is left (and not before).
     const counter = gus.locator('.composer .counter');
     assert.equal(await counter.isVisible(), false);
-    await gus.getByLabel('Message').fill('x'.repeat(16 * 1024 - 50));
+    await gus.getByLabel('Message', { exact: true }).fill('x'.repeat(16 * 1024 - 50));
     await counter.filter({ hasText: '50' }).waitFor();
   });
 });
