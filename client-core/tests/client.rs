@@ -470,10 +470,7 @@ fn a_rooms_notification_level_decides_what_notifies() {
     let level = |client: &mut ChatClient, notify: NotifyLevel| {
         client.on_server(
             ServerMessage::RoomUpdated {
-                room: RoomSummary {
-                    notify,
-                    ..lobby(0)
-                },
+                room: RoomSummary { notify, ..lobby(0) },
             },
             0,
         );

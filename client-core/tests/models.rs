@@ -532,7 +532,12 @@ fn arrow_up_edits_my_newest_message_that_the_server_has() {
     t.apply_live(stored(1, "me", "m1", "first"));
     t.apply_live(stored(2, "me", "m2", "second"));
     t.apply_live(stored(3, "bob", "b3", "bob's"));
-    t.apply_live(event(4, "me", "m4", EventKind::Renamed { name: "x".into() }));
+    t.apply_live(event(
+        4,
+        "me",
+        "m4",
+        EventKind::Renamed { name: "x".into() },
+    ));
     assert_eq!(t.last_editable("me"), Some((Seq(2), "second")));
     // A deleted message is skipped; one still sending cannot be edited yet.
     t.apply_live(event(5, "me", "m5", EventKind::Delete { target: Seq(2) }));

@@ -247,3 +247,29 @@ mod tests {
         assert_eq!(creds.username, "alice");
     }
 }
+
+/// `GET /api/rooms/{room}/threads`: the room's threads, the most recently answered first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Threads {
+    pub threads: Vec<ThreadSummary>,
+}
+
+/// A message that has replies (`reply_to` pointing at it), with how many and the newest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadSummary {
+    /// The message answered, in its current state (it may be deleted: a tombstone).
+    pub root: crate::events::Event,
+    /// Replies that are not deleted.
+    pub replies: u32,
+    pub last_seq: crate::ids::Seq,
+    pub last_at_ms: i64,
+}
+
+/// `GET /api/rooms/{room}/threads/{root}?after=&limit=`: the root (on the first page) and its
+/// replies after `after`, oldest first, as the timeline has them (tombstones included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    pub events: Vec<crate::events::Event>,
+    /// No more replies after these (for now).
+    pub complete: bool,
+}

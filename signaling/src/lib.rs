@@ -32,6 +32,7 @@ pub mod session_cookie;
 pub mod sso;
 pub mod state;
 pub mod store;
+pub mod threads;
 pub mod turn;
 pub mod two_factor;
 pub mod ws;

@@ -1,7 +1,10 @@
 //! The HTTP surface: API, WebSocket, health check, and the built frontend.
 
 use crate::state::AppState;
-use crate::{accounts, blocks, deletion, devices, export, passkeys, security_headers, sso, two_factor, ws};
+use crate::{
+    accounts, blocks, deletion, devices, export, passkeys, security_headers, sso, threads,
+    two_factor, ws,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -30,6 +33,8 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/sso/callback", get(sso::callback))
         .route("/api/sessions", get(devices::list))
         .route("/api/blocks", get(blocks::list))
+        .route("/api/rooms/{room}/threads", get(threads::list))
+        .route("/api/rooms/{room}/threads/{root}", get(threads::page))
         .route("/api/sessions/{id}", delete(devices::end_one))
         .route("/api/logout-everywhere", post(devices::end_all))
         .route("/api/password", post(devices::change_password))

@@ -22,6 +22,7 @@ pub use sqlite::SqliteStore;
 
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
+use shared::api::ThreadSummary;
 use shared::events::{Event, Role};
 use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
@@ -499,6 +500,17 @@ pub trait Storage: Send + Sync + 'static {
         room: &RoomId,
         user: UserId,
     ) -> Result<Option<Membership>, StoreError>;
+    /// The threads of `room` (messages with replies), the most recently answered first.
+    async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError>;
+    /// The messages of the thread of `root` after `after`, oldest first (the root itself while
+    /// `after` is below it), and whether that is all of them.
+    async fn thread(
+        &self,
+        room: &RoomId,
+        root: Seq,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError>;
     /// Sets which messages of `room` notify `user`; false when they are not a member.
     async fn set_notify(
         &self,

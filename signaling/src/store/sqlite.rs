@@ -17,6 +17,7 @@ use super::{
 };
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
+use shared::api::ThreadSummary;
 use shared::events::{Event, EventKind, Role};
 use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
@@ -1166,6 +1167,77 @@ impl Storage for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(summary_from_row))
+    }
+
+    async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError> {
+        let heads = sqlx::query_as::<_, (i64, i64, i64, i64)>(
+            "SELECT reply_to, COUNT(*), MAX(seq), MAX(at) FROM events
+             WHERE room_id = ? AND reply_to IS NOT NULL AND kind = 'message' AND deleted = 0
+             GROUP BY reply_to ORDER BY MAX(seq) DESC LIMIT ?",
+        )
+        .bind(&room.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? AND e.seq = ? AND e.kind = 'message'"
+        );
+        let mut threads = Vec::with_capacity(heads.len());
+        for (root, replies, last_seq, last_at_ms) in heads {
+            let Some(row) = sqlx::query(&query)
+                .bind(&room.0)
+                .bind(root)
+                .fetch_optional(&self.pool)
+                .await?
+            else {
+                continue;
+            };
+            let mut event = [event_from_row(room, &row)?];
+            attach_reactions(&self.pool, room, &mut event).await?;
+            let [root] = event;
+            threads.push(ThreadSummary {
+                root,
+                replies: u32::try_from(replies).unwrap_or(u32::MAX),
+                last_seq: Seq(last_seq),
+                last_at_ms,
+            });
+        }
+        Ok(threads)
+    }
+
+    async fn thread(
+        &self,
+        room: &RoomId,
+        root: Seq,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        let query = format!(
+            "SELECT {EVENT_COLUMNS} {EVENT_JOINS}
+             WHERE e.room_id = ? AND e.kind = 'message' AND e.seq > ?
+               AND (e.seq = ? OR e.reply_to = ?)
+             ORDER BY e.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(after.0)
+            .bind(root.0)
+            .bind(root.0)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let complete = rows.len() <= limit as usize;
+        let mut events = Vec::with_capacity(rows.len().min(limit as usize));
+        for row in rows.iter().take(limit as usize) {
+            // One message at a time: a thread's seqs are far apart, a span would read the
+            // reactions of everything between them.
+            let mut event = [event_from_row(room, row)?];
+            attach_reactions(&self.pool, room, &mut event).await?;
+            let [event] = event;
+            events.push(event);
+        }
+        Ok((events, complete))
     }
 
     async fn set_notify(

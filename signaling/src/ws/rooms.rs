@@ -624,7 +624,11 @@ pub async fn set_notify(
     level: NotifyLevel,
 ) -> Result<Reply, Refused> {
     within_event_quota(state, ctx)?;
-    if !state.store.set_notify(&room, ctx.authed.user, level).await? {
+    if !state
+        .store
+        .set_notify(&room, ctx.authed.user, level)
+        .await?
+    {
         return Err(Refused::no_such_room());
     }
     if let Some(summary) = state.store.room_summary(&room, ctx.authed.user).await? {

@@ -260,7 +260,10 @@ async fn a_notification_level_set_on_one_node_reaches_my_devices_on_another() {
                 _ => None,
             })
             .await;
-        assert_eq!((summary.id, summary.notify), (RoomId::lobby(), NotifyLevel::Mentions));
+        assert_eq!(
+            (summary.id, summary.notify),
+            (RoomId::lobby(), NotifyLevel::Mentions)
+        );
     }
     bob.send(&ClientMessage::ListRooms).await;
     let rooms = bob

@@ -381,6 +381,24 @@ impl Storage for GatedStore {
         self.inner.members(room).await
     }
 
+    async fn threads(
+        &self,
+        room: &RoomId,
+        limit: u32,
+    ) -> Result<Vec<shared::api::ThreadSummary>, StoreError> {
+        self.inner.threads(room, limit).await
+    }
+
+    async fn thread(
+        &self,
+        room: &RoomId,
+        root: Seq,
+        after: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        self.inner.thread(room, root, after, limit).await
+    }
+
     async fn set_notify(
         &self,
         room: &RoomId,

@@ -1,6 +1,6 @@
 //! Group rooms, direct conversations, roles, invites and blocks, and who may see what.
 
-use crate::harness::{Client, TestServer, body};
+use crate::harness::{Client, TestServer, bodies, body};
 use shared::events::{EventKind, Role};
 use shared::rooms::RoomKind;
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage};
@@ -385,7 +385,11 @@ async fn my_blocks_are_listed_for_me_alone() {
         async move {
             let response = request.send().await.unwrap();
             match response.status().as_u16() {
-                200 => Ok(response.json::<shared::api::Blocks>().await.unwrap().blocked),
+                200 => Ok(response
+                    .json::<shared::api::Blocks>()
+                    .await
+                    .unwrap()
+                    .blocked),
                 other => Err(other),
             }
         }
@@ -405,4 +409,76 @@ async fn my_blocks_are_listed_for_me_alone() {
     assert_eq!(blocks(Some(bob_cookie)).await, Ok(vec!["alice".to_owned()]));
     assert_eq!(blocks(Some(carol_cookie)).await, Ok(vec![]));
     assert_eq!(blocks(None).await, Err(401));
+}
+
+/// Threads are read over HTTP by the room's members only: the list with reply counts, and a
+/// thread's messages in order.
+#[tokio::test]
+async fn threads_are_listed_and_read_by_members_only() {
+    use shared::api::{ThreadPage, Threads};
+    let server = TestServer::start().await;
+    let alice_cookie = server.create_user("alice").await;
+    let bob_cookie = server.create_user("bob").await;
+    let carol_cookie = server.create_user("carol").await;
+    let mut alice = server.connect(&alice_cookie).await;
+    let mut bob = server.connect(&bob_cookie).await;
+    let room = alice.create_room("planning").await;
+    alice.add(&room, "bob").await.unwrap();
+    let root = alice.post(&room, "r1", "what ships friday?").await;
+    for (id, body) in [("b1", "the search"), ("b2", "and the panel")] {
+        bob.request(
+            id,
+            ClientMessage::Send {
+                room: room.clone(),
+                client_id: key(id),
+                body: body.into(),
+                reply_to: Some(root.seq),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let get = |path: String, cookie: Option<String>| {
+        let mut request = server.http.get(format!("{}{path}", server.base));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let list = get(
+        format!("/api/rooms/{}/threads", room.0),
+        Some(bob_cookie.clone()),
+    )
+    .await;
+    assert_eq!(list.status(), 200);
+    let threads: Threads = list.json().await.unwrap();
+    assert_eq!(threads.threads.len(), 1);
+    assert_eq!(
+        (threads.threads[0].root.seq, threads.threads[0].replies),
+        (root.seq, 2)
+    );
+
+    let page = get(
+        format!(
+            "/api/rooms/{}/threads/{}?after=0&limit=2",
+            room.0, root.seq.0
+        ),
+        Some(alice_cookie.clone()),
+    )
+    .await;
+    let page: ThreadPage = page.json().await.unwrap();
+    assert_eq!(bodies(&page.events), ["what ships friday?", "the search"]);
+    assert!(!page.complete);
+
+    // Not a member, or not signed in: nothing is given away.
+    for path in [
+        format!("/api/rooms/{}/threads", room.0),
+        format!("/api/rooms/{}/threads/{}", room.0, root.seq.0),
+    ] {
+        assert_eq!(
+            get(path.clone(), Some(carol_cookie.clone())).await.status(),
+            404
+        );
+        assert_eq!(get(path, None).await.status(), 401);
+    }
 }

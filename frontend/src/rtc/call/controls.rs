@@ -18,7 +18,12 @@ impl Rtc {
         self.update_view(|v| v.mic_on = on);
         let peers: Vec<String> = live.peers.borrow().keys().cloned().collect();
         for name in peers {
-            self.signal(&live.room, &name, &live.id, SignalData::Muted { muted: !on });
+            self.signal(
+                &live.room,
+                &name,
+                &live.id,
+                SignalData::Muted { muted: !on },
+            );
         }
     }
 

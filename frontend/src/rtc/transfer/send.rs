@@ -186,7 +186,8 @@ impl Rtc {
                     }
                 }
                 SignalData::Bye => self.drive_out(&t, Sender::bye),
-                SignalData::Answer { .. } | SignalData::Files { .. } | SignalData::Muted { .. } => {}
+                SignalData::Answer { .. } | SignalData::Files { .. } | SignalData::Muted { .. } => {
+                }
             }
         });
     }

@@ -272,8 +272,18 @@ pub(super) async fn a_notification_level_is_each_members_own(store: Arc<dyn Stor
         }
     };
     assert_eq!(level(ann.id).await, Some(NotifyLevel::All), "the default");
-    assert!(store.set_notify(&room, bo.id, NotifyLevel::Mentions).await.unwrap());
-    assert!(store.set_notify(&room, ann.id, NotifyLevel::None).await.unwrap());
+    assert!(
+        store
+            .set_notify(&room, bo.id, NotifyLevel::Mentions)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_notify(&room, ann.id, NotifyLevel::None)
+            .await
+            .unwrap()
+    );
     assert_eq!(level(bo.id).await, Some(NotifyLevel::Mentions));
     assert_eq!(level(ann.id).await, Some(NotifyLevel::None));
     // The list of all my rooms says the same; other rooms keep theirs.
@@ -287,6 +297,11 @@ pub(super) async fn a_notification_level_is_each_members_own(store: Arc<dyn Stor
     assert_eq!(listed[&room], NotifyLevel::Mentions);
     assert_eq!(listed[&RoomId::lobby()], NotifyLevel::All);
     // Not a member: nothing is stored.
-    assert!(!store.set_notify(&room, cy.id, NotifyLevel::None).await.unwrap());
+    assert!(
+        !store
+            .set_notify(&room, cy.id, NotifyLevel::None)
+            .await
+            .unwrap()
+    );
     assert_eq!(level(cy.id).await, None);
 }

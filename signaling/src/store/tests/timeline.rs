@@ -618,3 +618,76 @@ pub(super) async fn history_pages_back_over_visible_events_with_their_reactions(
         "no such room"
     );
 }
+
+pub(super) async fn a_thread_gathers_the_replies_to_a_message(store: Arc<dyn Storage>) {
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let lobby = RoomId::lobby();
+    let mut at = 0;
+    let mut append = |sender: &NamedUser, draft: Draft| {
+        at += 1;
+        let (store, lobby, sender) = (store.clone(), lobby.clone(), sender.clone());
+        async move {
+            store
+                .append(&lobby, &sender, None, draft, at)
+                .await
+                .unwrap()
+        }
+    };
+    let reply = |to: i64, body: &str| Draft::Message {
+        body: body.into(),
+        reply_to: Some(Seq(to)),
+        mentions: Vec::new(),
+    };
+    append(&ann, message("root one")).await; // 1
+    append(&ann, message("root two")).await; // 2
+    append(&bo, reply(1, "one: first")).await; // 3
+    append(&ann, message("unrelated")).await; // 4
+    append(&bo, reply(2, "two: first")).await; // 5
+    append(&ann, reply(1, "one: second")).await; // 6
+    append(&bo, reply(1, "one: third, deleted")).await; // 7
+    append(&bo, Draft::Delete { target: Seq(7) }).await; // 8
+    append(
+        &ann,
+        Draft::Reaction {
+            target: Seq(6),
+            emoji: "👍".into(),
+            added: true,
+        },
+    )
+    .await; // 9
+    append(&ann, reply(4, "a late answer")).await; // 10
+
+    // Most recently answered first; deleted replies are not counted.
+    let threads = store.threads(&lobby, 10).await.unwrap();
+    let listed: Vec<(i64, u32, i64)> = threads
+        .iter()
+        .map(|t| (t.root.seq.0, t.replies, t.last_seq.0))
+        .collect();
+    assert_eq!(listed, [(4, 1, 10), (1, 2, 6), (2, 1, 5)]);
+    assert_eq!(threads[1].root.sender, "ann");
+    assert_eq!(threads[1].last_at_ms, 6);
+    assert_eq!(store.threads(&lobby, 1).await.unwrap().len(), 1);
+
+    // The thread of 1: the root, then its replies in order, the deleted one as a tombstone,
+    // with reactions; paged forward from a seq.
+    let (page, complete) = store.thread(&lobby, Seq(1), Seq(0), 3).await.unwrap();
+    assert!(!complete);
+    assert_eq!(page.iter().map(|e| e.seq.0).collect::<Vec<_>>(), [1, 3, 6]);
+    let EventKind::Message { reactions, .. } = &page[2].kind else {
+        panic!("{:?}", page[2]);
+    };
+    assert_eq!(reactions[0].users, ["ann"]);
+    let (rest, complete) = store.thread(&lobby, Seq(1), Seq(6), 3).await.unwrap();
+    assert!(complete);
+    assert_eq!(rest.len(), 1);
+    assert!(matches!(
+        rest[0].kind,
+        EventKind::Message { deleted: true, .. }
+    ));
+    // A message without replies is a thread of one; a seq that is not a message, of none.
+    let (alone, _) = store.thread(&lobby, Seq(3), Seq(0), 10).await.unwrap();
+    assert_eq!(alone.len(), 1);
+    let (none, complete) = store.thread(&lobby, Seq(8), Seq(0), 10).await.unwrap();
+    assert!(none.is_empty() && complete);
+}
