@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestServer } from '../lib/server.js';
-import { launch, signUp, say } from '../lib/browser.js';
+import { launch, signUp, say, addMember, roomPanel } from '../lib/browser.js';
 
 const out = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 mkdirSync(out, { recursive: true });
@@ -35,10 +35,7 @@ try {
     await alice.getByLabel('Room name').fill('deploys');
     await alice.getByRole('button', { name: 'Create' }).click();
     await alice.getByRole('heading', { name: '# deploys' }).waitFor();
-    await alice.getByRole('button', { name: 'Add member' }).click();
-    await alice.getByLabel('Username').fill(b);
-    await alice.getByRole('button', { name: 'Add', exact: true }).click();
-    await alice.getByLabel('Username').waitFor({ state: 'detached' });
+    await addMember(alice, b);
     await say(alice, 'Morning! Did the deploy go out?');
     await bob.goto(server.url);
     await bob.getByRole('button', { name: 'Rooms' }).click();
@@ -68,6 +65,26 @@ try {
     await alice.getByRole('button', { name: /Jump to latest/ }).waitFor();
     await alice.mouse.move(0, 0);
     await alice.screenshot({ path: join(out, `new-messages-${scheme}.png`) });
+    // The room's people, a thread, the emoji picker.
+    const people = await roomPanel(alice);
+    await people.getByText('2 people · 2 online').waitFor();
+    await alice.screenshot({ path: join(out, `people-${scheme}.png`) });
+    await people.getByRole('button', { name: 'Close' }).click();
+    const rollback = alice.getByRole('log').locator('article').filter({ hasText: 'Rollback plan' });
+    await rollback.hover();
+    await rollback.getByRole('button', { name: 'Open thread' }).click();
+    const thread = alice.getByRole('complementary', { name: 'Thread' });
+    await thread.getByLabel('Reply in thread').fill('Keep it warm until Friday, please.');
+    await thread.getByLabel('Reply in thread').press('Enter');
+    await thread.getByRole('list', { name: 'Thread' }).getByText('Keep it warm').waitFor();
+    await alice.mouse.move(0, 0);
+    await alice.screenshot({ path: join(out, `thread-${scheme}.png`) });
+    await alice.keyboard.press('Escape');
+    await alice.getByRole('button', { name: 'Emoji', exact: true }).click();
+    const picker = alice.getByRole('dialog', { name: 'Insert an emoji' });
+    await picker.getByRole('button', { name: 'rocket' }).waitFor();
+    await alice.screenshot({ path: join(out, `emoji-${scheme}.png`) });
+    await alice.keyboard.press('Escape');
     await alice.context().close();
     await bob.context().close();
   }

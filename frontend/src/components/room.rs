@@ -486,6 +486,7 @@ pub fn RoomPane(
                 // The room's people and settings are a module loaded on first use
                 // (public/room-panel.js, opened by index.html's loader): the wasm holds only these.
                 <div class="room-actions">
+                    <button type="button" data-part="threads" data-room=room_id.get_value().0>"Threads"</button>
                     <button type="button" data-part="room-panel" data-tab="people" data-room=room_id.get_value().0
                         aria-haspopup="dialog">"People"</button>
                     <button type="button" data-part="room-panel" data-tab="settings" data-room=room_id.get_value().0
