@@ -9,6 +9,9 @@
 const CACHE = 'chat-shell-v1';
 const SHELL = '/';
 const ALWAYS = ['/manifest.webmanifest', '/icon.svg'];
+// The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): kept once used, so
+// they open offline too, and refreshed in the background each time they are used.
+const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refreshShell().then(() => self.skipWaiting()));
@@ -54,7 +57,8 @@ async function storeShell(response) {
   await cache.put(SHELL, response);
   const keep = new Set([SHELL, ...assets]);
   for (const request of await cache.keys()) {
-    if (!keep.has(new URL(request.url).pathname)) await cache.delete(request);
+    const path = new URL(request.url).pathname;
+    if (!keep.has(path) && !PART.test(path)) await cache.delete(request);
   }
 }
 
@@ -90,6 +94,20 @@ self.addEventListener('fetch', (event) => {
       } catch {
         return (await caches.match(SHELL)) ?? Response.error();
       }
+    })());
+    return;
+  }
+  if (PART.test(url.pathname)) {
+    event.respondWith((async () => {
+      const cache = await caches.open(CACHE);
+      const cached = await cache.match(url.pathname);
+      const fresh = fetch(request, { cache: 'no-cache' }).then((response) => {
+        if (response.ok) cache.put(url.pathname, response.clone());
+        return response;
+      });
+      if (!cached) return fresh;
+      event.waitUntil(fresh.catch(() => {}));
+      return cached;
     })());
     return;
   }

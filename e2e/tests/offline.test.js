@@ -66,6 +66,29 @@ test('the installed app keeps every file the page uses, the stylesheet included'
   });
 });
 
+test('a part loaded on first use opens offline once it was used', async () => {
+  await withPages(fixture.browser, 'offline-part', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'rhea');
+    await controlledByServiceWorker(page);
+    await page.getByRole('button', { name: 'People', exact: true }).click();
+    await page.getByRole('dialog').getByText(/1 person|people/).waitFor();
+    await page.keyboard.press('Escape');
+    // The worker keeps it in the background; give it a moment.
+    await page.waitForFunction(async () => {
+      const cache = await caches.open('chat-shell-v1');
+      return Boolean(await cache.match('/room-panel.js')) && Boolean(await cache.match('/room-panel.css'));
+    }, null, { timeout: 10_000 });
+    await page.context().setOffline(true);
+    await page.reload();
+    await page.getByRole('status').filter({ hasText: /Offline|Connecting/ }).waitFor();
+    await page.getByRole('button', { name: 'People', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('tab', { name: 'People', selected: true }).waitFor();
+    await dialog.getByRole('status').filter({ hasText: 'offline' }).waitFor();
+    await page.context().setOffline(false);
+  });
+});
+
 test('a reload while offline shows the history, and the outbox survives it', async () => {
   await withPages(fixture.browser, 'offline-reload', 2, async ([ola, pat]) => {
     await signUp(ola, fixture.server.url, 'ola');

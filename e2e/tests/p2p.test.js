@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { useServerAndBrowser } from '../lib/fixture.js';
 import { withBrowsers, signUp, say, addMember } from '../lib/browser.js';
+import { axeProblems } from '../lib/axe.js';
 
 const fixture = useServerAndBrowser();
 
@@ -70,6 +71,8 @@ test('a video call connects, each side decodes the other, and it is recorded', a
     await seesVideoOf(alice, 'val');
     await seesVideoOf(bob, 'vic');
     await callPanel(bob).getByRole('status').filter({ hasText: 'In call · 2 people' }).waitFor();
+    // Issue 17: the call layout passes axe too (serious and critical: none).
+    assert.deepEqual(await axeProblems(bob), []);
 
     // Mute shows on my tile and, issue 17 #13, on the other side's tile of me; the other
     // side keeps receiving video.
