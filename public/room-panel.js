@@ -27,6 +27,7 @@ const state = {
   blocked: new Set(),
   invite: null, // the newest link made here: { room, url }
   confirming: null, // the button waiting for a second press
+  opening: null, // a direct conversation being opened: { room, target address }
 };
 // Requests waiting for their answer, by client id (or by kind for those without one).
 const waiting = new Map();
@@ -68,14 +69,21 @@ function hookSocket() {
   if (!ws || hooked.has(ws)) return;
   hooked.add(ws);
   ws.addEventListener('message', (event) => {
-    if (!ui?.dialog.open) return;
+    if (!ui?.dialog.open && !state.opening) return;
     let frame;
     try {
       frame = JSON.parse(event.data);
     } catch {
       return;
     }
-    onFrame(frame);
+    if (state.opening && frame.type === 'room_updated' && frame.room.id === state.opening.room) {
+      // The app learns of a new conversation with this summary, which may come after the
+      // ack: an address it did not know yet was put back, so it is set again now.
+      const { target } = state.opening;
+      state.opening = null;
+      if (location.hash !== target) setTimeout(() => (location.hash = target));
+    }
+    if (ui.dialog.open) onFrame(frame);
   });
   // A new socket after a reconnect: ask again for what is shown.
   ws.addEventListener('open', () => ui?.dialog.open && setTimeout(refresh, 500));
@@ -241,7 +249,10 @@ function memberAction(member, action) {
       const id = clientId();
       request(id, { type: 'open_direct', client_id: id, user }, (ack) => {
         ui.dialog.close();
-        location.hash = `#/room/${encodeURIComponent(ack.event.room)}`;
+        const target = `#/room/${encodeURIComponent(ack.event.room)}`;
+        state.opening = { room: ack.event.room, target };
+        setTimeout(() => (state.opening = null), ANSWER_WAIT_MS);
+        location.hash = target;
       });
       break;
     }

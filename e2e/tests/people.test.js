@@ -56,6 +56,12 @@ test('the People tab lists members with their presence, live', async () => {
     await olga.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     assert.equal(await olga.evaluate(() => document.activeElement?.textContent), 'People');
+
+    // "Message" opens the direct conversation with that member.
+    const again = await roomPanel(olga);
+    await memberAction(again, 'pia', 'Message');
+    await again.waitFor({ state: 'hidden' });
+    await olga.getByRole('heading', { name: 'pia', exact: true, level: 1 }).waitFor();
   });
 });
 
