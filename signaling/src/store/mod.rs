@@ -167,6 +167,21 @@ pub struct Membership {
     pub muted: bool,
 }
 
+/// A file offer kept for its receiver ([`Storage::put_file_offer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOffer {
+    pub room: RoomId,
+    pub from: NamedUser,
+    pub to: UserId,
+    pub session: String,
+    /// The offer's `files`, as the protocol's JSON array.
+    pub files: String,
+    pub created_ms: i64,
+}
+
+/// File offers one sender may have waiting at once.
+pub const FILE_OFFERS_PER_SENDER: i64 = 20;
+
 /// A member row with what the member list and receipts need.
 #[derive(Debug, Clone)]
 pub struct MemberRecord {
@@ -500,6 +515,23 @@ pub trait Storage: Send + Sync + 'static {
         room: &RoomId,
         user: UserId,
     ) -> Result<Option<Membership>, StoreError>;
+    /// Keeps a file offer until it is answered, withdrawn or expires (replacing one with the
+    /// same session); a sender keeps at most [`FILE_OFFERS_PER_SENDER`], the oldest go first.
+    async fn put_file_offer(&self, offer: &FileOffer) -> Result<(), StoreError>;
+    /// Forgets the offers of `session` between `a` and `b`, either way (answered or withdrawn).
+    async fn remove_file_offer(
+        &self,
+        session: &str,
+        a: UserId,
+        b: UserId,
+    ) -> Result<(), StoreError>;
+    /// The offers waiting for `to` made at or after `since_ms`, oldest first; older ones are
+    /// deleted.
+    async fn file_offers_for(
+        &self,
+        to: UserId,
+        since_ms: i64,
+    ) -> Result<Vec<FileOffer>, StoreError>;
     /// The threads of `room` (messages with replies), the most recently answered first.
     async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError>;
     /// The messages of the thread of `root` after `after`, oldest first (the root itself while

@@ -21,9 +21,9 @@ use super::columns::{
     summary_from_row,
 };
 use super::{
-    Appended, CeremonyKind, Draft, MemberRecord, Membership, MessageInfo, NamedUser, NewRoom,
-    PendingMessage, SessionOrigin, SessionRecord, SessionUser, SsoLogin, Storage, StoreError,
-    StoredPasskey, TwoFactor, UserCredentials, UserId,
+    Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
+    MessageInfo, NamedUser, NewRoom, PendingMessage, SessionOrigin, SessionRecord, SessionUser,
+    SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor, UserCredentials, UserId,
 };
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
@@ -640,6 +640,7 @@ impl Storage for PgStore {
             &[
                 "DELETE FROM sessions WHERE user_id = $1",
                 "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+                "DELETE FROM file_offers WHERE to_id = $1 OR from_id = $1",
                 "DELETE FROM two_factor WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
                 "DELETE FROM passkeys WHERE user_id = $1",
@@ -1211,6 +1212,89 @@ impl Storage for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(summary_from_row))
+    }
+
+    async fn put_file_offer(&self, offer: &FileOffer) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO file_offers (to_id, from_id, session, room_id, files, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (to_id, from_id, session)
+             DO UPDATE SET room_id = excluded.room_id, files = excluded.files,
+                           created_at = excluded.created_at",
+        )
+        .bind(offer.to.0)
+        .bind(offer.from.id.0)
+        .bind(&offer.session)
+        .bind(&offer.room.0)
+        .bind(&offer.files)
+        .bind(offer.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        // The oldest beyond the sender's allowance go.
+        sqlx::query(
+            "DELETE FROM file_offers WHERE from_id = $1 AND (to_id, session) IN (
+                 SELECT to_id, session FROM file_offers WHERE from_id = $1
+                 ORDER BY created_at DESC OFFSET $2)",
+        )
+        .bind(offer.from.id.0)
+        .bind(FILE_OFFERS_PER_SENDER)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_file_offer(
+        &self,
+        session: &str,
+        a: UserId,
+        b: UserId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM file_offers WHERE session = $1
+               AND ((to_id = $2 AND from_id = $3) OR (to_id = $3 AND from_id = $2))",
+        )
+        .bind(session)
+        .bind(a.0)
+        .bind(b.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn file_offers_for(
+        &self,
+        to: UserId,
+        since_ms: i64,
+    ) -> Result<Vec<FileOffer>, StoreError> {
+        sqlx::query("DELETE FROM file_offers WHERE to_id = $1 AND created_at < $2")
+            .bind(to.0)
+            .bind(since_ms)
+            .execute(&self.pool)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT o.room_id, o.from_id, u.username, o.session, o.files, o.created_at
+             FROM file_offers o JOIN users u ON u.id = o.from_id
+             WHERE o.to_id = $1 ORDER BY o.created_at",
+        )
+        .bind(to.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FileOffer {
+                room: RoomId(r.get(0)),
+                from: NamedUser {
+                    id: UserId(r.get(1)),
+                    name: r.get(2),
+                },
+                to,
+                session: r.get(3),
+                files: r.get(4),
+                created_ms: r.get(5),
+            })
+            .collect())
     }
 
     async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError> {

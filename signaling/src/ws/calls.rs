@@ -296,6 +296,7 @@ pub async fn signal(
         shared::transfer::check_offer(files)
             .map_err(|why| Refused::new(ErrorCode::InvalidMessage, why))?;
     }
+    super::offers::on_signal(state, ctx, &room, &target, &session, &data).await;
     let frame = encode(&ServerMessage::Signal {
         room,
         from: ctx.authed.username.clone(),

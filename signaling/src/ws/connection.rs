@@ -236,6 +236,11 @@ where
                 return Ending::Broken;
             }
         }
+        for offer in super::offers::waiting_for(state, ctx.authed.user).await {
+            if send(sink, Message::Text(encode(&offer))).await.is_err() {
+                return Ending::Broken;
+            }
+        }
     }
     // The timers and signals are made once, not per loop turn: every delivered frame turns
     // the loop, and re-registering two timers per frame was a measurable share of its cost.

@@ -10,6 +10,7 @@ mod connection;
 mod dispatch;
 mod live;
 mod mutate;
+mod offers;
 mod rooms;
 mod timeline;
 

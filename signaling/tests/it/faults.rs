@@ -381,6 +381,27 @@ impl Storage for GatedStore {
         self.inner.members(room).await
     }
 
+    async fn put_file_offer(&self, offer: &signaling::store::FileOffer) -> Result<(), StoreError> {
+        self.inner.put_file_offer(offer).await
+    }
+
+    async fn remove_file_offer(
+        &self,
+        session: &str,
+        a: UserId,
+        b: UserId,
+    ) -> Result<(), StoreError> {
+        self.inner.remove_file_offer(session, a, b).await
+    }
+
+    async fn file_offers_for(
+        &self,
+        to: UserId,
+        since_ms: i64,
+    ) -> Result<Vec<signaling::store::FileOffer>, StoreError> {
+        self.inner.file_offers_for(to, since_ms).await
+    }
+
     async fn threads(
         &self,
         room: &RoomId,

@@ -383,3 +383,94 @@ async fn clients_get_stun_and_expiring_turn_credentials() {
         Some(signaling::turn::turn_password("coturn-static-auth-secret", &username).as_str())
     );
 }
+
+/// Issue 17 #6: an offer to a receiver who was not connected waited forever and never reached
+/// them. Now it is kept and handed over when they come back, until it is answered; and only
+/// while its sender is still connected (the files are in the sender's browser).
+#[tokio::test]
+async fn a_file_offer_reaches_a_receiver_who_comes_back_until_it_is_answered() {
+    let server = TestServer::start().await;
+    let alice_cookie = server.create_user("alice").await;
+    let bob_cookie = server.create_user("bob").await;
+    let mut alice = server.connect(&alice_cookie).await;
+    let lobby = RoomId::lobby();
+    let offer = |session: &str| ClientMessage::Signal {
+        room: lobby.clone(),
+        to: "bob".into(),
+        session: session.into(),
+        data: SignalData::Files {
+            files: vec![shared::transfer::FileMeta {
+                name: "plan.pdf".into(),
+                size: 2048,
+                mime: "application/pdf".into(),
+            }],
+        },
+    };
+    // The offer (or its absence) right after a socket's welcome.
+    async fn offered(client: &mut Client) -> Option<(String, String)> {
+        let next = client.wait_for(|e| match e {
+            ServerMessage::Signal {
+                from,
+                session,
+                data: SignalData::Files { .. },
+                ..
+            } => Some((from, session)),
+            _ => None,
+        });
+        tokio::time::timeout(std::time::Duration::from_millis(700), next)
+            .await
+            .ok()
+    }
+    alice.send(&offer("t1")).await;
+    // Bob was away; he connects and gets it, and again on his next connection.
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, Some(("alice".into(), "t1".into())));
+    drop(bob);
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, Some(("alice".into(), "t1".into())));
+    // Declined: never again.
+    bob.send(&ClientMessage::Signal {
+        room: lobby.clone(),
+        to: "alice".into(),
+        session: "t1".into(),
+        data: SignalData::Bye,
+    })
+    .await;
+    let _ = alice
+        .wait_for(|e| matches!(e, ServerMessage::Signal { .. }).then_some(()))
+        .await;
+    drop(bob);
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, None);
+    drop(bob);
+
+    // Accepted (the receiver's WebRTC offer for that session): never again either.
+    alice.send(&offer("t2")).await;
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, Some(("alice".into(), "t2".into())));
+    bob.send(&ClientMessage::Signal {
+        room: lobby.clone(),
+        to: "alice".into(),
+        session: "t2".into(),
+        data: SignalData::Offer { sdp: "v=0".into() },
+    })
+    .await;
+    let _ = alice
+        .wait_for(|e| matches!(e, ServerMessage::Signal { .. }).then_some(()))
+        .await;
+    drop(bob);
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, None);
+    drop(bob);
+
+    // The sender left: the offer is not handed over (nobody could send the files).
+    alice.send(&offer("t3")).await;
+    drop(alice);
+    let mut watcher = server.connect(&server.create_user("carol").await).await;
+    assert_eq!(
+        watcher.presence_of("alice").await,
+        shared::rooms::Presence::Offline
+    );
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, None);
+}

@@ -69,6 +69,7 @@ conformance!(
     rooms::invite_links_expire_are_revoked_and_end_with_their_creator,
     rooms::blocks_are_seen_from_both_sides,
     rooms::a_notification_level_is_each_members_own,
+    rooms::file_offers_wait_for_their_receiver_until_answered_or_old,
     timeline::a_thread_gathers_the_replies_to_a_message,
     rooms::receipts_only_move_forward_and_stop_at_the_last_seq,
     timeline::concurrent_appends_get_consecutive_seqs,

@@ -305,3 +305,85 @@ pub(super) async fn a_notification_level_is_each_members_own(store: Arc<dyn Stor
     );
     assert_eq!(level(cy.id).await, None);
 }
+
+pub(super) async fn file_offers_wait_for_their_receiver_until_answered_or_old(
+    store: Arc<dyn Storage>,
+) {
+    use crate::store::{FILE_OFFERS_PER_SENDER, FileOffer};
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let cy = user(&store, "cy").await;
+    let offer = |from: &NamedUser, to: &NamedUser, session: &str, at: i64| FileOffer {
+        room: RoomId::lobby(),
+        from: from.clone(),
+        to: to.id,
+        session: session.into(),
+        files: format!(r#"[{{"name":"{session}.txt","size":1,"mime":"text/plain"}}]"#),
+        created_ms: at,
+    };
+    let sessions = |offers: Vec<FileOffer>| -> Vec<(String, String)> {
+        offers
+            .into_iter()
+            .map(|o| (o.from.name, o.session))
+            .collect()
+    };
+    store
+        .put_file_offer(&offer(&ann, &bo, "s1", 100))
+        .await
+        .unwrap();
+    store
+        .put_file_offer(&offer(&ann, &bo, "s2", 200))
+        .await
+        .unwrap();
+    store
+        .put_file_offer(&offer(&cy, &bo, "s3", 300))
+        .await
+        .unwrap();
+    let waiting = store.file_offers_for(bo.id, 0).await.unwrap();
+    assert_eq!(waiting[0], offer(&ann, &bo, "s1", 100), "read back as kept");
+    assert_eq!(
+        sessions(waiting),
+        [
+            ("ann".into(), "s1".into()),
+            ("ann".into(), "s2".into()),
+            ("cy".into(), "s3".into())
+        ]
+    );
+    assert!(store.file_offers_for(ann.id, 0).await.unwrap().is_empty());
+    // Offered again: replaced, not doubled. Answered (from either side): gone.
+    store
+        .put_file_offer(&offer(&ann, &bo, "s1", 400))
+        .await
+        .unwrap();
+    store.remove_file_offer("s2", bo.id, ann.id).await.unwrap();
+    store.remove_file_offer("s3", ann.id, bo.id).await.unwrap();
+    assert_eq!(
+        sessions(store.file_offers_for(bo.id, 0).await.unwrap()),
+        [("cy".into(), "s3".into()), ("ann".into(), "s1".into())],
+        "another pair's session of the same name stays"
+    );
+    // Old ones are dropped as they are read.
+    assert_eq!(
+        sessions(store.file_offers_for(bo.id, 350).await.unwrap()),
+        [("ann".into(), "s1".into())]
+    );
+    assert_eq!(store.file_offers_for(bo.id, 0).await.unwrap().len(), 1);
+    // A sender keeps a bounded number: the oldest go.
+    for i in 0..FILE_OFFERS_PER_SENDER + 5 {
+        store
+            .put_file_offer(&offer(&ann, &cy, &format!("n{i}"), 1_000 + i))
+            .await
+            .unwrap();
+    }
+    let kept = sessions(store.file_offers_for(cy.id, 0).await.unwrap());
+    assert_eq!(kept.len() as i64, FILE_OFFERS_PER_SENDER);
+    assert_eq!(kept[0].1, "n5");
+    assert_eq!(
+        kept.last().unwrap().1,
+        format!("n{}", FILE_OFFERS_PER_SENDER + 4)
+    );
+    assert!(
+        store.file_offers_for(bo.id, 0).await.unwrap().is_empty(),
+        "s1 to bo was ann's oldest"
+    );
+}
