@@ -199,3 +199,29 @@ test('a 10 MB file and an image go browser to browser, verified; a declined offe
     await transfers(alice).getByText('fib declined.').waitFor();
   });
 });
+
+test('a file offered to someone who is away reaches them when they come back', async () => {
+  // Issue 17 #6: the offer waited forever and never reached them, even after they came back.
+  await withBrowsers('files-later', 2, async ([alice, bob]) => {
+    await signUp(alice, fixture.server.url, 'fla');
+    await signUp(bob, fixture.server.url, 'flb');
+    await openDirect(alice, 'flb');
+    await say(alice, 'sending you the notes');
+    // Bob leaves (his page goes away, as a closed tab would).
+    await bob.goto('about:blank');
+    await alice.getByLabel('Attach files').setInputFiles([
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('meeting notes, version 3') },
+    ]);
+    await transfers(alice).getByText('Waiting for flb to accept').waitFor();
+    await alice.waitForTimeout(500);
+
+    // Bob comes back: the offer is there, and the file arrives verified.
+    await bob.goto(fixture.server.url);
+    await rooms(bob).getByRole('button', { name: /fla/ }).click();
+    const offer = transfers(bob).locator('article.transfer[data-stage="offered"]');
+    await offer.getByText('fla sends you a file').waitFor({ timeout: 20_000 });
+    await offer.getByRole('button', { name: 'Accept' }).click();
+    await transfers(bob).locator('article.transfer[data-stage="done"]').waitFor({ timeout: 30_000 });
+    await transfers(alice).getByText('Delivered to flb and verified').waitFor();
+  });
+});

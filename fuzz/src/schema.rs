@@ -78,6 +78,7 @@ const CLIENT_ID: Field = ("client_id", ID);
 
 pub static ROLE: Shape = Shape::Word(&["member", "admin", "owner"]);
 pub static PRESENCE: Shape = Shape::Word(&["online", "away", "offline"]);
+pub static NOTIFY_LEVEL: Shape = Shape::Word(&["all", "mentions", "none"]);
 pub static ROOM_KIND: Shape = Shape::Word(&["group", "direct"]);
 pub static ERROR_CODE: Shape = Shape::Word(&[
     "bad_frame",
@@ -129,6 +130,7 @@ pub static SIGNAL_DATA: Tagged = Tagged {
         ),
         ("files", &[("files", FILES)]),
         ("bye", &[]),
+        ("muted", &[("muted", BOOL)]),
     ],
 };
 pub static SIGNAL: Shape = Shape::Tagged(&SIGNAL_DATA);
@@ -211,6 +213,7 @@ pub static CLIENT_MESSAGE: Tagged = Tagged {
         ("mark_read", &[ROOM, ("seq", SEQ)]),
         ("typing", &[ROOM]),
         ("set_presence", &[("status", PRESENCE)]),
+        ("set_notify", &[ROOM, ("level", NOTIFY_LEVEL)]),
         (
             "start_call",
             &[ROOM, CLIENT_ID, ("call", ID), ("video", BOOL)],
@@ -327,6 +330,7 @@ pub static SUMMARY: Shape = Shape::Obj(&[
     ("unread", Shape::Int(Int::U32)),
     ("unread_mentions", Shape::Int(Int::U32)),
     ("last_message", Shape::Opt(&PREVIEW)),
+    ("notify", Shape::Opt(&NOTIFY_LEVEL)),
 ]);
 static SUMMARIES: Shape = Shape::List(&SUMMARY);
 
