@@ -88,7 +88,31 @@ function pick(emoji) {
       return;
     }
     const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    // The picker stays open until the server answers, so a refusal is shown, not lost.
+    const answered = (message) => {
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (frame.client_id !== id || !['ack', 'error'].includes(frame.type)) return;
+      ws.removeEventListener('message', answered);
+      clearTimeout(timer);
+      if (frame.type === 'error') {
+        ui.alert.textContent = `Not added: ${frame.message}`;
+        return;
+      }
+      remember(emoji);
+      close(opener);
+    };
+    const timer = setTimeout(() => {
+      ws.removeEventListener('message', answered);
+      ui.alert.textContent = 'The server did not answer. Try again.';
+    }, 10_000);
+    ws.addEventListener('message', answered);
     ws.send(JSON.stringify({ type: 'react', room: target.room, client_id: id, target: target.seq, emoji, add: true }));
+    return;
   } else {
     const composer = document.getElementById('composer');
     if (composer) {

@@ -7,7 +7,9 @@
 // once per room and kept current by the member lists the app already receives.
 
 const MAX_SHOWN = 8;
-const members = new Map(); // room → [{ username, display_name }]
+const members = new Map(); // room → [{ username, display_name }], as the server last sent it
+const asked = new Map(); // room → when its list was last asked for
+const ASK_AGAIN_MS = 10_000;
 const hooked = new WeakSet();
 let list; // the listbox
 let live; // says how many suggestions there are
@@ -57,12 +59,14 @@ export function update(box) {
   const query = queryAt(box);
   if (!query) return close();
   const here = room();
-  if (!members.has(here)) {
-    members.set(here, []);
+  if (!members.has(here) && Date.now() - (asked.get(here) ?? 0) > ASK_AGAIN_MS) {
     const ws = window.chatSocket;
-    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'list_members', room: here }));
+    if (ws?.readyState === WebSocket.OPEN) {
+      asked.set(here, Date.now());
+      ws.send(JSON.stringify({ type: 'list_members', room: here }));
+    }
   }
-  matches = members.get(here)
+  matches = (members.get(here) ?? [])
     .filter((m) => m.username.toLowerCase() !== me)
     .filter((m) => m.username.toLowerCase().startsWith(query.text)
       || (m.display_name ?? '').toLowerCase().split(/\s+/).some((w) => w.startsWith(query.text)))

@@ -26,8 +26,9 @@ const state = {
   members: [],
   blocked: new Set(),
   invite: null, // the newest link made here: { room, url }
-  confirming: null, // the button waiting for a second press
+  confirming: null, // the button waiting for a second press: { key, question }
   opening: null, // a direct conversation being opened: { room, target address }
+  watch: null, // the timer that follows a new socket while the dialog is open
 };
 // Requests waiting for their answer, by client id (or by kind for those without one).
 const waiting = new Map();
@@ -54,6 +55,7 @@ export function open(button) {
   ui.dialog.returnFocus = button;
   if (!ui.dialog.open) ui.dialog.showModal();
   ui.tabs[ui.current].focus();
+  watchSocket();
   refresh();
 }
 
@@ -85,8 +87,22 @@ function hookSocket() {
     }
     if (ui.dialog.open) onFrame(frame);
   });
-  // A new socket after a reconnect: ask again for what is shown.
-  ws.addEventListener('open', () => ui?.dialog.open && setTimeout(refresh, 500));
+}
+
+/**
+ * While the dialog is open, a socket the app opened after a reconnect is followed too, and
+ * what is shown is asked for again on it (the app replaces `window.chatSocket` then).
+ */
+function watchSocket() {
+  clearInterval(state.watch);
+  state.watch = setInterval(() => {
+    if (!ui.dialog.open) return clearInterval(state.watch);
+    const ws = window.chatSocket;
+    if (ws && !hooked.has(ws) && ws.readyState === WebSocket.OPEN) {
+      hookSocket();
+      refresh();
+    }
+  }, 1000);
 }
 
 function clientId() {
@@ -161,6 +177,7 @@ function onFrame(frame) {
     case 'room_updated':
       if (frame.room.id === state.room) {
         state.summary = frame.room;
+        answered('notify', frame);
         render();
       }
       break;
@@ -175,7 +192,7 @@ function onFrame(frame) {
       break;
     case 'presence': {
       const member = state.members.find((m) => m.username === frame.user);
-      if (member) {
+      if (member && (member.presence !== frame.status || frame.status === 'offline')) {
         member.presence = frame.status;
         member.last_seen_ms = frame.last_seen_ms ?? null;
         render();
@@ -191,7 +208,10 @@ function onFrame(frame) {
       break;
     case 'error':
       if (frame.client_id) answered(frame.client_id, frame);
-      else for (const key of ['invite', 'invites_revoked', 'blocked']) if (answered(key, frame)) break;
+      else {
+        for (const key of ['notify', 'invite', 'invites_revoked', 'blocked']) if (answered(key, frame)) break;
+        render(); // a refused notification level shows the stored one again
+      }
       break;
     case 'invite':
       if (frame.room === state.room) {
@@ -218,8 +238,9 @@ function onFrame(frame) {
 function applyEvent(event) {
   if (event.room !== state.room) return;
   if (MEMBERSHIP.has(event.kind)) send({ type: 'list_members', room: state.room });
-  if (state.summary && event.kind === 'renamed') state.summary.name = event.name;
-  if (state.summary && event.kind === 'topic_changed') state.summary.topic = event.topic;
+  if (!state.summary || !['renamed', 'topic_changed'].includes(event.kind)) return;
+  if (event.kind === 'renamed') state.summary.name = event.name;
+  else state.summary.topic = event.topic;
   render();
 }
 
@@ -306,8 +327,8 @@ function saveField(event, kind) {
 
 function setNotify(level) {
   const names = { all: 'All messages', mentions: 'Mentions only', none: 'Nothing' };
-  if (send({ type: 'set_notify', room: state.room, level })) say(`Notifications: ${names[level]}.`);
-  else render();
+  request('notify', { type: 'set_notify', room: state.room, level }, () => say(`Notifications: ${names[level]}.`));
+  if (!socket()) render();
 }
 
 function createInvite() {
@@ -336,15 +357,20 @@ function leave() {
   act({ type: 'leave' }, () => ui.dialog.close());
 }
 
-/** Runs `action` on the second press; the first asks (destructive actions only). */
+/**
+ * Runs `action` on the second press; the first asks (destructive actions only). The question
+ * is remembered by the button's `data-key`, so it survives the list being drawn again.
+ */
 function confirmed(button, question, action) {
-  if (state.confirming === button) {
+  const key = button.dataset.key;
+  if (state.confirming?.key === key) {
     state.confirming = null;
     action();
     return;
   }
-  if (state.confirming) state.confirming.textContent = state.confirming.dataset.label;
-  state.confirming = button;
+  const earlier = state.confirming && ui.dialog.querySelector(`[data-key="${CSS.escape(state.confirming.key)}"]`);
+  if (earlier) earlier.textContent = earlier.dataset.label;
+  state.confirming = { key, question };
   button.dataset.label = button.textContent;
   button.textContent = question;
 }
@@ -406,11 +432,11 @@ function build() {
   u.inviteLink = el('input', { id: 'rp-invite', readOnly: true, placeholder: 'No link yet', onfocus: (e) => e.target.select() });
   u.copy = el('button', { type: 'button', onclick: copyInvite }, 'Copy');
   u.revoke = el('button', {
-    type: 'button', className: 'rp-danger',
+    type: 'button', className: 'rp-danger', 'data-key': 'revoke',
     onclick: (e) => confirmed(e.currentTarget, 'Revoke every link?', revokeInvites),
   }, 'Revoke all invite links');
   u.leave = el('button', {
-    type: 'button', className: 'rp-danger',
+    type: 'button', className: 'rp-danger', 'data-key': 'leave',
     onclick: (e) => confirmed(e.currentTarget, 'Leave? Press again', leave),
   }, 'Leave room');
   u.notify = {};
@@ -514,7 +540,17 @@ function render() {
   ui.addForm.hidden = direct;
   ui.unbanForm.hidden = direct || rank < ROLE_RANK.admin;
   const open = new Set([...ui.list.querySelectorAll('details[open]')].map((d) => d.dataset.user));
+  // Drawn again in place of the old rows: the focus goes back to the same control.
+  const focused = ui.list.contains(document.activeElement) ? document.activeElement.dataset.key : null;
   ui.list.replaceChildren(...members.map((m) => memberRow(m, rank, direct, open.has(m.username))));
+  if (state.confirming) {
+    const asking = ui.list.querySelector(`[data-key="${CSS.escape(state.confirming.key)}"]`);
+    if (asking) {
+      asking.dataset.label = asking.textContent;
+      asking.textContent = state.confirming.question;
+    }
+  }
+  if (focused) ui.list.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
 
   // Settings
   const editable = rank >= ROLE_RANK.admin;
@@ -557,10 +593,11 @@ function memberRow(m, myRank, direct, expanded) {
   }
   const menu = actions.length
     ? el('details', { className: 'rp-more', 'data-user': m.username, open: expanded },
-      el('summary', { 'aria-label': `Actions for ${m.username}` }, '⋯'),
+      el('summary', { 'aria-label': `Actions for ${m.username}`, 'data-key': `${m.username}/menu` }, '⋯'),
       el('div', { className: 'rp-menu' }, ...actions.map(([action, label, question]) =>
         el('button', {
           type: 'button',
+          'data-key': `${m.username}/${action}`,
           className: question ? 'rp-danger' : '',
           onclick: (e) => question
             ? confirmed(e.currentTarget, question, () => memberAction(m, action))

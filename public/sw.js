@@ -9,8 +9,9 @@
 const CACHE = 'chat-shell-v1';
 const SHELL = '/';
 const ALWAYS = ['/manifest.webmanifest', '/icon.svg'];
-// The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): kept once used, so
-// they open offline too, and refreshed in the background each time they are used.
+// The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): fetched from the
+// network first (a deployment's new version with its new server), and kept once used, so they
+// open offline too.
 const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
@@ -100,14 +101,13 @@ self.addEventListener('fetch', (event) => {
   if (PART.test(url.pathname)) {
     event.respondWith((async () => {
       const cache = await caches.open(CACHE);
-      const cached = await cache.match(url.pathname);
-      const fresh = fetch(request, { cache: 'no-cache' }).then((response) => {
-        if (response.ok) cache.put(url.pathname, response.clone());
+      try {
+        const response = await fetch(request, { cache: 'no-cache' });
+        if (response.ok) event.waitUntil(cache.put(url.pathname, response.clone()));
         return response;
-      });
-      if (!cached) return fresh;
-      event.waitUntil(fresh.catch(() => {}));
-      return cached;
+      } catch {
+        return (await cache.match(url.pathname)) ?? Response.error();
+      }
     })());
     return;
   }

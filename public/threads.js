@@ -17,8 +17,12 @@ const view = {
   room: null,
   root: null, // the open thread's root seq, or null for the list
   events: [], // the open thread's messages
-  pending: new Map(), // client id → body, my replies waiting for their ack
+  pending: new Map(), // client id → { room, root, body, at }: my replies waiting for their ack
+  load: 0, // bumped by each load, so an older one that finishes late is dropped
+  watch: null,
 };
+// A reply not acked by then is reported as not sent.
+const ACK_WAIT_MS = 15_000;
 
 // As the room shows them (24-hour, like frontend/src/components/message.rs).
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
@@ -36,11 +40,43 @@ export async function open(button) {
   ui.panel.hidden = false;
   document.body.classList.add('threads-open');
   ui.opener = button;
+  watch();
   if (button.dataset.seq) await showThread(Number(button.dataset.seq));
   else await showList();
 }
 
+/**
+ * While the panel is open: another room on screen closes it (the app moves between rooms
+ * with the History API, which fires no event), a socket the app opened after a reconnect is
+ * followed too, and replies that got no answer are reported.
+ */
+function watch() {
+  clearInterval(view.watch);
+  view.watch = setInterval(() => {
+    if (ui.panel.hidden) return clearInterval(view.watch);
+    const match = /^#\/room\/(.+)$/.exec(location.hash);
+    if (match && decodeURIComponent(match[1]) !== view.room) return close();
+    const ws = window.chatSocket;
+    if (ws && !hooked.has(ws) && ws.readyState === WebSocket.OPEN) {
+      hookSocket();
+      if (view.root !== null) showThread(view.root);
+    }
+    let lost = false;
+    for (const [id, reply] of view.pending) {
+      if (Date.now() - reply.at > ACK_WAIT_MS) {
+        view.pending.delete(id);
+        lost = true;
+      }
+    }
+    if (lost) {
+      ui.alert.textContent = 'A reply got no answer from the server: it may not have been sent.';
+      if (view.root !== null) drawThread();
+    }
+  }, 1000);
+}
+
 function close() {
+  clearInterval(view.watch);
   ui.panel.hidden = true;
   document.body.classList.remove('threads-open');
   view.root = null;
@@ -75,6 +111,7 @@ async function api(path) {
 }
 
 async function showList() {
+  const load = ++view.load;
   view.root = null;
   ui.title.textContent = 'Threads';
   ui.back.hidden = true;
@@ -87,7 +124,7 @@ async function showList() {
     ui.body.replaceChildren(note(navigator.onLine ? e.message : 'You are offline. Threads load once connected.'));
     return;
   }
-  if (view.root !== null) return; // a thread was opened meanwhile
+  if (load !== view.load) return; // something else was opened meanwhile
   if (!threads.length) {
     ui.body.replaceChildren(note('No threads yet. Reply to a message to start one.'));
     return;
@@ -111,8 +148,11 @@ async function showList() {
 }
 
 async function showThread(root) {
+  const load = ++view.load;
   view.root = root;
-  view.events = [];
+  // Live replies that arrive while the pages load go into the same list (once each).
+  const events = [];
+  view.events = events;
   ui.title.textContent = 'Thread';
   ui.back.hidden = false;
   ui.composer.hidden = false;
@@ -121,15 +161,18 @@ async function showThread(root) {
   try {
     for (;;) {
       const page = await api(`/api/rooms/${encodeURIComponent(view.room)}/threads/${root}?after=${after}`);
-      if (view.root !== root) return;
-      view.events.push(...page.events);
+      if (load !== view.load) return;
+      for (const e of page.events) if (!events.some((x) => x.seq === e.seq)) events.push(e);
       if (page.complete || !page.events.length) break;
       after = page.events[page.events.length - 1].seq;
     }
   } catch (e) {
-    ui.body.replaceChildren(note(navigator.onLine ? e.message : 'You are offline. Threads load once connected.'));
+    if (load === view.load) {
+      ui.body.replaceChildren(note(navigator.onLine ? e.message : 'You are offline. Threads load once connected.'));
+    }
     return;
   }
+  events.sort((a, b) => a.seq - b.seq);
   if (!view.events.length) {
     ui.body.replaceChildren(note('This message is not in the room any more.'));
     ui.composer.hidden = true;
@@ -148,7 +191,11 @@ function drawThread() {
   const rows = [row(first, true)];
   rows.push(el('p', { className: 'th-count' }, `${rest.length ? replies() : 'No'} ${replies() === 1 ? 'reply' : 'replies'}`));
   for (const e of rest) rows.push(row(e, false));
-  for (const [, body] of view.pending) rows.push(row({ sender: me, body, at_ms: Date.now(), pending: true }, false));
+  for (const reply of view.pending.values()) {
+    if (reply.room === view.room && reply.root === view.root) {
+      rows.push(row({ sender: me, body: reply.body, at_ms: reply.at, pending: true }, false));
+    }
+  }
   ui.body.replaceChildren(el('ol', { className: 'th-messages', 'aria-label': 'Thread' }, ...rows));
   ui.body.scrollTop = ui.body.scrollHeight;
   markRead(view.room, view.root, replies());
@@ -186,7 +233,7 @@ function reply(event) {
   hookSocket();
   const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
   ws.send(JSON.stringify({ type: 'send', room: view.room, client_id: id, body, reply_to: view.root }));
-  view.pending.set(id, body);
+  view.pending.set(id, { room: view.room, root: view.root, body, at: Date.now() });
   ui.input.value = '';
   ui.alert.textContent = '';
   drawThread();
@@ -197,7 +244,7 @@ function hookSocket() {
   if (!ws || hooked.has(ws)) return;
   hooked.add(ws);
   ws.addEventListener('message', (message) => {
-    if (view.root === null || ui.panel.hidden) return;
+    if (ui.panel.hidden && !view.pending.size) return;
     let frame;
     try {
       frame = JSON.parse(message.data);
@@ -207,12 +254,12 @@ function hookSocket() {
     if (frame.type === 'error' && view.pending.has(frame.client_id)) {
       view.pending.delete(frame.client_id);
       ui.alert.textContent = `Not sent: ${frame.message}`;
-      drawThread();
+      if (view.root !== null) drawThread();
       return;
     }
-    const event = frame.type === 'event' || frame.type === 'ack' ? frame.event : null;
-    if (!event || event.room !== view.room) return;
     if (frame.type === 'ack') view.pending.delete(frame.client_id);
+    const event = frame.type === 'event' || frame.type === 'ack' ? frame.event : null;
+    if (!event || event.room !== view.room || view.root === null || ui.panel.hidden) return;
     apply(event);
   });
 }

@@ -157,3 +157,40 @@ test('@ suggests the room\'s members; Enter or a click puts the name in without 
     assert.deepEqual(await axeProblems(eve), []);
   });
 });
+
+test('a file pasted into the composer or dropped on the room is offered like an attached one', async () => {
+  await withPages(fixture.browser, 'paste-drop', 2, async ([ida, jay]) => {
+    await signUp(ida, fixture.server.url, 'ida_p');
+    await signUp(jay, fixture.server.url, 'jay_p');
+    await rooms(ida).getByRole('button', { name: 'New direct message' }).click();
+    await ida.getByLabel('Username').fill('jay_p');
+    await ida.getByRole('button', { name: 'Start', exact: true }).click();
+    await ida.getByRole('heading', { name: 'jay_p' }).waitFor();
+    const transfers = ida.getByRole('region', { name: 'File transfers' });
+
+    // A screenshot pasted into the composer.
+    await ida.getByLabel('Message', { exact: true }).focus();
+    await ida.evaluate(() => {
+      const list = new DataTransfer();
+      list.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'screenshot.png', { type: 'image/png' }));
+      document.getElementById('composer').dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: list, bubbles: true, cancelable: true }));
+    });
+    await transfers.getByText('Sending a file to jay_p').waitFor();
+    await transfers.getByText('screenshot.png').waitFor();
+
+    // Two files dropped on the conversation.
+    await ida.evaluate(() => {
+      const list = new DataTransfer();
+      list.items.add(new File(['a'], 'a.txt', { type: 'text/plain' }));
+      list.items.add(new File(['b'], 'b.txt', { type: 'text/plain' }));
+      const log = document.querySelector('[role=log]');
+      log.dispatchEvent(new DragEvent('dragover', { dataTransfer: list, bubbles: true, cancelable: true }));
+      log.dispatchEvent(new DragEvent('drop', { dataTransfer: list, bubbles: true, cancelable: true }));
+    });
+    await transfers.getByText('Sending 2 files to jay_p').waitFor();
+    // Text pasted stays text.
+    await ida.getByLabel('Message', { exact: true }).fill('plain words');
+    assert.equal(await ida.getByLabel('Message', { exact: true }).inputValue(), 'plain words');
+  });
+});

@@ -210,14 +210,31 @@ pub fn check_room_topic(topic: &str) -> Result<(), InvalidInput> {
 }
 
 /// A reaction is a short run of non-ASCII symbols (one emoji, possibly with modifiers and
-/// joiners): no letters, digits, spaces or control characters, so it cannot carry text.
+/// joiners): no letters, digits, spaces or control characters, so it cannot carry text. The
+/// emoji built on a letter or digit are let through as emoji only: a keycap (`#`, `*` or a
+/// digit, then U+20E3, as in 1️⃣) and a letter-like symbol in emoji presentation (U+FE0F
+/// after it, as in ℹ️ and Ⓜ️).
 pub fn check_emoji(emoji: &str) -> Result<(), InvalidInput> {
+    const PRESENTATION: char = '\u{FE0F}';
+    const KEYCAP: char = '\u{20E3}';
+    let chars: Vec<char> = emoji.chars().collect();
+    let allowed = |i: usize, c: char| {
+        if c.is_control() || c.is_whitespace() {
+            return false;
+        }
+        if !c.is_alphanumeric() && !c.is_ascii() {
+            return true;
+        }
+        let next = chars.get(i + 1).copied();
+        let after = chars.get(i + 2).copied();
+        let keycap = matches!(c, '0'..='9' | '#' | '*')
+            && (next == Some(KEYCAP) || (next == Some(PRESENTATION) && after == Some(KEYCAP)));
+        keycap || (!c.is_ascii() && next == Some(PRESENTATION))
+    };
     let plausible = !emoji.is_empty()
         && emoji.len() <= EMOJI_MAX_BYTES
         && !emoji.is_ascii()
-        && emoji
-            .chars()
-            .all(|c| !c.is_control() && !c.is_whitespace() && !c.is_alphanumeric());
+        && chars.iter().enumerate().all(|(i, &c)| allowed(i, c));
     if plausible {
         Ok(())
     } else {
@@ -359,10 +376,36 @@ mod tests {
 
     #[test]
     fn reactions_are_emoji_not_text() {
-        for ok in ["👍", "❤️", "👍🏽", "👩‍👩‍👧", "🇫🇷"] {
+        for ok in [
+            "👍",
+            "❤️",
+            "👍🏽",
+            "👩‍👩‍👧",
+            "🇫🇷",
+            "1️⃣",
+            "#️⃣",
+            "*⃣",
+            "ℹ️",
+            "Ⓜ️",
+            "🅰️",
+        ] {
             assert_eq!(check_emoji(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a", "lol", "👍 ", "<b>", "é", &"👍".repeat(9)] {
+        let bad_ones = [
+            "",
+            "a",
+            "lol",
+            "👍 ",
+            "<b>",
+            "é",
+            "1",
+            "12⃣",
+            "1\u{FE0F}",
+            "a\u{FE0F}",
+            "ℹ",
+            "é\u{20E3}",
+        ];
+        for bad in bad_ones.iter().copied().chain([&*"👍".repeat(9)]) {
             assert_eq!(check_emoji(bad), Err(InvalidInput::NotAnEmoji), "{bad}");
         }
     }

@@ -58,8 +58,9 @@ pub async fn on_signal(
     }
 }
 
-/// The offers waiting for `user` whose sender is connected and not blocked either way, as the
-/// signals they were.
+/// The offers waiting for `user` that could still be answered, as the signals they were: the
+/// sender is connected, both are still in the room (the lobby only while it may carry offers)
+/// and neither blocked the other. The others stay until they expire or are answered.
 pub async fn waiting_for(state: &AppState, user: UserId) -> Vec<ServerMessage> {
     let offers = match state
         .store
@@ -75,10 +76,8 @@ pub async fn waiting_for(state: &AppState, user: UserId) -> Vec<ServerMessage> {
     let mut signals = Vec::new();
     for offer in offers {
         if state.hub.presence(offer.from.id) == Presence::Offline
-            || !matches!(
-                state.store.blocked_either_way(user, offer.from.id).await,
-                Ok(false)
-            )
+            || (offer.room.is_lobby() && !state.open_directory)
+            || !still_reachable(state, &offer, user).await
         {
             continue;
         }
@@ -93,4 +92,16 @@ pub async fn waiting_for(state: &AppState, user: UserId) -> Vec<ServerMessage> {
         });
     }
     signals
+}
+
+/// Both are still members of the offer's room and neither blocked the other (a failed read
+/// counts as no).
+async fn still_reachable(state: &AppState, offer: &FileOffer, user: UserId) -> bool {
+    let member = |who: UserId| state.store.membership(&offer.room, who);
+    matches!(member(user).await, Ok(Some(_)))
+        && matches!(member(offer.from.id).await, Ok(Some(_)))
+        && matches!(
+            state.store.blocked_either_way(user, offer.from.id).await,
+            Ok(false)
+        )
 }

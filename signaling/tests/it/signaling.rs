@@ -463,6 +463,38 @@ async fn a_file_offer_reaches_a_receiver_who_comes_back_until_it_is_answered() {
     assert_eq!(offered(&mut bob).await, None);
     drop(bob);
 
+    // Bob was removed from the room meanwhile: the offer stays with the room.
+    let room = alice.create_room("files").await;
+    alice.add(&room, "bob").await.unwrap();
+    alice
+        .send(&ClientMessage::Signal {
+            room: room.clone(),
+            to: "bob".into(),
+            session: "t4".into(),
+            data: SignalData::Files {
+                files: vec![shared::transfer::FileMeta {
+                    name: "secret.txt".into(),
+                    size: 1,
+                    mime: "text/plain".into(),
+                }],
+            },
+        })
+        .await;
+    alice
+        .request(
+            "rm-bob",
+            ClientMessage::RemoveMember {
+                room: room.clone(),
+                client_id: ClientMsgId("rm-bob".into()),
+                user: "bob".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut bob = server.connect(&bob_cookie).await;
+    assert_eq!(offered(&mut bob).await, None);
+    drop(bob);
+
     // The sender left: the offer is not handed over (nobody could send the files).
     alice.send(&offer("t3")).await;
     drop(alice);
