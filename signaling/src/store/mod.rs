@@ -179,6 +179,28 @@ pub struct FileOffer {
     pub created_ms: i64,
 }
 
+/// A Web Push subscription: where one browser of one session receives pushes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSubscription {
+    pub endpoint: String,
+    pub session_hash: [u8; 32],
+    pub user: UserId,
+    /// The browser's P-256 public key and auth secret, base64url as the Push API gives them.
+    pub p256dh: String,
+    pub auth: String,
+    pub created_ms: i64,
+}
+
+/// A subscription of a member of a room, with what that member wants from the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    pub user: NamedUser,
+    pub notify: NotifyLevel,
+    pub endpoint: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
 /// File offers one sender may have waiting at once.
 pub const FILE_OFFERS_PER_SENDER: i64 = 20;
 
@@ -532,6 +554,49 @@ pub trait Storage: Send + Sync + 'static {
         to: UserId,
         since_ms: i64,
     ) -> Result<Vec<FileOffer>, StoreError>;
+    // --- Web Push ---
+
+    /// The server's key `name`: the one stored, or `fresh` stored now if there is none (every
+    /// node ends up with the one stored first).
+    async fn server_key(
+        &self,
+        name: &str,
+        fresh: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<u8>, StoreError>;
+    /// Stores (or moves to this session) a subscription; a user keeps at most `per_user`, the
+    /// oldest go.
+    async fn add_push_subscription(
+        &self,
+        subscription: &PushSubscription,
+        per_user: i64,
+    ) -> Result<(), StoreError>;
+    /// Forgets `endpoint`, if it is `user`'s (any user's for `None`: the push service said it
+    /// is gone). Whether there was one.
+    async fn remove_push_subscription(
+        &self,
+        endpoint: &str,
+        user: Option<UserId>,
+    ) -> Result<bool, StoreError>;
+    /// The subscriptions of the members of `room` other than `except`.
+    async fn push_targets(
+        &self,
+        room: &RoomId,
+        except: UserId,
+    ) -> Result<Vec<PushTarget>, StoreError>;
+    /// Claims up to `limit` queued pushes nobody holds (or whose holder's claim ran out) until
+    /// `until_ms`.
+    async fn claim_pushes(
+        &self,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(RoomId, Seq)>, StoreError>;
+    /// A queued push was sent (or is not needed): forget it.
+    async fn finish_push(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError>;
+    /// The event `seq` of `room` as the timeline has it (a message in its current state).
+    async fn event_at(&self, room: &RoomId, seq: Seq) -> Result<Option<Event>, StoreError>;
+
     /// The threads of `room` (messages with replies), the most recently answered first.
     async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError>;
     /// The messages of the thread of `root` after `after`, oldest first (the root itself while

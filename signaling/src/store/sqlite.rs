@@ -12,8 +12,9 @@ use super::columns::{
 };
 use super::{
     Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
-    MessageInfo, NamedUser, NewRoom, PendingMessage, SessionOrigin, SessionRecord, SessionUser,
-    SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor, UserCredentials, UserId,
+    MessageInfo, NamedUser, NewRoom, PendingMessage, PushSubscription, PushTarget, SessionOrigin,
+    SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor,
+    UserCredentials, UserId,
 };
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
@@ -313,6 +314,48 @@ async fn apply(
     Ok(())
 }
 
+/// Queues the pushes of a message or a call (`push_outbox`) in the transaction that stores it,
+/// when a member other than the sender has a push subscription. The check reads the
+/// subscriptions first: few, or none on most servers.
+async fn queue_push(
+    tx: &mut Transaction<'_, Sqlite>,
+    room: &RoomId,
+    seq: Seq,
+    sender: UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO push_outbox (room_id, seq) SELECT ?1, ?2 WHERE EXISTS (
+             SELECT 1 FROM push_subscriptions p
+             JOIN members m ON m.room_id = ?1 AND m.user_id = p.user_id
+             WHERE p.user_id <> ?3)",
+    )
+    .bind(&room.0)
+    .bind(seq.0)
+    .bind(sender.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+/// Reads a row of `push_targets`' query.
+fn push_target_from_row<R>(row: &R) -> PushTarget
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    PushTarget {
+        user: NamedUser {
+            id: UserId(row.get(0)),
+            name: row.get(1),
+        },
+        notify: NotifyLevel::parse(&row.get::<String, _>(2)).unwrap_or_default(),
+        endpoint: row.get(3),
+        p256dh: row.get(4),
+        auth: row.get(5),
+    }
+}
+
 /// Writes the row of an event whose effect `apply` already made.
 async fn insert_event(
     tx: &mut Transaction<'_, Sqlite>,
@@ -345,6 +388,9 @@ async fn insert_event(
     .bind(values.amount)
     .execute(&mut **tx)
     .await?;
+    if matches!(draft, Draft::Message { .. } | Draft::CallStarted { .. }) {
+        queue_push(tx, room, seq, sender).await?;
+    }
     Ok(())
 }
 
@@ -1254,6 +1300,141 @@ impl Storage for SqliteStore {
             .collect())
     }
 
+    async fn server_key(
+        &self,
+        name: &str,
+        fresh: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "INSERT INTO server_keys (name, value, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_keys WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn add_push_subscription(
+        &self,
+        subscription: &PushSubscription,
+        per_user: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO push_subscriptions
+                 (endpoint, session_hash, user_id, p256dh, auth, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (endpoint) DO UPDATE SET session_hash = excluded.session_hash,
+                 user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth,
+                 created_at = excluded.created_at",
+        )
+        .bind(&subscription.endpoint)
+        .bind(&subscription.session_hash[..])
+        .bind(subscription.user.0)
+        .bind(&subscription.p256dh)
+        .bind(&subscription.auth)
+        .bind(subscription.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM push_subscriptions WHERE user_id = ?1 AND endpoint IN (
+                 SELECT endpoint FROM push_subscriptions WHERE user_id = ?1
+                 ORDER BY created_at DESC LIMIT -1 OFFSET ?2)",
+        )
+        .bind(subscription.user.0)
+        .bind(per_user)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_push_subscription(
+        &self,
+        endpoint: &str,
+        user: Option<UserId>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM push_subscriptions WHERE endpoint = ?1 AND (?2 IS NULL OR user_id = ?2)",
+        )
+        .bind(endpoint)
+        .bind(user.map(|u| u.0))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn push_targets(
+        &self,
+        room: &RoomId,
+        except: UserId,
+    ) -> Result<Vec<PushTarget>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, m.notify, p.endpoint, p.p256dh, p.auth
+             FROM push_subscriptions p
+             JOIN members m ON m.room_id = ? AND m.user_id = p.user_id
+             JOIN users u ON u.id = p.user_id
+             WHERE p.user_id <> ?",
+        )
+        .bind(&room.0)
+        .bind(except.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(push_target_from_row).collect())
+    }
+
+    async fn claim_pushes(
+        &self,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        let rows = sqlx::query_as::<_, (String, i64)>(
+            "UPDATE push_outbox SET claimed_until = ?1
+             WHERE (room_id, seq) IN (SELECT room_id, seq FROM push_outbox
+                                      WHERE claimed_until < ?2 LIMIT ?3)
+             RETURNING room_id, seq",
+        )
+        .bind(until_ms)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(r, s)| (RoomId(r), Seq(s))).collect())
+    }
+
+    async fn finish_push(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM push_outbox WHERE room_id = ? AND seq = ?")
+            .bind(&room.0)
+            .bind(seq.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn event_at(&self, room: &RoomId, seq: Seq) -> Result<Option<Event>, StoreError> {
+        let query =
+            format!("SELECT {EVENT_COLUMNS} {EVENT_JOINS} WHERE e.room_id = ? AND e.seq = ?");
+        let Some(row) = sqlx::query(&query)
+            .bind(&room.0)
+            .bind(seq.0)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(event_from_row(room, &row)?))
+    }
+
     async fn threads(&self, room: &RoomId, limit: u32) -> Result<Vec<ThreadSummary>, StoreError> {
         let heads = sqlx::query_as::<_, (i64, i64, i64, i64)>(
             "SELECT reply_to, COUNT(*), MAX(seq), MAX(at) FROM events
@@ -1689,6 +1870,7 @@ impl Storage for SqliteStore {
             )));
         }
         if !rows.is_empty() {
+            let rows = serde_json::Value::Array(rows).to_string();
             sqlx::query(
                 "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
                                      mentions)
@@ -1696,8 +1878,20 @@ impl Storage for SqliteStore {
                         'message', ?2, j.value ->> '$.b', j.value ->> '$.p', j.value ->> '$.m'
                  FROM json_each(?1) j ORDER BY j.key",
             )
-            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(&rows)
             .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            // Their pushes, in the same transaction (see `queue_push`).
+            sqlx::query(
+                "INSERT INTO push_outbox (room_id, seq)
+                 SELECT j.value ->> '$.r', j.value ->> '$.s' FROM json_each(?1) j
+                 WHERE EXISTS (SELECT 1 FROM push_subscriptions p
+                               JOIN members m ON m.room_id = j.value ->> '$.r'
+                                             AND m.user_id = p.user_id
+                               WHERE p.user_id <> j.value ->> '$.u')",
+            )
+            .bind(&rows)
             .execute(&mut *tx)
             .await?;
             let seqs: Vec<serde_json::Value> = next_seq

@@ -402,6 +402,58 @@ impl Storage for GatedStore {
         self.inner.file_offers_for(to, since_ms).await
     }
 
+    async fn server_key(
+        &self,
+        name: &str,
+        fresh: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.inner.server_key(name, fresh, now_ms).await
+    }
+
+    async fn add_push_subscription(
+        &self,
+        subscription: &signaling::store::PushSubscription,
+        per_user: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .add_push_subscription(subscription, per_user)
+            .await
+    }
+
+    async fn remove_push_subscription(
+        &self,
+        endpoint: &str,
+        user: Option<UserId>,
+    ) -> Result<bool, StoreError> {
+        self.inner.remove_push_subscription(endpoint, user).await
+    }
+
+    async fn push_targets(
+        &self,
+        room: &RoomId,
+        except: UserId,
+    ) -> Result<Vec<signaling::store::PushTarget>, StoreError> {
+        self.inner.push_targets(room, except).await
+    }
+
+    async fn claim_pushes(
+        &self,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        self.inner.claim_pushes(now_ms, until_ms, limit).await
+    }
+
+    async fn finish_push(&self, room: &RoomId, seq: Seq) -> Result<(), StoreError> {
+        self.inner.finish_push(room, seq).await
+    }
+
+    async fn event_at(&self, room: &RoomId, seq: Seq) -> Result<Option<Event>, StoreError> {
+        self.inner.event_at(room, seq).await
+    }
+
     async fn threads(
         &self,
         room: &RoomId,

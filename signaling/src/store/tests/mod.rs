@@ -70,6 +70,7 @@ conformance!(
     rooms::blocks_are_seen_from_both_sides,
     rooms::a_notification_level_is_each_members_own,
     rooms::file_offers_wait_for_their_receiver_until_answered_or_old,
+    rooms::push_subscriptions_and_the_outbox,
     timeline::a_thread_gathers_the_replies_to_a_message,
     rooms::receipts_only_move_forward_and_stop_at_the_last_seq,
     timeline::concurrent_appends_get_consecutive_seqs,

@@ -387,3 +387,178 @@ pub(super) async fn file_offers_wait_for_their_receiver_until_answered_or_old(
         "s1 to bo was ann's oldest"
     );
 }
+
+pub(super) async fn push_subscriptions_and_the_outbox(store: Arc<dyn Storage>) {
+    use crate::store::PushSubscription;
+    use shared::rooms::NotifyLevel;
+    let ann = user(&store, "ann").await;
+    let bo = user(&store, "bo").await;
+    let cy = user(&store, "cy").await;
+    let far = i64::MAX / 2;
+    for (hash, who) in [(1u8, &ann), (2, &bo), (3, &bo), (4, &cy)] {
+        store
+            .create_session(&[hash; 32], who.id, 1, far, &Default::default())
+            .await
+            .unwrap();
+    }
+    // The key made first stays, whoever asks later.
+    assert_eq!(
+        store.server_key("vapid", b"first", 1).await.unwrap(),
+        b"first"
+    );
+    assert_eq!(
+        store.server_key("vapid", b"second", 2).await.unwrap(),
+        b"first"
+    );
+
+    let subscription = |endpoint: &str, session: u8, who: &NamedUser, at: i64| PushSubscription {
+        endpoint: endpoint.into(),
+        session_hash: [session; 32],
+        user: who.id,
+        p256dh: "key".into(),
+        auth: "auth".into(),
+        created_ms: at,
+    };
+    let room = group(&store, "00000000000000f1", &ann, &[&bo]).await;
+    // Nobody subscribed: a message queues no push.
+    store
+        .append(&room, &ann, None, message("before"), 10)
+        .await
+        .unwrap();
+    assert!(store.claim_pushes(100, 200, 10).await.unwrap().is_empty());
+
+    store
+        .add_push_subscription(&subscription("https://p/b1", 2, &bo, 20), 2)
+        .await
+        .unwrap();
+    store
+        .add_push_subscription(&subscription("https://p/b2", 3, &bo, 21), 2)
+        .await
+        .unwrap();
+    store
+        .add_push_subscription(&subscription("https://p/c1", 4, &cy, 22), 2)
+        .await
+        .unwrap();
+    store
+        .set_notify(&room, bo.id, NotifyLevel::Mentions)
+        .await
+        .unwrap();
+    let targets = store.push_targets(&room, ann.id).await.unwrap();
+    let mut endpoints: Vec<(&str, NotifyLevel)> = targets
+        .iter()
+        .map(|t| (t.endpoint.as_str(), t.notify))
+        .collect();
+    endpoints.sort_by_key(|(endpoint, _)| *endpoint);
+    assert_eq!(
+        endpoints,
+        [
+            ("https://p/b1", NotifyLevel::Mentions),
+            ("https://p/b2", NotifyLevel::Mentions)
+        ],
+        "cy is not in the room"
+    );
+    assert!(
+        store.push_targets(&room, bo.id).await.unwrap().is_empty(),
+        "nor is bo his own"
+    );
+
+    // A message and a call queue a push each, in their own transaction; a reaction does not.
+    let sent = store
+        .append(&room, &ann, None, message("hello"), 30)
+        .await
+        .unwrap();
+    store
+        .append(
+            &room,
+            &ann,
+            None,
+            Draft::Reaction {
+                target: sent.seq,
+                emoji: "👍".into(),
+                added: true,
+            },
+            31,
+        )
+        .await
+        .unwrap();
+    let call = store
+        .append(
+            &room,
+            &ann,
+            None,
+            Draft::CallStarted {
+                call: "k1".into(),
+                video: false,
+            },
+            32,
+        )
+        .await
+        .unwrap();
+    // Bo's own message: ann has no subscription, so nothing to push.
+    store
+        .append(&room, &bo, None, message("hi"), 33)
+        .await
+        .unwrap();
+    // The group commit's messages too: ann's queues one, bo's none.
+    let batch = [pending(&room, &ann, "g1"), pending(&room, &bo, "g2")];
+    let appended = store.append_messages(&batch, 34).await.unwrap();
+    let Appended::New(batched) = &appended[0] else {
+        panic!("{appended:?}");
+    };
+    let claimed = store.claim_pushes(100, 200, 10).await.unwrap();
+    let mut seqs: Vec<i64> = claimed.iter().map(|(_, s)| s.0).collect();
+    seqs.sort();
+    assert_eq!(seqs, [sent.seq.0, call.seq.0, batched.seq.0]);
+    // Claimed until 200: nobody else gets them before; after that they come back.
+    assert!(store.claim_pushes(150, 300, 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_pushes(250, 400, 1).await.unwrap().len(), 1);
+    for (room, seq) in &claimed {
+        store.finish_push(room, *seq).await.unwrap();
+    }
+    assert!(
+        store
+            .claim_pushes(1_000, 2_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let event = store.event_at(&room, sent.seq).await.unwrap().unwrap();
+    assert_eq!(event.sender, "ann");
+    assert!(store.event_at(&room, Seq(999)).await.unwrap().is_none());
+
+    // A user keeps a bounded number (the oldest go); an endpoint is removed by its owner only,
+    // or by anyone for a push service's "gone"; logging out ends the session's ones.
+    store
+        .add_push_subscription(&subscription("https://p/b3", 2, &bo, 40), 2)
+        .await
+        .unwrap();
+    let mut left: Vec<String> = store
+        .push_targets(&room, ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.endpoint)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["https://p/b2", "https://p/b3"]);
+    assert!(
+        !store
+            .remove_push_subscription("https://p/b2", Some(ann.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remove_push_subscription("https://p/b2", Some(bo.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remove_push_subscription("https://p/c1", None)
+            .await
+            .unwrap()
+    );
+    store.delete_session(&[2; 32]).await.unwrap();
+    assert!(store.push_targets(&room, ann.id).await.unwrap().is_empty());
+}
