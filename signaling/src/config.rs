@@ -115,6 +115,21 @@ pub struct Config {
     #[arg(long, env = "CHAT_WS_IDLE_SECS", default_value_t = 25)]
     pub ws_idle_secs: u64,
 
+    /// How push services reach this server's operator (the VAPID `sub`): a `mailto:` or an
+    /// `https:` URL.
+    #[arg(
+        long,
+        env = "CHAT_PUSH_CONTACT",
+        default_value = "mailto:postmaster@localhost"
+    )]
+    pub push_contact: String,
+
+    /// Lets push subscriptions name private, loopback and plain-http endpoints: for tests and
+    /// closed networks with their own push service. Off, a browser could make the server post
+    /// into its own network.
+    #[arg(long, env = "CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS")]
+    pub push_allow_private_endpoints: bool,
+
     /// Milliseconds a user's last socket may be gone before others see them offline, so a
     /// reload or a brief reconnect does not flicker.
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]

@@ -23,6 +23,7 @@ pub mod listener;
 pub mod login_throttle;
 pub mod passkeys;
 pub mod presence;
+pub mod push;
 pub mod request;
 pub mod room_log;
 pub mod routes;
@@ -161,8 +162,22 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let allowed_origins = config.effective_origins(addr);
     let sso = sso::Sso::from_config(&config, &allowed_origins)?;
     let passkeys = passkeys::Passkeys::new(&config, &allowed_origins);
+    let push = match push::Pusher::load(
+        store.as_ref(),
+        config.push_contact.clone(),
+        config.push_allow_private_endpoints,
+    )
+    .await
+    {
+        Ok(pusher) => Some(Arc::new(pusher)),
+        Err(e) => {
+            tracing::error!(error = %e, "Web Push is off: its key could not be loaded");
+            None
+        }
+    };
     let state = AppState::new(Shared {
         store: store.clone(),
+        push,
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
@@ -229,6 +244,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         });
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    tokio::spawn(push::run(state.clone(), shutdown.clone()));
     let node_state = state.clone();
     let mut node_news = node_news;
     tokio::spawn(async move {

@@ -2,7 +2,7 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, blocks, deletion, devices, export, passkeys, security_headers, sso, threads,
+    accounts, blocks, deletion, devices, export, passkeys, push, security_headers, sso, threads,
     two_factor, ws,
 };
 use axum::Router;
@@ -33,6 +33,11 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/sso/callback", get(sso::callback))
         .route("/api/sessions", get(devices::list))
         .route("/api/blocks", get(blocks::list))
+        .route("/api/push", get(push::api::key))
+        .route(
+            "/api/push/subscriptions",
+            post(push::api::subscribe).delete(push::api::unsubscribe),
+        )
         .route("/api/rooms/{room}/threads", get(threads::list))
         .route("/api/rooms/{room}/threads/{root}", get(threads::page))
         .route("/api/sessions/{id}", delete(devices::end_one))

@@ -16,6 +16,8 @@ pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub store: Arc<dyn Storage>,
+    /// Web Push (`None` only where the key could not be loaded: then pushes are off).
+    pub push: Option<Arc<crate::push::Pusher>>,
     /// This process's sockets.
     pub hub: Hub,
     /// How events reach sockets (through `hub` in the embedded setup).

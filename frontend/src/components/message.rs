@@ -214,12 +214,12 @@ pub fn MessageRow(
             <div class="actions" role="toolbar" aria-label="Actions" on:keydown=roving_focus>
                 <button type="button" class="icon" aria-label=format!("Reply to {sender}")
                     on:click=move |_| actions.reply.run(seq)>"↩"</button>
-                <button type="button" class="icon" tabindex="-1" aria-label="Open thread"
-                    data-part="threads" data-seq=seq.0.to_string() data-room=room.get_value().0>"🧵"</button>
                 {quick}
                 // The picker is public/emoji.js, loaded on first use (index.html's loader).
                 <button type="button" class="icon" tabindex="-1" aria-label="More reactions" aria-haspopup="dialog"
                     data-part="emoji" data-seq=seq.0.to_string() data-room=room.get_value().0>"☺"</button>
+                <button type="button" class="icon" tabindex="-1" aria-label="Open thread"
+                    data-part="threads" data-seq=seq.0.to_string() data-room=room.get_value().0>"🧵"</button>
                 {own.then(|| view! {
                     <button type="button" class="icon" tabindex="-1" aria-label="Edit"
                         on:click=move |_| edit()>"✎"</button>

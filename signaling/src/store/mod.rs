@@ -49,6 +49,9 @@ pub enum StoreError {
         "unsupported database URL scheme {0:?}: use postgres:// (or postgresql://), or no URL for SQLite"
     )]
     UnsupportedUrl(String),
+    /// Something stored cannot be read back as what it should be.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
 }
 
 /// Opens the store the server is configured with: PostgreSQL for a `postgres://` or

@@ -16,6 +16,7 @@ mod login_memory;
 mod messaging;
 mod operations;
 mod passkeys;
+mod push;
 mod registration;
 mod robustness;
 mod rooms;
