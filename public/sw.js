@@ -12,7 +12,7 @@ const ALWAYS = ['/manifest.webmanifest', '/icon.svg'];
 // The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): fetched from the
 // network first (a deployment's new version with its new server), and kept once used, so they
 // open offline too.
-const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads)\.(?:js|css|json)$/;
+const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads|push)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refreshShell().then(() => self.skipWaiting()));
@@ -116,4 +116,57 @@ self.addEventListener('fetch', (event) => {
     if (cached) return cached;
     return fetch(request);
   })());
+});
+
+// ---- Web Push (signaling/src/push): the server pushes when no tab of this user is open. ----
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data?.json() ?? {};
+  } catch {
+    // Not ours to read: still show something, as the Push API requires.
+  }
+  const room = typeof data.room === 'string' ? data.room : '';
+  event.waitUntil(self.registration.showNotification(String(data.title || 'Chat'), {
+    body: String(data.body || ''),
+    // One per room: a newer push replaces the one shown, as the room's Topic does at the
+    // push service.
+    tag: room ? `room:${room}` : 'chat',
+    renotify: true,
+    icon: '/icon-192.png',
+    data: { room },
+  }));
+});
+
+// A click opens that room: in a window of the app that is already open (focused, moved to the
+// room), or a new one.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const room = event.notification.data?.room;
+  const target = room ? `/#/room/${encodeURIComponent(room)}` : '/';
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+    if (!open) return self.clients.openWindow(target);
+    await open.focus();
+    return open.navigate(new URL(target, self.location.origin).href).catch(() => {});
+  })());
+});
+
+// The push service replaced the subscription: subscribe again and tell the server.
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    const key = await fetch('/api/push').then((r) => (r.ok ? r.json() : null));
+    if (!key) return;
+    const subscription = await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: key.public_key,
+    });
+    await fetch('/api/push/subscriptions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(subscription),
+    });
+  })().catch(() => {}));
 });

@@ -130,7 +130,8 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                     <a class="account-link" href="/account.html">"Account"</a>
                     <button type="button" on:click=log_out>"Log out"</button>
                 </header>
-                <button type="button" class="link enable-notifications"
+                // public/push.js (data-part) subscribes this browser to Web Push once allowed.
+                <button type="button" class="link enable-notifications" data-part="push"
                     hidden=move || notifications.get() != Permission::NotAsked on:click=move |_| {
                     leptos::task::spawn_local(async move {
                         notifications.set(crate::notify::request().await);
