@@ -288,3 +288,65 @@ async fn a_notification_level_set_on_one_node_reaches_my_devices_on_another() {
         .await;
     assert_eq!(code, shared::ws::ErrorCode::NoSuchRoom);
 }
+
+/// Web Push with two nodes: a user connected on either node gets no push; once gone from both,
+/// a message sent on the other node is pushed once, by whichever node claims it.
+#[tokio::test]
+async fn a_push_goes_out_once_and_only_when_the_user_is_gone_from_every_node() {
+    use crate::push::{BrowserKeys, push_service, subscribe};
+    use std::time::Duration;
+    let nats = NatsServer::start().await;
+    let database = PgDatabase::create().await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn signaling::store::Storage> = Arc::new(
+            signaling::store::PgStore::connect(&database.url)
+                .await
+                .unwrap(),
+        );
+        let (dir, url) = (tempfile::tempdir().unwrap(), nats.url());
+        nodes.push(
+            TestServer::start_on_store_with(dir, store, |c| {
+                c.nats_url = Some(url);
+                c.push_allow_private_endpoints = true;
+            })
+            .await,
+        );
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let mut service = push_service().await;
+    let alice = a.create_user("alice").await;
+    let bob_cookie = a.create_user("bob").await;
+    let keys = BrowserKeys::new();
+    assert_eq!(
+        subscribe(b, &bob_cookie, &keys.subscription(&service.url)).await,
+        204
+    );
+    let mut alice = a.connect(&alice).await;
+    let dm = alice
+        .request(
+            "dm",
+            ClientMessage::OpenDirect {
+                client_id: shared::ClientMsgId("dm".into()),
+                user: "bob".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .room;
+    // Bob is on node B; alice writes on node A: no push.
+    let bob = b.connect(&bob_cookie).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alice.post(&dm, "m1", "are you on B?").await;
+    assert!(service.next(Duration::from_millis(1500)).await.is_none());
+    // Gone from every node: one push, from one node.
+    drop(bob);
+    assert_eq!(alice.presence_of("bob").await, Presence::Offline);
+    alice.post(&dm, "m2", "now you are gone").await;
+    let push = service.next(Duration::from_secs(10)).await.expect("a push");
+    assert_eq!(keys.decrypt(&push.body)["room"], dm.0.as_str());
+    assert!(
+        service.next(Duration::from_millis(2000)).await.is_none(),
+        "only once"
+    );
+}

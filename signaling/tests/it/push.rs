@@ -20,19 +20,19 @@ use web_push_native::jwt_simple::claims::NoCustomClaims;
 use web_push_native::p256;
 
 /// What the push service received.
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
-struct PushService {
-    url: String,
+pub struct PushService {
+    pub url: String,
     received: mpsc::UnboundedReceiver<Received>,
     /// The status it answers with.
-    status: Arc<AtomicU16>,
+    pub status: Arc<AtomicU16>,
 }
 
-async fn push_service() -> PushService {
+pub async fn push_service() -> PushService {
     let (tx, received) = mpsc::unbounded_channel();
     let status = Arc::new(AtomicU16::new(201));
     let answer = status.clone();
@@ -60,7 +60,7 @@ async fn push_service() -> PushService {
 }
 
 impl PushService {
-    async fn next(&mut self, within: Duration) -> Option<Received> {
+    pub async fn next(&mut self, within: Duration) -> Option<Received> {
         tokio::time::timeout(within, self.received.recv())
             .await
             .ok()
@@ -69,20 +69,20 @@ impl PushService {
 }
 
 /// A browser's subscription keys: its P-256 key pair and auth secret.
-struct BrowserKeys {
+pub struct BrowserKeys {
     secret: p256::SecretKey,
     auth: [u8; 16],
 }
 
 impl BrowserKeys {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             secret: p256::SecretKey::from_slice(&rand::random::<[u8; 32]>()).unwrap(),
             auth: rand::random(),
         }
     }
 
-    fn subscription(&self, endpoint: &str) -> Value {
+    pub fn subscription(&self, endpoint: &str) -> Value {
         let public = self.secret.public_key();
         let point = p256::EncodedPoint::from(public);
         json!({
@@ -94,14 +94,14 @@ impl BrowserKeys {
         })
     }
 
-    fn decrypt(&self, body: &[u8]) -> Value {
+    pub fn decrypt(&self, body: &[u8]) -> Value {
         let auth = web_push_native::Auth::clone_from_slice(&self.auth);
         let plain = web_push_native::decrypt(body.to_vec(), &self.secret, &auth).unwrap();
         serde_json::from_slice(&plain).unwrap()
     }
 }
 
-async fn subscribe(server: &TestServer, cookie: &str, body: &Value) -> u16 {
+pub async fn subscribe(server: &TestServer, cookie: &str, body: &Value) -> u16 {
     server
         .http
         .post(format!("{}/api/push/subscriptions", server.base))
