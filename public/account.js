@@ -287,6 +287,32 @@ $('profile-form').addEventListener('submit', async (event) => {
   }
 });
 
+$('push-text').addEventListener('change', async (event) => {
+  const show_text = event.target.checked;
+  $('push-text-done').hidden = true;
+  try {
+    await api('POST', '/api/push/settings', { show_text });
+    showError('push-text-error', null);
+    $('push-text-done').textContent = show_text
+      ? 'Notifications will show the text of messages.'
+      : 'Notifications will not show the text of messages.';
+    $('push-text-done').hidden = false;
+  } catch (error) {
+    event.target.checked = !show_text;
+    showError('push-text-error', error);
+  }
+});
+
+async function loadPush() {
+  try {
+    const { show_text } = await api('GET', '/api/push');
+    $('push-text').checked = show_text;
+    $('notifications').hidden = false;
+  } catch {
+    // Push is off on this server: nothing to set.
+  }
+}
+
 async function start() {
   const { username, admin, display_name, password } = await api('GET', '/api/session');
   if (!password) withoutPassword();
@@ -297,7 +323,7 @@ async function start() {
   $('admin').hidden = !admin;
   const { passkeys } = await api('GET', '/api/auth-options');
   $('passkey-form').closest('section').hidden = !passkeys;
-  await Promise.all([loadDevices(), loadTwoFactor(), passkeys ? loadPasskeys() : null]);
+  await Promise.all([loadDevices(), loadTwoFactor(), loadPush(), passkeys ? loadPasskeys() : null]);
 }
 
 $('everywhere').addEventListener('click', async () => {

@@ -166,6 +166,16 @@ test('a display name shows beside the username on my messages', async () => {
     await noa.getByText('Signed in as noa').waitFor();
     assert.equal(await noa.getByLabel('Display name').inputValue(), 'Noa Navarro', 'kept');
 
+    // Push notifications show no message text unless I say so; the choice is kept.
+    const pushText = noa.getByLabel("Show the message's text in notifications");
+    assert.equal(await pushText.isChecked(), false);
+    await pushText.check();
+    await noa.getByText('Notifications will show the text of messages.').waitFor();
+    await noa.reload();
+    await noa.getByText('Signed in as noa').waitFor();
+    await noa.waitForFunction(() => document.getElementById('push-text').checked);
+    assert.deepEqual(await axeProblems(noa), []);
+
     await noa.goto(fixture.server.url);
     await waitConnected(noa);
     await noa.getByLabel('Message', { exact: true }).fill('hello from noa');

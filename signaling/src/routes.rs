@@ -34,6 +34,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/sessions", get(devices::list))
         .route("/api/blocks", get(blocks::list))
         .route("/api/push", get(push::api::key))
+        .route("/api/push/settings", post(push::api::settings))
         .route(
             "/api/push/subscriptions",
             post(push::api::subscribe).delete(push::api::unsubscribe),

@@ -22,6 +22,13 @@ pub const SUBSCRIPTIONS_PER_USER: i64 = 10;
 pub struct PushKey {
     /// `applicationServerKey`: the VAPID public key, base64url (65 bytes, uncompressed).
     public_key: String,
+    /// My pushes carry the message's text (the account page's setting).
+    show_text: bool,
+}
+
+#[derive(Deserialize)]
+pub struct PushSettings {
+    show_text: bool,
 }
 
 /// `PushSubscription.toJSON()` as browsers give it.
@@ -50,10 +57,27 @@ pub async fn key(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<PushKey>, ApiFailure> {
-    authenticate(&state, &headers).await?;
+    let authed = authenticate(&state, &headers).await?;
     Ok(Json(PushKey {
         public_key: pusher(&state)?.public_key.clone(),
+        show_text: state.store.push_text(authed.user).await?,
     }))
+}
+
+/// The account page's "Show message text in notifications".
+pub async fn settings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<PushSettings>, JsonRejection>,
+) -> Result<StatusCode, ApiFailure> {
+    check_origin(&headers, &state.allowed_origins)?;
+    let authed = authenticate(&state, &headers).await?;
+    let Json(settings) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
+    state
+        .store
+        .set_push_text(authed.user, settings.show_text)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn subscribe(

@@ -135,7 +135,13 @@ async fn deliver(
             kind: summary.kind,
             name: &summary.name,
         };
-        let Some(push) = rules::push_for(&event, &target.user.name, &view, target.notify) else {
+        let Some(push) = rules::push_for(
+            &event,
+            &target.user.name,
+            &view,
+            target.notify,
+            target.show_text,
+        ) else {
             continue;
         };
         let sent = send::send(

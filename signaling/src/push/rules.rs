@@ -4,13 +4,16 @@ use serde::Serialize;
 use shared::events::{Event, EventKind};
 use shared::rooms::{NotifyLevel, RoomKind};
 
+/// Characters of a message's text a push carries, where the reader allows text.
+pub const TEXT_CHARS: usize = 120;
 /// A call rings this long; a push for it is worthless later.
 pub const CALL_TTL_SECS: u64 = 30;
 /// A message's push waits this long at the push service for a device that is offline.
 pub const MESSAGE_TTL_SECS: u64 = 24 * 60 * 60;
 
 /// What the service worker gets (`public/sw.js`): small, and without the message's text (the
-/// person's name and the room only), so a push service or a lock screen shows no more.
+/// person's name and the room only) unless the reader allowed it, so a push service or a lock
+/// screen shows no more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payload {
     pub room: String,
@@ -38,11 +41,14 @@ pub struct RoomView<'a> {
 /// The push `event` deserves for `reader` (who has no open socket), by the reader's choice
 /// for the room: DMs and mentions unless `none`, every message with `all`, calls unless
 /// `none`. `None` for anything else (their own event, edits, deleted messages...).
+/// `show_text`: the reader lets pushes carry the message's text (its first
+/// [`TEXT_CHARS`] characters, without `**` and backtick marks).
 pub fn push_for(
     event: &Event,
     reader: &str,
     room: &RoomView<'_>,
     level: NotifyLevel,
+    show_text: bool,
 ) -> Option<Push> {
     if level == NotifyLevel::None || event.sender.eq_ignore_ascii_case(reader) {
         return None;
@@ -63,7 +69,10 @@ pub fn push_for(
             true,
         ),
         EventKind::Message {
-            mentions, deleted, ..
+            body: text,
+            mentions,
+            deleted,
+            ..
         } if !deleted => {
             let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(reader));
             let direct = room.kind == RoomKind::Direct;
@@ -77,7 +86,13 @@ pub fn push_for(
                 (false, true) => format!("{} mentioned you{place}", event.sender),
                 (false, false) => format!("{}{place}", event.sender),
             };
-            let body = if direct {
+            let body = if show_text {
+                text.replace("**", "")
+                    .replace('`', "")
+                    .chars()
+                    .take(TEXT_CHARS)
+                    .collect()
+            } else if direct {
                 "New message".to_owned()
             } else {
                 format!("New message{place}")
@@ -143,43 +158,46 @@ mod tests {
     #[test]
     fn dms_mentions_and_calls_push_and_the_room_setting_decides_the_rest() {
         use NotifyLevel::{All, Mentions, None as Nothing};
-        let dm = push_for(&message(&[]), "bo", &DM, All).unwrap();
+        let dm = push_for(&message(&[]), "bo", &DM, All, false).unwrap();
         assert_eq!((dm.payload.title.as_str(), dm.urgency), ("ann", "high"));
-        assert!(push_for(&message(&[]), "bo", &DM, Mentions).is_none());
-        assert!(push_for(&message(&[]), "bo", &DM, Nothing).is_none());
+        assert!(push_for(&message(&[]), "bo", &DM, Mentions, false).is_none());
+        assert!(push_for(&message(&[]), "bo", &DM, Nothing, false).is_none());
 
-        let plain = push_for(&message(&[]), "bo", &GROUP, All).unwrap();
+        let plain = push_for(&message(&[]), "bo", &GROUP, All, false).unwrap();
         assert_eq!(
             (plain.payload.title.as_str(), plain.urgency),
             ("ann in #ops", "normal")
         );
-        assert!(push_for(&message(&[]), "bo", &GROUP, Mentions).is_none());
-        let mention = push_for(&message(&["Bo"]), "bo", &GROUP, Mentions).unwrap();
+        assert!(push_for(&message(&[]), "bo", &GROUP, Mentions, false).is_none());
+        let mention = push_for(&message(&["Bo"]), "bo", &GROUP, Mentions, false).unwrap();
         assert_eq!(mention.payload.title, "ann mentioned you in #ops");
-        assert!(push_for(&message(&["bo"]), "bo", &GROUP, Nothing).is_none());
+        assert!(push_for(&message(&["bo"]), "bo", &GROUP, Nothing, false).is_none());
 
         let call = event(EventKind::CallStarted {
             call: "k".into(),
             video: true,
         });
-        let ring = push_for(&call, "bo", &GROUP, Mentions).unwrap();
+        let ring = push_for(&call, "bo", &GROUP, Mentions, false).unwrap();
         assert_eq!(
             (ring.payload.body.as_str(), ring.payload.kind, ring.ttl_secs),
             ("Video call in #ops", "call", CALL_TTL_SECS)
         );
-        assert!(push_for(&call, "bo", &GROUP, Nothing).is_none());
+        assert!(push_for(&call, "bo", &GROUP, Nothing, false).is_none());
     }
 
     #[test]
     fn no_push_for_my_own_events_edits_or_deleted_messages_and_no_text_in_it() {
-        assert!(push_for(&message(&[]), "Ann", &DM, NotifyLevel::All).is_none());
+        assert!(push_for(&message(&[]), "Ann", &DM, NotifyLevel::All, false).is_none());
         let edit = event(EventKind::Edit {
             target: Seq(1),
             body: "x".into(),
         });
-        assert!(push_for(&edit, "bo", &DM, NotifyLevel::All).is_none());
-        let push = push_for(&message(&[]), "bo", &DM, NotifyLevel::All).unwrap();
+        assert!(push_for(&edit, "bo", &DM, NotifyLevel::All, false).is_none());
+        let push = push_for(&message(&[]), "bo", &DM, NotifyLevel::All, false).unwrap();
         let json = serde_json::to_string(&push.payload).unwrap();
         assert!(!json.contains("secret"), "{json}");
+        // Unless the reader allows it.
+        let push = push_for(&message(&[]), "bo", &DM, NotifyLevel::All, true).unwrap();
+        assert_eq!(push.payload.body, "the secret plan");
     }
 }

@@ -202,6 +202,8 @@ pub struct PushTarget {
     pub endpoint: String,
     pub p256dh: String,
     pub auth: String,
+    /// The member lets pushes carry the message's text.
+    pub show_text: bool,
 }
 
 /// File offers one sender may have waiting at once.
@@ -581,6 +583,9 @@ pub trait Storage: Send + Sync + 'static {
         endpoint: &str,
         user: Option<UserId>,
     ) -> Result<bool, StoreError>;
+    /// Whether `user`'s pushes may carry the message's text.
+    async fn push_text(&self, user: UserId) -> Result<bool, StoreError>;
+    async fn set_push_text(&self, user: UserId, on: bool) -> Result<(), StoreError>;
     /// The subscriptions of the members of `room` other than `except`.
     async fn push_targets(
         &self,

@@ -365,6 +365,7 @@ where
     usize: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     PushTarget {
         user: NamedUser {
@@ -375,6 +376,7 @@ where
         endpoint: row.get(3),
         p256dh: row.get(4),
         auth: row.get(5),
+        show_text: row.get(6),
     }
 }
 
@@ -1417,13 +1419,32 @@ impl Storage for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn push_text(&self, user: UserId) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, bool>("SELECT push_text <> 0 FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or(false),
+        )
+    }
+
+    async fn set_push_text(&self, user: UserId, on: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET push_text = $1 WHERE id = $2")
+            .bind(i16::from(on))
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn push_targets(
         &self,
         room: &RoomId,
         except: UserId,
     ) -> Result<Vec<PushTarget>, StoreError> {
         let rows = sqlx::query(
-            "SELECT u.id, u.username, m.notify, p.endpoint, p.p256dh, p.auth
+            "SELECT u.id, u.username, m.notify, p.endpoint, p.p256dh, p.auth, u.push_text <> 0
              FROM push_subscriptions p
              JOIN members m ON m.room_id = $1 AND m.user_id = p.user_id
              JOIN users u ON u.id = p.user_id

@@ -429,6 +429,14 @@ impl Storage for GatedStore {
         self.inner.remove_push_subscription(endpoint, user).await
     }
 
+    async fn push_text(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.push_text(user).await
+    }
+
+    async fn set_push_text(&self, user: UserId, on: bool) -> Result<(), StoreError> {
+        self.inner.set_push_text(user, on).await
+    }
+
     async fn push_targets(
         &self,
         room: &RoomId,

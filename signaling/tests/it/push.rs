@@ -174,6 +174,25 @@ async fn a_dm_to_someone_with_no_open_app_is_pushed_signed_and_encrypted() {
     assert_eq!(payload["kind"], "message");
     assert!(!payload.to_string().contains("see you"), "{payload}");
 
+    // Bob lets pushes carry the text (the account page's setting): the next one does.
+    let response = server
+        .http
+        .post(format!("{}/api/push/settings", server.base))
+        .header("Origin", server.origin())
+        .header("Cookie", &bob_cookie)
+        .json(&json!({"show_text": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        server.get_json("/api/push", Some(&bob_cookie)).await["show_text"],
+        true
+    );
+    alice.post(&dm, "m1b", "**bring** the slides").await;
+    let push = service.next(Duration::from_secs(10)).await.expect("a push");
+    assert_eq!(keys.decrypt(&push.body)["body"], "bring the slides");
+
     // With the app open, bob gets no push.
     let mut bob = server.connect(&bob_cookie).await;
     alice.post(&dm, "m2", "are you there?").await;

@@ -443,6 +443,9 @@ pub(super) async fn push_subscriptions_and_the_outbox(store: Arc<dyn Storage>) {
         .set_notify(&room, bo.id, NotifyLevel::Mentions)
         .await
         .unwrap();
+    assert!(!store.push_text(bo.id).await.unwrap(), "no text by default");
+    store.set_push_text(bo.id, true).await.unwrap();
+    assert!(store.push_text(bo.id).await.unwrap());
     let targets = store.push_targets(&room, ann.id).await.unwrap();
     let mut endpoints: Vec<(&str, NotifyLevel)> = targets
         .iter()
@@ -461,6 +464,7 @@ pub(super) async fn push_subscriptions_and_the_outbox(store: Arc<dyn Storage>) {
         store.push_targets(&room, bo.id).await.unwrap().is_empty(),
         "nor is bo his own"
     );
+    assert!(targets.iter().all(|t| t.show_text));
 
     // A message and a call queue a push each, in their own transaction; a reaction does not.
     let sent = store
