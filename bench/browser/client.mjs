@@ -287,6 +287,11 @@ async function longHistory() {
     await rooms(page).getByRole('button', { name: new RegExp(BIG_ROOM) }).waitFor();
     offline.push(await clickAndTime(page, BIG_ROOM, newest));
     await page.context().setOffline(false);
+    // Reconnected, the app tells the server what was read offline. Without waiting for that,
+    // the next load finds the room unread and opens it at its "New messages" line, where the
+    // newest message is not drawn (the app's window is 150 rows).
+    await waitConnected(page);
+    await page.waitForTimeout(500);
   }
   extra.openOnlineMs = online;
   extra.openOfflineMs = offline;
