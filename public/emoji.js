@@ -7,6 +7,8 @@
 // load anything. A reaction goes to the server over the app's socket, `window.chatSocket`
 // (frontend/src/connection.rs); the app shows it when the server's ack comes back.
 
+import { clientId, el } from '/parts.js';
+
 const RECENT_KEY = 'chat.emoji.recent';
 const TONE_KEY = 'chat.emoji.tone';
 const RECENT_MAX = 24;
@@ -87,7 +89,7 @@ function pick(emoji) {
       ui.alert.textContent = 'You are offline. React once connected, or use the quick reactions.';
       return;
     }
-    const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const id = clientId();
     // The picker stays open until the server answers, so a refusal is shown, not lost.
     const answered = (message) => {
       let frame;
@@ -133,16 +135,6 @@ function close(focus) {
 
 // ---- drawing ----
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (key in node && key !== 'role') node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
 
 function build() {
   const u = {};

@@ -8,6 +8,8 @@
 // `window.chatSocket` (frontend/src/connection.rs): one connection, one presence. What it
 // changes reaches the app as ordinary events and acks.
 
+import { clientId, el } from '/parts.js';
+
 const ROLE_RANK = { member: 0, admin: 1, owner: 2 };
 const PRESENCE_ORDER = { online: 0, away: 1, offline: 2 };
 // Room name and topic limits (shared/src/limits.rs).
@@ -103,11 +105,6 @@ function watchSocket() {
       refresh();
     }
   }, 1000);
-}
-
-function clientId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Sends `frame`; false (and says so) when the app is offline. */
@@ -383,16 +380,6 @@ function say(text, problem = false) {
 
 // ---- drawing ----
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (key in node && key !== 'role') node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children.filter((c) => c != null && c !== false));
-  return node;
-}
 
 function build() {
   const u = {};

@@ -8,6 +8,8 @@
 // room's timeline, and what arrives on the socket is added live. What was read is remembered
 // on this device (localStorage), per thread, as the number of replies seen.
 
+import { clientId, el } from '/parts.js';
+
 const READ_KEY = 'chat.threads-read';
 const READ_KEPT = 500;
 const hooked = new WeakSet();
@@ -231,7 +233,7 @@ function reply(event) {
     return;
   }
   hookSocket();
-  const id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const id = clientId();
   ws.send(JSON.stringify({ type: 'send', room: view.room, client_id: id, body, reply_to: view.root }));
   view.pending.set(id, { room: view.room, root: view.root, body, at: Date.now() });
   ui.input.value = '';
@@ -292,16 +294,6 @@ function apply(event) {
 
 // ---- drawing ----
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else if (key in node && key !== 'role') node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
 
 function note(text) {
   return el('p', { className: 'th-note' }, text);
