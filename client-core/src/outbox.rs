@@ -41,6 +41,7 @@ pub struct OutboxItem {
 impl OutboxItem {
     fn frame(&self) -> ClientMessage {
         ClientMessage::Send {
+            attachment: None,
             room: self.room.clone(),
             client_id: self.client_id.clone(),
             body: self.body.clone(),

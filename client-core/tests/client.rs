@@ -44,6 +44,7 @@ fn message(seq: i64, sender: &str, client_id: &str, body: &str) -> Event {
         at_ms: 1_000,
         client_id: Some(ClientMsgId(client_id.into())),
         kind: EventKind::Message {
+            attachment: None,
             body: body.into(),
             reply_to: None,
             mentions: vec![],

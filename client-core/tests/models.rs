@@ -11,6 +11,7 @@ fn stored(seq: i64, sender: &str, client_id: &str, body: &str) -> Event {
         sender,
         client_id,
         EventKind::Message {
+            attachment: None,
             body: body.into(),
             reply_to: None,
             mentions: vec![],

@@ -44,10 +44,13 @@ pub fn check_client_message(msg: &ClientMessage) {
     let client_id = client_id.filter(|id| check_client_id(id));
     // An arm's guard is the server's check; a refused request goes no further.
     match msg {
+        // A message with a file needs an upload of the sender's (a database read); only those
+        // without one are relayed here.
         C::Send {
             room,
             body,
             reply_to,
+            attachment: None,
             ..
         } if check_body_rules(body) => {
             let mentions = mentioned_names(body).into_iter().map(String::from);
@@ -58,6 +61,7 @@ pub fn check_client_message(msg: &ClientMessage) {
                 edited_at_ms: None,
                 deleted: false,
                 reactions: Vec::new(),
+                attachment: None,
             };
             relay_event(room, client_id, kind);
         }

@@ -147,6 +147,7 @@ pub static CLIENT_MESSAGE: Tagged = Tagged {
                 CLIENT_ID,
                 ("body", Shape::Str(Text::Body)),
                 ("reply_to", OPT_SEQ),
+                ("attachment", Shape::Opt(&ID)),
             ],
         ),
         (
@@ -250,6 +251,14 @@ pub static CLIENT_INPUT: Shape = Shape::Either(&[
 
 static REACTION: Shape = Shape::Obj(&[("emoji", Shape::Str(Text::Emoji)), ("users", USERS)]);
 static REACTIONS: Shape = Shape::List(&REACTION);
+static ATTACHMENT: Shape = Shape::Obj(&[
+    ("id", ID),
+    ("name", Shape::Str(Text::FileName)),
+    ("mime", Shape::Str(Text::Mime)),
+    ("size", Shape::Int(Int::U64)),
+    ("width", Shape::Opt(&Shape::Int(Int::U32))),
+    ("height", Shape::Opt(&Shape::Int(Int::U32))),
+]);
 
 /// `shared::events::Event` with its flattened `EventKind`.
 pub static EVENT_TAGGED: Tagged = Tagged {
@@ -271,6 +280,7 @@ pub static EVENT_TAGGED: Tagged = Tagged {
                 ("edited_at_ms", OPT_MS),
                 ("deleted", OPT_BOOL),
                 ("reactions", Shape::Opt(&REACTIONS)),
+                ("attachment", Shape::Opt(&ATTACHMENT)),
             ],
         ),
         ("edit", &[("target", SEQ), ("body", Shape::Str(Text::Body))]),

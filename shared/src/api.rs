@@ -17,6 +17,12 @@
 //! | `GET /api/auth-options` | - | 200 [`AuthOptions`] (no session needed) |
 //! | `POST /api/profile` | [`Profile`] | 204 |
 //! | `POST /api/admin/users` | [`NewAccount`] | 201 [`SessionInfo`] of the new account (administrators) |
+//! | `GET /api/media` | - | 200 [`MediaLimits`] |
+//! | `POST /api/rooms/{room}/uploads` | [`NewUpload`] | 201 [`Upload`] (members who may post) |
+//! | `GET /api/uploads/{id}` | - | 200 [`Upload`] (its owner: where to resume) |
+//! | `PATCH /api/uploads/{id}` | bytes, `Upload-Offset` header | 200 [`Upload`] (with `attachment` once complete); 409 when the offset is not the upload's |
+//! | `DELETE /api/uploads/{id}` | - | 204 (an upload no message carries yet) |
+//! | `GET /api/attachments/{id}[/thumb]` | - | the file (members of its room, once a message carries it) |
 //! | `GET /api/sso/start` | - | 303 to the single sign-on provider, flow cookie set |
 //! | `GET /api/sso/callback?code&state` | - | 303 to `/` + cookie (an HTML page on failure) |
 //!
@@ -43,6 +49,42 @@ pub struct Credentials {
     /// Sign-up on an invite-only server: the room invite link's token the person came with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite: Option<String>,
+}
+
+/// `POST /api/rooms/{room}/uploads`: a file about to be left on the server for `room`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUpload {
+    pub name: String,
+    /// Its size in bytes, exactly: the upload is complete when that many have arrived.
+    pub size: u64,
+    /// The type the browser gave it (`File.type`); only audio types are kept as they are.
+    #[serde(default)]
+    pub mime: String,
+}
+
+/// An upload in progress, or finished: `attachment` is set once every byte arrived and the
+/// file was stored; a message then carries it with `send`'s `attachment: id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    pub id: String,
+    /// Bytes received so far: where the next `PATCH` starts.
+    pub offset: u64,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<crate::events::Attachment>,
+}
+
+/// `GET /api/media`: how much one may leave on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaLimits {
+    /// Largest file, in bytes.
+    pub max_file: u64,
+    /// All of one account's files together, in bytes.
+    pub quota: u64,
+    /// What the account's files (and uploads in progress) take now.
+    pub used: u64,
+    /// Largest body of one `PATCH`.
+    pub max_chunk: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,6 +256,8 @@ pub enum ApiErrorCode {
     CeremonyExpired,
     /// 403: the request came from a page whose origin is not allowed.
     ForbiddenOrigin,
+    /// 403: not allowed here (muted in the room, ...); the message says why.
+    Forbidden,
     /// 429: too many attempts; retry later.
     RateLimited,
     /// 500: our fault; details are in the server log, not here.

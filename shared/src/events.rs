@@ -73,6 +73,9 @@ pub enum EventKind {
         deleted: bool,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         reactions: Vec<Reaction>,
+        /// A file left on the server with the message (gone when the message is deleted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Box<Attachment>>,
     },
     /// The author replaced the text of message `target`.
     Edit {
@@ -142,6 +145,25 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         declined: bool,
     },
+}
+
+/// A file kept in the server's media store, as a message carries it. Fetched from
+/// `/api/attachments/{id}` (and `/api/attachments/{id}/thumb` for images) by members of the
+/// room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    /// The file name as the sender gave it, made safe (see [`crate::limits::clean_file_name`]).
+    pub name: String,
+    /// The type it is served as: what the server recognised in its bytes for images, what the
+    /// sender declared for audio, `application/octet-stream` for anything else.
+    pub mime: String,
+    pub size: u64,
+    /// Pixel size of an image's thumbnail, so the page can reserve its place before it loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }
 
 /// One emoji on a message and who put it there, in the order they did.

@@ -131,6 +131,52 @@ pub fn is_direction_override(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Longest file name kept, in bytes.
+pub const FILE_NAME_MAX: usize = 160;
+
+/// The caption of a message that carries a file: may be empty, otherwise a valid body.
+pub fn check_caption(body: &str) -> Result<(), InvalidInput> {
+    if body.is_empty() {
+        Ok(())
+    } else {
+        check_body(body)
+    }
+}
+
+/// A file name safe to show and to offer as a download's name: only what follows the last `/`
+/// or `\`, without control, direction-override or other invisible characters at its ends or
+/// inside, without leading dots (no hidden files), at most [`FILE_NAME_MAX`] bytes (cut before
+/// the extension, which is kept when short), and `file` when nothing is left.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|&c| !c.is_control() && !is_direction_override(c))
+        .map(|c| if is_invisible(c) { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() {
+        return "file".to_owned();
+    }
+    if cleaned.len() <= FILE_NAME_MAX {
+        return cleaned.to_owned();
+    }
+    let extension = cleaned
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| ext.len() <= 16);
+    let room = FILE_NAME_MAX - extension.map_or(0, |ext| ext.len() + 1);
+    let mut cut = room;
+    while !cleaned.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let stem = cleaned[..cut].trim_end();
+    match extension {
+        Some(ext) => format!("{stem}.{ext}"),
+        None => stem.to_owned(),
+    }
+}
+
 /// Characters that show nothing: whitespace, and Unicode's default-ignorable code points
 /// (zero-width spaces and joiners, the BOM, variation selectors, fillers), plus the blank
 /// braille pattern. A message of only these would look empty.
@@ -270,6 +316,22 @@ pub fn mentioned_names(body: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn file_names_lose_paths_hidden_dots_and_tricks() {
+        use super::clean_file_name as clean;
+        assert_eq!(clean("../../etc/passwd"), "passwd");
+        assert_eq!(clean("C:\\Users\\me\\photo.png"), "photo.png");
+        assert_eq!(clean(".htaccess"), "htaccess");
+        assert_eq!(clean("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(clean("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(clean("  \u{200b} "), "file");
+        assert_eq!(clean(""), "file");
+        let long = format!("{}.jpeg", "é".repeat(200));
+        let kept = clean(&long);
+        assert!(kept.len() <= super::FILE_NAME_MAX, "{}", kept.len());
+        assert!(kept.ends_with("é.jpeg"), "{kept}");
+    }
+
     use super::*;
 
     #[test]

@@ -9,7 +9,7 @@
 //! `Option` field of a flat struct is `None`: serde needs no `#[serde(default)]` for that.)
 
 use crate::calls::SignalData;
-use crate::events::{Event, EventKind, Reaction, Role};
+use crate::events::{Attachment, Event, EventKind, Reaction, Role};
 use crate::ids::{ClientMsgId, RoomId, Seq};
 use crate::rooms::{Member, Presence, RoomSummary};
 use crate::transfer::{ChannelMessage, FileMeta};
@@ -71,6 +71,7 @@ pub struct EventWire {
     deleted: bool,
     #[serde(default)]
     reactions: Vec<Reaction>,
+    attachment: Option<Box<Attachment>>,
     target: Option<Seq>,
     emoji: Option<String>,
     added: Option<bool>,
@@ -100,6 +101,7 @@ impl TryFrom<EventWire> for Event {
                 edited_at_ms: w.edited_at_ms,
                 deleted: w.deleted,
                 reactions: w.reactions,
+                attachment: w.attachment,
             },
             EventTag::Edit => EventKind::Edit {
                 target: need(w.target, "target")?,

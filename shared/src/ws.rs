@@ -39,6 +39,10 @@ pub enum ClientMessage {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<Seq>,
+        /// An upload of mine to this room, finished (see `shared::api::Upload`): the message
+        /// carries the file. The body may then be empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
     },
     /// Replace the text of one of my messages.
     Edit {
@@ -437,6 +441,7 @@ mod tests {
         event(
             7,
             EventKind::Message {
+                attachment: None,
                 body: "hi @bob".into(),
                 reply_to: Some(Seq(3)),
                 mentions: vec!["bob".into()],
@@ -494,6 +499,7 @@ mod tests {
         let cases = [
             (
                 ClientMessage::Send {
+                    attachment: None,
                     room: r(),
                     client_id: c(),
                     body: "hi".into(),
@@ -783,6 +789,7 @@ mod tests {
         let cases = [
             (
                 EventKind::Message {
+                    attachment: None,
                     body: String::new(),
                     reply_to: None,
                     mentions: vec![],

@@ -115,6 +115,7 @@ async fn next_event(ws: &mut Socket) -> ServerMessage {
 
 fn send_frame(i: usize, body: &str) -> Message {
     let frame = ClientMessage::Send {
+        attachment: None,
         room: RoomId::lobby(),
         client_id: ClientMsgId(format!("m{i}")),
         body: body.to_owned(),

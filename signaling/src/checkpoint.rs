@@ -78,6 +78,7 @@ mod tests {
                 while !stop.is_cancelled() {
                     let batch: Vec<PendingMessage> = (0..20)
                         .map(|i| PendingMessage {
+                            attachment: None,
                             room: RoomId::lobby(),
                             sender: ann.clone(),
                             client_id: ClientMsgId(format!("m-{n}-{i}")),

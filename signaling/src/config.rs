@@ -130,6 +130,19 @@ pub struct Config {
     #[arg(long, env = "CHAT_PUSH_ALLOW_PRIVATE_ENDPOINTS")]
     pub push_allow_private_endpoints: bool,
 
+    /// Where files left on the server are kept (content-addressed by SHA-256). Default:
+    /// `<data-dir>/media`. Several server processes must share one directory (a shared volume).
+    #[arg(long, env = "CHAT_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+
+    /// Largest file one may leave on the server, in MiB. 0 turns leaving files off.
+    #[arg(long, env = "CHAT_MAX_UPLOAD_MB", default_value_t = 25)]
+    pub max_upload_mb: u64,
+
+    /// What all of one account's files on the server may take together, in MiB.
+    #[arg(long, env = "CHAT_UPLOAD_QUOTA_MB", default_value_t = 500)]
+    pub upload_quota_mb: u64,
+
     /// Milliseconds a user's last socket may be gone before others see them offline, so a
     /// reload or a brief reconnect does not flicker.
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]

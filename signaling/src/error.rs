@@ -39,6 +39,19 @@ pub enum ApiFailure {
     TooManySockets,
     /// The account opened sockets faster than its connect quota refills.
     ConnectingTooOften,
+    /// Not allowed here, for the reason given.
+    Forbidden(&'static str),
+    /// A file over the server's limit (bytes).
+    FileTooLarge(u64),
+    /// The account's files would pass its quota.
+    QuotaFull {
+        used: u64,
+        quota: u64,
+    },
+    /// A chunk that does not start where the upload stands (this many bytes).
+    UploadOffset(u64),
+    /// Another request is writing to this upload.
+    UploadBusy,
     /// Already logged with its cause; the client learns only that it was our fault.
     Internal,
 }
@@ -175,6 +188,39 @@ impl IntoResponse for ApiFailure {
                 ApiErrorCode::RateLimited,
                 "Reconnecting too often. Wait a moment.".to_owned(),
             ),
+            Self::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::Forbidden,
+                why.to_owned(),
+            ),
+            Self::FileTooLarge(max) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiErrorCode::LimitReached,
+                format!(
+                    "Files left on the server may be at most {}. Send it directly instead.",
+                    human_size(max)
+                ),
+            ),
+            Self::QuotaFull { used, quota } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiErrorCode::LimitReached,
+                format!(
+                    "Your files on the server take {} of your {}. Delete messages with files to \
+                     make room.",
+                    human_size(used),
+                    human_size(quota)
+                ),
+            ),
+            Self::UploadOffset(at) => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::BadRequest,
+                format!("The upload is at byte {at}; continue from there."),
+            ),
+            Self::UploadBusy => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::RateLimited,
+                "This upload is receiving another chunk. Wait for it.".to_owned(),
+            ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ApiErrorCode::Internal,
@@ -182,5 +228,15 @@ impl IntoResponse for ApiFailure {
             ),
         };
         (status, Json(ApiError { code, message })).into_response()
+    }
+}
+
+/// "25 MB", "1.5 GB": sizes as people read them.
+fn human_size(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes >= 1024 * MB {
+        format!("{:.1} GB", bytes as f64 / (1024 * MB) as f64)
+    } else {
+        format!("{} MB", bytes.div_ceil(MB))
     }
 }

@@ -21,6 +21,7 @@ pub mod frames;
 pub mod hub;
 pub mod listener;
 pub mod login_throttle;
+pub mod media;
 pub mod passkeys;
 pub mod presence;
 pub mod push;
@@ -175,9 +176,25 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             None
         }
     };
+    let media_dir = config
+        .media_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("media"));
+    let media = match media::blobs::FsBlobs::open(&media_dir) {
+        Ok(blobs) => Some(Arc::new(media::Media::new(
+            Arc::new(blobs),
+            config.max_upload_mb.saturating_mul(1024 * 1024),
+            config.upload_quota_mb.saturating_mul(1024 * 1024),
+        ))),
+        Err(e) => {
+            tracing::error!(dir = %media_dir.display(), error = %e, "leaving files on the server is off: its directory could not be opened");
+            None
+        }
+    };
     let state = AppState::new(Shared {
         store: store.clone(),
         push,
+        media: media.clone(),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
@@ -245,6 +262,9 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     tokio::spawn(push::run(state.clone(), shutdown.clone()));
+    if let Some(media) = media {
+        tokio::spawn(media::run_collector(store.clone(), media, shutdown.clone()));
+    }
     let node_state = state.clone();
     let mut node_news = node_news;
     tokio::spawn(async move {

@@ -2,16 +2,17 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, blocks, deletion, devices, export, passkeys, push, security_headers, sso, threads,
-    two_factor, ws,
+    accounts, blocks, deletion, devices, export, media, passkeys, push, security_headers, sso,
+    threads, two_factor, ws,
 };
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, patch, post};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -39,6 +40,14 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
             "/api/push/subscriptions",
             post(push::api::subscribe).delete(push::api::unsubscribe),
         )
+        .route("/api/media", get(media::api::limits))
+        .route("/api/rooms/{room}/uploads", post(media::api::start))
+        .route(
+            "/api/uploads/{id}",
+            get(media::api::status).delete(media::api::discard),
+        )
+        .route("/api/attachments/{id}", get(media::api::fetch))
+        .route("/api/attachments/{id}/thumb", get(media::api::thumb))
         .route("/api/rooms/{room}/threads", get(threads::list))
         .route("/api/rooms/{room}/threads/{root}", get(threads::page))
         .route("/api/sessions/{id}", delete(devices::end_one))
@@ -63,6 +72,11 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/passkey-login/finish", post(passkeys::finish_log_in))
         .route("/api/{*rest}", any(accounts::not_found))
         .layer(RequestBodyLimitLayer::new(MAX_API_BODY));
+    // Chunks of uploads are larger than any other request body.
+    let chunks = Router::new()
+        .route("/api/uploads/{id}", patch(media::api::append))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(media::MAX_CHUNK));
 
     // Unknown paths get index.html so client-side routes survive a reload. A release build has
     // `.br` (quality 11) and `.gz` copies of its assets (scripts/precompress.mjs); they are sent
@@ -78,6 +92,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         );
 
     let app = Router::new()
+        .merge(chunks)
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))

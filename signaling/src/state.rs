@@ -18,6 +18,8 @@ pub struct Shared {
     pub store: Arc<dyn Storage>,
     /// Web Push (`None` only where the key could not be loaded: then pushes are off).
     pub push: Option<Arc<crate::push::Pusher>>,
+    /// Files left on the server (`None` only where its directory could not be opened).
+    pub media: Option<Arc<crate::media::Media>>,
     /// This process's sockets.
     pub hub: Hub,
     /// How events reach sockets (through `hub` in the embedded setup).

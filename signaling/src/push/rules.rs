@@ -137,6 +137,7 @@ mod tests {
 
     fn message(mentions: &[&str]) -> Event {
         event(EventKind::Message {
+            attachment: None,
             body: "the secret plan".into(),
             reply_to: None,
             mentions: mentions.iter().map(|m| (*m).to_owned()).collect(),

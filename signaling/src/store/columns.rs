@@ -4,7 +4,7 @@
 //! SQL around it differs (placeholders, JSON arrays or `UNNEST`), so each store keeps its own.
 
 use super::{Draft, NamedUser, StoreError};
-use shared::events::{Event, EventKind, Reaction, Role};
+use shared::events::{Attachment, Event, EventKind, Reaction, Role};
 use shared::rooms::{NotifyLevel, Preview, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -20,10 +20,13 @@ pub(super) const CEREMONIES_PER_USER: usize = 5;
 /// Columns every event query selects, in the order [`event_from_row`] reads them.
 pub(super) const EVENT_COLUMNS: &str = "e.seq, sender.username, e.at, e.client_id, e.kind, e.body,
     e.reply_to, e.target, e.emoji, e.flag, subject.username, e.mentions, e.edited_at, e.deleted,
-    e.amount";
+    e.amount, a.id, a.name, a.mime, a.size, a.width, a.height";
+/// How many columns [`EVENT_COLUMNS`] has: a query that selects more reads them from here on.
+pub(super) const EVENT_COLUMN_COUNT: usize = 21;
 pub(super) const EVENT_JOINS: &str = "FROM events e
     JOIN users sender ON sender.id = e.sender_id
-    LEFT JOIN users subject ON subject.id = e.subject_id";
+    LEFT JOIN users subject ON subject.id = e.subject_id
+    LEFT JOIN attachments a ON a.id = e.attachment_id";
 
 /// Reads an event selected with [`EVENT_COLUMNS`] from a row of either driver.
 pub(super) fn event_from_row<R>(room: &RoomId, row: &R) -> Result<Event, StoreError>
@@ -51,6 +54,16 @@ where
             edited_at_ms: row.get(12),
             deleted: row.get::<i64, _>(13) != 0,
             reactions: Vec::new(),
+            attachment: row.get::<Option<String>, _>(15).map(|id| {
+                Box::new(Attachment {
+                    id,
+                    name: row.get(16),
+                    mime: row.get(17),
+                    size: row.get::<i64, _>(18).max(0).unsigned_abs(),
+                    width: dimension(row.get(19)),
+                    height: dimension(row.get(20)),
+                })
+            }),
         },
         "edit" => EventKind::Edit {
             target: target(),
@@ -105,6 +118,10 @@ where
         client_id: row.get::<Option<String>, _>(3).map(ClientMsgId),
         kind,
     })
+}
+
+fn dimension(pixels: Option<i64>) -> Option<u32> {
+    pixels.and_then(|p| u32::try_from(p).ok())
 }
 
 /// Reads a row of a store's summary query: room id, kind, name, topic, last seq, role, muted,
@@ -207,6 +224,7 @@ pub(super) struct EventValues {
     pub subject: Option<i64>,
     pub mentions: Option<String>,
     pub amount: Option<i64>,
+    pub attachment: Option<String>,
 }
 
 impl EventValues {
@@ -217,10 +235,12 @@ impl EventValues {
                 body,
                 reply_to,
                 mentions,
+                attachment,
             } => Self {
                 body: Some(body.clone()),
                 reply_to: reply_to.map(|s| s.0),
                 mentions: (!mentions.is_empty()).then(|| mentions.join(" ")),
+                attachment: attachment.as_ref().map(|a| a.id.clone()),
                 ..Self::default()
             },
             Draft::Edit { target, body } => Self {
@@ -309,6 +329,7 @@ pub(super) fn event_of(
             body,
             reply_to,
             mentions,
+            attachment,
         } => EventKind::Message {
             body,
             reply_to,
@@ -316,6 +337,7 @@ pub(super) fn event_of(
             edited_at_ms: None,
             deleted: false,
             reactions: Vec::new(),
+            attachment,
         },
         Draft::Edit { target, body } => EventKind::Edit { target, body },
         Draft::Delete { target } => EventKind::Delete { target },

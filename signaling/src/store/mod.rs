@@ -23,7 +23,7 @@ pub use sqlite::SqliteStore;
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::api::ThreadSummary;
-use shared::events::{Event, Role};
+use shared::events::{Attachment, Event, Role};
 use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use std::path::Path;
@@ -182,6 +182,61 @@ pub struct FileOffer {
     pub created_ms: i64,
 }
 
+/// A file left on the server: an upload until `hash` is set, then an attachment a message of
+/// its owner may carry (see migration 0018 and `crate::media`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub id: String,
+    pub owner: UserId,
+    pub room: RoomId,
+    pub name: String,
+    pub size: u64,
+    /// As declared while uploading; as served once complete.
+    pub mime: String,
+    pub hash: Option<String>,
+    pub thumb: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The message that carried it was deleted; it is about to be collected.
+    pub released: bool,
+    /// A message carries it.
+    pub carried: bool,
+    pub created_ms: i64,
+}
+
+impl StoredFile {
+    /// As a message carries it.
+    pub fn attachment(&self) -> Box<Attachment> {
+        Box::new(Attachment {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            mime: self.mime.clone(),
+            size: self.size,
+            width: self.width,
+            height: self.height,
+        })
+    }
+}
+
+/// What a finished upload turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedFile {
+    pub hash: String,
+    pub mime: String,
+    pub thumb: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// Why an upload could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadRefused {
+    /// The account's files would take more than its quota; they take this much now.
+    Quota { used: u64 },
+    /// The account has this many uploads unfinished already.
+    TooManyOpen,
+}
+
 /// A Web Push subscription: where one browser of one session receives pushes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushSubscription {
@@ -242,6 +297,7 @@ pub enum Draft {
         body: String,
         reply_to: Option<Seq>,
         mentions: Vec<String>,
+        attachment: Option<Box<Attachment>>,
     },
     Edit {
         target: Seq,
@@ -306,10 +362,15 @@ pub struct PendingMessage {
     pub body: String,
     pub reply_to: Option<Seq>,
     pub mentions: Vec<String>,
+    /// A finished upload of the sender's to this room (checked before it was queued).
+    pub attachment: Option<Box<Attachment>>,
 }
 
 /// What became of one message of a group commit.
 #[derive(Debug, Clone)]
+// The results of one group commit live only until its acks are sent; boxing every event
+// would cost an allocation per message on the hottest path.
+#[allow(clippy::large_enum_variant)]
 pub enum Appended {
     /// Stored now under the next seq of its room.
     New(Event),
@@ -559,6 +620,42 @@ pub trait Storage: Send + Sync + 'static {
         to: UserId,
         since_ms: i64,
     ) -> Result<Vec<FileOffer>, StoreError>;
+    // --- Files left on the server (crate::media) ---
+    /// Adds an upload, unless the owner's files with it would pass `quota` bytes or the owner
+    /// has `max_open` uploads unfinished.
+    async fn create_upload(
+        &self,
+        file: &StoredFile,
+        quota: u64,
+        max_open: u32,
+    ) -> Result<Result<(), UploadRefused>, StoreError>;
+    async fn stored_file(&self, id: &str) -> Result<Option<StoredFile>, StoreError>;
+    /// Marks an upload complete; false when it is gone or was complete already.
+    async fn seal_upload(&self, id: &str, sealed: &SealedFile) -> Result<bool, StoreError>;
+    /// Deletes an upload of `owner`'s that no message carries; returns it.
+    async fn discard_upload(
+        &self,
+        id: &str,
+        owner: UserId,
+    ) -> Result<Option<StoredFile>, StoreError>;
+    /// Bytes the account's files and unfinished uploads take.
+    async fn media_used(&self, user: UserId) -> Result<u64, StoreError>;
+    /// The file if `reader` may fetch it: complete and not released, and either theirs, or
+    /// carried by a message of a room they are a member of.
+    async fn readable_file(
+        &self,
+        id: &str,
+        reader: UserId,
+    ) -> Result<Option<StoredFile>, StoreError>;
+    /// Deletes (at most `limit`) rows whose message was deleted, and rows no message carries
+    /// made before `stale_before_ms`; returns them.
+    async fn collect_files(
+        &self,
+        stale_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredFile>, StoreError>;
+    /// Whether a row names `hash` as its content or thumbnail.
+    async fn blob_in_use(&self, hash: &str) -> Result<bool, StoreError>;
     // --- Web Push ---
 
     /// The server's key `name`: the one stored, or `fresh` stored now if there is none (every

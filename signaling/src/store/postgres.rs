@@ -15,10 +15,11 @@
 //! Commits are durable with PostgreSQL's default `synchronous_commit = on`.
 
 mod calls;
+mod media;
 use super::columns::{
-    CEREMONIES_PER_USER, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues, UNREAD_COUNT_CAP,
-    event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind, room_kind_name,
-    summary_from_row,
+    CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
+    UNREAD_COUNT_CAP, event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind,
+    room_kind_name, summary_from_row,
 };
 use super::{
     Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
@@ -26,6 +27,7 @@ use super::{
     SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor,
     UserCredentials, UserId,
 };
+use super::{SealedFile, StoredFile, UploadRefused};
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::api::ThreadSummary;
@@ -218,8 +220,18 @@ async fn apply(
             .await?;
         }
         Draft::Delete { target } => {
+            // Its file goes with it: the garbage collector removes the row and the blobs
+            // nothing else names (see `crate::media`).
             sqlx::query(
-                "UPDATE events SET body = '', mentions = NULL, deleted = 1
+                "UPDATE attachments SET released = 1 WHERE id =
+                     (SELECT attachment_id FROM events WHERE room_id = $1 AND seq = $2)",
+            )
+            .bind(&room.0)
+            .bind(target.0)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE events SET body = '', mentions = NULL, deleted = 1, attachment_id = NULL
                  WHERE room_id = $1 AND seq = $2",
             )
             .bind(&room.0)
@@ -393,8 +405,8 @@ async fn insert_event(
     let values = EventValues::of(draft);
     sqlx::query(
         "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                             target, emoji, flag, subject_id, mentions, amount)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                             target, emoji, flag, subject_id, mentions, amount, attachment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&room.0)
     .bind(seq.0)
@@ -410,6 +422,7 @@ async fn insert_event(
     .bind(values.subject)
     .bind(values.mentions)
     .bind(values.amount)
+    .bind(values.attachment)
     .execute(&mut **tx)
     .await?;
     if matches!(draft, Draft::Message { .. } | Draft::CallStarted { .. }) {
@@ -1345,6 +1358,55 @@ impl Storage for PgStore {
             .collect())
     }
 
+    async fn create_upload(
+        &self,
+        file: &StoredFile,
+        quota: u64,
+        max_open: u32,
+    ) -> Result<Result<(), UploadRefused>, StoreError> {
+        media::create_upload(&self.pool, file, quota, max_open).await
+    }
+
+    async fn stored_file(&self, id: &str) -> Result<Option<StoredFile>, StoreError> {
+        media::stored_file(&self.pool, id).await
+    }
+
+    async fn seal_upload(&self, id: &str, sealed: &SealedFile) -> Result<bool, StoreError> {
+        media::seal_upload(&self.pool, id, sealed).await
+    }
+
+    async fn discard_upload(
+        &self,
+        id: &str,
+        owner: UserId,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        media::discard_upload(&self.pool, id, owner).await
+    }
+
+    async fn media_used(&self, user: UserId) -> Result<u64, StoreError> {
+        media::media_used(&self.pool, user).await
+    }
+
+    async fn readable_file(
+        &self,
+        id: &str,
+        reader: UserId,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        media::readable_file(&self.pool, id, reader).await
+    }
+
+    async fn collect_files(
+        &self,
+        stale_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredFile>, StoreError> {
+        media::collect_files(&self.pool, stale_before_ms, limit).await
+    }
+
+    async fn blob_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        media::blob_in_use(&self.pool, hash).await
+    }
+
     async fn server_key(
         &self,
         name: &str,
@@ -1813,7 +1875,7 @@ impl Storage for PgStore {
         else {
             return Ok(None);
         };
-        let room = RoomId(row.get(15));
+        let room = RoomId(row.get(EVENT_COLUMN_COUNT));
         let mut events = vec![event_from_row(&room, &row)?];
         attach_reactions(&self.pool, &room, &mut events).await?;
         Ok(events.pop())
@@ -1942,6 +2004,7 @@ impl Storage for PgStore {
                     body: message.body.clone(),
                     reply_to: message.reply_to,
                     mentions: message.mentions.clone(),
+                    attachment: message.attachment.clone(),
                 },
                 now_ms,
             )));
@@ -1949,12 +2012,12 @@ impl Storage for PgStore {
         if !rows.room.is_empty() {
             sqlx::query(
                 "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                                     mentions)
+                                     mentions, attachment_id)
                  SELECT j.room, j.seq, j.sender, j.client, 'message', $8, j.body, j.reply_to,
-                        j.mentions
+                        j.mentions, j.attachment
                  FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-                             $6::BIGINT[], $7::TEXT[])
-                     AS j (room, seq, sender, client, body, reply_to, mentions)",
+                             $6::BIGINT[], $7::TEXT[], $9::TEXT[])
+                     AS j (room, seq, sender, client, body, reply_to, mentions, attachment)",
             )
             .bind(&rows.room)
             .bind(&rows.seq)
@@ -1964,6 +2027,7 @@ impl Storage for PgStore {
             .bind(&rows.reply_to)
             .bind(&rows.mentions)
             .bind(now_ms)
+            .bind(&rows.attachment)
             .execute(&mut *tx)
             .await?;
             // Their pushes, in the same transaction (see `queue_push`).
@@ -2131,6 +2195,7 @@ struct NewMessages<'a> {
     body: Vec<&'a str>,
     reply_to: Vec<Option<i64>>,
     mentions: Vec<Option<String>>,
+    attachment: Vec<Option<&'a str>>,
 }
 
 impl<'a> NewMessages<'a> {
@@ -2143,5 +2208,7 @@ impl<'a> NewMessages<'a> {
         self.reply_to.push(message.reply_to.map(|s| s.0));
         self.mentions
             .push((!message.mentions.is_empty()).then(|| message.mentions.join(" ")));
+        self.attachment
+            .push(message.attachment.as_ref().map(|a| a.id.as_str()));
     }
 }

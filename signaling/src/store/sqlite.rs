@@ -5,10 +5,11 @@
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
 mod calls;
+mod media;
 use super::columns::{
-    CEREMONIES_PER_USER, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues, UNREAD_COUNT_CAP,
-    event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind, room_kind_name,
-    summary_from_row,
+    CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
+    UNREAD_COUNT_CAP, event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind,
+    room_kind_name, summary_from_row,
 };
 use super::{
     Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
@@ -16,6 +17,7 @@ use super::{
     SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor,
     UserCredentials, UserId,
 };
+use super::{SealedFile, StoredFile, UploadRefused};
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::api::ThreadSummary;
@@ -207,8 +209,18 @@ async fn apply(
                 .await?;
         }
         Draft::Delete { target } => {
+            // Its file goes with it: the garbage collector removes the row and the blobs
+            // nothing else names (see `crate::media`).
             sqlx::query(
-                "UPDATE events SET body = '', mentions = NULL, deleted = 1
+                "UPDATE attachments SET released = 1 WHERE id =
+                     (SELECT attachment_id FROM events WHERE room_id = ? AND seq = ?)",
+            )
+            .bind(&room.0)
+            .bind(target.0)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "UPDATE events SET body = '', mentions = NULL, deleted = 1, attachment_id = NULL
                  WHERE room_id = ? AND seq = ?",
             )
             .bind(&room.0)
@@ -371,8 +383,8 @@ async fn insert_event(
     let values = EventValues::of(draft);
     sqlx::query(
         "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                             target, emoji, flag, subject_id, mentions, amount)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             target, emoji, flag, subject_id, mentions, amount, attachment_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&room.0)
     .bind(seq.0)
@@ -388,6 +400,7 @@ async fn insert_event(
     .bind(values.subject)
     .bind(values.mentions)
     .bind(values.amount)
+    .bind(values.attachment)
     .execute(&mut **tx)
     .await?;
     if matches!(draft, Draft::Message { .. } | Draft::CallStarted { .. }) {
@@ -1302,6 +1315,55 @@ impl Storage for SqliteStore {
             .collect())
     }
 
+    async fn create_upload(
+        &self,
+        file: &StoredFile,
+        quota: u64,
+        max_open: u32,
+    ) -> Result<Result<(), UploadRefused>, StoreError> {
+        media::create_upload(&self.pool, file, quota, max_open).await
+    }
+
+    async fn stored_file(&self, id: &str) -> Result<Option<StoredFile>, StoreError> {
+        media::stored_file(&self.pool, id).await
+    }
+
+    async fn seal_upload(&self, id: &str, sealed: &SealedFile) -> Result<bool, StoreError> {
+        media::seal_upload(&self.pool, id, sealed).await
+    }
+
+    async fn discard_upload(
+        &self,
+        id: &str,
+        owner: UserId,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        media::discard_upload(&self.pool, id, owner).await
+    }
+
+    async fn media_used(&self, user: UserId) -> Result<u64, StoreError> {
+        media::media_used(&self.pool, user).await
+    }
+
+    async fn readable_file(
+        &self,
+        id: &str,
+        reader: UserId,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        media::readable_file(&self.pool, id, reader).await
+    }
+
+    async fn collect_files(
+        &self,
+        stale_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredFile>, StoreError> {
+        media::collect_files(&self.pool, stale_before_ms, limit).await
+    }
+
+    async fn blob_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        media::blob_in_use(&self.pool, hash).await
+    }
+
     async fn server_key(
         &self,
         name: &str,
@@ -1762,7 +1824,7 @@ impl Storage for SqliteStore {
         else {
             return Ok(None);
         };
-        let room = RoomId(row.get(15));
+        let room = RoomId(row.get(EVENT_COLUMN_COUNT));
         let mut events = vec![event_from_row(&room, &row)?];
         attach_reactions(&self.pool, &room, &mut events).await?;
         Ok(events.pop())
@@ -1876,6 +1938,7 @@ impl Storage for SqliteStore {
                 "b": message.body,
                 "p": message.reply_to.map(|s| s.0),
                 "m": (!message.mentions.is_empty()).then(|| message.mentions.join(" ")),
+                "a": message.attachment.as_ref().map(|a| a.id.as_str()),
             }));
             results.push(Appended::New(event_of(
                 &message.room,
@@ -1886,6 +1949,7 @@ impl Storage for SqliteStore {
                     body: message.body.clone(),
                     reply_to: message.reply_to,
                     mentions: message.mentions.clone(),
+                    attachment: message.attachment.clone(),
                 },
                 now_ms,
             )));
@@ -1894,9 +1958,10 @@ impl Storage for SqliteStore {
             let rows = serde_json::Value::Array(rows).to_string();
             sqlx::query(
                 "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                                     mentions)
+                                     mentions, attachment_id)
                  SELECT j.value ->> '$.r', j.value ->> '$.s', j.value ->> '$.u', j.value ->> '$.c',
-                        'message', ?2, j.value ->> '$.b', j.value ->> '$.p', j.value ->> '$.m'
+                        'message', ?2, j.value ->> '$.b', j.value ->> '$.p', j.value ->> '$.m',
+                        j.value ->> '$.a'
                  FROM json_each(?1) j ORDER BY j.key",
             )
             .bind(&rows)

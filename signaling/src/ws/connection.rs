@@ -314,10 +314,10 @@ where
                     limited_in_a_row = 0;
                     match frame {
                         Message::Text(text) => match dispatch::parse(text.as_str()) {
-                            Ok(ClientMessage::Send { room, client_id, body, reply_to }) => {
+                            Ok(ClientMessage::Send { room, client_id, body, reply_to, attachment }) => {
                                 ctx.typing_ended(&room);
                                 let sending = Box::pin(timeline::start_send(
-                                    state, ctx, room, client_id, body, reply_to,
+                                    state, ctx, room, client_id, body, reply_to, attachment,
                                 ))
                                 .await;
                                 sends.push_back(Box::pin(timeline::finish_send(state, ctx, sending)));

@@ -144,7 +144,8 @@ async fn route(
             client_id,
             body,
             reply_to,
-        } => timeline::send(state, ctx, room, client_id, body, reply_to).await,
+            attachment,
+        } => timeline::send(state, ctx, room, client_id, body, reply_to, attachment).await,
         C::Edit {
             room,
             client_id,

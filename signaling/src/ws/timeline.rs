@@ -8,9 +8,10 @@ use super::mutate::{Outcome, append_mine, check_client_id, earlier_ack, mutate, 
 use crate::commit::Receipt;
 use crate::state::AppState;
 use crate::store::{Appended, Draft, PendingMessage};
-use shared::events::Event;
+use shared::events::{Attachment, Event};
 use shared::limits::{
-    MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_emoji, mentioned_names,
+    MAX_HISTORY_PAGE, MAX_REACTIONS_PER_MESSAGE, check_body, check_caption, check_emoji,
+    mentioned_names,
 };
 use shared::ws::{ErrorCode, ServerMessage};
 use shared::{ClientMsgId, RoomId, Seq};
@@ -86,8 +87,9 @@ pub async fn send(
     client_id: ClientMsgId,
     body: String,
     reply_to: Option<Seq>,
+    attachment: Option<String>,
 ) -> Result<Reply, Refused> {
-    let sending = start_send(state, ctx, room, client_id, body, reply_to).await;
+    let sending = start_send(state, ctx, room, client_id, body, reply_to, attachment).await;
     Ok(finish_send(state, ctx, sending).await)
 }
 
@@ -105,8 +107,9 @@ pub async fn start_send(
     client_id: ClientMsgId,
     body: String,
     reply_to: Option<Seq>,
+    attachment: Option<String>,
 ) -> Sending {
-    let queued = queue_message(state, ctx, &room, &client_id, body, reply_to).await;
+    let queued = queue_message(state, ctx, &room, &client_id, body, reply_to, attachment).await;
     Sending {
         room,
         client_id,
@@ -160,8 +163,13 @@ async fn queue_message(
     client_id: &ClientMsgId,
     body: String,
     reply_to: Option<Seq>,
+    attachment: Option<String>,
 ) -> Result<Receipt, Refused> {
-    check_body(&body).map_err(Refused::invalid)?;
+    if attachment.is_some() {
+        check_caption(&body).map_err(Refused::invalid)?;
+    } else {
+        check_body(&body).map_err(Refused::invalid)?;
+    }
     check_client_id(client_id)?;
     if state
         .user_event_limiter
@@ -188,6 +196,10 @@ async fn queue_message(
             "The message you reply to is not in this room.",
         ));
     }
+    let attachment = match attachment {
+        Some(id) => Some(my_upload(state, ctx, room, &id).await?),
+        None => None,
+    };
     let mentions = if body.contains('@') {
         mentions(state, room, &body).await?
     } else {
@@ -200,12 +212,40 @@ async fn queue_message(
         body,
         reply_to,
         mentions,
+        attachment,
     };
     state
         .room_log
         .submit(message, ctx.conn)
         .await
         .map_err(Refused::from)
+}
+
+/// The finished upload `id` of mine to `room` that no message carries yet. (Two messages sent
+/// at once could both carry it; both are mine and in that room, so nobody sees more.)
+async fn my_upload(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    id: &str,
+) -> Result<Box<Attachment>, Refused> {
+    let file = state.store.stored_file(id).await?;
+    match file {
+        Some(file)
+            if file.owner == ctx.authed.user
+                && &file.room == room
+                && file.hash.is_some()
+                && !file.released
+                && !file.carried =>
+        {
+            Ok(file.attachment())
+        }
+        _ => Err(Refused::new(
+            ErrorCode::InvalidMessage,
+            "That file is not an upload of yours to this room that finished and was not sent \
+             yet.",
+        )),
+    }
 }
 
 /// The message `target` if it is there, not deleted, and mine.
@@ -278,6 +318,10 @@ pub async fn delete(
             Draft::Delete { target },
         )
         .await?;
+        // A file it carried is released with it: collected now, not on the next round.
+        if let Some(media) = &state.media {
+            media.wake_collector();
+        }
         Ok(Outcome::event(event))
     })
     .await
@@ -361,6 +405,7 @@ mod tests {
             at_ms: 0,
             client_id: None,
             kind: EventKind::Message {
+                attachment: None,
                 body: "x".repeat(body_len),
                 reply_to: None,
                 mentions: vec![],

@@ -226,6 +226,7 @@ async fn client(
         while more(next) {
             let client_id = format!("{name}-m{next}");
             let message = ClientMessage::Send {
+                attachment: None,
                 room: room.clone(),
                 client_id: ClientMsgId(client_id.clone()),
                 body: format!("{name} says {next}"),

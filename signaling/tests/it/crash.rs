@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 fn send(i: usize) -> ClientMessage {
     ClientMessage::Send {
+        attachment: None,
         room: RoomId::lobby(),
         client_id: ClientMsgId(format!("m{i}")),
         body: format!("message {i}"),

@@ -402,6 +402,62 @@ impl Storage for GatedStore {
         self.inner.file_offers_for(to, since_ms).await
     }
 
+    async fn create_upload(
+        &self,
+        file: &signaling::store::StoredFile,
+        quota: u64,
+        max_open: u32,
+    ) -> Result<Result<(), signaling::store::UploadRefused>, StoreError> {
+        self.inner.create_upload(file, quota, max_open).await
+    }
+
+    async fn stored_file(
+        &self,
+        id: &str,
+    ) -> Result<Option<signaling::store::StoredFile>, StoreError> {
+        self.inner.stored_file(id).await
+    }
+
+    async fn seal_upload(
+        &self,
+        id: &str,
+        sealed: &signaling::store::SealedFile,
+    ) -> Result<bool, StoreError> {
+        self.inner.seal_upload(id, sealed).await
+    }
+
+    async fn discard_upload(
+        &self,
+        id: &str,
+        owner: UserId,
+    ) -> Result<Option<signaling::store::StoredFile>, StoreError> {
+        self.inner.discard_upload(id, owner).await
+    }
+
+    async fn media_used(&self, user: UserId) -> Result<u64, StoreError> {
+        self.inner.media_used(user).await
+    }
+
+    async fn readable_file(
+        &self,
+        id: &str,
+        reader: UserId,
+    ) -> Result<Option<signaling::store::StoredFile>, StoreError> {
+        self.inner.readable_file(id, reader).await
+    }
+
+    async fn collect_files(
+        &self,
+        stale_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<signaling::store::StoredFile>, StoreError> {
+        self.inner.collect_files(stale_before_ms, limit).await
+    }
+
+    async fn blob_in_use(&self, hash: &str) -> Result<bool, StoreError> {
+        self.inner.blob_in_use(hash).await
+    }
+
     async fn server_key(
         &self,
         name: &str,

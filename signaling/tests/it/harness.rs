@@ -277,6 +277,7 @@ impl Client {
 
     pub async fn say_in(&mut self, room: &RoomId, client_id: &str, body: &str) {
         self.send(&ClientMessage::Send {
+            attachment: None,
             room: room.clone(),
             client_id: ClientMsgId(client_id.into()),
             body: body.into(),
@@ -308,6 +309,7 @@ impl Client {
     /// Posts to `room` and waits for the ack.
     pub async fn post(&mut self, room: &RoomId, client_id: &str, body: &str) -> Event {
         let message = ClientMessage::Send {
+            attachment: None,
             room: room.clone(),
             client_id: ClientMsgId(client_id.into()),
             body: body.into(),

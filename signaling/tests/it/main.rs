@@ -13,6 +13,7 @@ mod faults;
 mod harness;
 mod live;
 mod login_memory;
+mod media;
 mod messaging;
 mod operations;
 mod passkeys;

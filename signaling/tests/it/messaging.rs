@@ -98,6 +98,7 @@ async fn a_client_id_belongs_to_the_room_it_was_first_used_in() {
     let room = alice.create_room("elsewhere").await;
     alice.post(&lobby(), "k1", "in the lobby").await;
     let reused = ClientMessage::Send {
+        attachment: None,
         room: room.clone(),
         client_id: ClientMsgId("k1".into()),
         body: "here too?".into(),
@@ -225,6 +226,7 @@ async fn concurrent_senders_and_reactions_reach_a_member_gap_free_in_seq_order()
         bursts.push(tokio::spawn(async move {
             let burst: Vec<ClientMessage> = (0..PER_SENDER)
                 .map(|i| ClientMessage::Send {
+                    attachment: None,
                     room: lobby(),
                     client_id: ClientMsgId(format!("s{s}-{i}")),
                     body: format!("{s}/{i}"),

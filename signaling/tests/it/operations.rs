@@ -188,6 +188,7 @@ async fn replies_point_into_the_same_room_and_mentions_name_members() {
     let _bob = server.connect(&server.create_user("bob").await).await;
     let question = alice.post(&lobby(), "q", "lunch?").await;
     let reply = ClientMessage::Send {
+        attachment: None,
         room: lobby(),
         client_id: key("a"),
         body: "@Bob @nobody @alice yes".into(),
@@ -209,6 +210,7 @@ async fn replies_point_into_the_same_room_and_mentions_name_members() {
     }
     let elsewhere = alice.create_room("other").await;
     let stray = ClientMessage::Send {
+        attachment: None,
         room: elsewhere,
         client_id: key("s"),
         body: "re".into(),
@@ -237,6 +239,7 @@ async fn sending_faster_than_the_per_user_limit_is_refused_with_the_client_id() 
         let tab = if i % 2 == 0 { &mut tab1 } else { &mut tab2 };
         let k = format!("k{i}");
         let message = ClientMessage::Send {
+            attachment: None,
             room: lobby(),
             client_id: key(&k),
             body: "spam".into(),

@@ -107,6 +107,7 @@ async fn invalid_messages_are_refused_with_their_client_id() {
     );
     alice
         .send(&ClientMessage::Send {
+            attachment: None,
             room: RoomId("someone-elses-room".into()),
             client_id: ClientMsgId("k".into()),
             body: "let me in".into(),

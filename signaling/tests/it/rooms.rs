@@ -35,6 +35,7 @@ async fn a_non_member_can_neither_read_nor_post_nor_learn_the_room_exists() {
     alice.post(&room, "s1", "the plan").await;
 
     let post = ClientMessage::Send {
+        attachment: None,
         room: room.clone(),
         client_id: key("e1"),
         body: "let me in".into(),
@@ -204,6 +205,7 @@ async fn only_admins_rename_and_moderate_and_only_downwards() {
         .unwrap();
     assert!(summary_update(&mut member).await.muted);
     let silenced = ClientMessage::Send {
+        attachment: None,
         room: room.clone(),
         client_id: key("m3"),
         body: "can I talk?".into(),
@@ -345,6 +347,7 @@ async fn direct_conversations_are_one_per_pair_and_blocks_close_them() {
     bob.wait_for(|e| matches!(e, ServerMessage::Blocked { blocked: true, .. }).then_some(()))
         .await;
     let again = ClientMessage::Send {
+        attachment: None,
         room: dm.clone(),
         client_id: key("hi2"),
         body: "are you there?".into(),
@@ -429,6 +432,7 @@ async fn threads_are_listed_and_read_by_members_only() {
         bob.request(
             id,
             ClientMessage::Send {
+                attachment: None,
                 room: room.clone(),
                 client_id: key(id),
                 body: body.into(),

@@ -351,6 +351,7 @@ async fn a_removed_members_resend_does_not_reveal_the_rooms_reactions() {
         .unwrap();
     // While bob is a member, a resend shows the message as it is now.
     let resend = ClientMessage::Send {
+        attachment: None,
         room: room.clone(),
         client_id: key("m1"),
         body: "hello".into(),
@@ -515,6 +516,7 @@ async fn a_banned_user_stays_out_until_the_ban_is_lifted() {
         bob.request(
             "p1",
             ClientMessage::Send {
+                attachment: None,
                 room: room.clone(),
                 client_id: key("p1"),
                 body: "still here?".into(),
@@ -654,6 +656,7 @@ async fn invisible_and_reordering_text_is_refused() {
             .request(
                 k,
                 ClientMessage::Send {
+                    attachment: None,
                     room: RoomId::lobby(),
                     client_id: key(k),
                     body: body.into(),

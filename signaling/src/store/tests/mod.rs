@@ -14,6 +14,7 @@
 mod accounts;
 mod calls;
 mod fixtures;
+mod media;
 mod open;
 mod rooms;
 mod several_writers;
@@ -79,10 +80,13 @@ conformance!(
     timeline::a_group_commit_refuses_muted_and_blocked_senders,
     timeline::every_kind_of_event_reads_back_as_it_was_stored,
     timeline::history_pages_back_over_visible_events_with_their_reactions,
+    media::uploads_respect_quotas_and_only_members_read_sent_files,
+    media::deleted_messages_and_stale_uploads_are_collected,
 );
 
 fn message(body: &str) -> Draft {
     Draft::Message {
+        attachment: None,
         body: body.into(),
         reply_to: None,
         mentions: Vec::new(),
@@ -99,6 +103,7 @@ async fn user(store: &Arc<dyn Storage>, name: &str) -> NamedUser {
 
 fn pending(room: &RoomId, sender: &NamedUser, key: &str) -> PendingMessage {
     PendingMessage {
+        attachment: None,
         room: room.clone(),
         sender: sender.clone(),
         client_id: ClientMsgId(key.into()),

@@ -46,6 +46,7 @@ pub(super) async fn unread_counts_skip_my_own_and_deleted_messages(store: Arc<dy
         .await
         .unwrap();
     let mention = Draft::Message {
+        attachment: None,
         body: "@ann look".into(),
         reply_to: None,
         mentions: vec!["ann".into()],
@@ -244,6 +245,7 @@ pub(super) async fn every_kind_of_event_reads_back_as_it_was_stored(store: Arc<d
         (
             key("m1"),
             Draft::Message {
+                attachment: None,
                 body: "hello @bo".into(),
                 reply_to: None,
                 mentions: vec!["bo".into()],
@@ -252,6 +254,7 @@ pub(super) async fn every_kind_of_event_reads_back_as_it_was_stored(store: Arc<d
         (
             key("m2"),
             Draft::Message {
+                attachment: None,
                 body: "a reply".into(),
                 reply_to: Some(Seq(3)),
                 mentions: Vec::new(),
@@ -389,6 +392,7 @@ pub(super) async fn every_kind_of_event_reads_back_as_it_was_stored(store: Arc<d
     assert_eq!(
         kind(&stored[0]),
         &EventKind::Message {
+            attachment: None,
             body: "hello again @bo".into(),
             reply_to: None,
             mentions: vec!["bo".into()],
@@ -403,6 +407,7 @@ pub(super) async fn every_kind_of_event_reads_back_as_it_was_stored(store: Arc<d
     assert_eq!(
         kind(&stored[1]),
         &EventKind::Message {
+            attachment: None,
             body: "a reply".into(),
             reply_to: Some(Seq(3)),
             mentions: Vec::new(),
@@ -466,6 +471,7 @@ pub(super) async fn every_kind_of_event_reads_back_as_it_was_stored(store: Arc<d
     assert_eq!(
         kind(&stored[0]),
         &EventKind::Message {
+            attachment: None,
             body: String::new(),
             reply_to: None,
             mentions: Vec::new(),
@@ -635,6 +641,7 @@ pub(super) async fn a_thread_gathers_the_replies_to_a_message(store: Arc<dyn Sto
         }
     };
     let reply = |to: i64, body: &str| Draft::Message {
+        attachment: None,
         body: body.into(),
         reply_to: Some(Seq(to)),
         mentions: Vec::new(),

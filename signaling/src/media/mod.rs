@@ -1,0 +1,147 @@
+//! Files left on the server, for people who are not there to receive them peer to peer.
+//!
+//! - A member who may post starts an upload for a room (`POST /api/rooms/{room}/uploads`),
+//!   within the per-file and per-account limits (`--max-upload-mb`, `--upload-quota-mb`), and
+//!   sends it in chunks (`PATCH /api/uploads/{id}` with `Upload-Offset`); a broken upload
+//!   resumes where the server says it stands (`GET /api/uploads/{id}`).
+//! - The last chunk seals it: the bytes become a blob named by their SHA-256 ([`blobs`]), an
+//!   image is recognised from its bytes and gets a thumbnail ([`images`]), and the row
+//!   (`attachments`) records what it turned out to be.
+//! - A message of the owner's carries it (`send` with `attachment`); from then on members of
+//!   the room may fetch it ([`api::fetch`]). An upload no message carried is visible to its
+//!   owner only, and is collected after a day (a crash between upload and message leaves
+//!   nothing anyone else sees, and nothing for long).
+//! - Deleting the message releases the file; [`collect`] removes released rows and every blob
+//!   no row names any more.
+//!
+//! State is in the database and the blob store, so with several nodes any node serves any
+//! request, as long as they share the blob store (`--media-dir` on a shared volume).
+
+pub mod api;
+pub mod blobs;
+pub mod images;
+
+use crate::now_ms;
+use crate::store::Storage;
+use blobs::BlobStore;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Uploads one account may have unfinished at once.
+pub const MAX_OPEN_UPLOADS: u32 = 20;
+/// Largest chunk of one `PATCH`.
+pub const MAX_CHUNK: usize = 4 * 1024 * 1024;
+/// How long an upload no message carries is kept.
+pub const UNSENT_KEPT_MS: i64 = 24 * 3600 * 1000;
+/// How often the collector looks when nothing wakes it.
+const COLLECT_EVERY: Duration = Duration::from_secs(600);
+/// Rows collected per round.
+const COLLECT_BATCH: u32 = 100;
+
+/// The media store of this process.
+pub struct Media {
+    pub blobs: Arc<dyn BlobStore>,
+    /// Largest file, in bytes (0: leaving files is off).
+    pub max_file: u64,
+    /// All of one account's files, in bytes.
+    pub quota: u64,
+    /// Uploads a request of this process is writing to: a second request for one of them is
+    /// refused, so two chunks never interleave.
+    writing: Mutex<HashSet<String>>,
+    /// Wakes the collector (a message with a file was deleted).
+    released: Notify,
+}
+
+impl Media {
+    pub fn new(blobs: Arc<dyn BlobStore>, max_file: u64, quota: u64) -> Self {
+        Self {
+            blobs,
+            max_file,
+            quota,
+            writing: Mutex::new(HashSet::new()),
+            released: Notify::new(),
+        }
+    }
+
+    /// Claims `upload` for one request; `None` while another holds it.
+    pub fn start_writing(&self, upload: &str) -> Option<WritingGuard<'_>> {
+        let mut writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        writing.insert(upload.to_owned()).then(|| WritingGuard {
+            media: self,
+            upload: upload.to_owned(),
+        })
+    }
+
+    /// A message that carried a file was deleted: collect it now rather than later.
+    pub fn wake_collector(&self) {
+        self.released.notify_one();
+    }
+}
+
+pub struct WritingGuard<'a> {
+    media: &'a Media,
+    upload: String,
+}
+
+impl Drop for WritingGuard<'_> {
+    fn drop(&mut self) {
+        let mut writing = self.media.writing.lock().unwrap_or_else(|e| e.into_inner());
+        writing.remove(&self.upload);
+    }
+}
+
+/// Removes released files and stale uploads, and the blobs nobody names any more, until
+/// `shutdown`.
+pub async fn run_collector(
+    store: Arc<dyn Storage>,
+    media: Arc<Media>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if let Err(e) = collect(store.as_ref(), &media, now_ms() - UNSENT_KEPT_MS).await {
+            tracing::warn!(error = %e, "could not collect files left on the server");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = media.released.notified() => {}
+            () = tokio::time::sleep(COLLECT_EVERY) => {}
+        }
+    }
+}
+
+/// One collection of released files and of uploads no message carries made before
+/// `stale_before_ms`: returns how many rows went.
+pub async fn collect(
+    store: &dyn Storage,
+    media: &Media,
+    stale_before_ms: i64,
+) -> Result<usize, CollectError> {
+    let mut total = 0;
+    loop {
+        let gone = store.collect_files(stale_before_ms, COLLECT_BATCH).await?;
+        total += gone.len();
+        for file in &gone {
+            media.blobs.discard(&file.id).await?;
+            for hash in file.hash.iter().chain(file.thumb.iter()) {
+                // Another row may hold the same content (the store is content-addressed).
+                if !store.blob_in_use(hash).await? {
+                    media.blobs.delete(hash).await?;
+                }
+            }
+        }
+        if gone.len() < COLLECT_BATCH as usize {
+            return Ok(total);
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
