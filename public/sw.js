@@ -8,11 +8,13 @@
 // - The API and the WebSocket are never cached: chat data lives in IndexedDB.
 const CACHE = 'chat-shell-v1';
 const SHELL = '/';
-const ALWAYS = ['/manifest.webmanifest', '/icon.svg'];
+// With the parts that must work offline: the outbox of files to leave on the server, and
+// searching this device's history.
+const ALWAYS = ['/manifest.webmanifest', '/icon.svg', '/parts.js', '/upload.js', '/upload.css', '/search.js'];
 // The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): fetched from the
 // network first (a deployment's new version with its new server), and kept once used, so they
 // open offline too.
-const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads|push|parts)\.(?:js|css|json)$/;
+const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads|push|parts|upload|search)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refreshShell().then(() => self.skipWaiting()));

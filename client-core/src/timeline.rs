@@ -17,7 +17,7 @@
 //! nothing. Room notices and reactions advance the cursor but are not shown yet.
 
 use serde::{Deserialize, Serialize};
-use shared::events::{Event, EventKind, Reaction};
+use shared::events::{Attachment, Event, EventKind, Reaction};
 use shared::{ClientMsgId, Seq};
 use std::collections::BTreeSet;
 
@@ -57,6 +57,9 @@ pub struct Entry {
     #[serde(default)]
     pub notice: Option<String>,
     pub delivery: Delivery,
+    /// A file left on the server with the message.
+    #[serde(default)]
+    pub attachment: Option<Box<Attachment>>,
 }
 
 impl Entry {
@@ -74,6 +77,7 @@ impl Entry {
                 self.body.clear();
                 self.deleted = true;
                 self.reactions.clear();
+                self.attachment = None;
             }
             EventKind::Reaction { emoji, added, .. } if !self.deleted => {
                 set_reaction(&mut self.reactions, emoji, sender, *added);
@@ -110,6 +114,7 @@ impl Entry {
             reactions: Vec::new(),
             notice: None,
             delivery: Delivery::Sent,
+            attachment: None,
         };
         match event.kind {
             EventKind::Message {
@@ -118,8 +123,10 @@ impl Entry {
                 deleted,
                 reply_to,
                 reactions,
+                attachment,
                 ..
             } => {
+                entry.attachment = attachment;
                 entry.body = body;
                 entry.edited = edited_at_ms.is_some();
                 entry.deleted = deleted;
@@ -188,6 +195,7 @@ impl Timeline {
         now_ms: i64,
     ) {
         self.entries.push(Entry {
+            attachment: None,
             id: None,
             client_id,
             sender: sender.to_owned(),

@@ -87,5 +87,21 @@ test('search finds messages in the history stored on this device', async () => {
     await results.getByText('sam: the quarterly numbers are in').waitFor();
     await sam.getByRole('searchbox', { name: 'Search' }).fill('no such words anywhere');
     await sam.getByText('Nothing found on this device.').waitFor();
+    // Case is folded by Unicode's rules, not only ASCII's.
+    await sam.getByLabel('Message', { exact: true }).fill('Été à Ørsted');
+    await sam.getByLabel('Message', { exact: true }).press('Enter');
+    await sam.getByRole('log').locator('article .delivery').waitFor({ state: 'detached' });
+    await sam.getByRole('searchbox', { name: 'Search' }).fill('ÉTÉ À ør');
+    await results.getByText('sam: Été à Ørsted').waitFor();
+    // Escape clears the search; deleted text is not found any more.
+    await sam.getByRole('searchbox', { name: 'Search' }).press('Escape');
+    await results.waitFor({ state: 'detached' });
+    const own = sam.getByRole('log').locator('article[data-sender="sam"]').filter({ hasText: 'the quarterly numbers' });
+    await own.hover();
+    await own.getByRole('button', { name: 'Delete', exact: true }).click();
+    await own.getByRole('button', { name: 'Confirm delete' }).click();
+    await sam.getByRole('log').getByText('This message was deleted.').waitFor();
+    await sam.getByRole('searchbox', { name: 'Search' }).fill('quarterly');
+    await sam.getByText('Nothing found on this device.').waitFor();
   });
 });

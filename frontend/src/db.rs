@@ -312,32 +312,6 @@ impl Db {
         apply_operation(&tx.object_store(MESSAGES)?, event).await?;
         committed(&tx).await
     }
-
-    /// Stored messages whose text contains `query` (case-insensitive), newest first.
-    pub async fn search(&self, query: &str, limit: usize) -> Result<Vec<(RoomId, Entry)>, DbError> {
-        let needle = lowercase(query);
-        let tx = self.transaction(&[MESSAGES], IdbTransactionMode::Readonly)?;
-        let store = tx.object_store(MESSAGES)?;
-        let request = store.open_cursor()?;
-        let mut found = Vec::new();
-        loop {
-            let result = finished(&request).await?;
-            if result.is_null() || result.is_undefined() {
-                break;
-            }
-            let cursor: IdbCursorWithValue = result.dyn_into()?;
-            let entry: Entry = from_json(&cursor.value()?)?;
-            if !entry.deleted && lowercase(&entry.body).contains(&needle) {
-                let key: Array = cursor.key()?.dyn_into()?;
-                let room = key.get(0).as_string().unwrap_or_default();
-                found.push((RoomId(room), entry));
-            }
-            cursor.continue_()?;
-        }
-        found.sort_by_key(|(_, e)| std::cmp::Reverse(e.sent_at_ms));
-        found.truncate(limit);
-        Ok(found)
-    }
 }
 
 /// Applies an edit, delete or reaction to the stored copy of its target, if there is one,
@@ -381,10 +355,4 @@ async fn collect(
         }
     }
     Ok(values)
-}
-
-/// Unicode lower case by the browser's own tables: Rust's `to_lowercase` would add its
-/// conversion tables (about 10 KB) to the first load.
-fn lowercase(text: &str) -> String {
-    js_sys::JsString::from(text).to_lower_case().into()
 }

@@ -1,9 +1,10 @@
-//! The app's address: `#/room/<id>` names the room on screen, so a reload, a link, back and
+//! The app's address: `#/room/<id>` names the room on screen (`#/room/<id>/<seq>`: and a
+//! message to show in it), so a reload, a link, back and
 //! forward and logging in again show that room; `#/join/<token>` carries an invite. The room
 //! shown last is also kept per user, for starts without an address (the installed app opens
 //! at `/`, offline too).
 
-use shared::RoomId;
+use shared::{RoomId, Seq};
 
 const ROOM_PREFIX: &str = "#/room/";
 const JOIN_PREFIX: &str = "#/join/";
@@ -17,8 +18,16 @@ fn hash() -> Option<String> {
 pub fn room_in_address() -> Option<RoomId> {
     let hash = hash()?;
     let encoded = hash.strip_prefix(ROOM_PREFIX)?;
+    let encoded = encoded.split('/').next()?;
     let id = js_sys::decode_uri_component(encoded).ok()?.as_string()?;
     (!id.is_empty()).then_some(RoomId(id))
+}
+
+/// The message a `#/room/<id>/<seq>` address points at (a search hit).
+pub fn message_in_address() -> Option<Seq> {
+    let hash = hash()?;
+    let (_, seq) = hash.strip_prefix(ROOM_PREFIX)?.split_once('/')?;
+    seq.parse().ok().map(Seq)
 }
 
 /// The address that shows `room`.

@@ -441,14 +441,6 @@ impl ChatSync {
         self.drive(|c| c.load_older(room));
     }
 
-    /// Stored messages containing `query`, newest first.
-    pub async fn search(self, query: &str, limit: usize) -> Vec<(RoomId, crate::timeline::Entry)> {
-        let Some(db) = self.db.get_value() else {
-            return Vec::new();
-        };
-        db.search(query, limit).await.unwrap_or_default()
-    }
-
     /// Replaces the text of one of my messages (sent now; not kept while offline).
     pub fn edit(self, room: RoomId, target: Seq, body: String) {
         self.drive(|c| c.edit(room, new_client_id(), target, body));

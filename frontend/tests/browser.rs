@@ -20,6 +20,7 @@ fn stored(seq: i64, sender: &str, client_id: &str, body: &str) -> Event {
         sender,
         client_id,
         EventKind::Message {
+            attachment: None,
             body: body.into(),
             reply_to: None,
             mentions: vec![],
@@ -292,26 +293,11 @@ mod storage {
         assert_eq!(stored[0].body, "hello");
         assert!(stored[0].edited);
         assert_eq!(stored[0].reactions[0].users, ["ann"]);
-        assert_eq!(db.search("HELL", 10).await.unwrap().len(), 1);
-        // Case is folded by the browser's Unicode tables, not only ASCII.
-        db.save_room(
-            &room,
-            &[entry(7, "Été à Ørsted")],
-            &[],
-            &[],
-            &RoomState::default(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(db.search("ÉTÉ À ør", 10).await.unwrap().len(), 1);
+        // (Searching the stored messages is public/search.js's: e2e history.test.js.)
         db.apply_to_stored(&event(6, "bob", "d6", EventKind::Delete { target: Seq(3) }))
             .await
             .unwrap();
         assert!(db.messages(&room, None, 10).await.unwrap()[0].deleted);
-        assert!(
-            db.search("hello", 10).await.unwrap().is_empty(),
-            "deleted text is not found"
-        );
     }
 }
 

@@ -5,7 +5,6 @@
 use super::call::{CallBanner, CallPanel};
 use super::nav::RoomNav;
 use super::room::RoomPane;
-use super::search::Search;
 use crate::connection::ConnState;
 use crate::notify::Permission;
 use crate::route::{self, take_invite_token};
@@ -55,10 +54,18 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             }
         }
     });
+    // Phones show the list or the room; wider screens show both.
+    let show_list = RwSignal::new(false);
     let hash_listener = window_event_listener(leptos::ev::hashchange, move |_| {
         if let Some(token) = take_invite_token() {
             invite.set(Some(token));
         } else if let Some(room) = route::room_in_address() {
+            // A search hit (public/search.js): the room shows that message.
+            if let Some(seq) = route::message_in_address() {
+                sync.jump_to.set(Some((room.clone(), seq)));
+                show_list.set(false);
+                route::show_room_in_address(&room, false);
+            }
             if sync.current.get_untracked().as_ref() == Some(&room) {
                 return;
             }
@@ -93,8 +100,6 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
 
     let notifications = RwSignal::new(crate::notify::permission());
 
-    // Phones show the list or the room; wider screens show both.
-    let show_list = RwSignal::new(false);
     let on_open = Callback::new(move |()| show_list.set(false));
     let on_show_rooms = Callback::new(move |()| show_list.set(true));
     let log_out = move |_| sync.log_out();
@@ -137,7 +142,11 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
                         notifications.set(crate::notify::request().await);
                     });
                 }>"Enable notifications"</button>
-                <Search sync on_open />
+                // Typing here loads public/search.js (index.html), which searches this device.
+                <div class="search" role="search">
+                    <label for="search" class="visually-hidden">"Search"</label>
+                    <input id="search" type="search" placeholder="Search history" autocomplete="off" />
+                </div>
                 <RoomNav sync on_open />
                 <button type="button" class="link shortcuts-link" aria-haspopup="dialog"
                     data-part="shortcuts">"Keyboard shortcuts"</button>

@@ -5,6 +5,7 @@
 //! row drawn again would be announced again by screen readers and would lose the focus. For the
 //! keyboard a message's actions are one toolbar with one tab stop; arrow keys move along it.
 
+use super::transfer::human_bytes;
 use crate::format::{Piece, parse};
 use crate::timeline::{Delivery, Entry};
 use leptos::prelude::*;
@@ -136,6 +137,30 @@ pub fn MessageRow(
             view! { <p class="body">{text}</p> }.into_any()
         }
     };
+    // A file left on the server: an image inline in the place its size reserves, a voice
+    // note as a player, anything else as a download.
+    let attachment_view = move || {
+        entry.with(|e| e.attachment.clone()).map(|a| {
+            let url = format!("/api/attachments/{}", a.id);
+            let label = format!("{} · {} · kept on the server", a.name, human_bytes(a.size));
+            if let (Some(w), Some(h)) = (a.width, a.height) {
+                // Shown within 320 × 320 pixels (the thumbnail's shape), never enlarged.
+                let (w, h) = if w >= h {
+                    let shown = w.min(320);
+                    (shown, (h * shown / w).max(1))
+                } else {
+                    let shown = h.min(320);
+                    ((w * shown / h).max(1), shown)
+                };
+                let thumb = format!("{url}/thumb");
+                view! { <a class="file image" href=url target="_blank" title=label><img src=thumb width=w height=h alt=a.name /></a> }.into_any()
+            } else if a.mime.starts_with("audio/") {
+                view! { <audio class="file" controls=true preload="metadata" src=url title=label.clone() aria-label=label></audio> }.into_any()
+            } else {
+                view! { <a class="file" href=url download=a.name>{label}</a> }.into_any()
+            }
+        })
+    };
     let delivery_view = move || match entry.with(|e| e.delivery.clone()) {
         Delivery::Sent => None,
         Delivery::Pending => {
@@ -263,6 +288,7 @@ pub fn MessageRow(
                 <blockquote class="quote"><span class="sender">{who}</span> " " {text}</blockquote>
             })}
             {body_view}
+            {attachment_view}
             {move || entry.with(|e| e.edited && !e.deleted).then(|| view! { <span class="edited">"(edited)"</span> })}
             <div class="reactions" hidden=move || emojis.with(Vec::is_empty)>{chips}</div>
             {delivery_view}

@@ -8,7 +8,6 @@ mod forms;
 mod message;
 mod nav;
 mod room;
-mod search;
 mod transfer;
 
 use leptos::prelude::*;

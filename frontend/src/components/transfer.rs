@@ -2,6 +2,7 @@
 //! with accept / decline, progress with speed and time left, cancel, and the received files
 //! (images previewed inline).
 
+use crate::connection::ConnState;
 use crate::rtc::{Stage, TransferView};
 use crate::sync::ChatSync;
 use leptos::html;
@@ -42,34 +43,33 @@ fn human_duration(seconds: f64) -> String {
     }
 }
 
-/// Who a "Send files" in `room` goes to: the other person of a direct conversation, or the
-/// members of a group who are connected now (others could not accept).
-fn recipients(sync: ChatSync, room: &RoomId) -> Result<Vec<String>, String> {
-    let me = sync.me().unwrap_or_default();
-    let summary = sync
-        .rooms
-        .with_untracked(|r| r.get(room).cloned())
-        .ok_or_else(|| "This room is not available.".to_owned())?;
-    if summary.kind == RoomKind::Direct {
-        return Ok(vec![summary.name]);
+/// Who the files chosen in `room` go to directly: everyone else in the room, when this tab is
+/// connected and all of them are too, and they are few. Otherwise (`None`) they are left on
+/// the server (public/upload.js), where each finds them whenever they come.
+fn direct_recipients(sync: ChatSync, room: &RoomId) -> Option<Vec<String>> {
+    if sync.state.get_untracked() != ConnState::Online {
+        return None;
     }
-    let online: Vec<String> = sync.members.with_untracked(|m| {
-        m.get(room)
-            .map(|list| {
+    let me = sync.me()?;
+    let summary = sync.rooms.with_untracked(|r| r.get(room).cloned())?;
+    let others: Vec<String> = if summary.kind == RoomKind::Direct {
+        vec![summary.name]
+    } else {
+        sync.members.with_untracked(|m| {
+            m.get(room).map(|list| {
                 list.iter()
-                    .filter(|m| m.username != me && m.presence != Presence::Offline)
+                    .filter(|m| m.username != me)
                     .map(|m| m.username.clone())
                     .collect()
             })
-            .unwrap_or_default()
+        })?
+    };
+    let online = sync.presence.with_untracked(|p| {
+        others
+            .iter()
+            .all(|o| p.get(o).is_some_and(|s| *s != Presence::Offline))
     });
-    match online.len() {
-        0 => Err("Nobody else in this room is online to receive files.".to_owned()),
-        n if n > MAX_RECIPIENTS => Err(format!(
-            "Files go directly to each person: at most {MAX_RECIPIENTS} at once. Send them in a direct conversation instead."
-        )),
-        _ => Ok(online),
-    }
+    (online && !others.is_empty() && others.len() <= MAX_RECIPIENTS).then_some(others)
 }
 
 #[component]
@@ -84,21 +84,30 @@ pub fn SendFilesButton(sync: ChatSync, room: RoomId) -> impl IntoView {
             .files()
             .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
             .unwrap_or_default();
+        if !files.is_empty() {
+            match room.with_value(|r| direct_recipients(sync, r)) {
+                Some(to) => sync.rtc.send_files(room.get_value(), to, files),
+                // index.html hands the chosen files to public/upload.js.
+                None => {
+                    if let Ok(leave) = web_sys::Event::new("leave") {
+                        let _ = el.dispatch_event(&leave);
+                    }
+                }
+            }
+        }
         el.set_value("");
-        if files.is_empty() {
-            return;
-        }
-        match room.with_value(|r| recipients(sync, r)) {
-            Ok(to) => sync.rtc.send_files(room.get_value(), to, files),
-            Err(why) => sync.rtc.problem.set(Some(why)),
-        }
     };
     view! {
-        <label class="button attach" title="Attach files: they go directly to the other person">
+        <label class="button attach" title="Attach files: directly to people who are online, kept on the server for the others">
             <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z"/></svg>
             <span class="visually-hidden">"Attach files"</span>
-            <input node_ref=input type="file" multiple=true class="visually-hidden" on:change=on_change />
+            <input node_ref=input type="file" multiple=true class="visually-hidden" data-room=room.get_value().0 on:change=on_change />
         </label>
+        // public/upload.js records it and leaves it on the server for the room.
+        <button type="button" class="button attach" data-part="upload" data-room=room.get_value().0 aria-pressed="false">
+            <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 6-6.9z"/></svg>
+            <span class="visually-hidden">"Record a voice note"</span>
+        </button>
     }
 }
 

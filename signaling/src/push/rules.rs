@@ -72,6 +72,7 @@ pub fn push_for(
             body: text,
             mentions,
             deleted,
+            attachment,
             ..
         } if !deleted => {
             let mentioned = mentions.iter().any(|m| m.eq_ignore_ascii_case(reader));
@@ -86,7 +87,13 @@ pub fn push_for(
                 (false, true) => format!("{} mentioned you{place}", event.sender),
                 (false, false) => format!("{}{place}", event.sender),
             };
-            let body = if show_text {
+            let body = if show_text && text.is_empty() {
+                // A file without a caption: its name is what the message says.
+                attachment
+                    .as_ref()
+                    .map(|a| format!("📎 {}", a.name))
+                    .unwrap_or_default()
+            } else if show_text {
                 text.replace("**", "")
                     .replace('`', "")
                     .chars()
@@ -200,5 +207,25 @@ mod tests {
         // Unless the reader allows it.
         let push = push_for(&message(&[]), "bo", &DM, NotifyLevel::All, true).unwrap();
         assert_eq!(push.payload.body, "the secret plan");
+        // A file without a caption is named; its name is text too, kept unless allowed.
+        let mut file = message(&[]);
+        if let EventKind::Message {
+            body, attachment, ..
+        } = &mut file.kind
+        {
+            body.clear();
+            *attachment = Some(Box::new(shared::events::Attachment {
+                id: "f1".into(),
+                name: "plan.pdf".into(),
+                mime: "application/octet-stream".into(),
+                size: 10,
+                width: None,
+                height: None,
+            }));
+        }
+        let named = push_for(&file, "bo", &DM, NotifyLevel::All, true).unwrap();
+        assert_eq!(named.payload.body, "📎 plan.pdf");
+        let hidden = push_for(&file, "bo", &DM, NotifyLevel::All, false).unwrap();
+        assert_eq!(hidden.payload.body, "New message");
     }
 }

@@ -126,7 +126,7 @@ fn dimension(pixels: Option<i64>) -> Option<u32> {
 
 /// Reads a row of a store's summary query: room id, kind, name, topic, last seq, role, muted,
 /// read seq, member count, unread, unread mentions, the other member's name (direct
-/// conversations), then the last message's seq, sender, body, deleted and time, and my
+/// conversations), then the last message's seq, sender, body (a file's name after 📎 when it has none), deleted and time, and my
 /// notification level.
 pub(super) fn summary_from_row<R>(row: &R) -> RoomSummary
 where

@@ -422,7 +422,10 @@ const SUMMARY_QUERY: &str = "
               AND instr(' ' || u.mentions || ' ', ' ' || me.username || ' ') > 0 LIMIT ?2)),
         (SELECT o.username FROM members om JOIN users o ON o.id = om.user_id
             WHERE om.room_id = r.id AND om.user_id != m.user_id LIMIT 1),
-        lm.seq, lmu.username, lm.body, lm.deleted, lm.at, m.notify
+        lm.seq, lmu.username,
+        COALESCE(NULLIF(lm.body, ''), (SELECT '📎 ' || a.name FROM attachments a
+            WHERE a.id = lm.attachment_id), lm.body),
+        lm.deleted, lm.at, m.notify
     FROM members m
     JOIN rooms r ON r.id = m.room_id
     JOIN users me ON me.id = m.user_id

@@ -100,6 +100,9 @@ pub(super) async fn uploads_respect_quotas_and_only_members_read_sent_files(
         shared::events::EventKind::Message { attachment: Some(a), .. } if a.id == "f1" && a.width == Some(640)
     ));
     assert!(store.stored_file("f1").await.unwrap().unwrap().carried);
+    // The room list's preview names the file of a message without text.
+    let summary = store.room_summary(&room, bo.id).await.unwrap().unwrap();
+    assert_eq!(summary.last_message.unwrap().text, "📎 f1.bin");
     assert!(store.readable_file("f1", bo.id).await.unwrap().is_some());
     assert!(store.readable_file("f1", cy.id).await.unwrap().is_none());
     // A carried file is not the owner's to discard any more; an unsent one is.
