@@ -350,3 +350,92 @@ async fn a_push_goes_out_once_and_only_when_the_user_is_gone_from_every_node() {
         "only once"
     );
 }
+
+/// Files left on the server with two nodes sharing a media directory: an upload started on one
+/// node resumes on the other, and the file is served by both to a member on either.
+#[tokio::test]
+async fn an_upload_resumes_on_another_node_and_both_serve_the_file() {
+    use crate::media::{carried, get, patch, start_upload};
+    let nats = NatsServer::start().await;
+    let database = PgDatabase::create().await;
+    let media = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let store: Arc<dyn signaling::store::Storage> = Arc::new(
+            signaling::store::PgStore::connect(&database.url)
+                .await
+                .unwrap(),
+        );
+        let (dir, url, shared) = (tempfile::tempdir().unwrap(), nats.url(), media.path());
+        nodes.push(
+            TestServer::start_on_store_with(dir, store, |c| {
+                c.nats_url = Some(url);
+                c.media_dir = Some(shared.to_path_buf());
+            })
+            .await,
+        );
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice_cookie = a.create_user("alice").await;
+    let bob_cookie = a.create_user("bob").await;
+    let mut alice = a.connect(&alice_cookie).await;
+    let mut bob = b.connect(&bob_cookie).await;
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 199) as u8).collect();
+
+    let started = start_upload(
+        a,
+        &alice_cookie,
+        &RoomId::lobby(),
+        "report.bin",
+        content.len(),
+        "",
+    )
+    .await;
+    assert_eq!(started.status(), 201);
+    let id = started.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        patch(a, &alice_cookie, &id, 0, &content[..40_000])
+            .await
+            .status(),
+        200
+    );
+    // Node B knows where it stands, and takes the rest.
+    let status: serde_json::Value = get(b, Some(&alice_cookie), &format!("/api/uploads/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["offset"], 40_000);
+    let done = patch(b, &alice_cookie, &id, 40_000, &content[40_000..]).await;
+    assert_eq!(done.status(), 200);
+
+    let sent = alice
+        .request(
+            "with-file",
+            ClientMessage::Send {
+                room: RoomId::lobby(),
+                client_id: shared::ClientMsgId("with-file".into()),
+                body: "the report".into(),
+                reply_to: None,
+                attachment: Some(id.clone()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(carried(&sent).is_some());
+    let seen = bob
+        .wait_for(|m| match m {
+            ServerMessage::Event { event } if carried(&event).is_some() => Some(event),
+            _ => None,
+        })
+        .await;
+    assert_eq!(carried(&seen), carried(&sent));
+    for node in [a, b] {
+        let fetched = get(node, Some(&bob_cookie), &format!("/api/attachments/{id}")).await;
+        assert_eq!(fetched.status(), 200);
+        assert_eq!(fetched.bytes().await.unwrap().as_ref(), content.as_slice());
+    }
+}

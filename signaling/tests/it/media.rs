@@ -32,7 +32,7 @@ async fn room_of_two(server: &TestServer) -> (User, User, User, RoomId) {
     (alice, bob, carol, room)
 }
 
-async fn start_upload(
+pub async fn start_upload(
     server: &TestServer,
     cookie: &str,
     room: &RoomId,
@@ -51,7 +51,7 @@ async fn start_upload(
         .unwrap()
 }
 
-async fn patch(
+pub async fn patch(
     server: &TestServer,
     cookie: &str,
     id: &str,
@@ -70,7 +70,7 @@ async fn patch(
         .unwrap()
 }
 
-async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> reqwest::Response {
+pub async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> reqwest::Response {
     let mut request = server.http.get(format!("{}{path}", server.base));
     if let Some(cookie) = cookie {
         request = request.header("Cookie", cookie);
@@ -115,7 +115,7 @@ async fn send_with(
     socket.request(client_id, message).await
 }
 
-fn carried(event: &Event) -> Option<&Attachment> {
+pub fn carried(event: &Event) -> Option<&Attachment> {
     match &event.kind {
         EventKind::Message { attachment, .. } => attachment.as_deref(),
         _ => None,
