@@ -1,9 +1,10 @@
-// The account page: my devices (sessions), password, two-factor, passkeys, my data, and for
+// The account page: my profile (display name, picture), my devices (sessions), password, two-factor, passkeys, my data, and for
 // administrators, creating accounts. Plain JavaScript on purpose: it is
 // opened rarely, so it costs the chat's first load nothing. The endpoints are in
 // shared/src/api.rs; the session cookie goes along by itself (same origin).
 
 const $ = (id) => document.getElementById(id);
+let me = '';
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -287,6 +288,32 @@ $('profile-form').addEventListener('submit', async (event) => {
   }
 });
 
+/** My picture as others see it (revalidated: a new one shows at once). */
+function showPicture(username) {
+  $('picture').src = `/api/avatars/${encodeURIComponent(username)}?t=${Date.now()}`;
+}
+
+async function sendPicture(method, body) {
+  $('picture-done').hidden = true;
+  const response = await fetch('/api/avatar', { method, body });
+  if (!response.ok) {
+    const failure = await response.json().catch(() => ({ message: 'Something went wrong. Try again.' }));
+    showError('picture-error', new Error(failure.message));
+    return;
+  }
+  showError('picture-error', null);
+  $('picture-done').textContent = method === 'PUT' ? 'Saved. Others see your new picture.' : 'Removed. Others see your initial.';
+  $('picture-done').hidden = false;
+  showPicture(me);
+}
+
+$('picture-file').addEventListener('change', (event) => {
+  const [file] = event.target.files;
+  event.target.value = '';
+  if (file) sendPicture('PUT', file);
+});
+$('picture-remove').addEventListener('click', () => sendPicture('DELETE'));
+
 $('push-text').addEventListener('change', async (event) => {
   const show_text = event.target.checked;
   $('push-text-done').hidden = true;
@@ -315,6 +342,8 @@ async function loadPush() {
 
 async function start() {
   const { username, admin, display_name, password } = await api('GET', '/api/session');
+  me = username;
+  showPicture(username);
   if (!password) withoutPassword();
   $('display-name').value = display_name || '';
   $('who').textContent = `Signed in as ${username}`;

@@ -434,7 +434,20 @@ function build() {
       return el('div', {}, u.notify[level], el('label', { htmlFor: `rp-notify-${level}` }, label));
     }),
     el('p', { className: 'rp-hint' }, 'For this room, on all your devices. Calls ring unless you choose Nothing.'));
+  u.picture = el('img', { className: 'rp-picture', alt: 'The room\'s picture', width: 64, height: 64 });
+  u.pictureFile = el('input', {
+    type: 'file', id: 'rp-picture-file', className: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp',
+    onchange: (e) => {
+      const [file] = e.target.files;
+      e.target.value = '';
+      if (file) setPicture('PUT', file);
+    },
+  });
+  u.pictureButtons = el('div', { className: 'rp-buttons' },
+    el('label', { className: 'button', htmlFor: 'rp-picture-file' }, 'Choose a picture'), u.pictureFile,
+    el('button', { type: 'button', onclick: () => setPicture('DELETE') }, 'Remove picture'));
   u.groupOnly = el('div', {},
+    el('div', { className: 'rp-picture-row' }, u.picture, u.pictureButtons),
     el('form', { className: 'rp-row', onsubmit: (e) => saveField(e, 'name') },
       el('label', { htmlFor: 'rp-name' }, 'Name'), u.name, u.nameSave),
     el('form', { className: 'rp-row', onsubmit: (e) => saveField(e, 'topic') },
@@ -546,10 +559,32 @@ function render() {
   for (const field of [ui.name, ui.topic]) field.readOnly = !editable;
   ui.nameSave.hidden = ui.topicSave.hidden = !editable;
   ui.editHint.hidden = editable;
+  ui.pictureButtons.hidden = !editable;
+  if (!direct && ui.picture.dataset.room !== state.room) {
+    ui.picture.dataset.room = state.room;
+    ui.picture.src = `/api/rooms/${encodeURIComponent(state.room)}/avatar`;
+  }
   ui.revoke.hidden = !editable;
   const link = state.invite?.room === state.room ? state.invite.url : '';
   ui.inviteLink.value = link;
   ui.copy.disabled = !link;
+}
+
+/** The room's picture (admins): the server keeps the middle square of the image. */
+async function setPicture(method, body) {
+  const path = `/api/rooms/${encodeURIComponent(state.room)}/avatar`;
+  const response = await fetch(path, { method, body }).catch(() => null);
+  if (!response?.ok) {
+    const failure = await response?.json().catch(() => null);
+    ui.alert.textContent = failure?.message ?? 'The picture could not be saved. Try again.';
+    return;
+  }
+  ui.alert.textContent = '';
+  say(method === 'PUT' ? 'Picture saved.' : 'Picture removed.');
+  const fresh = `${path}?t=${Date.now()}`;
+  ui.picture.src = fresh;
+  // The room list shows it too.
+  for (const img of document.querySelectorAll(`img.avatar[src^="${CSS.escape(path)}"]`)) img.src = fresh;
 }
 
 function memberRow(m, myRank, direct, expanded) {

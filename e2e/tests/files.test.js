@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { useServerAndBrowser } from '../lib/fixture.js';
-import { withPages, withBrowsers, signUp, waitConnected, artifacts } from '../lib/browser.js';
+import { withPages, withBrowsers, signUp, waitConnected, artifacts, roomPanel, say } from '../lib/browser.js';
 import { axeProblems } from '../lib/axe.js';
 
 const fixture = useServerAndBrowser();
@@ -178,5 +178,46 @@ test('a voice note is recorded, left for the room and played back', async () => 
       return audio.currentTime > 0;
     });
     assert.ok(played, 'the note plays');
+  });
+});
+
+test('pictures: mine on the account page shows beside my messages, a room\'s in the list', async () => {
+  await withPages(fixture.browser, 'files-pictures', 1, async ([ava]) => {
+    await signUp(ava, fixture.server.url, 'fp_ava');
+    await say(ava, 'hello with a picture');
+    const rowPicture = log(ava).locator('article[data-sender="fp_ava"] img.avatar').first();
+    await rowPicture.waitFor({ state: 'attached' });
+    const loaded = (locator) => locator.evaluate((img) => img.complete && img.naturalWidth > 0);
+    await ava.waitForFunction(() => [...document.querySelectorAll('[role=log] img.avatar')].some((i) => i.complete && i.naturalWidth > 0));
+    // Without a picture: the drawn initial.
+    const drawn = await ava.evaluate(async () => (await fetch('/api/avatars/fp_ava')).headers.get('content-type'));
+    assert.equal(drawn, 'image/svg+xml');
+
+    await ava.goto(`${fixture.server.url}/account.html`);
+    const picture = await png(ava, 600, 400);
+    await ava.getByLabel('Choose a picture').setInputFiles([{ name: 'me.png', mimeType: 'image/png', buffer: picture }]);
+    await ava.getByText('Saved. Others see your new picture.').waitFor();
+    await ava.waitForFunction(() => document.getElementById('picture').naturalWidth === 256);
+    const problems = await axeProblems(ava);
+    assert.deepEqual(problems, [], JSON.stringify(problems, null, 2));
+
+    await ava.goto(fixture.server.url);
+    await waitConnected(ava);
+    await ava.waitForFunction(() => [...document.querySelectorAll('[role=log] img.avatar')].some((i) => i.naturalWidth === 256));
+    assert.ok(await loaded(rowPicture));
+
+    // A room's picture, set in its Settings by its owner, shows in the room list.
+    await rooms(ava).getByRole('button', { name: 'New room' }).click();
+    await ava.getByLabel('Room name').fill('Pictures');
+    await ava.getByRole('button', { name: 'Create' }).click();
+    await ava.getByRole('heading', { name: '# Pictures' }).waitFor();
+    const settings = await roomPanel(ava, 'Settings');
+    await settings.getByLabel('Choose a picture').setInputFiles([{ name: 'room.png', mimeType: 'image/png', buffer: await png(ava, 300, 300) }]);
+    await settings.getByRole('status').filter({ hasText: 'Picture saved.' }).waitFor();
+    await settings.getByRole('button', { name: 'Close' }).click();
+    const listed = rooms(ava).getByRole('button', { name: /# Pictures/ }).locator('img.avatar');
+    await ava.waitForFunction((img) => img.naturalWidth === 256, await listed.elementHandle());
+    mkdirSync(artifacts, { recursive: true });
+    await ava.screenshot({ path: join(artifacts, 'files-pictures.png') });
   });
 });

@@ -12,7 +12,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, patch, post};
+use axum::routing::{any, delete, get, patch, post, put};
 use std::path::Path;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -46,6 +46,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
             "/api/uploads/{id}",
             get(media::api::status).delete(media::api::discard),
         )
+        .route("/api/avatars/{username}", get(media::avatars::of_user))
         .route("/api/attachments/{id}", get(media::api::fetch))
         .route("/api/attachments/{id}/thumb", get(media::api::thumb))
         .route("/api/rooms/{room}/threads", get(threads::list))
@@ -72,11 +73,26 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/passkey-login/finish", post(passkeys::finish_log_in))
         .route("/api/{*rest}", any(accounts::not_found))
         .layer(RequestBodyLimitLayer::new(MAX_API_BODY));
-    // Chunks of uploads are larger than any other request body.
+    // Chunks of uploads and pictures are larger than any other request body.
     let chunks = Router::new()
         .route("/api/uploads/{id}", patch(media::api::append))
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(media::MAX_CHUNK));
+    let pictures = Router::new()
+        .route(
+            "/api/avatar",
+            put(media::avatars::set_mine).delete(media::avatars::remove_mine),
+        )
+        .route(
+            "/api/rooms/{room}/avatar",
+            get(media::avatars::of_room)
+                .put(media::avatars::set_room)
+                .delete(media::avatars::remove_room),
+        )
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(
+            media::avatars::MAX_PICTURE_BYTES,
+        ));
 
     // Unknown paths get index.html so client-side routes survive a reload. A release build has
     // `.br` (quality 11) and `.gz` copies of its assets (scripts/precompress.mjs); they are sent
@@ -93,6 +109,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
 
     let app = Router::new()
         .merge(chunks)
+        .merge(pictures)
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
@@ -125,18 +142,19 @@ async fn healthz() -> &'static str {
 
 /// Trunk names built assets `name-<content hash>.ext`, so they can be cached forever; everything
 /// else (index.html, the manifest, icons) must be revalidated so that a deploy is picked up on
-/// the next load. API answers carry account data and are never stored.
+/// the next load. API answers carry account data and are never stored, except where their
+/// handler says otherwise.
 async fn cache_policy(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let immutable = is_hashed_asset(path);
     let api = path == "/api" || path.starts_with("/api/");
     let mut response = next.run(request).await;
-    if api {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    } else if !response.headers().contains_key(header::CACHE_CONTROL) {
-        let policy = if immutable && response.status().is_success() {
+    // A handler that chose keeps its choice (files and pictures: private copies, kept a day
+    // or revalidated).
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        let policy = if api {
+            "no-store"
+        } else if immutable && response.status().is_success() {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"

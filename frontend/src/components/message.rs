@@ -277,9 +277,11 @@ pub fn MessageRow(
             })
         }
     };
+    let picture = format!("/api/avatars/{sender}");
     view! {
         <article class=class tabindex="-1" data-sender=sender data-seq=move || seq().map(|s| s.0.to_string())>
             <header class:visually-hidden=continued>
+                <img class="avatar" src=picture alt="" />
                 <span class="sender">{display_sender}</span>
                 {let (shown, full, iso) = clock(sent_at_ms);
                     view! { <time datetime=iso title=full>{shown}</time> }}

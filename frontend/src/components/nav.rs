@@ -77,10 +77,13 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
         Presence::Away => "dot away",
         Presence::Offline => "dot offline",
     };
-    let label = if direct {
-        room.name.clone()
+    let (label, picture) = if direct {
+        (room.name.clone(), format!("/api/avatars/{}", room.name))
     } else {
-        format!("# {}", room.name)
+        (
+            format!("# {}", room.name),
+            format!("/api/rooms/{}/avatar", room.id.0),
+        )
     };
     let preview = room.last_message.as_ref().map(|m| {
         if m.deleted {
@@ -105,6 +108,7 @@ fn RoomLink(sync: ChatSync, room: RoomSummary, on_open: Callback<()>) -> impl In
                     on_open.run(());
                 }>
                 <span class="room-name">
+                    <img class="avatar" src=picture alt="" />
                     {direct.then(|| view! {
                         <span class=dot_class title=move || match presence() {
                             Presence::Online => "Online",

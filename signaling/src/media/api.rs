@@ -385,7 +385,7 @@ fn playable_audio(declared: &str) -> Option<&'static str> {
         .find(|audio| audio.eq_ignore_ascii_case(base))
 }
 
-fn io_failure(e: std::io::Error) -> ApiFailure {
+pub(super) fn io_failure(e: std::io::Error) -> ApiFailure {
     tracing::error!(error = %e, "media store failure");
     ApiFailure::Internal
 }

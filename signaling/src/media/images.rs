@@ -3,11 +3,14 @@
 //! file that claims huge dimensions (a decompression bomb) is refused instead of exhausting
 //! memory.
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
 /// The thumbnail fits in this square.
 pub const THUMB_MAX: u32 = 480;
+/// Pictures of accounts and rooms are squares this wide.
+pub const AVATAR_SIDE: u32 = 256;
 /// Images larger than this on either side are kept as plain files.
 const MAX_SIDE: u32 = 16_384;
 /// Memory the decoder may take.
@@ -39,9 +42,9 @@ pub fn looks_like_image(head: &[u8]) -> bool {
     safe_format(head).is_some()
 }
 
-/// The image in `bytes`, or `None` when it is not one of the safe formats or does not decode
-/// within the limits. CPU-bound: call it off the async workers.
-pub fn examine(bytes: &[u8]) -> Option<Examined> {
+/// The image in `bytes` and its type, or `None` when it is not one of the safe formats or
+/// does not decode within the limits.
+fn decode(bytes: &[u8]) -> Option<(DynamicImage, &'static str)> {
     let (format, mime) = safe_format(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
@@ -50,33 +53,43 @@ pub fn examine(bytes: &[u8]) -> Option<Examined> {
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let image = reader.decode().ok()?;
-    let (width, height) = (image.width(), image.height());
-    if width == 0 || height == 0 {
-        return None;
+    (image.width() > 0 && image.height() > 0).then_some((image, mime))
+}
+
+/// PNG where the image has transparency, JPEG otherwise.
+fn encode(image: &DynamicImage) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    if image.color().has_alpha() {
+        image.to_rgba8().write_to(&mut out, ImageFormat::Png).ok()?;
+    } else {
+        image.to_rgb8().write_to(&mut out, ImageFormat::Jpeg).ok()?;
     }
+    Some(out.into_inner())
+}
+
+/// The image in `bytes`, or `None` when it is not one of the safe formats or does not decode
+/// within the limits. CPU-bound: call it off the async workers.
+pub fn examine(bytes: &[u8]) -> Option<Examined> {
+    let (image, mime) = decode(bytes)?;
+    let (width, height) = (image.width(), image.height());
     let small = if width > THUMB_MAX || height > THUMB_MAX {
         image.thumbnail(THUMB_MAX, THUMB_MAX)
     } else {
         image
     };
-    let mut thumb = Cursor::new(Vec::new());
-    if small.color().has_alpha() {
-        small
-            .to_rgba8()
-            .write_to(&mut thumb, ImageFormat::Png)
-            .ok()?;
-    } else {
-        small
-            .to_rgb8()
-            .write_to(&mut thumb, ImageFormat::Jpeg)
-            .ok()?;
-    }
     Some(Examined {
         mime,
         width,
         height,
-        thumb: thumb.into_inner(),
+        thumb: encode(&small)?,
     })
+}
+
+/// A picture of an account or a room: the middle square of the image, [`AVATAR_SIDE`] pixels
+/// wide. CPU-bound.
+pub fn avatar(bytes: &[u8]) -> Option<Vec<u8>> {
+    let (image, _) = decode(bytes)?;
+    encode(&image.resize_to_fill(AVATAR_SIDE, AVATAR_SIDE, FilterType::Triangle))
 }
 
 /// The type of a stored thumbnail, from its first bytes.
@@ -116,6 +129,17 @@ mod tests {
         assert_eq!(thumb_mime(&found.thumb), "image/jpeg");
         let thumb = image::load_from_memory(&found.thumb).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (480, 270));
+    }
+
+    #[test]
+    fn a_picture_is_the_middle_square() {
+        let picture = avatar(&png(1000, 400, false)).unwrap();
+        let picture = image::load_from_memory(&picture).unwrap();
+        assert_eq!(
+            (picture.width(), picture.height()),
+            (AVATAR_SIDE, AVATAR_SIDE)
+        );
+        assert!(avatar(b"not an image").is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! request, as long as they share the blob store (`--media-dir` on a shared volume).
 
 pub mod api;
+pub mod avatars;
 pub mod blobs;
 pub mod images;
 

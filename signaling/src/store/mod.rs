@@ -654,8 +654,29 @@ pub trait Storage: Send + Sync + 'static {
         stale_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<StoredFile>, StoreError>;
-    /// Whether a row names `hash` as its content or thumbnail.
+    /// Whether a file, an account or a room names `hash` (content, thumbnail, picture).
     async fn blob_in_use(&self, hash: &str) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) an account's picture; returns the one it replaces.
+    async fn set_user_avatar(
+        &self,
+        user: UserId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError>;
+    /// The picture of the account named `username` (any case), if it has one and `reader`
+    /// may see it: their own, or one who shares a room with them when `only_shared`.
+    async fn user_avatar(
+        &self,
+        username: &str,
+        reader: UserId,
+        only_shared: bool,
+    ) -> Result<Option<String>, StoreError>;
+    /// Sets (or clears) a room's picture; returns the one it replaces.
+    async fn set_room_avatar(
+        &self,
+        room: &RoomId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError>;
+    async fn room_avatar(&self, room: &RoomId) -> Result<Option<String>, StoreError>;
     // --- Web Push ---
 
     /// The server's key `name`: the one stored, or `fresh` stored now if there is none (every

@@ -1410,6 +1410,35 @@ impl Storage for PgStore {
         media::blob_in_use(&self.pool, hash).await
     }
 
+    async fn set_user_avatar(
+        &self,
+        user: UserId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        media::set_user_avatar(&self.pool, user, hash).await
+    }
+
+    async fn user_avatar(
+        &self,
+        username: &str,
+        reader: UserId,
+        only_shared: bool,
+    ) -> Result<Option<String>, StoreError> {
+        media::user_avatar(&self.pool, username, reader, only_shared).await
+    }
+
+    async fn set_room_avatar(
+        &self,
+        room: &RoomId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        media::set_room_avatar(&self.pool, room, hash).await
+    }
+
+    async fn room_avatar(&self, room: &RoomId) -> Result<Option<String>, StoreError> {
+        media::room_avatar(&self.pool, room).await
+    }
+
     async fn server_key(
         &self,
         name: &str,

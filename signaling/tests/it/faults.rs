@@ -458,6 +458,35 @@ impl Storage for GatedStore {
         self.inner.blob_in_use(hash).await
     }
 
+    async fn set_user_avatar(
+        &self,
+        user: UserId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        self.inner.set_user_avatar(user, hash).await
+    }
+
+    async fn user_avatar(
+        &self,
+        username: &str,
+        reader: UserId,
+        only_shared: bool,
+    ) -> Result<Option<String>, StoreError> {
+        self.inner.user_avatar(username, reader, only_shared).await
+    }
+
+    async fn set_room_avatar(
+        &self,
+        room: &RoomId,
+        hash: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        self.inner.set_room_avatar(room, hash).await
+    }
+
+    async fn room_avatar(&self, room: &RoomId) -> Result<Option<String>, StoreError> {
+        self.inner.room_avatar(room).await
+    }
+
     async fn server_key(
         &self,
         name: &str,

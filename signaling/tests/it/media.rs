@@ -213,6 +213,7 @@ async fn a_file_left_for_a_room_resumes_and_reaches_its_members_only() {
             .starts_with("attachment;")
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "private, max-age=86400");
     assert!(
         headers["content-security-policy"]
             .to_str()
@@ -473,4 +474,80 @@ async fn a_crash_between_upload_and_message_leaves_nothing_anyone_else_sees() {
     assert_eq!(blob_count(server.dir.path()), 0);
     assert!(store.stored_file(&file.id).await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+async fn put_picture(
+    server: &TestServer,
+    cookie: &str,
+    path: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    server
+        .http
+        .put(format!("{}{path}", server.base))
+        .header("Cookie", cookie)
+        .header("Origin", server.origin())
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pictures_of_accounts_and_rooms_are_squares_made_by_the_server() {
+    let server = TestServer::start().await;
+    let (alice, bob, carol, room) = room_of_two(&server).await;
+
+    // Without one, a drawn initial (the same for an account that does not exist).
+    let drawn = get(&server, Some(&bob.cookie), "/api/avatars/alice").await;
+    assert_eq!(drawn.status(), 200);
+    assert_eq!(drawn.headers()["content-type"], "image/svg+xml");
+    assert!(drawn.text().await.unwrap().contains(">A</text>"));
+    let nobody = get(&server, Some(&bob.cookie), "/api/avatars/nobody").await;
+    assert_eq!(nobody.headers()["content-type"], "image/svg+xml");
+    assert_eq!(get(&server, None, "/api/avatars/alice").await.status(), 401);
+
+    let refused = put_picture(&server, &alice.cookie, "/api/avatar", b"<svg/>".to_vec()).await;
+    assert_eq!(refused.status(), 400);
+    let set = put_picture(&server, &alice.cookie, "/api/avatar", png(1000, 400)).await;
+    assert_eq!(set.status(), 204);
+    let shown = get(&server, Some(&bob.cookie), "/api/avatars/Alice").await;
+    assert_eq!(shown.headers()["content-type"], "image/jpeg");
+    assert_eq!(shown.headers()["cache-control"], "private, no-cache");
+    let etag = shown.headers()["etag"].to_str().unwrap().to_owned();
+    let square = image::load_from_memory(&shown.bytes().await.unwrap()).unwrap();
+    assert_eq!((square.width(), square.height()), (256, 256));
+    let again = server
+        .http
+        .get(format!("{}/api/avatars/alice", server.base))
+        .header("Cookie", &bob.cookie)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // A new picture replaces the old one's bytes.
+    assert_eq!(blob_count(server.dir.path()), 1);
+    put_picture(&server, &alice.cookie, "/api/avatar", png(300, 300)).await;
+    assert_eq!(blob_count(server.dir.path()), 1);
+    let removed = server
+        .http
+        .delete(format!("{}/api/avatar", server.base))
+        .header("Cookie", &alice.cookie)
+        .header("Origin", server.origin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(blob_count(server.dir.path()), 0);
+
+    // A room's picture: set by its admins, seen by its members.
+    let path = format!("/api/rooms/{}/avatar", room.0);
+    let by_member = put_picture(&server, &bob.cookie, &path, png(64, 64)).await;
+    assert_eq!(by_member.status(), 403);
+    let by_owner = put_picture(&server, &alice.cookie, &path, png(64, 64)).await;
+    assert_eq!(by_owner.status(), 204);
+    let seen = get(&server, Some(&bob.cookie), &path).await;
+    assert_eq!(seen.headers()["content-type"], "image/jpeg");
+    assert_eq!(get(&server, Some(&carol.cookie), &path).await.status(), 404);
 }

@@ -185,10 +185,82 @@ pub async fn collect_files(
 pub async fn blob_in_use(pool: &PgPool, hash: &str) -> Result<bool, StoreError> {
     let used: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM attachments WHERE hash = $1)
-             OR EXISTS (SELECT 1 FROM attachments WHERE thumb = $1)",
+             OR EXISTS (SELECT 1 FROM attachments WHERE thumb = $1)
+             OR EXISTS (SELECT 1 FROM users WHERE avatar = $1)
+             OR EXISTS (SELECT 1 FROM rooms WHERE avatar = $1)",
     )
     .bind(hash)
     .fetch_one(pool)
     .await?;
     Ok(used)
+}
+
+pub async fn set_user_avatar(
+    pool: &PgPool,
+    user: UserId,
+    hash: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let old: Option<String> = sqlx::query_scalar("SELECT avatar FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    sqlx::query("UPDATE users SET avatar = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(old)
+}
+
+pub async fn user_avatar(
+    pool: &PgPool,
+    username: &str,
+    reader: UserId,
+    only_shared: bool,
+) -> Result<Option<String>, StoreError> {
+    let avatar: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT u.avatar FROM users u
+         WHERE lower(u.username) = lower($1)
+           AND ($3 = 0 OR u.id = $2
+                OR EXISTS (SELECT 1 FROM members a JOIN members b ON b.room_id = a.room_id
+                           WHERE a.user_id = u.id AND b.user_id = $2))",
+    )
+    .bind(username)
+    .bind(reader.0)
+    .bind(i64::from(only_shared))
+    .fetch_optional(pool)
+    .await?;
+    Ok(avatar.flatten())
+}
+
+pub async fn set_room_avatar(
+    pool: &PgPool,
+    room: &RoomId,
+    hash: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let old: Option<String> = sqlx::query_scalar("SELECT avatar FROM rooms WHERE id = $1")
+        .bind(&room.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+    sqlx::query("UPDATE rooms SET avatar = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(&room.0)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(old)
+}
+
+pub async fn room_avatar(pool: &PgPool, room: &RoomId) -> Result<Option<String>, StoreError> {
+    let avatar: Option<Option<String>> =
+        sqlx::query_scalar("SELECT avatar FROM rooms WHERE id = $1")
+            .bind(&room.0)
+            .fetch_optional(pool)
+            .await?;
+    Ok(avatar.flatten())
 }

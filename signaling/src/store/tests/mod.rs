@@ -82,6 +82,7 @@ conformance!(
     timeline::history_pages_back_over_visible_events_with_their_reactions,
     media::uploads_respect_quotas_and_only_members_read_sent_files,
     media::deleted_messages_and_stale_uploads_are_collected,
+    media::pictures_belong_to_accounts_and_rooms_and_hold_their_blobs,
 );
 
 fn message(body: &str) -> Draft {
