@@ -143,6 +143,17 @@ pub struct Config {
     #[arg(long, env = "CHAT_UPLOAD_QUOTA_MB", default_value_t = 500)]
     pub upload_quota_mb: u64,
 
+    /// Show previews of links in messages: the server fetches the page's title, description
+    /// and image (never from private, loopback or link-local addresses). Off by default; leave
+    /// it off where the server must not reach the internet, or links must not be visited.
+    #[arg(long, env = "CHAT_LINK_PREVIEWS")]
+    pub link_previews: bool,
+
+    /// Let link previews fetch from private and loopback addresses and any port: for tests and
+    /// closed networks only.
+    #[arg(long, env = "CHAT_LINK_PREVIEWS_ALLOW_PRIVATE")]
+    pub link_previews_allow_private: bool,
+
     /// Milliseconds a user's last socket may be gone before others see them offline, so a
     /// reload or a brief reconnect does not flicker.
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]

@@ -22,8 +22,10 @@ pub mod hub;
 pub mod listener;
 pub mod login_throttle;
 pub mod media;
+pub mod outbound;
 pub mod passkeys;
 pub mod presence;
+pub mod previews;
 pub mod push;
 pub mod request;
 pub mod room_log;
@@ -195,6 +197,9 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         store: store.clone(),
         push,
         media: media.clone(),
+        previews: config
+            .link_previews
+            .then(|| Arc::new(previews::Previews::new(config.link_previews_allow_private))),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
@@ -328,5 +333,9 @@ async fn housekeeping(state: AppState) {
         state.room_list_limiter.retain_recent();
         state.connect_limiter.retain_recent();
         state.export_limiter.retain_recent();
+        if let Some(previews) = &state.previews {
+            previews.retain_recent();
+            previews::forget_old(&state).await;
+        }
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, blocks, deletion, devices, export, media, passkeys, push, security_headers, sso,
-    threads, two_factor, ws,
+    accounts, blocks, deletion, devices, export, media, passkeys, previews, push, security_headers,
+    sso, threads, two_factor, ws,
 };
 use axum::Router;
 use axum::body::Body;
@@ -47,6 +47,8 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
             get(media::api::status).delete(media::api::discard),
         )
         .route("/api/avatars/{username}", get(media::avatars::of_user))
+        .route("/api/previews", get(previews::card))
+        .route("/api/previews/image", get(previews::image))
         .route("/api/attachments/{id}", get(media::api::fetch))
         .route("/api/attachments/{id}/thumb", get(media::api::thumb))
         .route("/api/rooms/{room}/threads", get(threads::list))

@@ -5,12 +5,11 @@
 //! resolution (unless `--push-allow-private-endpoints`, for tests and closed networks).
 
 use super::rules::Push;
+use crate::outbound::{self, is_public};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use sha2::{Digest, Sha256};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::time::Duration;
 use web_push_native::jwt_simple::algorithms::ES256KeyPair;
 use web_push_native::{Auth, WebPushBuilder, p256};
@@ -37,36 +36,6 @@ pub enum SendError {
     Refused(u16),
 }
 
-/// Whether `ip` is an address on the public internet (not private, loopback, link-local,
-/// unspecified, shared, documentation or multicast).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || (a == 100 && (64..128).contains(&b))
-                || a == 0)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
-
 /// Whether a browser's endpoint may be stored: an absolute `https` URL (or `http` when private
 /// endpoints are allowed) whose host, if written as an address, is public.
 pub fn endpoint_acceptable(endpoint: &str, allow_private: bool) -> bool {
@@ -86,37 +55,13 @@ pub fn endpoint_acceptable(endpoint: &str, allow_private: bool) -> bool {
     scheme_ok && host_ok && url.username().is_empty() && url.password().is_none()
 }
 
-/// Resolves names as usual, then keeps only public addresses: a push service's name that
-/// resolves to an address inside the network is refused, redirects included.
-struct PublicOnly {
-    allow_private: bool,
-}
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| allow_private || is_public(a.ip()))
-                .collect();
-            if found.is_empty() {
-                return Err("no public address for this push service".into());
-            }
-            Ok(Box::new(found.into_iter()) as Addrs)
-        })
-    }
-}
-
 /// The HTTP client pushes go out with: the address guard, no redirects, a timeout.
 pub fn client(allow_private: bool) -> reqwest::Client {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(PublicOnly { allow_private }))
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(SEND_TIMEOUT)
-        .build()
-        .expect("a client with these settings always builds")
+    outbound::client(
+        allow_private,
+        SEND_TIMEOUT,
+        reqwest::redirect::Policy::none(),
+    )
 }
 
 /// The `Topic` of a room's pushes: a push service keeps only the newest of a topic for a

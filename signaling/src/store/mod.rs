@@ -228,6 +228,20 @@ pub struct SealedFile {
     pub height: Option<u32>,
 }
 
+/// A link preview as kept (see migration 0020 and `crate::previews`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPreview {
+    pub url: String,
+    /// False: the page could not be fetched or had nothing to show (kept to not ask again).
+    pub ok: bool,
+    pub title: String,
+    pub description: String,
+    pub site: String,
+    /// A small JPEG or PNG of the page's image.
+    pub image: Option<Vec<u8>>,
+    pub fetched_ms: i64,
+}
+
 /// Why an upload could not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadRefused {
@@ -677,6 +691,12 @@ pub trait Storage: Send + Sync + 'static {
         hash: Option<&str>,
     ) -> Result<Option<String>, StoreError>;
     async fn room_avatar(&self, room: &RoomId) -> Result<Option<String>, StoreError>;
+    // --- Link previews (crate::previews) ---
+    async fn link_preview(&self, url: &str) -> Result<Option<LinkPreview>, StoreError>;
+    /// Keeps a preview, replacing an older one of the same URL.
+    async fn put_link_preview(&self, preview: &LinkPreview) -> Result<(), StoreError>;
+    /// Forgets previews fetched before `before_ms`; returns how many.
+    async fn forget_link_previews(&self, before_ms: i64) -> Result<u64, StoreError>;
     // --- Web Push ---
 
     /// The server's key `name`: the one stored, or `fresh` stored now if there is none (every

@@ -17,7 +17,7 @@ use super::{
     SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor,
     UserCredentials, UserId,
 };
-use super::{SealedFile, StoredFile, UploadRefused};
+use super::{LinkPreview, SealedFile, StoredFile, UploadRefused};
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
 use shared::api::ThreadSummary;
@@ -1394,6 +1394,18 @@ impl Storage for SqliteStore {
 
     async fn room_avatar(&self, room: &RoomId) -> Result<Option<String>, StoreError> {
         media::room_avatar(&self.pool, room).await
+    }
+
+    async fn link_preview(&self, url: &str) -> Result<Option<LinkPreview>, StoreError> {
+        media::link_preview(&self.pool, url).await
+    }
+
+    async fn put_link_preview(&self, preview: &LinkPreview) -> Result<(), StoreError> {
+        media::put_link_preview(&self.pool, preview).await
+    }
+
+    async fn forget_link_previews(&self, before_ms: i64) -> Result<u64, StoreError> {
+        media::forget_link_previews(&self.pool, before_ms).await
     }
 
     async fn server_key(

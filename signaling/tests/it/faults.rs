@@ -487,6 +487,24 @@ impl Storage for GatedStore {
         self.inner.room_avatar(room).await
     }
 
+    async fn link_preview(
+        &self,
+        url: &str,
+    ) -> Result<Option<signaling::store::LinkPreview>, StoreError> {
+        self.inner.link_preview(url).await
+    }
+
+    async fn put_link_preview(
+        &self,
+        preview: &signaling::store::LinkPreview,
+    ) -> Result<(), StoreError> {
+        self.inner.put_link_preview(preview).await
+    }
+
+    async fn forget_link_previews(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.inner.forget_link_previews(before_ms).await
+    }
+
     async fn server_key(
         &self,
         name: &str,

@@ -17,6 +17,7 @@ mod media;
 mod messaging;
 mod operations;
 mod passkeys;
+mod previews;
 mod push;
 mod registration;
 mod robustness;

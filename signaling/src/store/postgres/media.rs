@@ -264,3 +264,57 @@ pub async fn room_avatar(pool: &PgPool, room: &RoomId) -> Result<Option<String>,
             .await?;
     Ok(avatar.flatten())
 }
+
+pub async fn link_preview(
+    pool: &PgPool,
+    url: &str,
+) -> Result<Option<crate::store::LinkPreview>, StoreError> {
+    let row = sqlx::query(
+        "SELECT url, ok, title, description, site, image, fetched_at FROM link_previews
+         WHERE url = $1",
+    )
+    .bind(url)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| crate::store::LinkPreview {
+        url: row.get(0),
+        ok: row.get::<i64, _>(1) != 0,
+        title: row.get(2),
+        description: row.get(3),
+        site: row.get(4),
+        image: row.get(5),
+        fetched_ms: row.get(6),
+    }))
+}
+
+pub async fn put_link_preview(
+    pool: &PgPool,
+    preview: &crate::store::LinkPreview,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO link_previews (url, ok, title, description, site, image, fetched_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (url) DO UPDATE SET ok = excluded.ok, title = excluded.title,
+             description = excluded.description, site = excluded.site, image = excluded.image,
+             fetched_at = excluded.fetched_at",
+    )
+    .bind(&preview.url)
+    .bind(i64::from(preview.ok))
+    .bind(&preview.title)
+    .bind(&preview.description)
+    .bind(&preview.site)
+    .bind(preview.image.as_deref())
+    .bind(preview.fetched_ms)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn forget_link_previews(pool: &PgPool, before_ms: i64) -> Result<u64, StoreError> {
+    let gone = sqlx::query("DELETE FROM link_previews WHERE fetched_at < $1")
+        .bind(before_ms)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(gone)
+}

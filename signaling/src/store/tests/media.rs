@@ -265,3 +265,54 @@ pub(super) async fn pictures_belong_to_accounts_and_rooms_and_hold_their_blobs(
     );
     assert_eq!(store.room_avatar(&room).await.unwrap(), None);
 }
+
+pub(super) async fn link_previews_are_kept_replaced_and_forgotten(store: Arc<dyn Storage>) {
+    let preview = |url: &str, at: i64, image: Option<Vec<u8>>| LinkPreview {
+        url: url.into(),
+        ok: true,
+        title: format!("title of {url}"),
+        description: "words".into(),
+        site: "site".into(),
+        image,
+        fetched_ms: at,
+    };
+    assert_eq!(
+        store.link_preview("https://a.example/").await.unwrap(),
+        None
+    );
+    let first = preview("https://a.example/", 10, Some(vec![0xff, 0xd8, 1, 2, 3]));
+    store.put_link_preview(&first).await.unwrap();
+    assert_eq!(
+        store.link_preview("https://a.example/").await.unwrap(),
+        Some(first)
+    );
+    let failed = LinkPreview {
+        ok: false,
+        image: None,
+        ..preview("https://a.example/", 20, None)
+    };
+    store.put_link_preview(&failed).await.unwrap();
+    assert_eq!(
+        store.link_preview("https://a.example/").await.unwrap(),
+        Some(failed)
+    );
+    store
+        .put_link_preview(&preview("https://b.example/", 30, None))
+        .await
+        .unwrap();
+    assert_eq!(store.forget_link_previews(25).await.unwrap(), 1);
+    assert!(
+        store
+            .link_preview("https://a.example/")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .link_preview("https://b.example/")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -83,6 +83,7 @@ conformance!(
     media::uploads_respect_quotas_and_only_members_read_sent_files,
     media::deleted_messages_and_stale_uploads_are_collected,
     media::pictures_belong_to_accounts_and_rooms_and_hold_their_blobs,
+    media::link_previews_are_kept_replaced_and_forgotten,
 );
 
 fn message(body: &str) -> Draft {
