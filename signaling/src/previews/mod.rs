@@ -23,12 +23,14 @@ use crate::store::LinkPreview;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// A preview is fetched again after this long.
@@ -48,6 +50,9 @@ pub struct Previews {
     http: reqwest::Client,
     allow_private: bool,
     fetches: DefaultKeyedRateLimiter<crate::store::UserId>,
+    /// One fetch of a URL at a time on this node: readers who ask while it runs wait for it
+    /// and get what it kept, so a link many open at once is fetched once.
+    fetching: std::sync::Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl Previews {
@@ -67,7 +72,19 @@ impl Previews {
             fetches: RateLimiter::keyed(Quota::per_minute(
                 NonZeroU32::new(FETCHES_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
             )),
+            fetching: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The gate of `url`'s fetch, shared with whoever holds it now.
+    fn gate(&self, url: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(gate) = fetching.get(url).and_then(Weak::upgrade) {
+            return gate;
+        }
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        fetching.insert(url.to_owned(), Arc::downgrade(&gate));
+        gate
     }
 }
 
@@ -75,6 +92,8 @@ impl Previews {
     /// Drops the quotas of users who fetched nothing lately (housekeeping).
     pub fn retain_recent(&self) {
         self.fetches.retain_recent();
+        let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+        fetching.retain(|_, gate| gate.strong_count() > 0);
     }
 }
 
@@ -113,16 +132,19 @@ async fn preview_of(
             ApiFailure::BadRequest("not an address previews may be fetched from".into())
         })?;
     let key = url.as_str().to_owned();
-    let now = now_ms();
-    if let Some(kept) = state.store.link_preview(&key).await? {
-        let age = now - kept.fetched_ms;
-        if age < if kept.ok { KEPT_MS } else { FAILURE_KEPT_MS } {
-            return Ok(kept);
-        }
+    if let Some(kept) = current(state, &key).await? {
+        return Ok(kept);
+    }
+    let gate = previews.gate(&key);
+    let _fetching = gate.lock().await;
+    // Someone else's fetch may have finished while this one waited.
+    if let Some(kept) = current(state, &key).await? {
+        return Ok(kept);
     }
     if previews.fetches.check_key(&authed.user).is_err() {
         return Err(ApiFailure::RateLimited);
     }
+    let now = now_ms();
     let fetched = fetch(previews, &url).await;
     let preview = match fetched {
         Some((page, image)) => LinkPreview {
@@ -148,16 +170,24 @@ async fn preview_of(
     Ok(preview)
 }
 
-/// `GET /api/previews?url=`: 200 with the card, 404 when the page has nothing to show (or
-/// previews are off).
+/// The kept preview of `url` if it is recent enough.
+async fn current(state: &AppState, url: &str) -> Result<Option<LinkPreview>, ApiFailure> {
+    let kept = state.store.link_preview(url).await?;
+    Ok(kept.filter(|kept| {
+        now_ms() - kept.fetched_ms < if kept.ok { KEPT_MS } else { FAILURE_KEPT_MS }
+    }))
+}
+
+/// `GET /api/previews?url=`: 200 with the card, 204 when the page has nothing to show; 404
+/// means previews are off.
 pub async fn card(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(asked): Query<Asked>,
-) -> Result<Json<Card>, ApiFailure> {
+) -> Result<Response, ApiFailure> {
     let preview = preview_of(&state, &headers, &asked).await?;
     if !preview.ok {
-        return Err(ApiFailure::NotFound);
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Json(Card {
         url: preview.url,
@@ -165,7 +195,8 @@ pub async fn card(
         description: preview.description,
         site: preview.site,
         image: preview.image.is_some(),
-    }))
+    })
+    .into_response())
 }
 
 /// `GET /api/previews/image?url=`: the page's image as the server re-encoded it.

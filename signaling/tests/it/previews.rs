@@ -147,7 +147,7 @@ async fn a_page_gives_its_title_description_and_image_once_a_day() {
             &format!("{base}{nothing}"),
         )
         .await;
-        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{nothing}");
+        assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{nothing}");
     }
     let bad = ask(
         &server,
@@ -184,6 +184,6 @@ async fn without_the_allowance_private_addresses_are_refused() {
         "http://localhost/page",
     )
     .await;
-    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the site was never reached");
 }
