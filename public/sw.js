@@ -151,7 +151,8 @@ self.addEventListener('notificationclick', (event) => {
     const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
     if (!open) return self.clients.openWindow(target);
-    await open.focus();
+    // A click on the notification allows focusing; without one the window still goes to the room.
+    await open.focus().catch(() => {});
     return open.navigate(new URL(target, self.location.origin).href).catch(() => {});
   })());
 });

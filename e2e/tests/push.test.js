@@ -61,3 +61,36 @@ test('a push shows a notification for its room, and a newer one replaces it', as
     await context.close();
   }
 });
+
+test('a click on a notification brings the open window to its room', async () => {
+  const context = await fixture.browser.newContext({ viewport: { width: 1000, height: 700 } });
+  try {
+    await context.grantPermissions(['notifications'], { origin: fixture.server.url });
+    const page = await context.newPage();
+    await signUp(page, fixture.server.url, 'pia_click');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: 'New room' }).click();
+    await page.getByLabel('Room name').fill('Planning');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: '# Planning' }).waitFor();
+    const room = decodeURIComponent(new URL(page.url()).hash.replace('#/room/', ''));
+    await page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /# Lobby/ }).click();
+    await page.getByRole('heading', { name: '# Lobby' }).waitFor();
+
+    // The worker shows a push for the room, then gets the click (dispatched in the worker: there
+    // is no notification centre to click here).
+    const [worker] = context.serviceWorkers();
+    assert.ok(worker, 'the page has a service worker');
+    await worker.evaluate(async (id) => {
+      await self.registration.showNotification('ann in #Planning', { tag: `room:${id}`, data: { room: id } });
+      const [shown] = await self.registration.getNotifications({ tag: `room:${id}` });
+      self.dispatchEvent(new NotificationEvent('notificationclick', { notification: shown }));
+    }, room);
+    await page.getByRole('heading', { name: '# Planning' }).waitFor();
+    assert.equal(new URL(page.url()).hash, `#/room/${encodeURIComponent(room)}`);
+    const left = await worker.evaluate(async () => (await self.registration.getNotifications()).length);
+    assert.equal(left, 0, 'the clicked notification is closed');
+  } finally {
+    await context.close();
+  }
+});
