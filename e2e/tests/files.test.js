@@ -73,6 +73,13 @@ test('a file left for someone who is offline reaches them later, intact, and ima
       document.getElementById('composer').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
     }, photo.toString('base64'));
 
+    // Dropped on the room, a file takes the same way.
+    await ann.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped words'], 'dropped.txt', { type: 'text/plain' }));
+      document.querySelector('.room-pane [role=log]').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+
     // Not directly (Ben is away): left on the server, and the timeline says so.
     const link = fileLink(ann, 'notes.bin');
     await link.waitFor({ timeout: 30_000 });
@@ -91,6 +98,7 @@ test('a file left for someone who is offline reaches them later, intact, and ima
     await rooms(ben).getByRole('button', { name: /fl_ann/ }).click();
     const received = fileLink(ben, 'notes.bin');
     await received.waitFor();
+    await fileLink(ben, 'dropped.txt').waitFor();
     assert.equal(await digestOf(ben, await received.getAttribute('href')), sha256(notes));
     const shown = log(ben).locator('a.file.image img');
     await shown.waitFor();

@@ -59,6 +59,19 @@ pub async fn delete_account(
         tombstone_and_leave(&state, &me, &room, drafts).await?;
     }
     state.store.forget_account(me.id).await?;
+    // The picture goes too; the files of deleted messages were released with them and the
+    // collector takes them now.
+    if let Some(media) = &state.media {
+        if let Some(old) = state.store.set_user_avatar(me.id, None).await?
+            && !state.store.blob_in_use(&old).await?
+        {
+            media.blobs.delete(&old).await.map_err(|e| {
+                tracing::error!(error = %e, "could not delete a deleted account's picture");
+                ApiFailure::Internal
+            })?;
+        }
+        media.wake_collector();
+    }
     tracing::info!(user = me.id.0, "account deleted");
     let mut response = StatusCode::NO_CONTENT.into_response();
     response

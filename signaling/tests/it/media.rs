@@ -551,3 +551,38 @@ async fn pictures_of_accounts_and_rooms_are_squares_made_by_the_server() {
     assert_eq!(seen.headers()["content-type"], "image/jpeg");
     assert_eq!(get(&server, Some(&carol.cookie), &path).await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_deleted_account_takes_its_picture_and_files_with_it() {
+    let server = TestServer::start().await;
+    let (mut alice, bob, _carol, room) = room_of_two(&server).await;
+    put_picture(&server, &alice.cookie, "/api/avatar", png(100, 100)).await;
+    let file = upload(&server, &alice.cookie, &room, "notes.txt", b"my notes", "").await;
+    send_with(&mut alice.socket, &room, "with-file", &file.id)
+        .await
+        .unwrap();
+    assert_eq!(blob_count(server.dir.path()), 2);
+    let deleted = server
+        .http
+        .post(format!("{}/api/account/delete", server.base))
+        .header("Cookie", &alice.cookie)
+        .header("Origin", server.origin())
+        .json(&json!({"password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let path = format!("/api/attachments/{}", file.id);
+    assert_eq!(get(&server, Some(&bob.cookie), &path).await.status(), 404);
+    for _ in 0..50 {
+        if blob_count(server.dir.path()) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        blob_count(server.dir.path()),
+        0,
+        "nothing of the account is kept"
+    );
+}
