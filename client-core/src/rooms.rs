@@ -60,11 +60,21 @@ impl RoomList {
         }
         room.last_seq = event.seq;
         match &event.kind {
-            EventKind::Message { body, mentions, .. } => {
+            EventKind::Message {
+                body,
+                mentions,
+                attachment,
+                ..
+            } => {
+                // A file without words is named, as the server's list names it.
+                let text = match attachment {
+                    Some(file) if body.is_empty() => format!("📎 {}", file.name),
+                    _ => body.clone(),
+                };
                 room.last_message = Some(Preview {
                     seq: event.seq,
                     sender: event.sender.clone(),
-                    text: body.chars().take(Preview::MAX_CHARS).collect(),
+                    text: text.chars().take(Preview::MAX_CHARS).collect(),
                     deleted: false,
                     at_ms: event.at_ms,
                 });

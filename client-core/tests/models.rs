@@ -376,6 +376,22 @@ fn a_late_room_summary_does_not_undo_newer_activity() {
     let dm = list.get(&RoomId("dm".into())).unwrap();
     assert_eq!(dm.last_seq, Seq(2));
     assert_eq!(dm.last_message.as_ref().unwrap().text, "review my PR?");
+    // A file without words is named in the list.
+    let mut file = stored(3, "bob", "b3", "");
+    file.room = RoomId("dm".into());
+    if let EventKind::Message { attachment, .. } = &mut file.kind {
+        *attachment = Some(Box::new(shared::events::Attachment {
+            id: "f1".into(),
+            name: "plan.pdf".into(),
+            mime: "application/octet-stream".into(),
+            size: 3,
+            width: None,
+            height: None,
+        }));
+    }
+    list.apply(&file, "me", false);
+    let dm = list.get(&RoomId("dm".into())).unwrap();
+    assert_eq!(dm.last_message.as_ref().unwrap().text, "📎 plan.pdf");
 }
 
 #[test]

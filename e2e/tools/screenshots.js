@@ -85,8 +85,38 @@ try {
     await picker.getByRole('button', { name: 'rocket' }).waitFor();
     await alice.screenshot({ path: join(out, `emoji-${scheme}.png`) });
     await alice.keyboard.press('Escape');
-    await alice.context().close();
+    // Files left on the server for someone who went away: an image inline, a download.
     await bob.context().close();
+    await alice.waitForTimeout(6500); // the presence grace: Bob shows offline
+    const chart = Buffer.from((await alice.evaluate(() => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 960;
+      canvas.height = 540;
+      const g = canvas.getContext('2d');
+      g.fillStyle = '#f4f6fb';
+      g.fillRect(0, 0, 960, 540);
+      g.strokeStyle = '#5b5bd6';
+      g.lineWidth = 8;
+      g.beginPath();
+      [420, 380, 400, 300, 320, 220, 240, 160, 150, 120].forEach((y, i) => g.lineTo(60 + i * 95, y));
+      g.stroke();
+      g.fillStyle = '#2f7d6b';
+      g.font = 'bold 44px sans-serif';
+      g.fillText('p99 latency after the deploy', 60, 80);
+      return canvas.toDataURL('image/png');
+    })).split(',')[1], 'base64');
+    await alice.getByLabel('Attach files').setInputFiles([
+      { name: 'latency.png', mimeType: 'image/png', buffer: chart },
+      { name: 'deploy-log.txt', mimeType: 'text/plain', buffer: Buffer.from('deploy 2026-12-06 10:02 ok\n'.repeat(400)) },
+    ]);
+    await alice.getByRole('log').locator('a.file', { hasText: 'deploy-log.txt' }).waitFor({ timeout: 30_000 });
+    await alice.waitForFunction(() => document.querySelector('[role=log] a.file.image img')?.naturalWidth > 0);
+    const jump = alice.getByRole('button', { name: /Jump to latest/ });
+    if (await jump.isVisible()) await jump.click();
+    await alice.getByRole('log').evaluate((log) => { log.scrollTop = log.scrollHeight; });
+    await alice.mouse.move(0, 0);
+    await alice.screenshot({ path: join(out, `files-${scheme}.png`) });
+    await alice.context().close();
   }
   const page = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
   await signUp(page, server.url, 'offline_demo');
