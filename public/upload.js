@@ -118,9 +118,12 @@ export async function open(button) {
 }
 
 async function ready() {
+  // The account the app runs for (it remembers it, offline too); the outbox is per account.
+  me = localStorage.getItem('chat.lastUser');
   if (!me) {
     me = await fetch('/api/session').then((r) => (r.ok ? r.json() : null)).then((s) => s?.username).catch(() => null);
   }
+  if (!me) throw new Error('Not signed in.');
   if (!db) {
     db = await new Promise((resolve, reject) => {
       const request = indexedDB.open(DB_NAME, 1);
@@ -262,8 +265,17 @@ async function deliver(record) {
       headers: { 'Upload-Offset': String(status.offset) },
       body: chunk,
     });
+    if (response.status === 404) {
+      // Collected meanwhile (unsent for a day): start again.
+      record.upload = null;
+      await save(record);
+      throw new Error('The upload was gone; starting again.');
+    }
     if (response.status === 409) {
+      // Not where the server stands (or busy): learn where, and go on from there.
+      const before = status.offset;
       status = await answer(await send(`/api/uploads/${record.upload}`));
+      if (status.offset === before && !status.attachment) throw new Error('The upload is busy.');
       continue;
     }
     status = await answer(response);

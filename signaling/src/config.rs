@@ -139,6 +139,16 @@ pub struct Config {
     #[arg(long, env = "CHAT_MAX_UPLOAD_MB", default_value_t = 25)]
     pub max_upload_mb: u64,
 
+    /// Seconds a stored blob is kept even when no row names it (an upload of the same content
+    /// names it only after storing it). For tests; the default suits every deployment.
+    #[arg(
+        long,
+        env = "CHAT_MEDIA_GRACE_SECS",
+        default_value_t = 300,
+        hide = true
+    )]
+    pub media_grace_secs: u64,
+
     /// What all of one account's files on the server may take together, in MiB.
     #[arg(long, env = "CHAT_UPLOAD_QUOTA_MB", default_value_t = 500)]
     pub upload_quota_mb: u64,

@@ -62,13 +62,14 @@ pub async fn delete_account(
     // The picture goes too; the files of deleted messages were released with them and the
     // collector takes them now.
     if let Some(media) = &state.media {
-        if let Some(old) = state.store.set_user_avatar(me.id, None).await?
-            && !state.store.blob_in_use(&old).await?
-        {
-            media.blobs.delete(&old).await.map_err(|e| {
-                tracing::error!(error = %e, "could not delete a deleted account's picture");
-                ApiFailure::Internal
-            })?;
+        if let Some(old) = state.store.set_user_avatar(me.id, None).await? {
+            media
+                .release(state.store.as_ref(), &old)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "could not delete a deleted account's picture");
+                    ApiFailure::Internal
+                })?;
         }
         media.wake_collector();
     }

@@ -187,6 +187,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             Arc::new(blobs),
             config.max_upload_mb.saturating_mul(1024 * 1024),
             config.upload_quota_mb.saturating_mul(1024 * 1024),
+            Duration::from_secs(config.media_grace_secs),
         ))),
         Err(e) => {
             tracing::error!(dir = %media_dir.display(), error = %e, "leaving files on the server is off: its directory could not be opened");

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_private()
                 || v4.is_loopback()
                 || v4.is_link_local()
@@ -22,18 +22,39 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || v4.is_multicast()
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && c == 0)
+                || a >= 240
                 || a == 0)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+            // IPv4 written as IPv6 (mapped, compatible, NAT64, 6to4) is judged as IPv4.
+            if let Some(v4) = v6.to_ipv4() {
+                return !v6.is_loopback() && !v6.is_unspecified() && is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
+            if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                )));
+            }
+            if s[0] == 0x2002 {
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (s[1] >> 8) as u8,
+                    s[1] as u8,
+                    (s[2] >> 8) as u8,
+                    s[2] as u8,
+                )));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -83,6 +104,8 @@ pub fn client(
     redirects: reqwest::redirect::Policy,
 ) -> reqwest::Client {
     reqwest::Client::builder()
+        // A proxy from the environment would resolve names itself, past the guard.
+        .no_proxy()
         .dns_resolver(Arc::new(PublicOnly { allow_private }))
         .redirect(redirects)
         .timeout(timeout)
@@ -100,6 +123,11 @@ mod tests {
         let ok = |u: &str| url_acceptable(&url::Url::parse(u).unwrap(), false);
         assert!(ok("https://example.org/page"));
         assert!(ok("http://93.184.216.34/"));
+        assert!(ok("http://[2606:2800:220:1:248:1893:25c8:1946]/"));
+        assert!(
+            ok("http://[64:ff9b::5db8:d822]/"),
+            "NAT64 of a public address"
+        );
         for refused in [
             "http://127.0.0.1/",
             "http://[::1]/",
@@ -111,6 +139,12 @@ mod tests {
             "http://0x7f.1/",
             "http://[::ffff:127.0.0.1]/",
             "http://[fd00::1]/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://240.0.0.1/",
             "http://100.64.0.1/",
             "file:///etc/passwd",
             "ftp://example.org/",

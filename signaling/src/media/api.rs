@@ -228,20 +228,40 @@ pub async fn append(
             attachment: None,
         }));
     }
-    let sealed = seal(media, &file).await?;
+    let sealed = match seal(media, &file).await {
+        Ok(sealed) => sealed,
+        Err(SealError::Size(at)) => {
+            // More than declared arrived (writers raced): it cannot be trusted; start over.
+            tracing::warn!(upload = %file.id, at, size = file.size, "upload discarded: wrong size");
+            media.blobs.discard(&file.id).await.map_err(io_failure)?;
+            return Err(ApiFailure::UploadOffset(0));
+        }
+        Err(SealError::Failed(failure)) => return Err(failure),
+    };
+    // Already sealed by a racing request: that one's row stands; this blob is swept if unused.
     state.store.seal_upload(&file.id, &sealed).await?;
     let file = own_upload(&state, &authed, &id).await?;
     Ok(Json(progress(media, &file).await?))
 }
 
+enum SealError {
+    /// The upload holds this many bytes, not its size.
+    Size(u64),
+    Failed(ApiFailure),
+}
+
 /// Stores a complete upload as a blob and learns what it is.
-async fn seal(media: &Media, file: &StoredFile) -> Result<SealedFile, ApiFailure> {
-    let hash = media.blobs.seal(&file.id).await.map_err(io_failure)?;
-    let bytes = media.blobs.read(&hash).await.map_err(io_failure)?;
-    let examined = if images::looks_like_image(&bytes[..bytes.len().min(64)]) {
-        tokio::task::spawn_blocking(move || images::examine(&bytes))
-            .await
-            .map_err(|_| ApiFailure::Internal)?
+async fn seal(media: &Media, file: &StoredFile) -> Result<SealedFile, SealError> {
+    let hash = match media.blobs.seal(&file.id, file.size).await {
+        Ok(hash) => hash,
+        Err(AppendError::Offset(at)) => return Err(SealError::Size(at)),
+        Err(AppendError::Io(e)) => return Err(SealError::Failed(io_failure(e))),
+    };
+    let failed = |e| SealError::Failed(io_failure(e));
+    let head = media.blobs.head(&hash, 64).await.map_err(failed)?;
+    let examined = if images::looks_like_image(&head) {
+        let bytes = media.blobs.read(&hash).await.map_err(failed)?;
+        images::examine_off_thread(bytes).await
     } else {
         None
     };
@@ -249,7 +269,7 @@ async fn seal(media: &Media, file: &StoredFile) -> Result<SealedFile, ApiFailure
         Some(image) => SealedFile {
             hash,
             mime: image.mime.to_owned(),
-            thumb: Some(media.blobs.put(&image.thumb).await.map_err(io_failure)?),
+            thumb: Some(media.blobs.put(&image.thumb).await.map_err(failed)?),
             width: Some(image.width),
             height: Some(image.height),
         },
@@ -276,9 +296,10 @@ pub async fn discard(
     };
     media.blobs.discard(&file.id).await.map_err(io_failure)?;
     for hash in file.hash.iter().chain(file.thumb.iter()) {
-        if !state.store.blob_in_use(hash).await? {
-            media.blobs.delete(hash).await.map_err(io_failure)?;
-        }
+        media
+            .release(state.store.as_ref(), hash)
+            .await
+            .map_err(collect_failure)?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -322,19 +343,33 @@ async fn serve(
         let inline = file.mime.starts_with("image/");
         (hash, Some(file.mime.clone()), inline)
     };
-    let (blob, len) = media.blobs.open(&hash).await.map_err(io_failure)?;
     let mime = match mime {
         Some(mime) => mime,
         None => {
-            let head = media.blobs.read(&hash).await.map_err(io_failure)?;
-            thumb_mime(&head[..head.len().min(16)]).to_owned()
+            let head = media.blobs.head(&hash, 16).await.map_err(io_failure)?;
+            thumb_mime(&head).to_owned()
         }
     };
-    let mut response = Body::from_stream(ReaderStream::new(blob)).into_response();
+    // A reader's copy is checked again on each use (cheaply: the content's hash is its tag),
+    // so a file stops being shown once its message is deleted or its reader left the room.
+    let etag = format!("\"{hash}\"");
+    let current = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|tag| tag.as_bytes() == etag.as_bytes());
+    let mut response = if current {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let (blob, len) = media.blobs.open(&hash).await.map_err(io_failure)?;
+        let mut response = Body::from_stream(ReaderStream::new(blob)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        response
+    };
     let out = response.headers_mut();
     let value = |text: &str| HeaderValue::from_str(text).map_err(|_| ApiFailure::Internal);
     out.insert(header::CONTENT_TYPE, value(&mime)?);
-    out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    out.insert(header::ETAG, value(&etag)?);
     out.insert(
         header::CONTENT_DISPOSITION,
         value(&disposition(&file.name, inline))?,
@@ -351,11 +386,9 @@ async fn serve(
         header::HeaderName::from_static("cross-origin-resource-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    // The same id always names the same bytes; a reader's copy may be reused for a day (a
-    // deleted message's file is no longer served, but a copy already seen stays seen).
     out.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400"),
+        HeaderValue::from_static("private, no-cache"),
     );
     Ok(response)
 }
@@ -383,6 +416,11 @@ fn playable_audio(declared: &str) -> Option<&'static str> {
     PLAYABLE_AUDIO
         .into_iter()
         .find(|audio| audio.eq_ignore_ascii_case(base))
+}
+
+pub(super) fn collect_failure(e: super::CollectError) -> ApiFailure {
+    tracing::error!(error = %e, "media store failure");
+    ApiFailure::Internal
 }
 
 pub(super) fn io_failure(e: std::io::Error) -> ApiFailure {

@@ -39,9 +39,8 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFail
 
 /// Makes the picture and stores it; returns its hash.
 async fn store_picture(media: &Media, image: Bytes) -> Result<String, ApiFailure> {
-    let picture = tokio::task::spawn_blocking(move || images::avatar(&image))
+    let picture = images::avatar_off_thread(image.to_vec())
         .await
-        .map_err(|_| ApiFailure::Internal)?
         .ok_or_else(|| {
             ApiFailure::BadRequest("a picture must be a PNG, JPEG, GIF or WebP image".to_owned())
         })?;
@@ -50,10 +49,11 @@ async fn store_picture(media: &Media, image: Bytes) -> Result<String, ApiFailure
 
 /// Deletes a replaced picture's bytes unless something else holds the same.
 async fn release(state: &AppState, media: &Media, old: Option<String>) -> Result<(), ApiFailure> {
-    if let Some(old) = old
-        && !state.store.blob_in_use(&old).await?
-    {
-        media.blobs.delete(&old).await.map_err(io_failure)?;
+    if let Some(old) = old {
+        media
+            .release(state.store.as_ref(), &old)
+            .await
+            .map_err(super::api::collect_failure)?;
     }
     Ok(())
 }

@@ -7,6 +7,27 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
+/// Images decoded at once: each may take up to [`MAX_ALLOC`] of memory.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// [`examine`] on the blocking pool, at most two at a time.
+pub async fn examine_off_thread(bytes: Vec<u8>) -> Option<Examined> {
+    let _permit = DECODING.acquire().await.ok()?;
+    tokio::task::spawn_blocking(move || examine(&bytes))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// [`avatar`] on the blocking pool, at most two at a time.
+pub async fn avatar_off_thread(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    let _permit = DECODING.acquire().await.ok()?;
+    tokio::task::spawn_blocking(move || avatar(&bytes))
+        .await
+        .ok()
+        .flatten()
+}
+
 /// The thumbnail fits in this square.
 pub const THUMB_MAX: u32 = 480;
 /// Pictures of accounts and rooms are squares this wide.
@@ -14,7 +35,7 @@ pub const AVATAR_SIDE: u32 = 256;
 /// Images larger than this on either side are kept as plain files.
 const MAX_SIDE: u32 = 16_384;
 /// Memory the decoder may take.
-const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+const MAX_ALLOC: u64 = 256 * 1024 * 1024;
 
 /// A recognised image.
 #[derive(Debug)]

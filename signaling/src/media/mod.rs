@@ -41,6 +41,8 @@ pub const UNSENT_KEPT_MS: i64 = 24 * 3600 * 1000;
 const COLLECT_EVERY: Duration = Duration::from_secs(600);
 /// Rows collected per round.
 const COLLECT_BATCH: u32 = 100;
+/// How often the whole store is swept for blobs no row names.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// The media store of this process.
 pub struct Media {
@@ -49,6 +51,9 @@ pub struct Media {
     pub max_file: u64,
     /// All of one account's files, in bytes.
     pub quota: u64,
+    /// How long a blob is kept after it was stored even if no row names it: an upload of the
+    /// same content names it only after storing its bytes (see `BlobStore::delete`).
+    pub grace: Duration,
     /// Uploads a request of this process is writing to: a second request for one of them is
     /// refused, so two chunks never interleave.
     writing: Mutex<HashSet<String>>,
@@ -57,11 +62,12 @@ pub struct Media {
 }
 
 impl Media {
-    pub fn new(blobs: Arc<dyn BlobStore>, max_file: u64, quota: u64) -> Self {
+    pub fn new(blobs: Arc<dyn BlobStore>, max_file: u64, quota: u64, grace: Duration) -> Self {
         Self {
             blobs,
             max_file,
             quota,
+            grace,
             writing: Mutex::new(HashSet::new()),
             released: Notify::new(),
         }
@@ -80,6 +86,15 @@ impl Media {
     pub fn wake_collector(&self) {
         self.released.notify_one();
     }
+
+    /// Deletes the blob `hash` if no row names it and it is past its grace (the sweep takes
+    /// it later otherwise).
+    pub async fn release(&self, store: &dyn Storage, hash: &str) -> Result<(), CollectError> {
+        if !store.blob_in_use(hash).await? {
+            self.blobs.delete(hash, self.grace).await?;
+        }
+        Ok(())
+    }
 }
 
 pub struct WritingGuard<'a> {
@@ -95,15 +110,25 @@ impl Drop for WritingGuard<'_> {
 }
 
 /// Removes released files and stale uploads, and the blobs nobody names any more, until
-/// `shutdown`.
+/// `shutdown`; every [`SWEEP_EVERY`] (and at start) it also sweeps blobs no row names that a
+/// round could not delete (within their grace, or left by a crash).
 pub async fn run_collector(
     store: Arc<dyn Storage>,
     media: Arc<Media>,
     shutdown: CancellationToken,
 ) {
+    let mut swept = None::<std::time::Instant>;
     loop {
         if let Err(e) = collect(store.as_ref(), &media, now_ms() - UNSENT_KEPT_MS).await {
             tracing::warn!(error = %e, "could not collect files left on the server");
+        }
+        if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+            swept = Some(std::time::Instant::now());
+            match sweep(store.as_ref(), &media).await {
+                Ok(0) => {}
+                Ok(gone) => tracing::info!(gone, "blobs no row names were deleted"),
+                Err(e) => tracing::warn!(error = %e, "could not sweep the media store"),
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -128,15 +153,24 @@ pub async fn collect(
             media.blobs.discard(&file.id).await?;
             for hash in file.hash.iter().chain(file.thumb.iter()) {
                 // Another row may hold the same content (the store is content-addressed).
-                if !store.blob_in_use(hash).await? {
-                    media.blobs.delete(hash).await?;
-                }
+                media.release(store, hash).await?;
             }
         }
         if gone.len() < COLLECT_BATCH as usize {
             return Ok(total);
         }
     }
+}
+
+/// Deletes the blobs past their grace that no row names; returns how many.
+pub async fn sweep(store: &dyn Storage, media: &Media) -> Result<usize, CollectError> {
+    let mut gone = 0;
+    for hash in media.blobs.older_than(media.grace).await? {
+        if !store.blob_in_use(&hash).await? && media.blobs.delete(&hash, media.grace).await? {
+            gone += 1;
+        }
+    }
+    Ok(gone)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -213,7 +213,7 @@ pub async fn image(
     out.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
     out.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=86400"),
+        HeaderValue::from_static("private, max-age=3600"),
     );
     out.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -254,10 +254,9 @@ async fn fetch_image(previews: &Previews, url: &url::Url) -> Option<Vec<u8>> {
         return None;
     }
     let bytes = read_at_most(response, MAX_IMAGE).await?;
-    tokio::task::spawn_blocking(move || images::examine(&bytes).map(|found| found.thumb))
+    images::examine_off_thread(bytes)
         .await
-        .ok()
-        .flatten()
+        .map(|found| found.thumb)
 }
 
 fn is_type(response: &reqwest::Response, prefix: &str) -> bool {

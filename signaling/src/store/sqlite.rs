@@ -211,9 +211,12 @@ async fn apply(
         Draft::Delete { target } => {
             // Its file goes with it: the garbage collector removes the row and the blobs
             // nothing else names (see `crate::media`).
+            // (Unless another message of the sender's carries the same upload.)
             sqlx::query(
-                "UPDATE attachments SET released = 1 WHERE id =
-                     (SELECT attachment_id FROM events WHERE room_id = ? AND seq = ?)",
+                "UPDATE attachments SET released = 1
+                 WHERE id = (SELECT attachment_id FROM events WHERE room_id = ?1 AND seq = ?2)
+                   AND NOT EXISTS (SELECT 1 FROM events o WHERE o.attachment_id = attachments.id
+                                   AND NOT (o.room_id = ?1 AND o.seq = ?2))",
             )
             .bind(&room.0)
             .bind(target.0)

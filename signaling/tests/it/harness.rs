@@ -78,6 +78,8 @@ impl TestServer {
         config.auth_attempts_per_minute = 1000;
         config.user_events_per_second = 100_000;
         config.presence_grace_ms = 300;
+        // Unused blobs go at once, so tests see the store as the collector leaves it.
+        config.media_grace_secs = 0;
         configure(&mut config);
         config
     }

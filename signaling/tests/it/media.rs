@@ -213,7 +213,8 @@ async fn a_file_left_for_a_room_resumes_and_reaches_its_members_only() {
             .starts_with("attachment;")
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["cache-control"], "private, max-age=86400");
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
     assert!(
         headers["content-security-policy"]
             .to_str()
@@ -221,6 +222,16 @@ async fn a_file_left_for_a_room_resumes_and_reaches_its_members_only() {
             .starts_with("sandbox")
     );
     assert_eq!(fetched.bytes().await.unwrap().as_ref(), content.as_slice());
+    // A copy the reader has is confirmed without the bytes.
+    let again = server
+        .http
+        .get(format!("{}{path}", server.base))
+        .header("Cookie", &bob.cookie)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 
     // Someone outside the room, and someone not logged in, get nothing.
     assert_eq!(get(&server, Some(&carol.cookie), &path).await.status(), 404);
@@ -458,7 +469,8 @@ async fn a_crash_between_upload_and_message_leaves_nothing_anyone_else_sees() {
         .await
         .unwrap();
     let blobs = signaling::media::blobs::FsBlobs::open(&server.dir.path().join("media")).unwrap();
-    let media = signaling::media::Media::new(std::sync::Arc::new(blobs), 1 << 20, 1 << 20);
+    let media =
+        signaling::media::Media::new(std::sync::Arc::new(blobs), 1 << 20, 1 << 20, Duration::ZERO);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

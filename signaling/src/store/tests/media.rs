@@ -200,6 +200,34 @@ pub(super) async fn deleted_messages_and_stale_uploads_are_collected(store: Arc<
         store.blob_in_use("same").await.unwrap(),
         "the fresh upload holds it"
     );
+
+    // Two messages that raced to carry one upload: deleting one leaves the other its file.
+    let fresh = store.stored_file("fresh").await.unwrap().unwrap();
+    let mut carried = Vec::new();
+    for key in ["t1", "t2"] {
+        let draft = Draft::Message {
+            body: String::new(),
+            reply_to: None,
+            mentions: Vec::new(),
+            attachment: Some(fresh.attachment()),
+        };
+        let event = store
+            .append(&room, &ann, Some(&ClientMsgId(key.into())), draft, 50)
+            .await
+            .unwrap();
+        carried.push(event.seq);
+    }
+    for (key, target, readable) in [("d2", carried[0], true), ("d3", carried[1], false)] {
+        let delete = Draft::Delete { target };
+        store
+            .append(&room, &ann, Some(&ClientMsgId(key.into())), delete, 60)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.readable_file("fresh", bo.id).await.unwrap().is_some(),
+            readable
+        );
+    }
     let gone = store.collect_files(2_000, 100).await.unwrap();
     assert_eq!(gone.len(), 1);
     assert!(!store.blob_in_use("same").await.unwrap());
