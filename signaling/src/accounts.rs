@@ -170,6 +170,7 @@ pub async fn login(
     let found = state.store.find_user(&creds.username).await?;
     let stored_hash = found.as_ref().map(|u| u.password_hash.clone());
     if !state.hasher.verify(creds.password, stored_hash).await? {
+        metrics::counter!("chat_login_failures_total").increment(1);
         if attempt.failed() {
             tracing::warn!(username = ?creds.username, %client, "failed log-in; the account's log-in is now throttled");
         } else {

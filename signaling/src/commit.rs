@@ -126,8 +126,18 @@ async fn commit(
     messages: &[PendingMessage],
 ) -> Vec<Result<Appended, WriteError>> {
     let now = crate::now_ms();
+    let started = std::time::Instant::now();
+    metrics::histogram!("chat_commit_batch_size").record(messages.len() as f64);
     match store.append_messages(messages, now).await {
-        Ok(results) => results.into_iter().map(Ok).collect(),
+        Ok(results) => {
+            metrics::histogram!("chat_commit_seconds").record(started.elapsed().as_secs_f64());
+            let stored = results
+                .iter()
+                .filter(|r| matches!(r, Appended::New(_)))
+                .count();
+            metrics::counter!("chat_messages_stored_total").increment(stored as u64);
+            results.into_iter().map(Ok).collect()
+        }
         Err(e) if messages.len() == 1 => {
             tracing::error!(error = %e, "message not stored");
             vec![Err(WriteError::Store)]

@@ -153,6 +153,11 @@ pub struct Config {
     #[arg(long, env = "CHAT_UPLOAD_QUOTA_MB", default_value_t = 500)]
     pub upload_quota_mb: u64,
 
+    /// Serve Prometheus metrics at `/metrics` to scrapers that send `Authorization: Bearer
+    /// <this token>` (docs/OPERATIONS.md). Off when not set.
+    #[arg(long, env = "CHAT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Show previews of links in messages: the server fetches the page's title, description
     /// and image (never from private, loopback or link-local addresses). Off by default; leave
     /// it off where the server must not reach the internet, or links must not be visited.

@@ -22,6 +22,7 @@ pub mod hub;
 pub mod listener;
 pub mod login_throttle;
 pub mod media;
+pub mod metrics;
 pub mod outbound;
 pub mod passkeys;
 pub mod presence;
@@ -198,6 +199,11 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         store: store.clone(),
         push,
         media: media.clone(),
+        metrics: config
+            .metrics_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(metrics::MetricsAccess::new),
         previews: config
             .link_previews
             .then(|| Arc::new(previews::Previews::new(config.link_previews_allow_private))),

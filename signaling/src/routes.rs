@@ -2,8 +2,8 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, blocks, deletion, devices, export, media, passkeys, previews, push, security_headers,
-    sso, threads, two_factor, ws,
+    accounts, blocks, deletion, devices, export, media, metrics, passkeys, previews, push,
+    security_headers, sso, threads, two_factor, ws,
 };
 use axum::Router;
 use axum::body::Body;
@@ -115,6 +115,7 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .merge(api)
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::scrape))
         .fallback(move |request: Request| serve_frontend(frontend.clone(), request))
         .with_state(state)
         .layer(middleware::from_fn(cache_policy))

@@ -20,6 +20,8 @@ pub struct Shared {
     pub push: Option<Arc<crate::push::Pusher>>,
     /// Files left on the server (`None` only where its directory could not be opened).
     pub media: Option<Arc<crate::media::Media>>,
+    /// Who may scrape `/metrics` (`None` unless `--metrics-token`).
+    pub metrics: Option<crate::metrics::MetricsAccess>,
     /// Link previews (`None` unless `--link-previews`).
     pub previews: Option<Arc<crate::previews::Previews>>,
     /// This process's sockets.

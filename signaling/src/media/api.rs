@@ -239,7 +239,10 @@ pub async fn append(
         Err(SealError::Failed(failure)) => return Err(failure),
     };
     // Already sealed by a racing request: that one's row stands; this blob is swept if unused.
-    state.store.seal_upload(&file.id, &sealed).await?;
+    if state.store.seal_upload(&file.id, &sealed).await? {
+        metrics::counter!("chat_uploads_total").increment(1);
+        metrics::counter!("chat_upload_bytes_total").increment(file.size);
+    }
     let file = own_upload(&state, &authed, &id).await?;
     Ok(Json(progress(media, &file).await?))
 }

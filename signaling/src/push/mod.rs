@@ -157,6 +157,12 @@ async fn deliver(
             &push,
         )
         .await;
+        let outcome = match &sent {
+            Ok(()) => "sent",
+            Err(send::SendError::Gone) => "gone",
+            Err(_) => "failed",
+        };
+        metrics::counter!("chat_pushes_total", "outcome" => outcome).increment(1);
         match sent {
             Ok(()) => tracing::debug!(user = target.user.id.0, "push sent"),
             Err(

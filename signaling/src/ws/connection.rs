@@ -96,6 +96,7 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
         typing: TypingThrottle::default(),
     };
     tracing::debug!(user = ctx.authed.user.0, "socket open");
+    metrics::gauge!("chat_sockets_connected").increment(1.0);
     let ending = serve(
         socket,
         &state,
@@ -105,6 +106,21 @@ pub async fn run(socket: WebSocket, state: AppState, authed: Authed) {
     )
     .await;
     tracing::debug!(user = ctx.authed.user.0, ?ending, "socket closed");
+    metrics::gauge!("chat_sockets_connected").decrement(1.0);
+    let reason = match ending {
+        Ending::ClientLeft => "client_left",
+        Ending::Broken => "broken",
+        Ending::Close(code, _) => match code {
+            close::LOGGED_OUT => "logged_out",
+            close::IDLE => "idle",
+            close::TOO_SLOW => "too_slow",
+            1001 => "shutdown",
+            1008 => "policy",
+            1009 => "too_big",
+            _ => "server_error",
+        },
+    };
+    metrics::counter!("chat_disconnects_total", "reason" => reason).increment(1);
     let departure = state.hub.unregister(ctx.conn);
     super::calls::socket_closed(&state, ctx.conn).await;
     presence::socket_closed(&state, ctx.authed.user, &ctx.authed.username, departure).await;

@@ -15,6 +15,7 @@ mod live;
 mod login_memory;
 mod media;
 mod messaging;
+mod metrics;
 mod operations;
 mod passkeys;
 mod previews;
