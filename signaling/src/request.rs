@@ -79,6 +79,19 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
     })
 }
 
+/// [`authenticate`], charging the request to the user's frame quota (the same one socket
+/// frames use): for HTTP reads and writes that are not log-ins.
+pub async fn authenticate_metered(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Authed, ApiFailure> {
+    let authed = authenticate(state, headers).await?;
+    if state.user_frame_limiter.check_key(&authed.user).is_err() {
+        return Err(ApiFailure::RateLimited);
+    }
+    Ok(authed)
+}
+
 /// The address that rate limits are counted against.
 ///
 /// Behind a reverse proxy every request comes from the proxy, so with `trust_forwarded_for` the

@@ -4,7 +4,7 @@
 //! members of the room.
 
 use crate::error::ApiFailure;
-use crate::request::authenticate;
+use crate::request::authenticate_metered;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -29,10 +29,7 @@ pub struct PageQuery {
 
 /// Who asks, if they may read `room`: a member, within their quota.
 async fn reader(state: &AppState, headers: &HeaderMap, room: &RoomId) -> Result<(), ApiFailure> {
-    let authed = authenticate(state, headers).await?;
-    if state.user_frame_limiter.check_key(&authed.user).is_err() {
-        return Err(ApiFailure::RateLimited);
-    }
+    let authed = authenticate_metered(state, headers).await?;
     // A room I am not in looks the same as one that does not exist.
     match state.store.membership(room, authed.user).await? {
         Some(_) => Ok(()),

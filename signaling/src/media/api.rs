@@ -8,7 +8,7 @@ use super::images::{self, thumb_mime};
 use super::{MAX_CHUNK, MAX_OPEN_UPLOADS, Media, blobs::AppendError};
 use crate::error::ApiFailure;
 use crate::now_ms;
-use crate::request::{Authed, authenticate, check_origin};
+use crate::request::{Authed, authenticate_metered, check_origin};
 use crate::state::AppState;
 use crate::store::{SealedFile, StoredFile, UploadRefused};
 use axum::Json;
@@ -27,9 +27,6 @@ use tokio_util::io::ReaderStream;
 
 /// Where a chunk starts (the tus protocol's name for it).
 const UPLOAD_OFFSET: &str = "upload-offset";
-/// What a served file may do if a browser opens it as a page: nothing.
-const FILE_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; \
-     style-src 'unsafe-inline'";
 /// Audio types played in the page as they are declared (voice notes); anything else that is
 /// not a recognised image is served as bytes to download.
 const PLAYABLE_AUDIO: [&str; 7] = [
@@ -63,21 +60,12 @@ fn media(state: &AppState) -> Result<&Media, ApiFailure> {
     }
 }
 
-/// Who asks, within their request quota.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
-    let authed = authenticate(state, headers).await?;
-    if state.user_frame_limiter.check_key(&authed.user).is_err() {
-        return Err(ApiFailure::RateLimited);
-    }
-    Ok(authed)
-}
-
 pub async fn limits(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<MediaLimits>, ApiFailure> {
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     Ok(Json(MediaLimits {
         max_file: media.max_file,
         quota: media.quota,
@@ -94,7 +82,7 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<Upload>), ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let Json(new) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     let room = RoomId(room);
     match state.store.membership(&room, authed.user).await? {
@@ -182,7 +170,7 @@ pub async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<Upload>, ApiFailure> {
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let file = own_upload(&state, &authed, &id).await?;
     Ok(Json(progress(media, &file).await?))
 }
@@ -195,7 +183,7 @@ pub async fn append(
 ) -> Result<Json<Upload>, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let offset = headers
         .get(UPLOAD_OFFSET)
         .and_then(|v| v.to_str().ok())
@@ -293,7 +281,7 @@ pub async fn discard(
 ) -> Result<StatusCode, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let Some(file) = state.store.discard_upload(&id, authed.user).await? else {
         return Err(ApiFailure::NotFound);
     };
@@ -332,7 +320,7 @@ async fn serve(
     thumbnail: bool,
 ) -> Result<Response, ApiFailure> {
     let media = media(state)?;
-    let authed = caller(state, headers).await?;
+    let authed = authenticate_metered(state, headers).await?;
     let file = state
         .store
         .readable_file(id, authed.user)
@@ -371,27 +359,11 @@ async fn serve(
     };
     let out = response.headers_mut();
     let value = |text: &str| HeaderValue::from_str(text).map_err(|_| ApiFailure::Internal);
-    out.insert(header::CONTENT_TYPE, value(&mime)?);
+    super::protect_served(out, value(&mime)?, "private, no-cache");
     out.insert(header::ETAG, value(&etag)?);
     out.insert(
         header::CONTENT_DISPOSITION,
         value(&disposition(&file.name, inline))?,
-    );
-    out.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    out.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(FILE_POLICY),
-    );
-    out.insert(
-        header::HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
-    out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
     );
     Ok(response)
 }

@@ -11,7 +11,7 @@
 use super::images;
 use super::{Media, api::io_failure};
 use crate::error::ApiFailure;
-use crate::request::{Authed, authenticate, check_origin};
+use crate::request::{Authed, authenticate_metered, check_origin};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -23,18 +23,9 @@ use shared::rooms::RoomKind;
 
 /// Largest image a picture may be made from.
 pub const MAX_PICTURE_BYTES: usize = 8 * 1024 * 1024;
-const PICTURE_POLICY: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'";
 
 fn media(state: &AppState) -> Result<&Media, ApiFailure> {
     state.media.as_deref().ok_or(ApiFailure::NotFound)
-}
-
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
-    let authed = authenticate(state, headers).await?;
-    if state.user_frame_limiter.check_key(&authed.user).is_err() {
-        return Err(ApiFailure::RateLimited);
-    }
-    Ok(authed)
 }
 
 /// Makes the picture and stores it; returns its hash.
@@ -65,7 +56,7 @@ pub async fn set_mine(
 ) -> Result<StatusCode, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let hash = store_picture(media, image).await?;
     let old = state
         .store
@@ -81,7 +72,7 @@ pub async fn remove_mine(
 ) -> Result<StatusCode, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let old = state.store.set_user_avatar(authed.user, None).await?;
     release(&state, media, old).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -93,7 +84,7 @@ pub async fn of_user(
     Path(username): Path<String>,
 ) -> Result<Response, ApiFailure> {
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let hash = state
         .store
         .user_avatar(&username, authed.user, !state.open_directory)
@@ -129,7 +120,7 @@ pub async fn set_room(
 ) -> Result<StatusCode, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let room = RoomId(room);
     room_of(&state, &authed, &room, true).await?;
     let hash = store_picture(media, image).await?;
@@ -145,7 +136,7 @@ pub async fn remove_room(
 ) -> Result<StatusCode, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let room = RoomId(room);
     room_of(&state, &authed, &room, true).await?;
     let old = state.store.set_room_avatar(&room, None).await?;
@@ -159,7 +150,7 @@ pub async fn of_room(
     Path(room): Path<String>,
 ) -> Result<Response, ApiFailure> {
     let media = media(&state)?;
-    let authed = caller(&state, &headers).await?;
+    let authed = authenticate_metered(&state, &headers).await?;
     let room = RoomId(room);
     let name = room_of(&state, &authed, &room, false).await?;
     let hash = state.store.room_avatar(&room).await?;
@@ -194,20 +185,10 @@ async fn picture(
         Body::from(body).into_response()
     };
     let out = response.headers_mut();
-    let value = |text: &str| HeaderValue::from_str(text).map_err(|_| ApiFailure::Internal);
-    out.insert(header::ETAG, value(&etag)?);
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    super::protect_served(out, HeaderValue::from_static(mime), "private, no-cache");
     out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
-    out.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    out.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PICTURE_POLICY),
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(|_| ApiFailure::Internal)?,
     );
     Ok(response)
 }

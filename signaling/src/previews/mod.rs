@@ -17,7 +17,7 @@ use crate::error::ApiFailure;
 use crate::media::images;
 use crate::now_ms;
 use crate::outbound;
-use crate::request::authenticate;
+use crate::request::authenticate_metered;
 use crate::state::AppState;
 use crate::store::LinkPreview;
 use axum::Json;
@@ -119,10 +119,7 @@ async fn preview_of(
     asked: &Asked,
 ) -> Result<LinkPreview, ApiFailure> {
     let previews = state.previews.as_deref().ok_or(ApiFailure::NotFound)?;
-    let authed = authenticate(state, headers).await?;
-    if state.user_frame_limiter.check_key(&authed.user).is_err() {
-        return Err(ApiFailure::RateLimited);
-    }
+    let authed = authenticate_metered(state, headers).await?;
     let url = url::Url::parse(&asked.url)
         .ok()
         .filter(|u| {
@@ -209,15 +206,10 @@ pub async fn image(
     let bytes = preview.image.ok_or(ApiFailure::NotFound)?;
     let mime = images::thumb_mime(&bytes[..bytes.len().min(16)]);
     let mut response = Body::from(bytes).into_response();
-    let out = response.headers_mut();
-    out.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    out.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+    crate::media::protect_served(
+        response.headers_mut(),
+        HeaderValue::from_static(mime),
+        "private, max-age=3600",
     );
     Ok(response)
 }

@@ -3,7 +3,7 @@
 //! 1), so turning a row into an [`Event`] or a draft into column values is written once. The
 //! SQL around it differs (placeholders, JSON arrays or `UNNEST`), so each store keeps its own.
 
-use super::{Draft, NamedUser, StoreError};
+use super::{Draft, NamedUser, StoreError, StoredFile, UserId};
 use shared::events::{Attachment, Event, EventKind, Reaction, Role};
 use shared::rooms::{NotifyLevel, Preview, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
@@ -118,6 +118,32 @@ where
         client_id: row.get::<Option<String>, _>(3).map(ClientMsgId),
         kind,
     })
+}
+
+/// Reads a file left on the server selected as the stores' media queries select it: id,
+/// owner, room, name, size, type, hash, thumbnail, width, height, released, created, carried.
+pub(super) fn file_from_row<R>(row: &R) -> StoredFile
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    StoredFile {
+        id: row.get(0),
+        owner: UserId(row.get(1)),
+        room: RoomId(row.get(2)),
+        name: row.get(3),
+        size: row.get::<i64, _>(4).max(0).unsigned_abs(),
+        mime: row.get(5),
+        hash: row.get(6),
+        thumb: row.get(7),
+        width: dimension(row.get(8)),
+        height: dimension(row.get(9)),
+        released: row.get::<i64, _>(10) != 0,
+        created_ms: row.get(11),
+        carried: row.get::<i64, _>(12) != 0,
+    }
 }
 
 fn dimension(pixels: Option<i64>) -> Option<u32> {

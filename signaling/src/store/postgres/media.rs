@@ -1,40 +1,18 @@
 //! Files left on the server, on PostgreSQL (see migration 0018 and `crate::media`).
 
+use crate::store::columns::file_from_row;
 use crate::store::{SealedFile, StoreError, StoredFile, UploadRefused, UserId};
 use shared::RoomId;
-use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
 const COLUMNS: &str = "a.id, a.user_id, a.room_id, a.name, a.size, a.mime, a.hash, a.thumb,
     a.width, a.height, a.released, a.created_at,
     (EXISTS (SELECT 1 FROM events e WHERE e.attachment_id = a.id))::INT::BIGINT";
 
-/// [`COLUMNS`] for a `RETURNING` clause (SQLite takes no table alias there); a deleted row is
+/// [`COLUMNS`], in the order [`file_from_row`] reads them, for a `RETURNING` clause (SQLite takes no table alias there); a deleted row is
 /// carried by no message.
 const RETURNED: &str = "id, user_id, room_id, name, size, mime, hash, thumb, width, height,
     released, created_at, 0::BIGINT";
-
-fn file_from_row(row: &PgRow) -> StoredFile {
-    let dimension = |i: usize| {
-        row.get::<Option<i64>, _>(i)
-            .and_then(|p| u32::try_from(p).ok())
-    };
-    StoredFile {
-        id: row.get(0),
-        owner: UserId(row.get(1)),
-        room: RoomId(row.get(2)),
-        name: row.get(3),
-        size: row.get::<i64, _>(4).max(0).unsigned_abs(),
-        mime: row.get(5),
-        hash: row.get(6),
-        thumb: row.get(7),
-        width: dimension(8),
-        height: dimension(9),
-        released: row.get::<i64, _>(10) != 0,
-        created_ms: row.get(11),
-        carried: row.get::<i64, _>(12) != 0,
-    }
-}
 
 fn bytes(size: u64) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX)
