@@ -14,6 +14,7 @@ setup_cluster_tools
 say "format and lints"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
+python3 scripts/pg-admin.py --check
 cargo clippy --locked -p shared -p client-core -p signaling -p peer -p loadgen --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 

@@ -312,8 +312,10 @@ impl ChatClient {
                 events,
                 complete,
                 last_seq,
+                floor,
             } => {
                 if let Some(t) = self.timelines.get_mut(&room) {
+                    t.apply_floor(floor);
                     let next = t.apply_history(before, events, complete, last_seq);
                     self.persist(&room);
                     if let Some(next) = next {
@@ -325,9 +327,11 @@ impl ChatClient {
                 room,
                 events,
                 up_to_date,
+                floor,
                 ..
             } => {
                 if let Some(t) = self.timelines.get_mut(&room) {
+                    t.apply_floor(floor);
                     let next = t.apply_catch_up(events, up_to_date);
                     self.persist(&room);
                     if let Some(next) = next {

@@ -41,6 +41,10 @@ impl MemoryStore {
     }
 
     pub fn save_room(&mut self, room: &RoomId, changes: &Changes) {
+        if let Some(floor) = changes.forget_through {
+            self.messages
+                .retain(|(r, seq), _| r != room || *seq > floor);
+        }
         for entry in &changes.entries {
             if let Some(seq) = entry.id {
                 self.messages.insert((room.clone(), seq), entry.clone());

@@ -158,6 +158,8 @@ pub struct Changes {
     /// Operations on messages not in memory; storage applies them to its copies.
     pub unloaded_operations: Vec<Event>,
     pub state: RoomState,
+    /// Retention deleted the room's events up to this seq: storage drops its copies of them.
+    pub forget_through: Option<Seq>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,6 +180,10 @@ pub struct Timeline {
     saved_state: RoomState,
     /// More messages older than the loaded ones are in local storage.
     pub more_stored: bool,
+    /// The room's history starts after this seq (retention deleted the rest).
+    floor: Seq,
+    /// A floor that moved since the last `take_changes`.
+    forget_through: Option<Seq>,
 }
 
 impl Timeline {
@@ -219,6 +225,24 @@ impl Timeline {
     /// Whether a re-sync is under way (its pages have not all arrived).
     pub fn is_catching_up(&self) -> bool {
         self.catching_up
+    }
+
+    /// The server's retention deleted every event up to `floor`: copies of them go, here and
+    /// (through [`Changes::forget_through`]) in storage, and a cursor below it moves up to it,
+    /// since nothing before it will ever be served.
+    pub fn apply_floor(&mut self, floor: Seq) {
+        if floor <= self.floor {
+            return;
+        }
+        self.floor = floor;
+        self.forget_through = Some(floor);
+        self.entries.retain(|e| e.id.is_none_or(|id| id > floor));
+        self.dirty.retain(|seq| *seq > floor);
+        if let Some(cursor) = self.synced_up_to
+            && cursor < floor
+        {
+            self.synced_up_to = Some(floor);
+        }
     }
 
     /// A page of history: the newest page (`before` is `None`) or an older one. `last_seq` is
@@ -379,6 +403,7 @@ impl Timeline {
         if self.dirty.is_empty()
             && self.acked.is_empty()
             && self.unloaded_operations.is_empty()
+            && self.forget_through.is_none()
             && state == self.saved_state
         {
             return None;
@@ -396,6 +421,7 @@ impl Timeline {
             acked: std::mem::take(&mut self.acked),
             unloaded_operations: std::mem::take(&mut self.unloaded_operations),
             state,
+            forget_through: self.forget_through.take(),
         })
     }
 

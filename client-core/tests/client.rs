@@ -93,6 +93,7 @@ fn online_client(store: &mut MemoryStore, last_seq: i64) -> ChatClient {
             events: vec![],
             complete: true,
             last_seq: Seq(last_seq),
+            floor: Seq(0),
         },
         0,
     );
@@ -310,6 +311,7 @@ fn a_reload_keeps_what_storage_kept_and_nothing_is_shown_twice() {
             events: vec![message(3, "me", "c2", "unsent")],
             up_to_date: true,
             after: Seq(2),
+            floor: Seq(0),
         },
         11,
     );
@@ -345,6 +347,7 @@ fn catch_up_pages_follow_each_other_and_a_refused_page_is_asked_again() {
             events: page,
             up_to_date: false,
             after: Seq(5),
+            floor: Seq(0),
         },
         0,
     );
@@ -687,4 +690,73 @@ fn a_live_message_of_someone_else_in_the_open_room_is_announced_once() {
         assert!(!out.contains(&Output::Changed(View::Announcement)));
     }
     assert_eq!(client.announcement(), "ann: hi there");
+}
+
+#[test]
+fn messages_the_server_expired_leave_the_timeline_and_storage_on_catch_up() {
+    let mut store = MemoryStore::default();
+    let mut client = online_client(&mut store, 0);
+    let page: Vec<Event> = (1..=5)
+        .map(|s| message(s, "bob", &format!("b{s}"), &format!("m{s}")))
+        .collect();
+    let out = client.on_server(
+        ServerMessage::CaughtUp {
+            room: RoomId::lobby(),
+            after: Seq(0),
+            events: page,
+            up_to_date: true,
+            floor: Seq(0),
+        },
+        0,
+    );
+    apply(&mut store, &out);
+    let shown = |c: &ChatClient| -> Vec<String> {
+        c.timeline(&RoomId::lobby())
+            .unwrap()
+            .entries()
+            .iter()
+            .map(|e| e.body.clone())
+            .collect()
+    };
+    assert_eq!(shown(&client), ["m1", "m2", "m3", "m4", "m5"]);
+    // Away; meanwhile the server's retention deleted seqs 1..=3 and a new message came.
+    client.disconnected();
+    let out = client.on_server(welcome("me", 6), 1);
+    apply(&mut store, &out);
+    assert!(sends(&out).contains(&ClientMessage::CatchUp {
+        room: RoomId::lobby(),
+        after: Seq(5),
+        limit: 50
+    }));
+    let out = client.on_server(
+        ServerMessage::CaughtUp {
+            room: RoomId::lobby(),
+            after: Seq(5),
+            events: vec![message(6, "bob", "b6", "m6")],
+            up_to_date: true,
+            floor: Seq(3),
+        },
+        2,
+    );
+    apply(&mut store, &out);
+    assert_eq!(shown(&client), ["m4", "m5", "m6"]);
+    let (stored, more) = store.messages(&RoomId::lobby(), None, 50);
+    let stored: Vec<i64> = stored.iter().filter_map(|e| e.id).map(|s| s.0).collect();
+    assert_eq!(stored, [4, 5, 6], "the offline copy lets them go too");
+    assert!(!more);
+    // A floor seen again changes nothing.
+    let out = client.on_server(
+        ServerMessage::CaughtUp {
+            room: RoomId::lobby(),
+            after: Seq(6),
+            events: vec![],
+            up_to_date: true,
+            floor: Seq(3),
+        },
+        3,
+    );
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::SaveRoom { changes, .. } if changes.forget_through.is_some()))
+    );
 }

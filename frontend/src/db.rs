@@ -216,9 +216,15 @@ impl Db {
         operations: &[Event],
         acked: &[ClientMsgId],
         state: &RoomState,
+        forget_through: Option<Seq>,
     ) -> Result<(), DbError> {
         let tx = self.transaction(&[MESSAGES, ROOMS, OUTBOX], IdbTransactionMode::Readwrite)?;
         let messages = tx.object_store(MESSAGES)?;
+        // Retention deleted these on the server: the offline copy lets them go too.
+        if let Some(floor) = forget_through {
+            let range = IdbKeyRange::bound(&message_key(room, Seq(0)), &message_key(room, floor))?;
+            messages.delete(&range)?;
+        }
         for entry in entries {
             if let Some(seq) = entry.id {
                 messages.put_with_key(&to_json(entry)?, &message_key(room, seq))?;

@@ -243,6 +243,7 @@ impl ChatSync {
                                 &changes.unloaded_operations,
                                 &changes.acked,
                                 &changes.state,
+                                changes.forget_through,
                             )
                             .await;
                         if let Err(e) = saved {

@@ -12,6 +12,13 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Seq(pub i64);
 
+impl Seq {
+    /// For `skip_serializing_if`: a seq of 0 names no event.
+    pub fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
+
 /// A client-chosen id that makes sending idempotent.
 ///
 /// Contract: every request that adds an event to a room carries one. The key is (sender,

@@ -5,6 +5,7 @@
 //! JSON bodies of the HTTP account endpoints; [`limits`] holds the validation both sides apply,
 //! so the client can explain a problem before the server has to reject it.
 
+pub mod admin;
 pub mod api;
 pub mod calls;
 pub mod events;

@@ -209,6 +209,8 @@ pub struct ServerWire {
     last_seq: Option<Seq>,
     after: Option<Seq>,
     up_to_date: Option<bool>,
+    #[serde(default)]
+    floor: Seq,
     members: Option<Vec<Member>>,
     token: Option<String>,
     expires_at_ms: Option<i64>,
@@ -323,12 +325,14 @@ impl TryFrom<ServerWire> for ServerMessage {
                 events: need(w.events, "events")?,
                 complete: need(w.complete, "complete")?,
                 last_seq: need(w.last_seq, "last_seq")?,
+                floor: w.floor,
             },
             ServerTag::CaughtUp => ServerMessage::CaughtUp {
                 room: RoomField::id(w.room)?,
                 after: need(w.after, "after")?,
                 events: need(w.events, "events")?,
                 up_to_date: need(w.up_to_date, "up_to_date")?,
+                floor: w.floor,
             },
             ServerTag::Rooms => ServerMessage::Rooms {
                 rooms: need(w.rooms, "rooms")?,

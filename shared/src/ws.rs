@@ -287,14 +287,21 @@ pub enum ServerMessage {
         /// The room's newest seq when the page was read: after the newest page, a client's
         /// cursor may move here, since operations newer than the page are already folded in.
         last_seq: Seq,
+        /// Every event up to here was deleted by the room's retention: clients drop their
+        /// copies up to it (0, left out, when nothing was).
+        #[serde(default, skip_serializing_if = "Seq::is_zero")]
+        floor: Seq,
     },
     /// Answer to [`ClientMessage::CatchUp`]: events after `after`, oldest first.
-    /// `up_to_date` is true when nothing newer than the last one exists (yet).
+    /// `up_to_date` is true when nothing newer than the last one exists (yet). `floor` as in
+    /// `history`: a cursor below it skips what retention deleted.
     CaughtUp {
         room: RoomId,
         after: Seq,
         events: Vec<Event>,
         up_to_date: bool,
+        #[serde(default, skip_serializing_if = "Seq::is_zero")]
+        floor: Seq,
     },
     Rooms {
         rooms: Vec<RoomSummary>,
@@ -928,8 +935,20 @@ mod tests {
                     events: vec![message()],
                     complete: true,
                     last_seq: Seq(9),
+                    floor: Seq(0),
                 },
                 json!({"type": "history", "room": "r1", "before": null, "events": [message_json.clone()], "complete": true, "last_seq": 9}),
+            ),
+            (
+                ServerMessage::History {
+                    room: r(),
+                    before: Some(Seq(9)),
+                    events: vec![],
+                    complete: true,
+                    last_seq: Seq(9),
+                    floor: Seq(4),
+                },
+                json!({"type": "history", "room": "r1", "before": 9, "events": [], "complete": true, "last_seq": 9, "floor": 4}),
             ),
             (
                 ServerMessage::CaughtUp {
@@ -937,6 +956,7 @@ mod tests {
                     after: Seq(6),
                     events: vec![message()],
                     up_to_date: false,
+                    floor: Seq(0),
                 },
                 json!({"type": "caught_up", "room": "r1", "after": 6, "events": [message_json], "up_to_date": false}),
             ),

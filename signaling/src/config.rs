@@ -149,6 +149,15 @@ pub struct Config {
     )]
     pub media_grace_secs: u64,
 
+    /// How long a "day" of retention lasts, in seconds (tests shorten it; hidden).
+    #[arg(
+        long,
+        env = "CHAT_RETENTION_DAY_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub retention_day_secs: u64,
+
     /// What all of one account's files on the server may take together, in MiB.
     #[arg(long, env = "CHAT_UPLOAD_QUOTA_MB", default_value_t = 500)]
     pub upload_quota_mb: u64,

@@ -52,6 +52,10 @@ pub enum ApiFailure {
     UploadOffset(u64),
     /// Another request is writing to this upload.
     UploadBusy,
+    /// An administrator deactivated the account.
+    Deactivated,
+    /// The request clashes with what is there (named).
+    Conflict(&'static str),
     /// Already logged with its cause; the client learns only that it was our fault.
     Internal,
 }
@@ -60,6 +64,7 @@ impl From<StoreError> for ApiFailure {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::UsernameTaken => Self::UsernameTaken,
+            StoreError::Deactivated => Self::Deactivated,
             other => {
                 tracing::error!(error = %other, "storage failure");
                 Self::Internal
@@ -191,6 +196,17 @@ impl IntoResponse for ApiFailure {
             Self::Forbidden(why) => (
                 StatusCode::FORBIDDEN,
                 ApiErrorCode::Forbidden,
+                why.to_owned(),
+            ),
+            Self::Deactivated => (
+                StatusCode::FORBIDDEN,
+                ApiErrorCode::Forbidden,
+                "An administrator deactivated this account. Ask them to reactivate it."
+                    .to_owned(),
+            ),
+            Self::Conflict(why) => (
+                StatusCode::CONFLICT,
+                ApiErrorCode::InvalidInput,
                 why.to_owned(),
             ),
             Self::FileTooLarge(max) => (

@@ -5,6 +5,13 @@
 use axum::extract::ws::Utf8Bytes;
 use shared::ws::ServerMessage;
 
+/// A frame outside [`ServerMessage`] (a `notice`, which the wasm client does not read).
+pub fn encode_value(message: &impl serde::Serialize) -> Utf8Bytes {
+    serde_json::to_string(message)
+        .expect("protocol types always serialize")
+        .into()
+}
+
 pub fn encode(message: &ServerMessage) -> Utf8Bytes {
     serde_json::to_string(message)
         .expect("protocol types always serialize")

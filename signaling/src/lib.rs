@@ -4,6 +4,7 @@
 //! flag parsing, logging and signal handling.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod blocks;
 pub mod calls;
@@ -207,6 +208,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
         previews: config
             .link_previews
             .then(|| Arc::new(previews::Previews::new(config.link_previews_allow_private))),
+        admin: admin::Admin::new(config.retention_day_secs),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
@@ -274,6 +276,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     }
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     tokio::spawn(push::run(state.clone(), shutdown.clone()));
+    tokio::spawn(admin::run(state.clone(), shutdown.clone()));
     if let Some(media) = media {
         tokio::spawn(media::run_collector(store.clone(), media, shutdown.clone()));
     }

@@ -19,6 +19,8 @@ pub struct Authed {
     pub expires_at_ms: i64,
     /// When the session was started (its log-in).
     pub session_created_ms: i64,
+    /// When the account was made.
+    pub account_created_ms: i64,
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site or POST requests, so a
@@ -70,12 +72,15 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         // The session itself is fine; the next request tries again.
         tracing::warn!(error = %e, "could not record a session's use");
     }
+    // Daily and weekly active users on the insight page count who was let in.
+    state.admin.activity.active(session.user, now);
     Ok(Authed {
         user: session.user,
         username: session.username,
         session_hash,
         expires_at_ms: session.expires_at_ms,
         session_created_ms: session.created_ms,
+        account_created_ms: session.account_created_ms,
     })
 }
 

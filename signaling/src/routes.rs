@@ -2,7 +2,7 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, blocks, deletion, devices, export, media, metrics, passkeys, previews, push,
+    accounts, admin, blocks, deletion, devices, export, media, metrics, passkeys, previews, push,
     security_headers, sso, threads, two_factor, ws,
 };
 use axum::Router;
@@ -62,7 +62,38 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/2fa/setup", post(two_factor::setup))
         .route("/api/2fa/enable", post(two_factor::enable))
         .route("/api/2fa/disable", post(two_factor::disable))
-        .route("/api/admin/users", post(accounts::create_by_admin))
+        .route(
+            "/api/admin/users",
+            get(admin::api::users).post(accounts::create_by_admin),
+        )
+        .route("/api/admin/users/{username}", post(admin::api::user_action))
+        .route(
+            "/api/admin/users/{username}/sessions",
+            get(admin::api::sessions),
+        )
+        .route("/api/admin/rooms", get(admin::api::rooms))
+        .route("/api/admin/rooms/{room}", delete(admin::api::delete_room))
+        .route(
+            "/api/admin/rooms/{room}/take-over",
+            post(admin::api::take_over),
+        )
+        .route(
+            "/api/admin/rooms/{room}/retention",
+            put(admin::api::room_retention),
+        )
+        .route(
+            "/api/admin/settings",
+            get(admin::api::settings).put(admin::api::put_settings),
+        )
+        .route("/api/admin/retention/run", post(admin::api::run_retention))
+        .route("/api/admin/audit", get(admin::api::audit_log))
+        .route("/api/admin/insight", get(admin::insight::page))
+        .route(
+            "/api/reports",
+            get(admin::reports::mine).post(admin::reports::create),
+        )
+        .route("/api/moderation/reports", get(admin::reports::queue))
+        .route("/api/moderation/reports/{id}", post(admin::reports::act))
         .route("/api/profile", post(accounts::set_profile))
         .route("/api/passkeys", get(passkeys::list))
         .route("/api/passkeys/register", post(passkeys::start_registration))

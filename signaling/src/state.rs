@@ -24,6 +24,8 @@ pub struct Shared {
     pub metrics: Option<crate::metrics::MetricsAccess>,
     /// Link previews (`None` unless `--link-previews`).
     pub previews: Option<Arc<crate::previews::Previews>>,
+    /// Settings, abuse controls and activity counts (`crate::admin`).
+    pub admin: crate::admin::Admin,
     /// This process's sockets.
     pub hub: Hub,
     /// How events reach sockets (through `hub` in the embedded setup).

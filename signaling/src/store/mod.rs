@@ -37,6 +37,9 @@ pub struct UserId(pub i64);
 pub enum StoreError {
     #[error("username is taken")]
     UsernameTaken,
+    /// An administrator deactivated the account: it may not log in.
+    #[error("the account is deactivated")]
+    Deactivated,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -88,6 +91,8 @@ pub struct SessionUser {
     pub last_used_ms: i64,
     /// When it was started (the log-in).
     pub created_ms: i64,
+    /// When the account was made (abuse controls treat young accounts apart).
+    pub account_created_ms: i64,
 }
 
 /// Where a session was started, for the devices page.
@@ -408,6 +413,38 @@ pub struct NewRoom<'a> {
     pub client_id: &'a ClientMsgId,
     /// Direct conversations: the other person (a member from the start) and the pair's key.
     pub direct: Option<(&'a NamedUser, String)>,
+}
+
+/// A report as the reporter files it, with the message as it reads now.
+#[derive(Debug, Clone)]
+pub struct ReportDraft {
+    pub room: RoomId,
+    pub seq: Seq,
+    pub sender: NamedUser,
+    pub body: String,
+    pub reporter: UserId,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
+/// A stored report with the accounts it concerns.
+#[derive(Debug, Clone)]
+pub struct ReportRow {
+    pub report: shared::admin::Report,
+    pub reporter: UserId,
+    pub sender: UserId,
+}
+
+/// The insight page's aggregates as stored; `latency` is (bucket, count) of
+/// `crate::admin::insight`'s histogram.
+#[derive(Debug, Clone, Default)]
+pub struct InsightRows {
+    pub hourly: Vec<shared::admin::HourCount>,
+    pub busiest_rooms: Vec<shared::admin::RoomCount>,
+    pub daily_active: Vec<shared::admin::DayCount>,
+    pub weekly_active: Vec<shared::admin::DayCount>,
+    pub signups: Vec<shared::admin::DayCount>,
+    pub latency: Vec<(u32, u64)>,
 }
 
 #[async_trait]
@@ -922,6 +959,90 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Option<Ended>, StoreError>;
     /// The calls going on in these rooms.
     async fn calls_in(&self, rooms: &[RoomId]) -> Result<Vec<CallInfo>, StoreError>;
+    // ---- administration (`crate::admin`; sqlite/admin.rs, postgres/admin.rs) ----
+
+    /// Deactivates (`Some(when)`) or reactivates the account; false if there is none.
+    async fn set_deactivated(&self, user: UserId, at_ms: Option<i64>) -> Result<bool, StoreError>;
+    async fn is_deactivated(&self, user: UserId) -> Result<bool, StoreError>;
+    async fn set_admin(&self, user: UserId, admin: bool) -> Result<bool, StoreError>;
+    /// Accounts whose username or display name contains `query` (all when empty), by name.
+    async fn admin_users(
+        &self,
+        query: &str,
+        limit: u32,
+        now_ms: i64,
+    ) -> Result<Vec<shared::admin::AdminUser>, StoreError>;
+    /// Rooms whose name contains `query` or whose id is `query`, most active first.
+    async fn admin_rooms(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AdminRoom>, StoreError>;
+    /// Empties the room for good and returns who were its members; `None` if there is no such
+    /// room (the lobby cannot be deleted). The caller holds the order.
+    async fn delete_room(&self, room: &RoomId) -> Result<Option<Vec<UserId>>, StoreError>;
+    /// The room's own retention (`None`: the server's; `Some(0)`: keep everything).
+    async fn set_room_retention(&self, room: &RoomId, days: Option<u32>)
+    -> Result<bool, StoreError>;
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Rooms with a retention to apply: their own, else `default_days`.
+    async fn retention_rooms(
+        &self,
+        default_days: Option<u32>,
+    ) -> Result<Vec<(RoomId, u32)>, StoreError>;
+    /// Deletes every event of `room` up to the newest stored before `cutoff_ms` and raises the
+    /// room's history floor to it; returns how many went.
+    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError>;
+    /// Every event of `room` up to this seq was deleted by retention (0: none).
+    async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError>;
+    /// `None` when the reporter reported this message before.
+    async fn add_report(&self, report: &ReportDraft) -> Result<Option<i64>, StoreError>;
+    async fn open_reports_by(&self, reporter: UserId) -> Result<u64, StoreError>;
+    /// Every report (`moderator` `None`) or those of rooms `moderator` owns or administers;
+    /// open ones only unless `handled`; newest first.
+    async fn reports(
+        &self,
+        moderator: Option<UserId>,
+        handled: bool,
+        limit: u32,
+    ) -> Result<Vec<ReportRow>, StoreError>;
+    async fn reports_by(&self, reporter: UserId, limit: u32) -> Result<Vec<ReportRow>, StoreError>;
+    async fn report(&self, id: i64) -> Result<Option<ReportRow>, StoreError>;
+    /// Gives every open report of the message its outcome; returns their reporters.
+    async fn close_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        status: shared::admin::ReportStatus,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<Vec<UserId>, StoreError>;
+    async fn audit(
+        &self,
+        at_ms: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
+    async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AuditEntry>, StoreError>;
+    async fn set_silenced(&self, user: UserId, until_ms: i64) -> Result<(), StoreError>;
+    async fn silenced_until(&self, user: UserId) -> Result<i64, StoreError>;
+    /// Adds a node's counts: messages per (hour, room), latencies per (hour, bucket), and who
+    /// was active on which day.
+    async fn record_activity(
+        &self,
+        hours: &[(i64, RoomId, u64)],
+        latencies: &[(i64, u32, u64)],
+        active: &[(i64, UserId)],
+    ) -> Result<(), StoreError>;
+    async fn insight(&self, now_ms: i64) -> Result<InsightRows, StoreError>;
+
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

@@ -5,6 +5,7 @@
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
 mod calls;
+mod admin;
 mod media;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
@@ -580,10 +581,12 @@ impl Storage for SqliteStore {
         expires_at_ms: i64,
         origin: &SessionOrigin,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO sessions
                  (token_hash, user_id, created_at, expires_at, last_used_at, device, address)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+             WHERE NOT EXISTS
+                 (SELECT 1 FROM users WHERE id = ?2 AND deactivated_at IS NOT NULL)",
         )
         .bind(token_hash)
         .bind(user.0)
@@ -594,6 +597,10 @@ impl Storage for SqliteStore {
         .bind(&origin.address)
         .execute(&self.pool)
         .await?;
+        // A deactivated account gets no session, whichever way it logs in.
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Deactivated);
+        }
         Ok(())
     }
 
@@ -874,9 +881,10 @@ impl Storage for SqliteStore {
     ) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
             "SELECT users.id, users.username, sessions.expires_at, sessions.last_used_at,
-                    sessions.created_at
+                    sessions.created_at, users.created_at
              FROM sessions JOIN users ON users.id = sessions.user_id
-             WHERE sessions.token_hash = ? AND sessions.expires_at > ?",
+             WHERE sessions.token_hash = ? AND sessions.expires_at > ?
+               AND users.deactivated_at IS NULL",
         )
         .bind(token_hash)
         .bind(now_ms)
@@ -888,6 +896,7 @@ impl Storage for SqliteStore {
             expires_at_ms: r.get(2),
             last_used_ms: r.get(3),
             created_ms: r.get(4),
+            account_created_ms: r.get(5),
         }))
     }
 
@@ -2149,6 +2158,150 @@ impl Storage for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| (Seq(r.get(0)), Seq(r.get(1)))))
+    }
+
+    async fn set_deactivated(&self, user: UserId, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        admin::set_deactivated(&self.pool, user, at_ms).await
+    }
+
+    async fn is_deactivated(&self, user: UserId) -> Result<bool, StoreError> {
+        admin::is_deactivated(&self.pool, user).await
+    }
+
+    async fn set_admin(&self, user: UserId, admin: bool) -> Result<bool, StoreError> {
+        admin::set_admin(&self.pool, user, admin).await
+    }
+
+    async fn admin_users(
+        &self,
+        query: &str,
+        limit: u32,
+        now_ms: i64,
+    ) -> Result<Vec<shared::admin::AdminUser>, StoreError> {
+        admin::admin_users(&self.pool, query, limit, now_ms).await
+    }
+
+    async fn admin_rooms(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AdminRoom>, StoreError> {
+        admin::admin_rooms(&self.pool, query, limit).await
+    }
+
+    async fn delete_room(&self, room: &RoomId) -> Result<Option<Vec<UserId>>, StoreError> {
+        admin::delete_room(&self.pool, room).await
+    }
+
+    async fn set_room_retention(
+        &self,
+        room: &RoomId,
+        days: Option<u32>,
+    ) -> Result<bool, StoreError> {
+        admin::set_room_retention(&self.pool, room, days).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        admin::setting(&self.pool, key).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        admin::put_setting(&self.pool, key, value).await
+    }
+
+    async fn retention_rooms(
+        &self,
+        default_days: Option<u32>,
+    ) -> Result<Vec<(RoomId, u32)>, StoreError> {
+        admin::retention_rooms(&self.pool, default_days).await
+    }
+
+    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError> {
+        admin::expire_room(&self.pool, room, cutoff_ms).await
+    }
+
+    async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        admin::history_floor(&self.pool, room).await
+    }
+
+    async fn add_report(&self, report: &super::ReportDraft) -> Result<Option<i64>, StoreError> {
+        admin::add_report(&self.pool, report).await
+    }
+
+    async fn open_reports_by(&self, reporter: UserId) -> Result<u64, StoreError> {
+        admin::open_reports_by(&self.pool, reporter).await
+    }
+
+    async fn reports(
+        &self,
+        moderator: Option<UserId>,
+        handled: bool,
+        limit: u32,
+    ) -> Result<Vec<super::ReportRow>, StoreError> {
+        admin::reports(&self.pool, moderator, handled, limit).await
+    }
+
+    async fn reports_by(
+        &self,
+        reporter: UserId,
+        limit: u32,
+    ) -> Result<Vec<super::ReportRow>, StoreError> {
+        admin::reports_by(&self.pool, reporter, limit).await
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<super::ReportRow>, StoreError> {
+        admin::report(&self.pool, id).await
+    }
+
+    async fn close_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        status: shared::admin::ReportStatus,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        admin::close_reports(&self.pool, room, seq, status, by, at_ms).await
+    }
+
+    async fn audit(
+        &self,
+        at_ms: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        admin::audit(&self.pool, at_ms, actor, action, target, detail).await
+    }
+
+    async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AuditEntry>, StoreError> {
+        admin::audit_log(&self.pool, before, limit).await
+    }
+
+    async fn set_silenced(&self, user: UserId, until_ms: i64) -> Result<(), StoreError> {
+        admin::set_silenced(&self.pool, user, until_ms).await
+    }
+
+    async fn silenced_until(&self, user: UserId) -> Result<i64, StoreError> {
+        admin::silenced_until(&self.pool, user).await
+    }
+
+    async fn record_activity(
+        &self,
+        hours: &[(i64, RoomId, u64)],
+        latencies: &[(i64, u32, u64)],
+        active: &[(i64, UserId)],
+    ) -> Result<(), StoreError> {
+        admin::record_activity(&self.pool, hours, latencies, active).await
+    }
+
+    async fn insight(&self, now_ms: i64) -> Result<super::InsightRows, StoreError> {
+        admin::insight(&self.pool, now_ms).await
     }
 
     async fn checkpoint(&self) -> Result<u64, StoreError> {

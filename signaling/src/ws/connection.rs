@@ -145,6 +145,11 @@ async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage,
         .collect();
     state.fanout.following(&newest);
     let blocked = state.store.blocked_by(user).await?;
+    // A flood silence set by another node holds here too.
+    let silenced = state.store.silenced_until(user).await?;
+    if silenced > crate::now_ms() {
+        state.admin.flood.silence(user, silenced);
+    }
     presence::announce_change(state, user, &ctx.authed.username).await;
     Ok(ServerMessage::Welcome {
         username: ctx.authed.username.clone(),

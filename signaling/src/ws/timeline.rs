@@ -5,6 +5,7 @@ use super::connection::SocketContext;
 use super::dispatch::error;
 use super::dispatch::{Refused, Reply};
 use super::mutate::{Outcome, append_mine, check_client_id, earlier_ack, mutate, too_many};
+use crate::admin::abuse::{self, Verdict};
 use crate::commit::Receipt;
 use crate::state::AppState;
 use crate::store::{Appended, Draft, PendingMessage};
@@ -33,12 +34,15 @@ pub async fn history(
     let limit = limit.clamp(1, MAX_HISTORY_PAGE);
     let (events, complete, last_seq) = state.store.history(&room, before, limit).await?;
     let (events, cut) = fit_page(events, true);
+    // Read after the page: a floor that rose meanwhile only makes the client drop more.
+    let floor = state.store.history_floor(&room).await?;
     Ok(Some(ServerMessage::History {
         room,
         before,
         events,
         complete: complete && !cut,
         last_seq,
+        floor,
     }))
 }
 
@@ -53,12 +57,70 @@ pub async fn catch_up(
     let limit = limit.clamp(1, MAX_HISTORY_PAGE);
     let (events, up_to_date) = state.store.events_after(&room, after, limit).await?;
     let (events, cut) = fit_page(events, false);
+    let floor = state.store.history_floor(&room).await?;
     Ok(Some(ServerMessage::CaughtUp {
         room,
         after,
         events,
         up_to_date: up_to_date && !cut,
+        floor,
     }))
+}
+
+/// The server's abuse controls on a message's text (`crate::admin::abuse`): an account
+/// silenced for flooding posts nothing; blocked words refuse the message or are masked; a
+/// young account's links are counted; and a new message that repeats the same text too often
+/// silences its sender on every room for a while.
+async fn screen(
+    state: &AppState,
+    ctx: &SocketContext,
+    body: String,
+    new_message: bool,
+) -> Result<String, Refused> {
+    let now = crate::now_ms();
+    let user = ctx.authed.user;
+    if let Some(until) = state.admin.flood.silenced_until(user, now) {
+        let minutes = (until - now).div_euclid(60_000) + 1;
+        return Err(Refused::new(
+            ErrorCode::Forbidden,
+            format!("You sent the same message too often. You can post again in {minutes} min."),
+        ));
+    }
+    let current = state.admin.current();
+    let settings = &current.settings;
+    let body = match current.words.check(&body) {
+        Verdict::Pass => body,
+        Verdict::Masked(masked) => masked,
+        Verdict::Refused(why) => return Err(Refused::new(ErrorCode::InvalidMessage, why)),
+    };
+    abuse::check_links(settings, &body, ctx.authed.account_created_ms, now)
+        .map_err(|why| Refused::new(ErrorCode::Forbidden, why))?;
+    if new_message && state.admin.flood.is_flood(settings, user, &body, now) {
+        let until = now + i64::from(settings.flood_mute_minutes.max(1)) * 60_000;
+        state.admin.flood.silence(user, until);
+        if let Err(e) = state.store.set_silenced(user, until).await {
+            tracing::warn!(error = %e, "could not store a flood silence; it holds on this node");
+        }
+        crate::admin::audit(
+            state,
+            "server",
+            "silence for flooding",
+            &ctx.authed.username,
+            &format!(
+                "{} times the same text within {} s; {} min",
+                settings.flood_repeats, settings.flood_window_secs, settings.flood_mute_minutes
+            ),
+        )
+        .await;
+        return Err(Refused::new(
+            ErrorCode::Forbidden,
+            format!(
+                "You sent the same message too often. You can post again in {} min.",
+                settings.flood_mute_minutes.max(1)
+            ),
+        ));
+    }
+    Ok(body)
 }
 
 /// The mentioned names that belong to members of `room`, as they spell their names.
@@ -98,6 +160,8 @@ pub struct Sending {
     room: RoomId,
     client_id: ClientMsgId,
     queued: Result<Receipt, Refused>,
+    /// When the frame arrived, for the delivery latency on the insight page.
+    started: std::time::Instant,
 }
 
 pub async fn start_send(
@@ -109,11 +173,13 @@ pub async fn start_send(
     reply_to: Option<Seq>,
     attachment: Option<String>,
 ) -> Sending {
+    let started = std::time::Instant::now();
     let queued = queue_message(state, ctx, &room, &client_id, body, reply_to, attachment).await;
     Sending {
         room,
         client_id,
         queued,
+        started,
     }
 }
 
@@ -123,6 +189,7 @@ pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending
         room,
         client_id,
         queued,
+        started,
     } = sending;
     let stored = match queued {
         Ok(receipt) => match receipt.outcome().await {
@@ -140,7 +207,14 @@ pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending
         Err(refused) => Err(refused),
     };
     let refused = match stored {
-        Ok(event) => return Some(ServerMessage::Ack { client_id, event }),
+        Ok(event) => {
+            // Stored and handed to every socket that follows the room (fan-out runs before
+            // the acks): that is the delivery the insight page times.
+            let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            state.admin.activity.message(&event.room, event.at_ms);
+            state.admin.activity.delivered(latency, event.at_ms);
+            return Some(ServerMessage::Ack { client_id, event });
+        }
         Err(refused) => refused,
     };
     if !client_id.is_valid() {
@@ -178,6 +252,7 @@ async fn queue_message(
     {
         return Err(too_many());
     }
+    let body = screen(state, ctx, body, true).await?;
     // A socket follows exactly its user's rooms, so the common case needs no database read
     // here: the group commit checks membership, mutes and blocks in its transaction anyway.
     // Otherwise the full checks give the precise refusal.
@@ -288,6 +363,7 @@ pub async fn edit(
     body: String,
 ) -> Result<Reply, Refused> {
     check_body(&body).map_err(Refused::invalid)?;
+    let body = screen(state, ctx, body, false).await?;
     mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_post(state, ctx, &room).await?;
         own_message(state, ctx, &room, target, "edit").await?;

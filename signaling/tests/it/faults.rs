@@ -755,6 +755,150 @@ impl Storage for GatedStore {
         self.inner.calls_in(rooms).await
     }
 
+    async fn set_deactivated(&self, user: UserId, at_ms: Option<i64>) -> Result<bool, StoreError> {
+        self.inner.set_deactivated(user, at_ms).await
+    }
+
+    async fn is_deactivated(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.is_deactivated(user).await
+    }
+
+    async fn set_admin(&self, user: UserId, admin: bool) -> Result<bool, StoreError> {
+        self.inner.set_admin(user, admin).await
+    }
+
+    async fn admin_users(
+        &self,
+        query: &str,
+        limit: u32,
+        now_ms: i64,
+    ) -> Result<Vec<shared::admin::AdminUser>, StoreError> {
+        self.inner.admin_users(query, limit, now_ms).await
+    }
+
+    async fn admin_rooms(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AdminRoom>, StoreError> {
+        self.inner.admin_rooms(query, limit).await
+    }
+
+    async fn delete_room(&self, room: &RoomId) -> Result<Option<Vec<UserId>>, StoreError> {
+        self.inner.delete_room(room).await
+    }
+
+    async fn set_room_retention(
+        &self,
+        room: &RoomId,
+        days: Option<u32>,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_room_retention(room, days).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(key).await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.inner.put_setting(key, value).await
+    }
+
+    async fn retention_rooms(
+        &self,
+        default_days: Option<u32>,
+    ) -> Result<Vec<(RoomId, u32)>, StoreError> {
+        self.inner.retention_rooms(default_days).await
+    }
+
+    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError> {
+        self.inner.expire_room(room, cutoff_ms).await
+    }
+
+    async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
+        self.inner.history_floor(room).await
+    }
+
+    async fn add_report(&self, report: &signaling::store::ReportDraft) -> Result<Option<i64>, StoreError> {
+        self.inner.add_report(report).await
+    }
+
+    async fn open_reports_by(&self, reporter: UserId) -> Result<u64, StoreError> {
+        self.inner.open_reports_by(reporter).await
+    }
+
+    async fn reports(
+        &self,
+        moderator: Option<UserId>,
+        handled: bool,
+        limit: u32,
+    ) -> Result<Vec<signaling::store::ReportRow>, StoreError> {
+        self.inner.reports(moderator, handled, limit).await
+    }
+
+    async fn reports_by(
+        &self,
+        reporter: UserId,
+        limit: u32,
+    ) -> Result<Vec<signaling::store::ReportRow>, StoreError> {
+        self.inner.reports_by(reporter, limit).await
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<signaling::store::ReportRow>, StoreError> {
+        self.inner.report(id).await
+    }
+
+    async fn close_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        status: shared::admin::ReportStatus,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        self.inner.close_reports(room, seq, status, by, at_ms).await
+    }
+
+    async fn audit(
+        &self,
+        at_ms: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.audit(at_ms, actor, action, target, detail).await
+    }
+
+    async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<shared::admin::AuditEntry>, StoreError> {
+        self.inner.audit_log(before, limit).await
+    }
+
+    async fn set_silenced(&self, user: UserId, until_ms: i64) -> Result<(), StoreError> {
+        self.inner.set_silenced(user, until_ms).await
+    }
+
+    async fn silenced_until(&self, user: UserId) -> Result<i64, StoreError> {
+        self.inner.silenced_until(user).await
+    }
+
+    async fn record_activity(
+        &self,
+        hours: &[(i64, RoomId, u64)],
+        latencies: &[(i64, u32, u64)],
+        active: &[(i64, UserId)],
+    ) -> Result<(), StoreError> {
+        self.inner.record_activity(hours, latencies, active).await
+    }
+
+    async fn insight(&self, now_ms: i64) -> Result<signaling::store::InsightRows, StoreError> {
+        self.inner.insight(now_ms).await
+    }
+
     async fn checkpoint(&self) -> Result<u64, StoreError> {
         self.inner.checkpoint().await
     }

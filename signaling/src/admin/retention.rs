@@ -1,0 +1,38 @@
+//! Retention: messages older than a room's policy (its own, else the server's) are deleted
+//! for good. What goes is every event up to the newest one stored before the cutoff, so
+//! what stays is one unbroken run of seqs above the room's *floor*; `history` and
+//! `caught_up` carry the floor, and clients drop their offline copies up to it (see
+//! `client_core::timeline::Timeline::apply_floor`).
+
+use crate::state::AppState;
+use crate::store::StoreError;
+use shared::admin::RetentionRun;
+
+/// Applies every room's retention now.
+pub async fn run(state: &AppState) -> Result<RetentionRun, StoreError> {
+    let current = state.admin.current();
+    let rooms = state
+        .store
+        .retention_rooms(current.settings.retention_days)
+        .await?;
+    let now = crate::now_ms();
+    let mut run = RetentionRun {
+        rooms: 0,
+        deleted: 0,
+    };
+    for (room, days) in rooms {
+        let cutoff = now.saturating_sub(i64::from(days).saturating_mul(state.admin.retention_day_ms));
+        let deleted = state.store.expire_room(&room, cutoff).await?;
+        if deleted > 0 {
+            run.rooms += 1;
+            run.deleted += deleted;
+            tracing::info!(room = %room.0, deleted, "retention deleted old history");
+        }
+    }
+    if run.deleted > 0
+        && let Some(media) = &state.media
+    {
+        media.wake_collector();
+    }
+    Ok(run)
+}
