@@ -2,6 +2,7 @@
 //! and WebSocket connections. One binary, one module per topic.
 
 mod accounts;
+mod admin;
 mod cluster;
 mod cluster_faults;
 mod convergence;

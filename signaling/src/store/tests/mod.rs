@@ -12,6 +12,7 @@
 //! tests fail, never skip, when it is not.
 
 mod accounts;
+mod admin;
 mod calls;
 mod fixtures;
 mod media;
@@ -48,6 +49,10 @@ macro_rules! conformance {
 }
 
 conformance!(
+    admin::a_deactivated_account_gets_no_session_and_loses_its_own,
+    admin::retention_deletes_an_unbroken_run_and_raises_the_floor,
+    admin::reports_reach_the_rooms_moderators_and_close_together,
+    admin::audit_settings_insight_and_deleting_a_room,
     accounts::usernames_are_unique_and_found_whatever_their_case,
     accounts::only_the_first_account_signs_up_on_an_empty_server,
     accounts::the_first_account_runs_the_lobby,
