@@ -755,8 +755,7 @@ fn messages_the_server_expired_leave_the_timeline_and_storage_on_catch_up() {
         },
         3,
     );
-    assert!(
-        !out.iter()
-            .any(|o| matches!(o, Output::SaveRoom { changes, .. } if changes.forget_through.is_some()))
-    );
+    assert!(!out.iter().any(
+        |o| matches!(o, Output::SaveRoom { changes, .. } if changes.forget_through.is_some())
+    ));
 }

@@ -201,8 +201,7 @@ impl IntoResponse for ApiFailure {
             Self::Deactivated => (
                 StatusCode::FORBIDDEN,
                 ApiErrorCode::Forbidden,
-                "An administrator deactivated this account. Ask them to reactivate it."
-                    .to_owned(),
+                "An administrator deactivated this account. Ask them to reactivate it.".to_owned(),
             ),
             Self::Conflict(why) => (
                 StatusCode::CONFLICT,

@@ -179,7 +179,13 @@ impl FloodWatch {
     }
 
     /// Records a message of `user`; true when it makes a flood.
-    pub fn is_flood(&self, settings: &ServerSettings, user: UserId, text: &str, now_ms: i64) -> bool {
+    pub fn is_flood(
+        &self,
+        settings: &ServerSettings,
+        user: UserId,
+        text: &str,
+        now_ms: i64,
+    ) -> bool {
         if settings.flood_repeats == 0 || settings.flood_window_secs == 0 {
             return false;
         }

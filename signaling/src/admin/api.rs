@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use shared::RoomId;
 use shared::admin::{
-    AdminRooms, AdminSession, AdminSessions, AdminUsers, AuditLog, MAX_RETENTION_DAYS,
-    Retention, RetentionRun, ServerSettings, UserAction, UserActionRequest,
+    AdminRooms, AdminSession, AdminSessions, AdminUsers, AuditLog, MAX_RETENTION_DAYS, Retention,
+    RetentionRun, ServerSettings, UserAction, UserActionRequest,
 };
 use shared::events::Role;
 use std::collections::HashMap;
@@ -116,7 +116,9 @@ pub async fn user_action(
     let (action, detail) = match request.action {
         UserAction::Deactivate => {
             if myself {
-                return Err(ApiFailure::Conflict("You cannot deactivate your own account."));
+                return Err(ApiFailure::Conflict(
+                    "You cannot deactivate your own account.",
+                ));
             }
             // First no new session can start, then the open ones end: no gap to log in.
             state
@@ -180,10 +182,11 @@ pub async fn delete_room(
         .ok_or(ApiFailure::NotFound)?;
     for user in &members {
         state.fanout.set_membership(*user, &room, false);
-        let frame = crate::frames::encode(&shared::ws::ServerMessage::RoomRemoved {
-            room: room.clone(),
-        });
-        state.fanout.send(crate::hub::Audience::User(*user), frame, None);
+        let frame =
+            crate::frames::encode(&shared::ws::ServerMessage::RoomRemoved { room: room.clone() });
+        state
+            .fanout
+            .send(crate::hub::Audience::User(*user), frame, None);
     }
     drop(in_order);
     if let Some(media) = &state.media {
@@ -331,7 +334,14 @@ pub async fn room_retention(
     let detail = retention
         .days
         .map_or_else(|| "server default".to_owned(), |d| format!("{d} days"));
-    super::audit(&state, &authed.username, "set room retention", &label, &detail).await;
+    super::audit(
+        &state,
+        &authed.username,
+        "set room retention",
+        &label,
+        &detail,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -362,7 +372,9 @@ pub async fn put_settings(
         .map(|w| w.trim().to_owned())
         .filter(|w| !w.is_empty())
         .collect();
-    settings.blocked_words.sort_unstable_by_key(|w| w.to_lowercase());
+    settings
+        .blocked_words
+        .sort_unstable_by_key(|w| w.to_lowercase());
     settings.blocked_words.dedup_by_key(|w| w.to_lowercase());
     let before = state.admin.current().settings.clone();
     state
@@ -384,7 +396,10 @@ pub async fn put_settings(
 fn settings_change(before: &ServerSettings, after: &ServerSettings) -> String {
     let mut changes = Vec::new();
     if before.retention_days != after.retention_days {
-        changes.push(format!("retention {:?} → {:?} days", before.retention_days, after.retention_days));
+        changes.push(format!(
+            "retention {:?} → {:?} days",
+            before.retention_days, after.retention_days
+        ));
     }
     if before.blocked_words != after.blocked_words || before.word_action != after.word_action {
         changes.push(format!(
@@ -401,9 +416,15 @@ fn settings_change(before: &ServerSettings, after: &ServerSettings) -> String {
             after.new_account_hours, after.new_account_links
         ));
     }
-    if (before.flood_repeats, before.flood_window_secs, before.flood_mute_minutes)
-        != (after.flood_repeats, after.flood_window_secs, after.flood_mute_minutes)
-    {
+    if (
+        before.flood_repeats,
+        before.flood_window_secs,
+        before.flood_mute_minutes,
+    ) != (
+        after.flood_repeats,
+        after.flood_window_secs,
+        after.flood_mute_minutes,
+    ) {
         changes.push(format!(
             "flood: {} in {} s mutes {} min",
             after.flood_repeats, after.flood_window_secs, after.flood_mute_minutes

@@ -38,7 +38,11 @@ pub struct Activity {
 /// 2^((b + 1) / 4) µs.
 pub fn bucket(latency_us: u64) -> u32 {
     // Precision: a u64 in an f64 loses nothing that matters at these sizes.
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let b = ((latency_us as f64 + 1.0).log2() * STEPS_PER_DOUBLING).floor() as u32;
     b
 }
@@ -56,7 +60,11 @@ pub fn quantile(histogram: &[(u32, u64)], p: f64) -> Option<f64> {
     if total == 0 {
         return None;
     }
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
     let rank = ((total as f64) * p).ceil().max(1.0) as u64;
     let mut seen = 0;
     for (b, count) in sorted {
@@ -76,14 +84,22 @@ impl Activity {
     /// A message of `room` was stored at `at_ms`.
     pub fn message(&self, room: &RoomId, at_ms: i64) {
         let hour = at_ms - at_ms.rem_euclid(HOUR_MS);
-        *self.counts().messages.entry((hour, room.clone())).or_default() += 1;
+        *self
+            .counts()
+            .messages
+            .entry((hour, room.clone()))
+            .or_default() += 1;
     }
 
     /// A message took `latency_us` from reaching the server to being in every recipient's
     /// queue (and acknowledged).
     pub fn delivered(&self, latency_us: u64, now_ms: i64) {
         let hour = now_ms - now_ms.rem_euclid(HOUR_MS);
-        *self.counts().latencies.entry((hour, bucket(latency_us))).or_default() += 1;
+        *self
+            .counts()
+            .latencies
+            .entry((hour, bucket(latency_us)))
+            .or_default() += 1;
     }
 
     /// `user` was let in (a request or a socket) at `now_ms`.
@@ -203,10 +219,8 @@ mod tests {
 
     #[test]
     fn quantiles_come_from_the_histogram() {
-        let mut histogram = Vec::new();
         // 98 deliveries of ~1 ms, 2 of ~100 ms.
-        histogram.push((bucket(1_000), 98));
-        histogram.push((bucket(100_000), 2));
+        let histogram = vec![(bucket(1_000), 98), (bucket(100_000), 2)];
         let p50 = quantile(&histogram, 0.5).unwrap();
         let p99 = quantile(&histogram, 0.99).unwrap();
         assert!((1.0..1.2).contains(&p50), "{p50}");
@@ -221,7 +235,12 @@ mod tests {
         let out = filled(&rows, now, HOUR_MS, 4, |r| r.0, |r| r.1);
         assert_eq!(
             out,
-            vec![(7 * HOUR_MS, 1), (8 * HOUR_MS, 0), (9 * HOUR_MS, 3), (10 * HOUR_MS, 0)]
+            vec![
+                (7 * HOUR_MS, 1),
+                (8 * HOUR_MS, 0),
+                (9 * HOUR_MS, 3),
+                (10 * HOUR_MS, 0)
+            ]
         );
     }
 

@@ -101,11 +101,7 @@ impl Admin {
 /// not returned: the action itself is done.
 pub async fn audit(state: &AppState, actor: &str, action: &str, target: &str, detail: &str) {
     let now = crate::now_ms();
-    if let Err(e) = state
-        .store
-        .audit(now, actor, action, target, detail)
-        .await
-    {
+    if let Err(e) = state.store.audit(now, actor, action, target, detail).await {
         tracing::error!(error = %e, action, "could not write the audit log");
     }
     tracing::info!(actor, action, target, "administration");

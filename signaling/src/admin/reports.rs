@@ -73,7 +73,10 @@ pub async fn create(
         .await?
         .ok_or(ApiFailure::NotFound)?;
     if state.store.open_reports_by(authed.user).await? >= OPEN_REPORTS_PER_USER {
-        return Err(ApiFailure::TooMany("open reports", OPEN_REPORTS_PER_USER as usize));
+        return Err(ApiFailure::TooMany(
+            "open reports",
+            OPEN_REPORTS_PER_USER as usize,
+        ));
     }
     let draft = ReportDraft {
         room: report.room.clone(),
@@ -176,13 +179,24 @@ pub async fn act(
     if request.action != ReportAction::Dismiss
         && request.action != ReportAction::Delete
         && !server_admin
-        && !rules::may_moderate(my_role.unwrap_or(Role::Member), their_role.unwrap_or(Role::Member))
+        && !rules::may_moderate(
+            my_role.unwrap_or(Role::Member),
+            their_role.unwrap_or(Role::Member),
+        )
     {
         return Err(ApiFailure::Forbidden(
             "Only members ranked below you can be muted, removed or banned.",
         ));
     }
-    apply(&state, &me, &row, &sender, their_role.is_some(), request.action).await?;
+    apply(
+        &state,
+        &me,
+        &row,
+        &sender,
+        their_role.is_some(),
+        request.action,
+    )
+    .await?;
     let status = request.action.outcome();
     let now = crate::now_ms();
     let reporters = state
@@ -194,7 +208,12 @@ pub async fn act(
         &state,
         &me.name,
         &format!("report {}", status.as_str()),
-        &format!("{}'s message {} in {}", sender.name, row.report.seq, room_label(&row)),
+        &format!(
+            "{}'s message {} in {}",
+            sender.name,
+            row.report.seq,
+            room_label(&row)
+        ),
         &row.report.reason,
     )
     .await;
@@ -268,7 +287,11 @@ async fn apply(
     let leaves = matches!(draft, Draft::Removed { .. })
         || (matches!(draft, Draft::Banned { .. }) && sender_is_member);
     let muted = matches!(draft, Draft::Muted { .. });
-    let left: &[UserId] = if leaves { std::slice::from_ref(&sender.id) } else { &[] };
+    let left: &[UserId] = if leaves {
+        std::slice::from_ref(&sender.id)
+    } else {
+        &[]
+    };
     append_as(state, me, room, vec![draft], &[], left).await?;
     if muted {
         send_summary(state, room, sender.id).await;
@@ -293,7 +316,10 @@ pub async fn append_as(
 ) -> Result<(), ApiFailure> {
     let in_order = state.room_log.in_order().await;
     let drafts = drafts.into_iter().map(|d| (None, d)).collect();
-    let events = state.room_log.append(&in_order, room, actor, drafts).await?;
+    let events = state
+        .room_log
+        .append(&in_order, room, actor, drafts)
+        .await?;
     for user in joined {
         state.fanout.set_membership(*user, room, true);
     }
@@ -302,9 +328,8 @@ pub async fn append_as(
     }
     for user in left {
         state.fanout.set_membership(*user, room, false);
-        let frame = crate::frames::encode(&shared::ws::ServerMessage::RoomRemoved {
-            room: room.clone(),
-        });
+        let frame =
+            crate::frames::encode(&shared::ws::ServerMessage::RoomRemoved { room: room.clone() });
         state.fanout.send(Audience::User(*user), frame, None);
     }
     Ok(())
@@ -314,9 +339,8 @@ pub async fn append_as(
 pub async fn send_summary(state: &AppState, room: &RoomId, user: UserId) {
     match state.store.room_summary(room, user).await {
         Ok(Some(summary)) => {
-            let frame = crate::frames::encode(&shared::ws::ServerMessage::RoomUpdated {
-                room: summary,
-            });
+            let frame =
+                crate::frames::encode(&shared::ws::ServerMessage::RoomUpdated { room: summary });
             state.fanout.send(Audience::User(user), frame, None);
         }
         Ok(None) => {}
@@ -343,6 +367,8 @@ fn tell_reporters(state: &AppState, row: &ReportRow, status: ReportStatus, repor
     );
     let frame = encode_value(&Notice { text });
     for reporter in reporters {
-        state.fanout.send(Audience::User(*reporter), frame.clone(), None);
+        state
+            .fanout
+            .send(Audience::User(*reporter), frame.clone(), None);
     }
 }

@@ -21,7 +21,8 @@ pub async fn run(state: &AppState) -> Result<RetentionRun, StoreError> {
         deleted: 0,
     };
     for (room, days) in rooms {
-        let cutoff = now.saturating_sub(i64::from(days).saturating_mul(state.admin.retention_day_ms));
+        let cutoff =
+            now.saturating_sub(i64::from(days).saturating_mul(state.admin.retention_day_ms));
         let deleted = state.store.expire_room(&room, cutoff).await?;
         if deleted > 0 {
             run.rooms += 1;

@@ -982,8 +982,11 @@ pub trait Storage: Send + Sync + 'static {
     /// room (the lobby cannot be deleted). The caller holds the order.
     async fn delete_room(&self, room: &RoomId) -> Result<Option<Vec<UserId>>, StoreError>;
     /// The room's own retention (`None`: the server's; `Some(0)`: keep everything).
-    async fn set_room_retention(&self, room: &RoomId, days: Option<u32>)
-    -> Result<bool, StoreError>;
+    async fn set_room_retention(
+        &self,
+        room: &RoomId,
+        days: Option<u32>,
+    ) -> Result<bool, StoreError>;
     async fn setting(&self, key: &str) -> Result<Option<String>, StoreError>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Rooms with a retention to apply: their own, else `default_days`.
@@ -1042,7 +1045,6 @@ pub trait Storage: Send + Sync + 'static {
         active: &[(i64, UserId)],
     ) -> Result<(), StoreError>;
     async fn insight(&self, now_ms: i64) -> Result<InsightRows, StoreError>;
-
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

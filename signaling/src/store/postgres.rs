@@ -14,8 +14,8 @@
 //!
 //! Commits are durable with PostgreSQL's default `synchronous_commit = on`.
 
-mod calls;
 mod admin;
+mod calls;
 mod media;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,

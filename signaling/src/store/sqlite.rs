@@ -4,8 +4,8 @@
 //! crash or power loss. SQLite has one writer at a time, so the `UPDATE rooms SET last_seq =
 //! last_seq + 1` that starts every append also serialises appends to a room.
 
-mod calls;
 mod admin;
+mod calls;
 mod media;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,

@@ -77,14 +77,30 @@ async fn every_console_endpoint_refuses_anyone_but_administrators() {
             Some(json!({"username": "made", "password": "correct horse battery"})),
         ),
         ("GET", "/api/admin/users/root/sessions", None),
-        ("POST", "/api/admin/users/root", Some(json!({"action": "sign_out"}))),
-        ("POST", "/api/admin/users/bob", Some(json!({"action": "make_admin"}))),
+        (
+            "POST",
+            "/api/admin/users/root",
+            Some(json!({"action": "sign_out"})),
+        ),
+        (
+            "POST",
+            "/api/admin/users/bob",
+            Some(json!({"action": "make_admin"})),
+        ),
         ("GET", "/api/admin/rooms", None),
         ("DELETE", "/api/admin/rooms/lobby", None),
         ("POST", "/api/admin/rooms/lobby/take-over", None),
-        ("PUT", "/api/admin/rooms/lobby/retention", Some(json!({"days": 1}))),
+        (
+            "PUT",
+            "/api/admin/rooms/lobby/retention",
+            Some(json!({"days": 1})),
+        ),
         ("GET", "/api/admin/settings", None),
-        ("PUT", "/api/admin/settings", Some(json!({"retention_days": 1}))),
+        (
+            "PUT",
+            "/api/admin/settings",
+            Some(json!({"retention_days": 1})),
+        ),
         ("POST", "/api/admin/retention/run", None),
         ("GET", "/api/admin/audit", None),
         ("GET", "/api/admin/insight", None),
@@ -92,7 +108,11 @@ async fn every_console_endpoint_refuses_anyone_but_administrators() {
     for (method, path, body) in &endpoints {
         let refused = call(&server, method, path, Some(&bob), body.clone()).await;
         assert_eq!(refused.status(), 403, "{method} {path} as a member");
-        assert_eq!(json_of(refused).await["code"], "admin_only", "{method} {path}");
+        assert_eq!(
+            json_of(refused).await["code"],
+            "admin_only",
+            "{method} {path}"
+        );
         let anonymous = call(&server, method, path, None, body.clone()).await;
         assert_eq!(anonymous.status(), 401, "{method} {path} without a session");
     }
@@ -122,7 +142,12 @@ async fn every_console_endpoint_refuses_anyone_but_administrators() {
     // A member's moderation queue is that of the rooms they moderate: empty, not refused.
     let queue = call(&server, "GET", "/api/moderation/reports", Some(&bob), None).await;
     assert_eq!(queue.status(), 200);
-    assert!(json_of(queue).await["reports"].as_array().unwrap().is_empty());
+    assert!(
+        json_of(queue).await["reports"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -151,8 +176,14 @@ async fn deactivation_closes_the_accounts_sockets_and_keeps_it_out_until_reactiv
             .unwrap()
             .contains("deactivated")
     );
-    assert!(server.try_connect(Some(&bob), Some(&server.origin())).await.is_err());
-    let users = json_of(call(&server, "GET", "/api/admin/users?q=bob", Some(&root), None).await).await;
+    assert!(
+        server
+            .try_connect(Some(&bob), Some(&server.origin()))
+            .await
+            .is_err()
+    );
+    let users =
+        json_of(call(&server, "GET", "/api/admin/users?q=bob", Some(&root), None).await).await;
     assert_eq!(users["users"][0]["deactivated"], true);
     assert_eq!(users["users"][0]["sessions"], 0);
     // Not even an administrator can shut themselves out.
@@ -201,26 +232,50 @@ async fn a_report_answered_deletes_the_message_and_tells_the_reporter() {
     let lobby = RoomId::lobby();
     let rude = bob_socket.post(&lobby, "rude-1", "something rude").await;
     let report = json!({"room": "lobby", "seq": rude.seq.0, "reason": "Harassment: rude"});
-    let filed = call(&server, "POST", "/api/reports", Some(&ann), Some(report.clone())).await;
+    let filed = call(
+        &server,
+        "POST",
+        "/api/reports",
+        Some(&ann),
+        Some(report.clone()),
+    )
+    .await;
     assert_eq!(filed.status(), 201);
     let again = call(&server, "POST", "/api/reports", Some(&ann), Some(report)).await;
     assert_eq!(again.status(), 409, "once per reporter");
     let own = json!({"room": "lobby", "seq": rude.seq.0, "reason": "mine"});
-    assert_eq!(call(&server, "POST", "/api/reports", Some(&bob), Some(own)).await.status(), 409);
+    assert_eq!(
+        call(&server, "POST", "/api/reports", Some(&bob), Some(own))
+            .await
+            .status(),
+        409
+    );
     let missing = json!({"room": "lobby", "seq": 9999, "reason": "x"});
-    assert_eq!(call(&server, "POST", "/api/reports", Some(&ann), Some(missing)).await.status(), 404);
+    assert_eq!(
+        call(&server, "POST", "/api/reports", Some(&ann), Some(missing))
+            .await
+            .status(),
+        404
+    );
 
     // Ann moderates nothing: her queue is empty and she cannot answer.
-    let queue = json_of(call(&server, "GET", "/api/moderation/reports", Some(&ann), None).await).await;
+    let queue =
+        json_of(call(&server, "GET", "/api/moderation/reports", Some(&ann), None).await).await;
     assert!(queue["reports"].as_array().unwrap().is_empty());
-    let queue = json_of(call(&server, "GET", "/api/moderation/reports", Some(&root), None).await).await;
+    let queue =
+        json_of(call(&server, "GET", "/api/moderation/reports", Some(&root), None).await).await;
     let item = &queue["reports"][0];
     assert_eq!(item["body"], "something rude");
     assert_eq!(item["reporter"], "ann");
     let id = item["id"].as_i64().unwrap();
     let path = format!("/api/moderation/reports/{id}");
     let delete = json!({"action": "delete"});
-    assert_eq!(call(&server, "POST", &path, Some(&ann), Some(delete.clone())).await.status(), 404);
+    assert_eq!(
+        call(&server, "POST", &path, Some(&ann), Some(delete.clone()))
+            .await
+            .status(),
+        404
+    );
     let answered = call(&server, "POST", &path, Some(&root), Some(delete.clone())).await;
     assert_eq!(answered.status(), 200);
     assert_eq!(json_of(answered).await["status"], "deleted");
@@ -234,7 +289,12 @@ async fn a_report_answered_deletes_the_message_and_tells_the_reporter() {
         })
         .await;
     assert_eq!(target, rude.seq);
-    assert_eq!(call(&server, "POST", &path, Some(&root), Some(delete)).await.status(), 409);
+    assert_eq!(
+        call(&server, "POST", &path, Some(&root), Some(delete))
+            .await
+            .status(),
+        409
+    );
     let mine = json_of(call(&server, "GET", "/api/reports", Some(&ann), None).await).await;
     assert_eq!(mine["reports"][0]["status"], "deleted");
     assert!(mine["reports"][0].get("reporter").is_none());
@@ -261,7 +321,17 @@ async fn retention_deletes_old_history_and_catching_up_clients_learn_the_floor()
     )
     .await;
     assert_eq!(set.status(), 204);
-    let run = json_of(call(&server, "POST", "/api/admin/retention/run", Some(&root), None).await).await;
+    let run = json_of(
+        call(
+            &server,
+            "POST",
+            "/api/admin/retention/run",
+            Some(&root),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert!(run["deleted"].as_u64().unwrap() >= 3, "{run}");
     socket
         .send(&ClientMessage::CatchUp {
@@ -297,21 +367,42 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
         "flood_window_secs": 60,
         "flood_mute_minutes": 5
     });
-    let saved = call(&server, "PUT", "/api/admin/settings", Some(&root), Some(settings.clone())).await;
+    let saved = call(
+        &server,
+        "PUT",
+        "/api/admin/settings",
+        Some(&root),
+        Some(settings.clone()),
+    )
+    .await;
     assert_eq!(saved.status(), 200);
     let lobby = RoomId::lobby();
     let mut socket = server.connect(&bob).await;
     assert_eq!(
-        socket.request("w1", send(&lobby, "w1", "buy SPAM here")).await,
+        socket
+            .request("w1", send(&lobby, "w1", "buy SPAM here"))
+            .await,
         Err(ErrorCode::InvalidMessage)
     );
     let mut masked = settings.clone();
     masked["word_action"] = json!("mask");
-    call(&server, "PUT", "/api/admin/settings", Some(&root), Some(masked)).await;
+    call(
+        &server,
+        "PUT",
+        "/api/admin/settings",
+        Some(&root),
+        Some(masked),
+    )
+    .await;
     let event = socket.post(&lobby, "w2", "buy SPAM here").await;
     assert_eq!(crate::harness::body(&event), "buy **** here");
     // Bob's account is minutes old: one link per message.
-    assert!(socket.request("l1", send(&lobby, "l1", "see https://a.example")).await.is_ok());
+    assert!(
+        socket
+            .request("l1", send(&lobby, "l1", "see https://a.example"))
+            .await
+            .is_ok()
+    );
     assert_eq!(
         socket
             .request("l2", send(&lobby, "l2", "https://a.example www.b.example"))
@@ -326,7 +417,9 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
         Err(ErrorCode::Forbidden)
     );
     assert_eq!(
-        socket.request("f4", send(&lobby, "f4", "something else")).await,
+        socket
+            .request("f4", send(&lobby, "f4", "something else"))
+            .await,
         Err(ErrorCode::Forbidden),
         "silenced for a while"
     );
@@ -336,6 +429,13 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
     // An invalid word list is refused with a reason.
     let mut bad = settings;
     bad["blocked_words"] = json!(["two words"]);
-    let refused = call(&server, "PUT", "/api/admin/settings", Some(&root), Some(bad)).await;
+    let refused = call(
+        &server,
+        "PUT",
+        "/api/admin/settings",
+        Some(&root),
+        Some(bad),
+    )
+    .await;
     assert_eq!(refused.status(), 400);
 }

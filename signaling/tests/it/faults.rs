@@ -819,7 +819,10 @@ impl Storage for GatedStore {
         self.inner.history_floor(room).await
     }
 
-    async fn add_report(&self, report: &signaling::store::ReportDraft) -> Result<Option<i64>, StoreError> {
+    async fn add_report(
+        &self,
+        report: &signaling::store::ReportDraft,
+    ) -> Result<Option<i64>, StoreError> {
         self.inner.add_report(report).await
     }
 

@@ -40,10 +40,11 @@ pub async fn set_deactivated(
 }
 
 pub async fn is_deactivated(pool: &SqlitePool, user: UserId) -> Result<bool, StoreError> {
-    let at: Option<Option<i64>> = sqlx::query_scalar("SELECT deactivated_at FROM users WHERE id = ?")
-        .bind(user.0)
-        .fetch_optional(pool)
-        .await?;
+    let at: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT deactivated_at FROM users WHERE id = ?")
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await?;
     Ok(matches!(at, Some(Some(_))))
 }
 
@@ -193,10 +194,12 @@ pub async fn set_room_retention(
 }
 
 pub async fn setting(pool: &SqlitePool, key: &str) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn put_setting(pool: &SqlitePool, key: &str, value: &str) -> Result<(), StoreError> {
@@ -300,7 +303,10 @@ pub async fn history_floor(pool: &SqlitePool, room: &RoomId) -> Result<Seq, Stor
 }
 
 /// Stores a report; `None` when this reporter reported this message before.
-pub async fn add_report(pool: &SqlitePool, report: &ReportDraft) -> Result<Option<i64>, StoreError> {
+pub async fn add_report(
+    pool: &SqlitePool,
+    report: &ReportDraft,
+) -> Result<Option<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO reports (room_id, seq, sender_id, sender, body, reporter_id, reason, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -320,11 +326,12 @@ pub async fn add_report(pool: &SqlitePool, report: &ReportDraft) -> Result<Optio
 }
 
 pub async fn open_reports_by(pool: &SqlitePool, reporter: UserId) -> Result<u64, StoreError> {
-    let count: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE reporter_id = ? AND status = 'open'")
-            .bind(reporter.0)
-            .fetch_one(pool)
-            .await?;
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reports WHERE reporter_id = ? AND status = 'open'",
+    )
+    .bind(reporter.0)
+    .fetch_one(pool)
+    .await?;
     Ok(count.unsigned_abs())
 }
 
@@ -473,7 +480,11 @@ pub async fn audit_log(
         .collect())
 }
 
-pub async fn set_silenced(pool: &SqlitePool, user: UserId, until_ms: i64) -> Result<(), StoreError> {
+pub async fn set_silenced(
+    pool: &SqlitePool,
+    user: UserId,
+    until_ms: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET silenced_until = ? WHERE id = ?")
         .bind(until_ms)
         .bind(user.0)
@@ -541,7 +552,10 @@ fn count(value: i64) -> u64 {
 }
 
 /// The insight page's figures, read from the aggregates (never from the messages).
-pub async fn insight(pool: &SqlitePool, now_ms: i64) -> Result<crate::store::InsightRows, StoreError> {
+pub async fn insight(
+    pool: &SqlitePool,
+    now_ms: i64,
+) -> Result<crate::store::InsightRows, StoreError> {
     let this_hour = now_ms - now_ms.rem_euclid(HOUR_MS);
     let first_hour = this_hour - 47 * HOUR_MS;
     let today = now_ms - now_ms.rem_euclid(DAY_MS);
@@ -577,12 +591,10 @@ pub async fn insight(pool: &SqlitePool, now_ms: i64) -> Result<crate::store::Ins
             messages: count(r.get(2)),
         })
         .collect();
-    let rows = sqlx::query(
-        "SELECT day, COUNT(*) FROM active_days WHERE day >= ? GROUP BY day",
-    )
-    .bind(first_day)
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query("SELECT day, COUNT(*) FROM active_days WHERE day >= ? GROUP BY day")
+        .bind(first_day)
+        .fetch_all(pool)
+        .await?;
     let daily_active = rows
         .iter()
         .map(|r| DayCount {

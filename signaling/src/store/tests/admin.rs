@@ -10,7 +10,10 @@ pub(super) async fn a_deactivated_account_gets_no_session_and_loses_its_own(
     let ann = user(&store, "ann").await;
     let far = i64::MAX / 2;
     let origin = SessionOrigin::default();
-    store.create_session(&[1], ann.id, 100, far, &origin).await.unwrap();
+    store
+        .create_session(&[1], ann.id, 100, far, &origin)
+        .await
+        .unwrap();
     assert!(store.session_user(&[1], 200).await.unwrap().is_some());
     assert!(store.set_deactivated(ann.id, Some(300)).await.unwrap());
     assert!(store.is_deactivated(ann.id).await.unwrap());
@@ -19,18 +22,36 @@ pub(super) async fn a_deactivated_account_gets_no_session_and_loses_its_own(
         "a session from before no longer lets the account in"
     );
     let refused = store.create_session(&[2], ann.id, 500, far, &origin).await;
-    assert!(matches!(refused, Err(StoreError::Deactivated)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Deactivated)),
+        "{refused:?}"
+    );
     assert!(store.set_deactivated(ann.id, None).await.unwrap());
-    store.create_session(&[3], ann.id, 600, far, &origin).await.unwrap();
+    store
+        .create_session(&[3], ann.id, 600, far, &origin)
+        .await
+        .unwrap();
     assert!(store.session_user(&[3], 700).await.unwrap().is_some());
     let users = store.admin_users("AN", 10, 800).await.unwrap();
     assert_eq!(users.len(), 1);
-    assert!(!users[0].deactivated && users[0].admin, "the first account is the admin");
+    assert!(
+        !users[0].deactivated && users[0].admin,
+        "the first account is the admin"
+    );
     assert_eq!(users[0].sessions, 2);
     assert!(store.set_admin(ann.id, false).await.unwrap());
     assert!(!store.is_admin(ann.id).await.unwrap());
-    assert!(store.admin_users("nobody", 10, 800).await.unwrap().is_empty());
-    assert!(store.admin_users("%", 10, 800).await.unwrap().is_empty(), "patterns are escaped");
+    assert!(
+        store
+            .admin_users("nobody", 10, 800)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store.admin_users("%", 10, 800).await.unwrap().is_empty(),
+        "patterns are escaped"
+    );
 }
 
 pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
@@ -63,7 +84,10 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
         .unwrap(); // seq 7
     assert!(store.retention_rooms(None).await.unwrap().is_empty());
     assert!(store.set_room_retention(&room, Some(2)).await.unwrap());
-    assert_eq!(store.retention_rooms(None).await.unwrap(), vec![(room.clone(), 2)]);
+    assert_eq!(
+        store.retention_rooms(None).await.unwrap(),
+        vec![(room.clone(), 2)]
+    );
     // Everything stored before 25: the room's start and m0, m1.
     assert_eq!(store.expire_room(&room, 25).await.unwrap(), 4);
     assert_eq!(store.history_floor(&room).await.unwrap(), Seq(4));
@@ -91,9 +115,7 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
     assert!(lobby_and_others.contains(&(RoomId::lobby(), 30)));
 }
 
-pub(super) async fn reports_reach_the_rooms_moderators_and_close_together(
-    store: Arc<dyn Storage>,
-) {
+pub(super) async fn reports_reach_the_rooms_moderators_and_close_together(store: Arc<dyn Storage>) {
     let ann = user(&store, "ann").await;
     let bo = user(&store, "bo").await;
     let cy = user(&store, "cy").await;
@@ -115,12 +137,25 @@ pub(super) async fn reports_reach_the_rooms_moderators_and_close_together(
     };
     let first = store.add_report(&report(&bo)).await.unwrap();
     assert!(first.is_some());
-    assert_eq!(store.add_report(&report(&bo)).await.unwrap(), None, "once per reporter");
+    assert_eq!(
+        store.add_report(&report(&bo)).await.unwrap(),
+        None,
+        "once per reporter"
+    );
     assert!(store.add_report(&report(&cy)).await.unwrap().is_some());
     assert_eq!(store.open_reports_by(bo.id).await.unwrap(), 1);
     // The owner's queue has both; a plain member's has none; the server's has all.
-    assert_eq!(store.reports(Some(ann.id), false, 50).await.unwrap().len(), 2);
-    assert!(store.reports(Some(bo.id), false, 50).await.unwrap().is_empty());
+    assert_eq!(
+        store.reports(Some(ann.id), false, 50).await.unwrap().len(),
+        2
+    );
+    assert!(
+        store
+            .reports(Some(bo.id), false, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let all = store.reports(None, false, 50).await.unwrap();
     assert_eq!(all.len(), 2);
     let row = store.report(first.unwrap()).await.unwrap().unwrap();
@@ -136,9 +171,13 @@ pub(super) async fn reports_reach_the_rooms_moderators_and_close_together(
     assert_eq!(told, vec![bo.id, cy.id]);
     assert!(store.reports(None, false, 50).await.unwrap().is_empty());
     let handled = store.reports(None, true, 50).await.unwrap();
-    assert!(handled.iter().all(|r| r.report.status == ReportStatus::Deleted
-        && r.report.handled_by.as_deref() == Some("ann")
-        && r.report.handled_at_ms == Some(30)));
+    assert!(
+        handled
+            .iter()
+            .all(|r| r.report.status == ReportStatus::Deleted
+                && r.report.handled_by.as_deref() == Some("ann")
+                && r.report.handled_at_ms == Some(30))
+    );
     assert!(
         store
             .close_reports(&room, seq, ReportStatus::Dismissed, "ann", 40)
@@ -160,7 +199,10 @@ pub(super) async fn audit_settings_insight_and_deleting_a_room(store: Arc<dyn St
             .unwrap();
     }
     let log = store.audit_log(None, 2).await.unwrap();
-    assert_eq!(log.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(), ["user2", "user1"]);
+    assert_eq!(
+        log.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+        ["user2", "user1"]
+    );
     let older = store.audit_log(Some(log[1].id), 10).await.unwrap();
     assert_eq!(older.len(), 1);
     assert_eq!(older[0].target, "user0");
@@ -168,7 +210,10 @@ pub(super) async fn audit_settings_insight_and_deleting_a_room(store: Arc<dyn St
     assert_eq!(store.setting("server").await.unwrap(), None);
     store.put_setting("server", "{\"a\":1}").await.unwrap();
     store.put_setting("server", "{\"a\":2}").await.unwrap();
-    assert_eq!(store.setting("server").await.unwrap().as_deref(), Some("{\"a\":2}"));
+    assert_eq!(
+        store.setting("server").await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
 
     let room = group(&store, "busy", &ann, &[&bo]).await;
     let now = 100 * 86_400_000 + 5;
@@ -205,8 +250,19 @@ pub(super) async fn audit_settings_insight_and_deleting_a_room(store: Arc<dyn St
     members.sort();
     assert_eq!(members, vec![ann.id, bo.id]);
     assert!(store.admin_rooms("bus", 10).await.unwrap().is_empty());
-    assert!(store.room_ids(bo.id).await.unwrap().iter().all(|r| r != &room));
+    assert!(
+        store
+            .room_ids(bo.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r != &room)
+    );
     assert!(store.membership(&room, ann.id).await.unwrap().is_none());
     assert_eq!(store.delete_room(&room).await.unwrap(), None);
-    assert_eq!(store.delete_room(&RoomId::lobby()).await.unwrap(), None, "the lobby stays");
+    assert_eq!(
+        store.delete_room(&RoomId::lobby()).await.unwrap(),
+        None,
+        "the lobby stays"
+    );
 }
