@@ -11,7 +11,7 @@ use shared::{ClientMsgId, RoomId, Seq};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-async fn call(
+pub async fn call(
     server: &TestServer,
     method: &str,
     path: &str,
@@ -32,12 +32,12 @@ async fn call(
     request.send().await.unwrap()
 }
 
-async fn json_of(response: reqwest::Response) -> Value {
+pub async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
 }
 
 /// The text of the next `notice` frame on the socket (other frames are skipped).
-async fn next_notice(client: &mut Client) -> String {
+pub async fn next_notice(client: &mut Client) -> String {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), client.ws.next())
             .await

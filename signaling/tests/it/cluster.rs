@@ -439,3 +439,73 @@ async fn an_upload_resumes_on_another_node_and_both_serve_the_file() {
         assert_eq!(fetched.bytes().await.unwrap().as_ref(), content.as_slice());
     }
 }
+
+#[tokio::test]
+async fn administration_on_one_node_holds_on_the_other() {
+    use crate::admin::{call, json_of, next_notice};
+    use serde_json::json;
+    let cluster = cluster().await;
+    let root = user(&cluster, "root").await;
+    let (ann, bob) = (user(&cluster, "ann").await, user(&cluster, "bob").await);
+    // A report filed on B, answered on A: the reporter on B is told.
+    let mut ann_on_b = cluster.b.connect(&ann).await;
+    let mut bob_on_b = cluster.b.connect(&bob).await;
+    let rude = bob_on_b.post(&RoomId::lobby(), "r1", "rude").await;
+    let report = json!({"room": "lobby", "seq": rude.seq.0, "reason": "Spam"});
+    let filed = call(&cluster.b, "POST", "/api/reports", Some(&ann), Some(report)).await;
+    assert_eq!(filed.status(), 201);
+    let id = json_of(filed).await["id"].as_i64().unwrap();
+    let path = format!("/api/moderation/reports/{id}");
+    let answered = call(
+        &cluster.a,
+        "POST",
+        &path,
+        Some(&root),
+        Some(json!({"action": "dismiss"})),
+    )
+    .await;
+    assert_eq!(answered.status(), 200);
+    assert!(next_notice(&mut ann_on_b).await.contains("no action"));
+    // Settings saved on A hold on B within its refresh (5 s).
+    let settings = json!({"blocked_words": ["forbidden"], "word_action": "block"});
+    let saved = call(
+        &cluster.a,
+        "PUT",
+        "/api/admin/settings",
+        Some(&root),
+        Some(settings),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let mut refused = false;
+    for attempt in 0..30 {
+        let key = format!("w{attempt}");
+        let message = ClientMessage::Send {
+            attachment: None,
+            room: RoomId::lobby(),
+            client_id: shared::ClientMsgId(key.clone()),
+            body: "a forbidden word".into(),
+            reply_to: None,
+        };
+        if bob_on_b.request(&key, message).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert!(refused, "node B applies the word list saved on node A");
+    // Deactivated on A: bob's socket on B closes, and B lets him in no more.
+    let done = call(
+        &cluster.a,
+        "POST",
+        "/api/admin/users/bob",
+        Some(&root),
+        Some(json!({"action": "deactivate"})),
+    )
+    .await;
+    assert_eq!(done.status(), 204);
+    let closed = bob_on_b.closed().await.expect("a close frame");
+    assert_eq!(u16::from(closed.code), 4001);
+    let log_in = json!({"username": "bob", "password": "correct horse battery"});
+    assert_eq!(cluster.b.post("/api/login", log_in).await.status(), 403);
+}
