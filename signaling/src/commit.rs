@@ -48,6 +48,11 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
+    /// Messages waiting for a group commit.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Starts the committing task. `order` is the lock every room-changing request holds from
     /// its append through its fan-out, so batches and other changes reach sockets in seq order.
     pub fn start(store: Arc<dyn Storage>, fanout: Arc<dyn Fanout>, order: Arc<Mutex<()>>) -> Self {

@@ -60,6 +60,15 @@ pub struct FrameSender {
 }
 
 impl FrameSender {
+    /// Frames waiting now.
+    pub fn len(&self) -> usize {
+        self.shared.lock().frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Queues `frame` unless `capacity` frames are already waiting. Never waits.
     pub fn try_send(&self, frame: Utf8Bytes) -> Result<(), Full> {
         {

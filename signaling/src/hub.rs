@@ -143,6 +143,7 @@ impl Registry {
         if conn.kick.is_kicked() {
             return;
         }
+        metrics::counter!("chat_frames_queued_total").increment(1);
         if conn.outbound.try_send(frame.clone()).is_err() {
             tracing::warn!(
                 user = conn.user.0,
@@ -469,6 +470,16 @@ impl Hub {
             .get(&user)
             .copied()
             .unwrap_or(Presence::Offline)
+    }
+
+    /// Frames waiting in this node's socket queues: in all of them, and in the fullest.
+    pub fn queued_frames(&self) -> (usize, usize) {
+        let registry = self.lock();
+        registry
+            .conns
+            .values()
+            .map(|c| c.outbound.len())
+            .fold((0, 0), |(total, max), n| (total + n, max.max(n)))
     }
 
     /// Closes every socket opened with this session (used by logout).

@@ -84,6 +84,14 @@ pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let Some(handle) = recorder() else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
+    // Queue depths are read when scraped, not kept on the hot path.
+    let (queued, fullest) = state.hub.queued_frames();
+    #[allow(clippy::cast_precision_loss)]
+    {
+        metrics::gauge!("chat_socket_queue_frames").set(queued as f64);
+        metrics::gauge!("chat_socket_queue_frames_max").set(fullest as f64);
+        metrics::gauge!("chat_commit_queue_messages").set(state.room_log.commit_queue() as f64);
+    }
     handle.run_upkeep();
     let mut response = handle.render().into_response();
     response.headers_mut().insert(

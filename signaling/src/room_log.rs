@@ -107,6 +107,11 @@ impl RoomLog {
         self.writer.submit(message, from).await
     }
 
+    /// Messages waiting for the next group commit.
+    pub fn commit_queue(&self) -> usize {
+        self.writer.queued()
+    }
+
     /// The order's lock itself, for the checkpoint's short pass that must exclude appends.
     pub(crate) fn order_lock(&self) -> &Mutex<()> {
         &self.order

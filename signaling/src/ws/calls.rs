@@ -101,6 +101,9 @@ pub async fn start(
             video,
         };
         let event = append_mine(state, order, ctx, &room, &client_id, draft).await;
+        if event.is_ok() {
+            metrics::counter!("chat_calls_started_total").increment(1);
+        }
         if event.is_err() {
             let _ = state.calls.ring_out(&key, now_ms()).await;
         }
@@ -250,6 +253,18 @@ async fn record_end(state: &AppState, ended: Ended, video: bool) {
         id: caller,
         name: caller_name,
     };
+    let outcome = if missed {
+        "missed"
+    } else if declined {
+        "declined"
+    } else {
+        "answered"
+    };
+    metrics::counter!("chat_calls_ended_total", "outcome" => outcome).increment(1);
+    if !missed && !declined {
+        #[allow(clippy::cast_precision_loss)]
+        metrics::histogram!("chat_call_duration_seconds").record(duration_ms as f64 / 1000.0);
+    }
     let draft = Draft::CallEnded {
         call: call.clone(),
         duration_ms,
@@ -295,6 +310,10 @@ pub async fn signal(
     if let SignalData::Files { files } = &data {
         shared::transfer::check_offer(files)
             .map_err(|why| Refused::new(ErrorCode::InvalidMessage, why))?;
+        // What the sender says it offers: the bytes themselves go peer to peer.
+        metrics::counter!("chat_transfer_offers_total").increment(1);
+        metrics::counter!("chat_transfer_offered_bytes_total")
+            .increment(files.iter().map(|f| f.size).sum());
     }
     super::offers::on_signal(state, ctx, &room, &target, &session, &data).await;
     let frame = encode(&ServerMessage::Signal {
