@@ -36,6 +36,9 @@ async fn a_scraper_with_the_token_reads_what_happened() {
 
     let cookie = server.create_user("alice").await;
     let mut alice = server.connect(&cookie).await;
+    // Someone to deliver to.
+    let bob = server.create_user("bob").await;
+    let _bob = server.connect(&bob).await;
     for i in 0..3 {
         alice
             .post(&RoomId::lobby(), &format!("m{i}"), "hello")
@@ -70,6 +73,17 @@ async fn a_scraper_with_the_token_reads_what_happened() {
         value(&text, "chat_login_failures_total").unwrap() >= 1.0,
         "{text}"
     );
+    assert!(
+        value(&text, "chat_frames_queued_total").unwrap() >= 3.0,
+        "the events went through bob's socket queue: {text}"
+    );
+    for gauge in [
+        "chat_socket_queue_frames",
+        "chat_socket_queue_frames_max",
+        "chat_commit_queue_messages",
+    ] {
+        assert!(value(&text, gauge).is_some(), "{gauge}: {text}");
+    }
     assert!(text.contains("chat_commit_seconds_bucket"), "{text}");
     assert!(text.contains("chat_commit_batch_size_bucket"), "{text}");
 
