@@ -4,7 +4,8 @@
 // same names appear once more as keys in the JS glue. Hex digits do not compress: the names cost
 // about 7 KB of the first load after brotli. This renames every import (and every export that
 // the glue only uses as `wasm.<name>`) to a one- or two-letter name in both files, minifies the
-// glue with terser, and updates the `integrity` hashes in index.html. A name the glue uses in a
+// glue and index.html's inline scripts with terser, and updates the `integrity` hashes in
+// index.html. A name the glue uses in a
 // way this does not recognise is left as it is, so the result is always consistent.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -165,6 +166,15 @@ for (const [file, bytes] of [[wasmName, newWasm], [jsName, Buffer.from(minified.
   html = html.replace(/<link\b[^>]*>/g, (tag) =>
     tag.includes(`/${file}`) ? tag.replace(/integrity=("?)sha384-[A-Za-z0-9+/=]+\1/, `integrity=$1${sri}$1`) : tag);
 }
+// The page's inline scripts (the wasm's loader, the parts' loader) are minified too: they are
+// part of every first load. The server hashes them for its CSP when it starts, as served.
+const inline = [];
+for (const match of html.matchAll(/<script(\s+type=module)?>([\s\S]*?)<\/script>/g)) {
+  const out = await minify(match[2], { module: Boolean(match[1]), compress: true, mangle: true });
+  if (!out.code) throw new Error('terser produced nothing for an inline script');
+  inline.push([match[0], `<script${match[1] ?? ''}>${out.code}</script>`]);
+}
+for (const [from, to] of inline) html = html.replace(from, () => to);
 writeFileSync(htmlPath, html);
 console.log(`shrink-glue: renamed ${renamedImports.size} imports and ${renamedExports.size} exports; ` +
   `wasm ${wasm.length} -> ${newWasm.length} B, glue ${readFileSync(join(dir, jsName)).length} B`);

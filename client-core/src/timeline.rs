@@ -236,8 +236,9 @@ impl Timeline {
         }
         self.floor = floor;
         self.forget_through = Some(floor);
+        // Dirty seqs at or below the floor name no entry any more, so `take_changes` writes
+        // nothing for them.
         self.entries.retain(|e| e.id.is_none_or(|id| id > floor));
-        self.dirty.retain(|seq| *seq > floor);
         if let Some(cursor) = self.synced_up_to
             && cursor < floor
         {

@@ -258,10 +258,10 @@ pub fn MessageRow(
                             }
                         }>{move || if confirm_delete.get() { "Delete?" } else { "🗑" }}</button>
                 })}
-                // public/report.js asks for the reason and files the report.
+                // public/report.js asks for the reason and files the report (it reads the
+                // message from the row's data-seq and the room from the room's header).
                 {(!own).then(|| view! {
-                    <button type="button" class="icon" tabindex="-1" aria-label="Report" aria-haspopup="dialog"
-                        data-part="report" data-seq=seq.0.to_string() data-room=room.get_value().0>"⚑"</button>
+                    <button type="button" class="icon" tabindex="-1" aria-label="Report" data-part="report">"⚑"</button>
                 })}
             </div>
         })
