@@ -191,7 +191,7 @@ mod storage {
             cursor: Some(Seq(9)),
             reached_start: true,
         };
-        db.save_room(&room, &entries, &[], &[], &state)
+        db.save_room(&room, &entries, &[], &[], &state, None)
             .await
             .unwrap();
         let newest = db.messages(&room, None, 3).await.unwrap();
@@ -212,6 +212,30 @@ mod storage {
         // Reopening finds everything again (the schema is not recreated).
         let db = Db::open("store-pages").await.unwrap();
         assert_eq!(db.messages(&room, None, 100).await.unwrap().len(), 7);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_retention_floor_deletes_the_rooms_copies_up_to_it_and_no_others() {
+        let db = fresh("store-floor").await;
+        let room = RoomId::lobby();
+        let other = RoomId("other".into());
+        let entries: Vec<Entry> = (1..=6).map(|i| entry(i, &format!("m{i}"))).collect();
+        let state = RoomState::default();
+        db.save_room(&room, &entries, &[], &[], &state, None)
+            .await
+            .unwrap();
+        db.save_room(&other, &entries, &[], &[], &state, None)
+            .await
+            .unwrap();
+        db.save_room(&room, &[], &[], &[], &state, Some(Seq(4)))
+            .await
+            .unwrap();
+        let left = db.messages(&room, None, 100).await.unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.body.as_str()).collect::<Vec<_>>(),
+            ["m5", "m6"]
+        );
+        assert_eq!(db.messages(&other, None, 100).await.unwrap().len(), 6);
     }
 
     #[wasm_bindgen_test]
@@ -244,7 +268,7 @@ mod storage {
             reached_start: true,
         };
         let c1 = [ClientMsgId("c1".into())];
-        db.save_room(&RoomId::lobby(), acked.entries(), &[], &c1, &state)
+        db.save_room(&RoomId::lobby(), acked.entries(), &[], &c1, &state, None)
             .await
             .unwrap();
         assert_eq!(
@@ -265,7 +289,7 @@ mod storage {
     async fn operations_on_messages_not_in_memory_reach_the_stored_copy() {
         let db = fresh("store-ops").await;
         let room = RoomId::lobby();
-        db.save_room(&room, &[entry(3, "helo")], &[], &[], &RoomState::default())
+        db.save_room(&room, &[entry(3, "helo")], &[], &[], &RoomState::default(), None)
             .await
             .unwrap();
         let fix = event(
