@@ -289,9 +289,16 @@ mod storage {
     async fn operations_on_messages_not_in_memory_reach_the_stored_copy() {
         let db = fresh("store-ops").await;
         let room = RoomId::lobby();
-        db.save_room(&room, &[entry(3, "helo")], &[], &[], &RoomState::default(), None)
-            .await
-            .unwrap();
+        db.save_room(
+            &room,
+            &[entry(3, "helo")],
+            &[],
+            &[],
+            &RoomState::default(),
+            None,
+        )
+        .await
+        .unwrap();
         let fix = event(
             4,
             "bob",
