@@ -350,6 +350,7 @@ async function start() {
   // Password managers match the password fields to the account by these.
   for (const field of document.querySelectorAll('input.username')) field.value = username;
   $('admin').hidden = !admin;
+  $('admin-link').hidden = !admin;
   const { passkeys } = await api('GET', '/api/auth-options');
   $('passkey-form').closest('section').hidden = !passkeys;
   await Promise.all([loadDevices(), loadTwoFactor(), loadPush(), passkeys ? loadPasskeys() : null]);

@@ -90,7 +90,10 @@ self.addEventListener('fetch', (event) => {
     event.respondWith((async () => {
       try {
         const response = await fetch(request, { cache: 'no-cache' });
-        if (response.ok && response.headers.get('content-type')?.includes('text/html')) {
+        // Only the app is the shell: a page of its own (the account page, administration)
+        // must not take its place, or the app would not open offline afterwards.
+        const page = url.pathname.endsWith('.html') && url.pathname !== '/index.html';
+        if (!page && response.ok && response.headers.get('content-type')?.includes('text/html')) {
           event.waitUntil(storeShell(response.clone()));
         }
         return response;

@@ -153,3 +153,21 @@ test('the app is installable: Chromium reports no installability errors', async 
     assert.equal((await page.request.get(`${fixture.server.url}${touch}`)).status(), 200);
   });
 });
+
+test('opening the account page does not replace the app kept for offline use', async () => {
+  await withPages(fixture.browser, 'offline-account', 1, async ([uma]) => {
+    await signUp(uma, fixture.server.url, 'uma');
+    await say(uma, 'before the account page');
+    await messageFrom(uma, 'uma', 'before the account page').locator('.delivery').waitFor({ state: 'detached' });
+    await controlledByServiceWorker(uma);
+    // Visited online, through the worker: the account page must not become the offline start.
+    await uma.goto(`${fixture.server.url}/account.html`);
+    await uma.getByRole('heading', { name: 'Your account' }).waitFor();
+    await uma.waitForTimeout(500); // whatever the worker stores after a navigation
+    await uma.context().setOffline(true);
+    await uma.goto(fixture.server.url);
+    await messageFrom(uma, 'uma', 'before the account page').waitFor();
+    await uma.getByLabel('Message', { exact: true }).waitFor();
+    await uma.context().setOffline(false);
+  });
+});
