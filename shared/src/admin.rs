@@ -20,6 +20,8 @@ pub struct AdminUser {
     pub admin: bool,
     pub deactivated: bool,
     pub created_at_ms: i64,
+    /// Last activity: the last socket closed, or a session used since (recorded about once a
+    /// minute).
     pub last_seen_ms: Option<i64>,
     /// Sessions open now.
     pub sessions: u32,
@@ -128,9 +130,11 @@ impl Default for ServerSettings {
             retention_days: None,
             blocked_words: Vec::new(),
             word_action: WordAction::Block,
-            new_account_hours: 24,
-            new_account_links: 3,
-            flood_repeats: 5,
+            // Off until an administrator turns them on: what suits a community (or a bot that
+            // repeats itself) differs too much for one default.
+            new_account_hours: 0,
+            new_account_links: 2,
+            flood_repeats: 0,
             flood_window_secs: 60,
             flood_mute_minutes: 10,
         }

@@ -126,7 +126,7 @@ pub async fn user_action(
                 .set_deactivated(user.id, Some(crate::now_ms()))
                 .await?;
             let ended = sign_out(&state, user.id).await?;
-            ("deactivate", format!("{ended} sessions ended"))
+            ("deactivate", sessions_ended(ended))
         }
         UserAction::Reactivate => {
             state.store.set_deactivated(user.id, None).await?;
@@ -134,7 +134,7 @@ pub async fn user_action(
         }
         UserAction::SignOut => {
             let ended = sign_out(&state, user.id).await?;
-            ("sign out", format!("{ended} sessions ended"))
+            ("sign out", sessions_ended(ended))
         }
         UserAction::MakeAdmin => {
             state.store.set_admin(user.id, true).await?;
@@ -152,6 +152,13 @@ pub async fn user_action(
     };
     super::audit(&state, &authed.username, action, &user.name, &detail).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn sessions_ended(ended: usize) -> String {
+    match ended {
+        1 => "1 session ended".to_owned(),
+        n => format!("{n} sessions ended"),
+    }
 }
 
 /// `GET /api/admin/rooms?q=`.

@@ -4,7 +4,7 @@
 use super::access::{blocked, group_only, may_invite, member_of};
 use super::connection::SocketContext;
 use super::dispatch::{Refused, Reply};
-use super::mutate::{Outcome, append_mine, mutate};
+use super::mutate::{Applied, Outcome, append_mine, mutate, mutate_once};
 use crate::auth::new_session_token;
 use crate::now_ms;
 use crate::rules;
@@ -283,14 +283,15 @@ pub async fn remove_member(
     client_id: ClientMsgId,
     user: String,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async |order| {
         let target = moderated(state, ctx, &room, &user).await?;
         let removed = target.id;
         let draft = Draft::Removed { user: target };
         let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).left(removed))
     })
-    .await
+    .await?;
+    audited(state, ctx, &room, "remove from room", &user, applied).await
 }
 
 pub async fn mute(
@@ -301,7 +302,7 @@ pub async fn mute(
     user: String,
     muted: bool,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async |order| {
         let target = moderated(state, ctx, &room, &user).await?;
         let affected = target.id;
         let draft = Draft::Muted {
@@ -311,7 +312,8 @@ pub async fn mute(
         let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
-    .await
+    .await?;
+    audited(state, ctx, &room, if muted { "mute in room" } else { "unmute in room" }, &user, applied).await
 }
 
 pub async fn set_role(
@@ -322,7 +324,7 @@ pub async fn set_role(
     user: String,
     role: Role,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         let (target, theirs) = fellow_member(state, &room, &user).await?;
@@ -336,7 +338,8 @@ pub async fn set_role(
         let event = append_mine(state, order, ctx, &room, &client_id, draft).await?;
         Ok(Outcome::event(event).updated(affected))
     })
-    .await
+    .await?;
+    audited(state, ctx, &room, &format!("make {}", role_name(role)), &user, applied).await
 }
 
 pub async fn leave(
@@ -570,7 +573,7 @@ pub async fn ban(
     user: String,
     banned: bool,
 ) -> Result<Reply, Refused> {
-    mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
+    let applied = mutate_once(state, ctx, client_id.clone(), Some(&room), async |order| {
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         let target = user_named(state, &user).await?;
@@ -612,7 +615,8 @@ pub async fn ban(
             outcome
         })
     })
-    .await
+    .await?;
+    audited(state, ctx, &room, if banned { "ban from room" } else { "unban from room" }, &user, applied).await
 }
 
 /// Which messages of `room` notify me: stored with my membership, then the new summary goes
@@ -638,4 +642,32 @@ pub async fn set_notify(
             .send(crate::hub::Audience::User(ctx.authed.user), frame, None);
     }
     Ok(None)
+}
+
+/// A room moderator's action, applied now (not a repeat), goes to the server's audit log.
+async fn audited(
+    state: &AppState,
+    ctx: &SocketContext,
+    room: &RoomId,
+    action: &str,
+    user: &str,
+    applied: Applied,
+) -> Result<Reply, Refused> {
+    if let Applied::New(_) = &applied {
+        let name = match state.store.room_summary(room, ctx.authed.user).await {
+            Ok(Some(summary)) if !summary.name.is_empty() => summary.name,
+            _ => format!("room {}", room.0),
+        };
+        crate::admin::audit(state, &ctx.authed.username, action, &format!("{user} in {name}"), "")
+            .await;
+    }
+    Ok(applied.reply())
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
 }

@@ -439,3 +439,43 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
     .await;
     assert_eq!(refused.status(), 400);
 }
+
+#[tokio::test]
+async fn room_moderators_actions_reach_the_audit_log() {
+    let server = TestServer::start().await;
+    let root = server.create_user("root").await;
+    let ann = server.create_user("ann").await;
+    let _bob = server.create_user("bob").await;
+    let mut ann_socket = server.connect(&ann).await;
+    let room = ann_socket.create_room("Book club").await;
+    ann_socket.add(&room, "bob").await.unwrap();
+    let removed = ann_socket
+        .request(
+            "rm-1",
+            ClientMessage::RemoveMember {
+                room: room.clone(),
+                client_id: ClientMsgId("rm-1".into()),
+                user: "bob".into(),
+            },
+        )
+        .await;
+    assert!(removed.is_ok());
+    // A resend of the same request is answered, not logged again.
+    ann_socket
+        .request(
+            "rm-1",
+            ClientMessage::RemoveMember {
+                room: room.clone(),
+                client_id: ClientMsgId("rm-1".into()),
+                user: "bob".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let audit = json_of(call(&server, "GET", "/api/admin/audit", Some(&root), None).await).await;
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "ann");
+    assert_eq!(entries[0]["action"], "remove from room");
+    assert_eq!(entries[0]["target"], "bob in Book club");
+}

@@ -67,7 +67,8 @@ pub async fn admin_users(
         "SELECT u.username, u.display_name, u.admin,
                 CAST(CASE WHEN u.deactivated_at IS NULL THEN 0 ELSE 1 END AS BIGINT),
                 u.created_at, u.last_seen_at,
-                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?)
+                (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > ?),
+                (SELECT MAX(s.last_used_at) FROM sessions s WHERE s.user_id = u.id)
          FROM users u
          WHERE ? = '' OR u.username LIKE ? ESCAPE '\\' OR u.display_name LIKE ? ESCAPE '\\'
          ORDER BY u.username
@@ -88,7 +89,9 @@ pub async fn admin_users(
             admin: r.get::<i64, _>(2) == 1,
             deactivated: r.get::<i64, _>(3) == 1,
             created_at_ms: r.get(4),
-            last_seen_ms: r.get(5),
+            // Last seen offline, or a session used since (someone online now has no
+            // last-seen time yet).
+            last_seen_ms: r.get::<Option<i64>, _>(5).max(r.get::<Option<i64>, _>(7)),
             sessions: u32::try_from(r.get::<i64, _>(6)).unwrap_or(u32::MAX),
         })
         .collect())
