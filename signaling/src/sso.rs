@@ -137,6 +137,8 @@ enum Failure {
     Store(#[from] StoreError),
     #[error("the session could not be started")]
     Session,
+    #[error("the account is deactivated")]
+    Deactivated,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,6 +290,7 @@ fn failed(sso: &Sso, failure: &Failure) -> Response {
         Failure::Store(_) | Failure::Session => StatusCode::INTERNAL_SERVER_ERROR,
         Failure::ProviderUnavailable(_) | Failure::Exchange(_) => StatusCode::BAD_GATEWAY,
         Failure::RateLimited | Failure::TooManyPending => StatusCode::TOO_MANY_REQUESTS,
+        Failure::Deactivated => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
     if status.is_server_error() {
@@ -296,8 +299,15 @@ fn failed(sso: &Sso, failure: &Failure) -> Response {
         tracing::info!(reason = %failure, "single sign-on refused");
     }
     let content_type = HeaderValue::from_static("text/html; charset=utf-8");
-    let mut response =
-        (status, [(header::CONTENT_TYPE, content_type)], FAILED_PAGE).into_response();
+    let page = if matches!(failure, Failure::Deactivated) {
+        FAILED_PAGE.replace(
+            "The sign-in was cancelled, took too long, or was started in another browser. Try again, or log in with your password.",
+            "An administrator deactivated this account. Ask them to reactivate it.",
+        )
+    } else {
+        FAILED_PAGE.to_owned()
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, content_type)], page).into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, sso.flow_cookie("", 0));
@@ -437,7 +447,10 @@ async fn finish(
     let mut response =
         crate::accounts::start_session(state, user, username, origin, StatusCode::SEE_OTHER)
             .await
-            .map_err(|_| Failure::Session)?;
+            .map_err(|e| match e {
+                ApiFailure::Deactivated => Failure::Deactivated,
+                _ => Failure::Session,
+            })?;
     let headers = response.headers_mut();
     headers.insert(header::LOCATION, HeaderValue::from_static("/"));
     headers.append(header::SET_COOKIE, sso.flow_cookie("", 0));

@@ -45,6 +45,21 @@ impl WordList {
         if self.words.is_empty() {
             return Verdict::Pass;
         }
+        // Invisible characters (soft hyphens, zero-width spaces) would split a word without
+        // showing: they go first. (Masking then returns the text without them.)
+        let cleaned;
+        let text = if text
+            .chars()
+            .any(|c| !c.is_whitespace() && shared::limits::is_invisible(c))
+        {
+            cleaned = text
+                .chars()
+                .filter(|c| c.is_whitespace() || !shared::limits::is_invisible(*c))
+                .collect::<String>();
+            cleaned.as_str()
+        } else {
+            text
+        };
         let mut out = String::new();
         let mut last = 0;
         for (start, word) in words(text) {
@@ -165,6 +180,15 @@ pub struct FloodWatch {
 impl FloodWatch {
     const KEPT: usize = 64;
 
+    /// Forgets users who posted nothing for `window_ms` (run now and then, not per message).
+    pub fn sweep(&self, now_ms: i64, window_ms: i64) {
+        let mut recent = self.recent.lock().expect("flood watch poisoned");
+        recent.retain(|_, seen| seen.back().is_some_and(|(_, at)| now_ms - at < window_ms));
+        drop(recent);
+        let mut silenced = self.silenced.lock().expect("flood watch poisoned");
+        silenced.retain(|_, until| *until > now_ms);
+    }
+
     /// Keeps `user` from posting until `until_ms`.
     pub fn silence(&self, user: UserId, until_ms: i64) {
         let mut silenced = self.silenced.lock().expect("flood watch poisoned");
@@ -192,9 +216,6 @@ impl FloodWatch {
         let window_ms = i64::from(settings.flood_window_secs) * 1000;
         let fingerprint = fingerprint(text);
         let mut recent = self.recent.lock().expect("flood watch poisoned");
-        if recent.len() > 10_000 {
-            recent.retain(|_, seen| seen.back().is_some_and(|(_, at)| now_ms - at < window_ms));
-        }
         let seen = recent.entry(user).or_default();
         while seen.front().is_some_and(|(_, at)| now_ms - at >= window_ms) {
             seen.pop_front();
@@ -240,6 +261,13 @@ mod tests {
         assert!(matches!(list.check("über alles"), Verdict::Refused(_)));
         assert_eq!(list.check("spammer and spa m"), Verdict::Pass);
         assert_eq!(list.check("nothing here"), Verdict::Pass);
+    }
+
+    #[test]
+    fn invisible_characters_do_not_hide_a_word() {
+        let list = WordList::new(&settings());
+        assert!(matches!(list.check("sp\u{AD}am"), Verdict::Refused(_)));
+        assert!(matches!(list.check("s\u{200B}pam"), Verdict::Refused(_)));
     }
 
     #[test]

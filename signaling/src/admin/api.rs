@@ -211,10 +211,10 @@ pub async fn delete_room(
 }
 
 async fn room_label(state: &AppState, room: &RoomId) -> Result<String, ApiFailure> {
-    let found = state.store.admin_rooms(&room.0, 1).await?;
-    let found = found
-        .into_iter()
-        .find(|r| r.id == *room)
+    let found = state
+        .store
+        .admin_room(room)
+        .await?
         .ok_or(ApiFailure::NotFound)?;
     Ok(if found.name.is_empty() {
         format!("room {}", room.0)
@@ -234,10 +234,8 @@ pub async fn take_over(
     let room = RoomId(room);
     let found = state
         .store
-        .admin_rooms(&room.0, 1)
+        .admin_room(&room)
         .await?
-        .into_iter()
-        .find(|r| r.id == room)
         .ok_or(ApiFailure::NotFound)?;
     if found.kind != "group" {
         return Err(ApiFailure::Forbidden(
@@ -330,6 +328,7 @@ pub async fn room_retention(
     let Json(retention) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     check_days(retention.days)?;
     let room = RoomId(room);
+    let label = room_label(&state, &room).await?;
     if !state
         .store
         .set_room_retention(&room, retention.days)
@@ -337,7 +336,6 @@ pub async fn room_retention(
     {
         return Err(ApiFailure::NotFound);
     }
-    let label = room_label(&state, &room).await?;
     let detail = retention
         .days
         .map_or_else(|| "server default".to_owned(), |d| format!("{d} days"));
@@ -373,6 +371,13 @@ pub async fn put_settings(
     let Json(mut settings) = body.map_err(|e| ApiFailure::BadRequest(e.body_text()))?;
     check_days(settings.retention_days)?;
     abuse::check_word_list(&settings.blocked_words).map_err(ApiFailure::BadRequest)?;
+    if settings.flood_repeats == 1 {
+        return Err(ApiFailure::BadRequest(
+            "Flood detection needs at least 2 repeats (0 turns it off): 1 would silence every \
+             first message."
+                .to_owned(),
+        ));
+    }
     settings.blocked_words = settings
         .blocked_words
         .iter()

@@ -128,12 +128,17 @@ impl Activity {
         if messages.is_empty() && latencies.is_empty() && active.is_empty() {
             return;
         }
-        let hours: Vec<(i64, RoomId, u64)> = messages
+        // In one order on every node, so two nodes' upserts of the same rows cannot deadlock.
+        let mut hours: Vec<(i64, RoomId, u64)> = messages
             .iter()
             .map(|((h, r), n)| (*h, r.clone(), *n))
             .collect();
-        let lat: Vec<(i64, u32, u64)> = latencies.iter().map(|((h, b), n)| (*h, *b, *n)).collect();
-        let users: Vec<(i64, UserId)> = active.iter().copied().collect();
+        hours.sort_unstable();
+        let mut lat: Vec<(i64, u32, u64)> =
+            latencies.iter().map(|((h, b), n)| (*h, *b, *n)).collect();
+        lat.sort_unstable();
+        let mut users: Vec<(i64, UserId)> = active.iter().copied().collect();
+        users.sort_unstable();
         if let Err(e) = store.record_activity(&hours, &lat, &users).await {
             tracing::warn!(error = %e, "could not write the activity counts; kept for later");
             let mut counts = self.counts();

@@ -131,7 +131,11 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
                     tracing::warn!(error = %e, "could not read the settings");
                 }
             }
-            _ = flush.tick() => state.admin.activity.flush(state.store.as_ref()).await,
+            _ = flush.tick() => {
+                state.admin.activity.flush(state.store.as_ref()).await;
+                let window = i64::from(state.admin.current().settings.flood_window_secs) * 1000;
+                state.admin.flood.sweep(crate::now_ms(), window.max(60_000));
+            }
             _ = retention.tick() => {
                 if let Err(e) = retention::run(&state).await {
                     tracing::error!(error = %e, "retention failed; it runs again in an hour");

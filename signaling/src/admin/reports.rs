@@ -58,8 +58,19 @@ pub async fn create(
         Some(event) if event.seq > floor => event,
         _ => return Err(ApiFailure::NotFound),
     };
-    let EventKind::Message { body, deleted, .. } = &event.kind else {
+    let EventKind::Message {
+        body,
+        deleted,
+        attachment,
+        ..
+    } = &event.kind
+    else {
         return Err(ApiFailure::NotFound);
+    };
+    // A file sent without words is named, so the moderators see what was reported.
+    let body = match attachment {
+        Some(file) if body.is_empty() => format!("📎 {}", file.name),
+        _ => body.clone(),
     };
     if *deleted {
         return Err(ApiFailure::Conflict("That message was deleted already."));
@@ -82,7 +93,7 @@ pub async fn create(
         room: report.room.clone(),
         seq: event.seq,
         sender,
-        body: body.clone(),
+        body,
         reporter: authed.user,
         reason: reason.to_owned(),
         at_ms: crate::now_ms(),
@@ -154,7 +165,17 @@ pub async fn act(
         .membership(&row.report.room, authed.user)
         .await?
         .map(|m| m.role);
-    let room_moderator = matches!(my_role, Some(Role::Owner | Role::Admin));
+    let their_role = state
+        .store
+        .membership(&row.report.room, row.sender)
+        .await?
+        .map(|m| m.role);
+    // A room's owner and admins answer reports about members ranked below them (a report
+    // about one of them goes to the server's administrators); server administrators answer
+    // every report.
+    let room_moderator = my_role.is_some_and(|mine| {
+        row.sender != authed.user && rules::may_moderate(mine, their_role.unwrap_or(Role::Member))
+    });
     if !server_admin && !room_moderator {
         // Not a queue of mine: as if it did not exist.
         return Err(ApiFailure::NotFound);
@@ -170,25 +191,18 @@ pub async fn act(
         id: row.sender,
         name: row.report.sender.clone(),
     };
-    let their_role = state
+    let status = request.action.outcome();
+    let now = crate::now_ms();
+    let seq = Seq(row.report.seq);
+    // The answer is claimed first, so of two moderators answering at once exactly one acts.
+    let reporters = state
         .store
-        .membership(&row.report.room, row.sender)
-        .await?
-        .map(|m| m.role);
-    // A room's moderators act on members below them; server administrators on anyone.
-    if request.action != ReportAction::Dismiss
-        && request.action != ReportAction::Delete
-        && !server_admin
-        && !rules::may_moderate(
-            my_role.unwrap_or(Role::Member),
-            their_role.unwrap_or(Role::Member),
-        )
-    {
-        return Err(ApiFailure::Forbidden(
-            "Only members ranked below you can be muted, removed or banned.",
-        ));
+        .close_reports(&row.report.room, seq, status, &me.name, now)
+        .await?;
+    if reporters.is_empty() {
+        return Err(ApiFailure::Conflict("This report was answered already."));
     }
-    apply(
+    if let Err(e) = apply(
         &state,
         &me,
         &row,
@@ -196,13 +210,15 @@ pub async fn act(
         their_role.is_some(),
         request.action,
     )
-    .await?;
-    let status = request.action.outcome();
-    let now = crate::now_ms();
-    let reporters = state
-        .store
-        .close_reports(&row.report.room, Seq(row.report.seq), status, &me.name, now)
-        .await?;
+    .await
+    {
+        // Not carried out: the reports wait for another answer.
+        state
+            .store
+            .reopen_reports(&row.report.room, seq, &me.name, now)
+            .await?;
+        return Err(e);
+    }
     tell_reporters(&state, &row, status, &reporters);
     super::audit(
         &state,
@@ -241,9 +257,8 @@ async fn apply(
     let room = &row.report.room;
     let group = state
         .store
-        .admin_rooms(&room.0, 1)
+        .admin_room(room)
         .await?
-        .first()
         .is_some_and(|r| r.kind == "group");
     let draft = match action {
         ReportAction::Dismiss => return Ok(()),

@@ -8,6 +8,9 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use shared::admin::RetentionRun;
 
+/// Seqs deleted per transaction.
+const CHUNK: i64 = 2_000;
+
 /// Applies every room's retention now.
 pub async fn run(state: &AppState) -> Result<RetentionRun, StoreError> {
     let current = state.admin.current();
@@ -23,7 +26,20 @@ pub async fn run(state: &AppState) -> Result<RetentionRun, StoreError> {
     for (room, days) in rooms {
         let cutoff =
             now.saturating_sub(i64::from(days).saturating_mul(state.admin.retention_day_ms));
-        let deleted = state.store.expire_room(&room, cutoff).await?;
+        let mut deleted = 0;
+        // In chunks, each its own short transaction: a first run on a long history does not
+        // hold the database's write lock (SQLite) for the whole of it.
+        loop {
+            match state.store.expire_room(&room, cutoff, CHUNK).await {
+                Ok(0) => break,
+                Ok(n) => deleted += n,
+                Err(e) => {
+                    // The next room is not held up by this one; it is tried again next time.
+                    tracing::warn!(room = %room.0, error = %e, "retention failed for a room");
+                    break;
+                }
+            }
+        }
         if deleted > 0 {
             run.rooms += 1;
             run.deleted += deleted;

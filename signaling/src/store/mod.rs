@@ -994,9 +994,28 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         default_days: Option<u32>,
     ) -> Result<Vec<(RoomId, u32)>, StoreError>;
-    /// Deletes every event of `room` up to the newest stored before `cutoff_ms` and raises the
-    /// room's history floor to it; returns how many went.
-    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError>;
+    /// Deletes the events of `room` up to the newest stored before `cutoff_ms`, at most
+    /// `chunk` seqs past the floor per call, and raises the room's history floor to what went;
+    /// returns how many went (0: nothing left to delete).
+    async fn expire_room(
+        &self,
+        room: &RoomId,
+        cutoff_ms: i64,
+        chunk: i64,
+    ) -> Result<u64, StoreError>;
+    /// The room `room`, exactly, unless deleted.
+    async fn admin_room(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<shared::admin::AdminRoom>, StoreError>;
+    /// Opens again the reports that `close_reports` closed with `by` at `at_ms`.
+    async fn reopen_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Every event of `room` up to this seq was deleted by retention (0: none).
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError>;
     /// `None` when the reporter reported this message before.

@@ -2216,8 +2216,30 @@ impl Storage for SqliteStore {
         admin::retention_rooms(&self.pool, default_days).await
     }
 
-    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError> {
-        admin::expire_room(&self.pool, room, cutoff_ms).await
+    async fn expire_room(
+        &self,
+        room: &RoomId,
+        cutoff_ms: i64,
+        chunk: i64,
+    ) -> Result<u64, StoreError> {
+        admin::expire_room(&self.pool, room, cutoff_ms, chunk).await
+    }
+
+    async fn admin_room(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<shared::admin::AdminRoom>, StoreError> {
+        admin::admin_room(&self.pool, room).await
+    }
+
+    async fn reopen_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        admin::reopen_reports(&self.pool, room, seq, by, at_ms).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

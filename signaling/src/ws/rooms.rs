@@ -313,7 +313,19 @@ pub async fn mute(
         Ok(Outcome::event(event).updated(affected))
     })
     .await?;
-    audited(state, ctx, &room, if muted { "mute in room" } else { "unmute in room" }, &user, applied).await
+    audited(
+        state,
+        ctx,
+        &room,
+        if muted {
+            "mute in room"
+        } else {
+            "unmute in room"
+        },
+        &user,
+        applied,
+    )
+    .await
 }
 
 pub async fn set_role(
@@ -339,7 +351,15 @@ pub async fn set_role(
         Ok(Outcome::event(event).updated(affected))
     })
     .await?;
-    audited(state, ctx, &room, &format!("make {}", role_name(role)), &user, applied).await
+    audited(
+        state,
+        ctx,
+        &room,
+        &format!("make {}", role_name(role)),
+        &user,
+        applied,
+    )
+    .await
 }
 
 pub async fn leave(
@@ -616,7 +636,19 @@ pub async fn ban(
         })
     })
     .await?;
-    audited(state, ctx, &room, if banned { "ban from room" } else { "unban from room" }, &user, applied).await
+    audited(
+        state,
+        ctx,
+        &room,
+        if banned {
+            "ban from room"
+        } else {
+            "unban from room"
+        },
+        &user,
+        applied,
+    )
+    .await
 }
 
 /// Which messages of `room` notify me: stored with my membership, then the new summary goes
@@ -658,8 +690,14 @@ async fn audited(
             Ok(Some(summary)) if !summary.name.is_empty() => summary.name,
             _ => format!("room {}", room.0),
         };
-        crate::admin::audit(state, &ctx.authed.username, action, &format!("{user} in {name}"), "")
-            .await;
+        crate::admin::audit(
+            state,
+            &ctx.authed.username,
+            action,
+            &format!("{user} in {name}"),
+            "",
+        )
+        .await;
     }
     Ok(applied.reply())
 }

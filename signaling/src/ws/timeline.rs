@@ -33,9 +33,11 @@ pub async fn history(
     member_of(state, ctx, &room).await?;
     let limit = limit.clamp(1, MAX_HISTORY_PAGE);
     let (events, complete, last_seq) = state.store.history(&room, before, limit).await?;
-    let (events, cut) = fit_page(events, true);
-    // Read after the page: a floor that rose meanwhile only makes the client drop more.
+    let (mut events, cut) = fit_page(events, true);
+    // Read after the page, and what the page holds at or below it left out: retention that
+    // ran meanwhile must not hand the client back what it tells it to drop.
     let floor = state.store.history_floor(&room).await?;
+    events.retain(|e| e.seq > floor);
     Ok(Some(ServerMessage::History {
         room,
         before,
@@ -56,8 +58,9 @@ pub async fn catch_up(
     member_of(state, ctx, &room).await?;
     let limit = limit.clamp(1, MAX_HISTORY_PAGE);
     let (events, up_to_date) = state.store.events_after(&room, after, limit).await?;
-    let (events, cut) = fit_page(events, false);
+    let (mut events, cut) = fit_page(events, false);
     let floor = state.store.history_floor(&room).await?;
+    events.retain(|e| e.seq > floor);
     Ok(Some(ServerMessage::CaughtUp {
         room,
         after,
@@ -95,7 +98,11 @@ async fn screen(
     };
     abuse::check_links(settings, &body, ctx.authed.account_created_ms, now)
         .map_err(|why| Refused::new(ErrorCode::Forbidden, why))?;
-    if new_message && state.admin.flood.is_flood(settings, user, &body, now) {
+    // A file sent without words is not a repeated text.
+    if new_message
+        && !body.trim().is_empty()
+        && state.admin.flood.is_flood(settings, user, &body, now)
+    {
         let until = now + i64::from(settings.flood_mute_minutes.max(1)) * 60_000;
         state.admin.flood.silence(user, until);
         if let Err(e) = state.store.set_silenced(user, until).await {

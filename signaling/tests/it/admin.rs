@@ -479,3 +479,89 @@ async fn room_moderators_actions_reach_the_audit_log() {
     assert_eq!(entries[0]["action"], "remove from room");
     assert_eq!(entries[0]["target"], "bob in Book club");
 }
+
+#[tokio::test]
+async fn a_room_moderator_answers_reports_about_members_below_them_only() {
+    let server = TestServer::start().await;
+    let root = server.create_user("root").await;
+    let ann = server.create_user("ann").await;
+    let bob = server.create_user("bob").await;
+    let cy = server.create_user("cyd").await;
+    let mut ann_socket = server.connect(&ann).await;
+    let room = ann_socket.create_room("Garden").await;
+    ann_socket.add(&room, "bob").await.unwrap();
+    ann_socket.add(&room, "cyd").await.unwrap();
+    ann_socket
+        .request(
+            "role-1",
+            ClientMessage::SetRole {
+                room: room.clone(),
+                client_id: ClientMsgId("role-1".into()),
+                user: "bob".into(),
+                role: shared::events::Role::Admin,
+            },
+        )
+        .await
+        .unwrap();
+    let owners = ann_socket.post(&room, "o-1", "the owner speaks").await;
+    let mut cy_socket = server.connect(&cy).await;
+    let members = cy_socket.post(&room, "c-1", "a member speaks").await;
+    let report = |seq: i64| json!({"room": room.0, "seq": seq, "reason": "Spam"});
+    let bob_cookie = Some(bob.as_str());
+    for seq in [owners.seq.0, members.seq.0] {
+        let filed = call(
+            &server,
+            "POST",
+            "/api/reports",
+            bob_cookie,
+            Some(report(seq)),
+        )
+        .await;
+        assert_eq!(filed.status(), 201);
+    }
+    // Ann (owner) sees the report about cy, not the one about herself.
+    let ann_queue =
+        json_of(call(&server, "GET", "/api/moderation/reports", Some(&ann), None).await).await;
+    let ann_queue = ann_queue["reports"].as_array().unwrap().clone();
+    assert_eq!(ann_queue.len(), 1);
+    assert_eq!(ann_queue[0]["sender"], "cyd");
+    // Bob (admin) cannot answer the report about the owner; the server's administrator can.
+    let all =
+        json_of(call(&server, "GET", "/api/moderation/reports", Some(&root), None).await).await;
+    let about_ann = all["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sender"] == "ann")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/moderation/reports/{about_ann}");
+    let delete = json!({"action": "delete"});
+    assert_eq!(
+        call(&server, "POST", &path, bob_cookie, Some(delete.clone()))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        call(&server, "POST", &path, Some(&root), Some(delete))
+            .await
+            .status(),
+        200
+    );
+    // Ann mutes cy from her queue: cy's next message is refused as muted.
+    let about_cy = ann_queue[0]["id"].as_i64().unwrap();
+    let mute = json!({"action": "mute"});
+    let path = format!("/api/moderation/reports/{about_cy}");
+    assert_eq!(
+        call(&server, "POST", &path, Some(&ann), Some(mute))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        cy_socket.request("c-2", send(&room, "c-2", "again")).await,
+        Err(ErrorCode::Forbidden)
+    );
+}

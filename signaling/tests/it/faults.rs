@@ -811,8 +811,30 @@ impl Storage for GatedStore {
         self.inner.retention_rooms(default_days).await
     }
 
-    async fn expire_room(&self, room: &RoomId, cutoff_ms: i64) -> Result<u64, StoreError> {
-        self.inner.expire_room(room, cutoff_ms).await
+    async fn expire_room(
+        &self,
+        room: &RoomId,
+        cutoff_ms: i64,
+        chunk: i64,
+    ) -> Result<u64, StoreError> {
+        self.inner.expire_room(room, cutoff_ms, chunk).await
+    }
+
+    async fn admin_room(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<shared::admin::AdminRoom>, StoreError> {
+        self.inner.admin_room(room).await
+    }
+
+    async fn reopen_reports(
+        &self,
+        room: &RoomId,
+        seq: Seq,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.reopen_reports(room, seq, by, at_ms).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

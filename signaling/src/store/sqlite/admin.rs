@@ -97,43 +97,57 @@ pub async fn admin_users(
         .collect())
 }
 
+const ROOM_COLUMNS: &str = "r.id, r.name, r.kind, r.member_count, r.last_seq,
+    (SELECT e.at FROM events e WHERE e.room_id = r.id AND e.seq = r.last_seq),
+    (SELECT u.username FROM members m JOIN users u ON u.id = m.user_id
+     WHERE m.room_id = r.id AND m.role = 'owner' LIMIT 1),
+    r.retention_days
+    FROM rooms r";
+
+fn room_from_row(r: &sqlx::sqlite::SqliteRow) -> AdminRoom {
+    AdminRoom {
+        id: RoomId(r.get(0)),
+        name: r.get(1),
+        kind: r.get(2),
+        members: u32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
+        messages: r.get(4),
+        last_activity_ms: r.get(5),
+        owner: r.get(6),
+        retention_days: r
+            .get::<Option<i64>, _>(7)
+            .and_then(|d| u32::try_from(d).ok()),
+    }
+}
+
 pub async fn admin_rooms(
     pool: &SqlitePool,
     query: &str,
     limit: u32,
 ) -> Result<Vec<AdminRoom>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.name, r.kind, r.member_count, r.last_seq,
-                (SELECT e.at FROM events e WHERE e.room_id = r.id AND e.seq = r.last_seq),
-                (SELECT u.username FROM members m JOIN users u ON u.id = m.user_id
-                 WHERE m.room_id = r.id AND m.role = 'owner' LIMIT 1),
-                r.retention_days
-         FROM rooms r
+    let rows = sqlx::query(&format!(
+        "SELECT {ROOM_COLUMNS}
          WHERE r.deleted = 0 AND (? = '' OR r.name LIKE ? ESCAPE '\\' OR r.id = ?)
          ORDER BY r.last_seq DESC, r.id
-         LIMIT ?",
-    )
+         LIMIT ?"
+    ))
     .bind(query)
     .bind(contains_pattern(query))
     .bind(query)
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AdminRoom {
-            id: RoomId(r.get(0)),
-            name: r.get(1),
-            kind: r.get(2),
-            members: u32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
-            messages: r.get(4),
-            last_activity_ms: r.get(5),
-            owner: r.get(6),
-            retention_days: r
-                .get::<Option<i64>, _>(7)
-                .and_then(|d| u32::try_from(d).ok()),
-        })
-        .collect())
+    Ok(rows.iter().map(room_from_row).collect())
+}
+
+/// The room `room` exactly (not deleted).
+pub async fn admin_room(pool: &SqlitePool, room: &RoomId) -> Result<Option<AdminRoom>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ROOM_COLUMNS} WHERE r.id = ? AND r.deleted = 0"
+    ))
+    .bind(&room.0)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.as_ref().map(room_from_row))
 }
 
 /// Empties a room for good: its members (returned), events, reactions, links, bans, offers,
@@ -241,14 +255,26 @@ pub async fn retention_rooms(
 }
 
 /// Deletes `room`'s events stored before `cutoff_ms` (every event up to the newest such seq,
-/// so what is left is one unbroken run) and raises the room's floor to it; the files of
-/// deleted messages are released. Returns how many events went.
+/// so what is left is one unbroken run), at most `chunk` of them past the floor per call, and
+/// raises the room's floor to what went; the files only deleted messages carried are
+/// released. Returns how many events went (0: nothing more to delete).
 pub async fn expire_room(
     pool: &SqlitePool,
     room: &RoomId,
     cutoff_ms: i64,
+    chunk: i64,
 ) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await?;
+    // A write first: it takes SQLite's write lock before anything is read (a read first
+    // could not be upgraded while others commit), and on PostgreSQL the room's row lock, which
+    // every writer of the room takes first too, so the two cannot deadlock.
+    let locked = sqlx::query("UPDATE rooms SET history_floor = history_floor WHERE id = ?")
+        .bind(&room.0)
+        .execute(&mut *tx)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Ok(0);
+    }
     let row = sqlx::query(
         "SELECT history_floor, (SELECT MAX(seq) FROM events WHERE room_id = ? AND at < ?)
          FROM rooms WHERE id = ?",
@@ -256,19 +282,28 @@ pub async fn expire_room(
     .bind(&room.0)
     .bind(cutoff_ms)
     .bind(&room.0)
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let Some(row) = row else {
-        return Ok(0);
-    };
     let floor: i64 = row.get(0);
-    let Some(through) = row.get::<Option<i64>, _>(1).filter(|s| *s > floor) else {
+    let Some(newest_old) = row.get::<Option<i64>, _>(1).filter(|s| *s > floor) else {
         return Ok(0);
     };
-    for statement in [
+    let through = newest_old.min(floor.saturating_add(chunk.max(1)));
+    // A file goes with its last message: not while a message that stays carries it too.
+    sqlx::query(
         "UPDATE attachments SET released = 1 WHERE id IN
              (SELECT attachment_id FROM events
-              WHERE room_id = ? AND seq <= ? AND attachment_id IS NOT NULL)",
+              WHERE room_id = ? AND seq <= ? AND attachment_id IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.attachment_id = attachments.id
+                         AND NOT (e.room_id = ? AND e.seq <= ?))",
+    )
+    .bind(&room.0)
+    .bind(through)
+    .bind(&room.0)
+    .bind(through)
+    .execute(&mut *tx)
+    .await?;
+    for statement in [
         "DELETE FROM reactions WHERE room_id = ? AND seq <= ?",
         "DELETE FROM push_outbox WHERE room_id = ? AND seq <= ?",
     ] {
@@ -284,15 +319,11 @@ pub async fn expire_room(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query(
-        "UPDATE rooms SET history_floor = CASE WHEN history_floor < ? THEN ? ELSE history_floor END
-         WHERE id = ?",
-    )
-    .bind(through)
-    .bind(through)
-    .bind(&room.0)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE rooms SET history_floor = ? WHERE id = ?")
+        .bind(through)
+        .bind(&room.0)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(deleted)
 }
@@ -376,8 +407,14 @@ pub async fn reports(
     let rows = sqlx::query(&format!(
         "SELECT {REPORT_COLUMNS}
          WHERE (? = 1 OR p.status = 'open')
-           AND (? IS NULL OR p.room_id IN (SELECT room_id FROM members
-                                          WHERE user_id = ? AND role IN ('owner', 'admin')))
+           AND (? IS NULL OR EXISTS (
+               SELECT 1 FROM members v
+               WHERE v.room_id = p.room_id AND v.user_id = ? AND v.role IN ('owner', 'admin')
+                 AND p.sender_id != v.user_id
+                 AND (CASE v.role WHEN 'owner' THEN 2 ELSE 1 END) > COALESCE(
+                     (SELECT CASE s.role WHEN 'owner' THEN 2 WHEN 'admin' THEN 1 ELSE 0 END
+                      FROM members s WHERE s.room_id = p.room_id AND s.user_id = p.sender_id),
+                     0)))
          ORDER BY p.id DESC LIMIT ?"
     ))
     .bind(i64::from(handled))
@@ -435,6 +472,28 @@ pub async fn close_reports(
     .fetch_all(pool)
     .await?;
     Ok(reporters.into_iter().map(UserId).collect())
+}
+
+/// Opens again the reports [`close_reports`] closed with `by` at `at_ms` (their answer could
+/// not be carried out).
+pub async fn reopen_reports(
+    pool: &SqlitePool,
+    room: &RoomId,
+    seq: Seq,
+    by: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE reports SET status = 'open', handled_by = NULL, handled_at = NULL
+         WHERE room_id = ? AND seq = ? AND handled_by = ? AND handled_at = ?",
+    )
+    .bind(&room.0)
+    .bind(seq.0)
+    .bind(by)
+    .bind(at_ms)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 pub async fn audit(

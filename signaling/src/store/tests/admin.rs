@@ -88,8 +88,10 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
         store.retention_rooms(None).await.unwrap(),
         vec![(room.clone(), 2)]
     );
-    // Everything stored before 25: the room's start and m0, m1.
-    assert_eq!(store.expire_room(&room, 25).await.unwrap(), 4);
+    // Everything stored before 25 (the room's start and m0, m1), in chunks of 3 seqs.
+    assert_eq!(store.expire_room(&room, 25, 3).await.unwrap(), 3);
+    assert_eq!(store.history_floor(&room).await.unwrap(), Seq(3));
+    assert_eq!(store.expire_room(&room, 25, 3).await.unwrap(), 1);
     assert_eq!(store.history_floor(&room).await.unwrap(), Seq(4));
     let (after, _) = store.events_after(&room, Seq(0), 100).await.unwrap();
     let seqs: Vec<i64> = after.iter().map(|e| e.seq.0).collect();
@@ -99,8 +101,8 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
     assert_eq!(last, Seq(7));
     assert!(page.iter().all(|e| e.seq > Seq(4)));
     // Nothing more is old enough; the floor never moves back.
-    assert_eq!(store.expire_room(&room, 25).await.unwrap(), 0);
-    assert_eq!(store.expire_room(&room, 5).await.unwrap(), 0);
+    assert_eq!(store.expire_room(&room, 25, 100).await.unwrap(), 0);
+    assert_eq!(store.expire_room(&room, 5, 100).await.unwrap(), 0);
     assert_eq!(store.history_floor(&room).await.unwrap(), Seq(4));
     // New events go on from the room's counter.
     let next = store
@@ -187,6 +189,36 @@ pub(super) async fn reports_reach_the_rooms_moderators_and_close_together(store:
         "an answered report is answered once"
     );
     assert_eq!(store.reports_by(cy.id, 50).await.unwrap().len(), 1);
+    // A report about the owner is not the owner's to answer: it goes to the server only.
+    let own_words = store
+        .append_all(&room, &ann, vec![(None, message("owner's words"))], 50)
+        .await
+        .unwrap();
+    let about_owner = ReportDraft {
+        seq: own_words[0].seq,
+        sender: ann.clone(),
+        body: "owner's words".into(),
+        ..report(&bo)
+    };
+    store.add_report(&about_owner).await.unwrap().unwrap();
+    assert!(
+        store
+            .reports(Some(ann.id), false, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.reports(None, false, 50).await.unwrap().len(), 1);
+    // Retracted answers open the reports again.
+    store
+        .close_reports(&room, own_words[0].seq, ReportStatus::Dismissed, "root", 60)
+        .await
+        .unwrap();
+    store
+        .reopen_reports(&room, own_words[0].seq, "root", 60)
+        .await
+        .unwrap();
+    assert_eq!(store.reports(None, false, 50).await.unwrap().len(), 1);
 }
 
 pub(super) async fn audit_settings_insight_and_deleting_a_room(store: Arc<dyn Storage>) {
