@@ -8,6 +8,8 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use shared::admin::RetentionRun;
 
+/// How long the insight aggregates are kept (the page shows 8 weeks).
+const INSIGHT_KEPT_MS: i64 = 90 * 86_400_000;
 /// Seqs deleted per transaction.
 const CHUNK: i64 = 2_000;
 
@@ -45,6 +47,11 @@ pub async fn run(state: &AppState) -> Result<RetentionRun, StoreError> {
             run.deleted += deleted;
             tracing::info!(room = %room.0, deleted, "retention deleted old history");
         }
+    }
+    // The insight page reads 8 weeks at most; older counts go.
+    let keep_from = now.saturating_sub(INSIGHT_KEPT_MS);
+    if let Err(e) = state.store.prune_activity(keep_from).await {
+        tracing::warn!(error = %e, "could not forget old activity counts");
     }
     if run.deleted > 0
         && let Some(media) = &state.media

@@ -1064,6 +1064,8 @@ pub trait Storage: Send + Sync + 'static {
         active: &[(i64, UserId)],
     ) -> Result<(), StoreError>;
     async fn insight(&self, now_ms: i64) -> Result<InsightRows, StoreError>;
+    /// Forgets insight aggregates older than `before_ms`.
+    async fn prune_activity(&self, before_ms: i64) -> Result<(), StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

@@ -2397,6 +2397,10 @@ impl Storage for PgStore {
         admin::insight(&self.pool, now_ms).await
     }
 
+    async fn prune_activity(&self, before_ms: i64) -> Result<(), StoreError> {
+        admin::prune_activity(&self.pool, before_ms).await
+    }
+
     async fn checkpoint(&self) -> Result<u64, StoreError> {
         // PostgreSQL checkpoints its own log; there is nothing to copy back here.
         Ok(0)

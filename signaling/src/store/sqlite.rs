@@ -2326,6 +2326,10 @@ impl Storage for SqliteStore {
         admin::insight(&self.pool, now_ms).await
     }
 
+    async fn prune_activity(&self, before_ms: i64) -> Result<(), StoreError> {
+        admin::prune_activity(&self.pool, before_ms).await
+    }
+
     async fn checkpoint(&self) -> Result<u64, StoreError> {
         // PASSIVE copies what it can without waiting for readers or writers. Its row: busy,
         // pages in the log, pages copied (both -1 outside WAL mode).

@@ -924,6 +924,10 @@ impl Storage for GatedStore {
         self.inner.insight(now_ms).await
     }
 
+    async fn prune_activity(&self, before_ms: i64) -> Result<(), StoreError> {
+        self.inner.prune_activity(before_ms).await
+    }
+
     async fn checkpoint(&self) -> Result<u64, StoreError> {
         self.inner.checkpoint().await
     }

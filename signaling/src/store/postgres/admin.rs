@@ -302,6 +302,9 @@ pub async fn expire_room(
     for statement in [
         "DELETE FROM reactions WHERE room_id = $1 AND seq <= $2",
         "DELETE FROM push_outbox WHERE room_id = $1 AND seq <= $2",
+        // Answered reports keep a copy of the text: it goes with the message. Open ones stay
+        // until a moderator answers them.
+        "DELETE FROM reports WHERE room_id = $1 AND seq <= $2 AND status != 'open'",
     ] {
         sqlx::query(statement)
             .bind(&room.0)
@@ -597,6 +600,18 @@ pub async fn record_activity(
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the insight aggregates older than `before_ms` (the page reads 8 weeks at most).
+pub async fn prune_activity(pool: &PgPool, before_ms: i64) -> Result<(), StoreError> {
+    for statement in [
+        "DELETE FROM activity_hours WHERE hour < $1",
+        "DELETE FROM latency_hours WHERE hour < $1",
+        "DELETE FROM active_days WHERE day < $1",
+    ] {
+        sqlx::query(statement).bind(before_ms).execute(pool).await?;
+    }
     Ok(())
 }
 

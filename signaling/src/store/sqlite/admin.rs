@@ -306,6 +306,9 @@ pub async fn expire_room(
     for statement in [
         "DELETE FROM reactions WHERE room_id = ? AND seq <= ?",
         "DELETE FROM push_outbox WHERE room_id = ? AND seq <= ?",
+        // Answered reports keep a copy of the text: it goes with the message. Open ones stay
+        // until a moderator answers them.
+        "DELETE FROM reports WHERE room_id = ? AND seq <= ? AND status != 'open'",
     ] {
         sqlx::query(statement)
             .bind(&room.0)
@@ -606,6 +609,18 @@ pub async fn record_activity(
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the insight aggregates older than `before_ms` (the page reads 8 weeks at most).
+pub async fn prune_activity(pool: &SqlitePool, before_ms: i64) -> Result<(), StoreError> {
+    for statement in [
+        "DELETE FROM activity_hours WHERE hour < ?",
+        "DELETE FROM latency_hours WHERE hour < ?",
+        "DELETE FROM active_days WHERE day < ?",
+    ] {
+        sqlx::query(statement).bind(before_ms).execute(pool).await?;
+    }
     Ok(())
 }
 

@@ -82,6 +82,26 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
         )
         .await
         .unwrap(); // seq 7
+    for (seq, answered) in [(3, true), (4, false)] {
+        store
+            .add_report(&ReportDraft {
+                room: room.clone(),
+                seq: Seq(seq),
+                sender: bo.clone(),
+                body: "old words".into(),
+                reporter: ann.id,
+                reason: "Spam".into(),
+                at_ms: 45,
+            })
+            .await
+            .unwrap();
+        if answered {
+            store
+                .close_reports(&room, Seq(seq), ReportStatus::Dismissed, "ann", 46)
+                .await
+                .unwrap();
+        }
+    }
     assert!(store.retention_rooms(None).await.unwrap().is_empty());
     assert!(store.set_room_retention(&room, Some(2)).await.unwrap());
     assert_eq!(
@@ -93,6 +113,10 @@ pub(super) async fn retention_deletes_an_unbroken_run_and_raises_the_floor(
     assert_eq!(store.history_floor(&room).await.unwrap(), Seq(3));
     assert_eq!(store.expire_room(&room, 25, 3).await.unwrap(), 1);
     assert_eq!(store.history_floor(&room).await.unwrap(), Seq(4));
+    // An answered report's copy of the text goes with the message; an open one waits.
+    let left = store.reports(None, true, 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].report.status, ReportStatus::Open);
     let (after, _) = store.events_after(&room, Seq(0), 100).await.unwrap();
     let seqs: Vec<i64> = after.iter().map(|e| e.seq.0).collect();
     assert_eq!(seqs, [5, 6, 7], "what is left is one unbroken run");
@@ -270,6 +294,17 @@ pub(super) async fn audit_settings_insight_and_deleting_a_room(store: Arc<dyn St
     assert_eq!(insight.weekly_active.len(), 8);
     assert_eq!(insight.weekly_active[7].users, 2);
     assert_eq!(insight.latency, vec![(40, 10)]);
+    store.prune_activity(hour).await.unwrap();
+    assert_eq!(
+        store.insight(now).await.unwrap().hourly.len(),
+        1,
+        "this hour stays"
+    );
+    store.prune_activity(now + 86_400_000).await.unwrap();
+    let pruned = store.insight(now).await.unwrap();
+    assert!(
+        pruned.hourly.is_empty() && pruned.daily_active.is_empty() && pruned.latency.is_empty()
+    );
 
     store.set_silenced(bo.id, 999).await.unwrap();
     assert_eq!(store.silenced_until(bo.id).await.unwrap(), 999);
