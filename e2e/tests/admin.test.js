@@ -324,3 +324,60 @@ test('someone who is not an administrator sees only the reports of the rooms the
     assert.equal(await una.getByRole('listitem').filter({ hasText: 'buy cheap pills' }).count(), 0);
   });
 });
+
+test('an administrator takes over and deletes a room, and a word list set in the console holds in the app', async () => {
+  await withPages(fixture.browser, 'admin-rooms', 2, async ([owen, boss]) => {
+    await ensureAdmin();
+    await signUp(owen, fixture.server.url, 'owen_adm');
+    await rooms(owen).getByRole('button', { name: 'New room' }).click();
+    await owen.getByLabel('Room name').fill('Abandoned garden');
+    await owen.getByRole('button', { name: 'Create' }).click();
+    await owen.getByRole('heading', { name: '# Abandoned garden' }).waitFor();
+
+    await logIn(boss, ADMIN);
+    await waitConnected(boss);
+    await adminPage(boss, 'rooms');
+    const row = boss.getByRole('row').filter({ hasText: 'Abandoned garden' });
+    await row.getByText('owen_adm').waitFor();
+    await row.getByRole('button', { name: 'Take over' }).click();
+    await boss.getByText('You now own Abandoned garden.').waitFor();
+    await row.getByText(ADMIN).waitFor();
+    // The administrator is in the room now, as its owner.
+    await boss.goto(fixture.server.url);
+    await waitConnected(boss);
+    await rooms(boss).getByText('Abandoned garden').waitFor();
+
+    // A word list saved in the console: the app's next message with the word is refused.
+    await adminPage(boss, 'settings');
+    await boss.getByLabel('Words, one per line').fill('forbiddenword');
+    await boss.getByLabel('Refuse the message').check();
+    await boss.getByRole('button', { name: 'Save settings' }).click();
+    await boss.locator('#settings-done').waitFor();
+    await say(owen, 'a forbiddenword here');
+    const refused = messageFrom(owen, 'owen_adm', 'a forbiddenword here');
+    await refused.getByText(/does not allow/).waitFor();
+    await refused.getByRole('button', { name: 'Retry' }).waitFor();
+    await say(owen, 'a polite message');
+    await messageFrom(owen, 'owen_adm', 'a polite message').locator('.delivery').waitFor({ state: 'detached' });
+
+    // Deleted: the room leaves the owner's open app at once.
+    await adminPage(boss, 'rooms');
+    const again = boss.getByRole('row').filter({ hasText: 'Abandoned garden' });
+    await again.getByRole('button', { name: 'Delete' }).click();
+    await again.getByRole('button', { name: 'Confirm delete' }).click();
+    await boss.getByText('Abandoned garden is deleted.').waitFor();
+    await rooms(owen).getByText('Abandoned garden').waitFor({ state: 'detached' });
+
+    await adminPage(boss, 'audit');
+    for (const action of ['take over room', 'change settings', 'delete room']) {
+      await boss.getByRole('cell', { name: action, exact: true }).first().waitFor();
+    }
+    // The other tests of this file run without a word list.
+    const cleared = await boss.evaluate(async () => (await fetch('/api/admin/settings', {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ blocked_words: [] }),
+    })).status);
+    assert.equal(cleared, 200);
+  });
+});
