@@ -210,7 +210,11 @@ impl FloodWatch {
         text: &str,
         now_ms: i64,
     ) -> bool {
-        if settings.flood_repeats == 0 || settings.flood_window_secs == 0 {
+        // A 0 in any of the three turns it off (as the console says).
+        if settings.flood_repeats == 0
+            || settings.flood_window_secs == 0
+            || settings.flood_mute_minutes == 0
+        {
             return false;
         }
         let window_ms = i64::from(settings.flood_window_secs) * 1000;
@@ -333,12 +337,19 @@ mod tests {
         // Outside the window the count starts again.
         assert!(!watch.is_flood(&s, bo, "buy now", 20_000));
         assert!(!watch.is_flood(&s, bo, "buy now", 31_000));
-        let off = ServerSettings {
-            flood_repeats: 0,
-            ..s
-        };
-        for at in 0..10 {
-            assert!(!watch.is_flood(&off, ann, "same", at));
+        for off in [
+            ServerSettings {
+                flood_repeats: 0,
+                ..s.clone()
+            },
+            ServerSettings {
+                flood_mute_minutes: 0,
+                ..s.clone()
+            },
+        ] {
+            for at in 0..10 {
+                assert!(!watch.is_flood(&off, ann, "same", at));
+            }
         }
     }
 }
