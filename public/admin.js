@@ -286,6 +286,7 @@ function userRow(user) {
   const deactivated = Boolean(pick(user, 'deactivated', 'disabled'));
   const isAdmin = Boolean(pick(user, 'admin', 'is_admin'));
   const sessions = pick(user, 'sessions', 'session_count') ?? 0;
+  const silencedUntil = pick(user, 'silenced_until_ms');
   const row = el('tr', { className: deactivated ? 'inactive' : '' });
   row.dataset.user = name;
   const who = el('th', { scope: 'row' },
@@ -293,6 +294,7 @@ function userRow(user) {
     display ? el('span', { className: 'display' }, display) : null,
     isAdmin ? el('span', { className: 'badge admin-badge' }, 'Admin') : null,
     deactivated ? el('span', { className: 'badge off-badge' }, 'Deactivated') : null,
+    silencedUntil ? el('span', { className: 'badge off-badge', title: `Silenced for flooding until ${dateTime.format(silencedUntil)}` }, 'Silenced') : null,
     name === me ? el('span', { className: 'badge' }, 'You') : null);
   const actions = el('div', { className: 'actions' },
     el('button', {
@@ -307,6 +309,12 @@ function userRow(user) {
       : confirmButton('Deactivate', 'Confirm deactivate',
         (button) => userAction(name, 'deactivate', button, `${name} is deactivated and signed out everywhere.`),
         { 'data-action': 'deactivate', className: 'danger-text' }),
+    silencedUntil
+      ? el('button', {
+        type: 'button', 'data-action': 'lift_silence',
+        onclick: (e) => userAction(name, 'lift_silence', e.currentTarget, `${name} can post again.`),
+      }, 'Lift silence')
+      : null,
     el('button', {
       type: 'button', 'data-action': 'sign_out',
       onclick: (e) => userAction(name, 'sign_out', e.currentTarget, `${name} is signed out on every device.`),

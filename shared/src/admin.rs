@@ -25,6 +25,9 @@ pub struct AdminUser {
     pub last_seen_ms: Option<i64>,
     /// Sessions open now.
     pub sessions: u32,
+    /// Flood detection keeps the account from posting until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silenced_until_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,8 @@ pub enum UserAction {
     SignOut,
     MakeAdmin,
     RemoveAdmin,
+    /// Lets an account flood detection silenced post again at once.
+    LiftSilence,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

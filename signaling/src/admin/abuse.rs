@@ -196,6 +196,15 @@ impl FloodWatch {
         silenced.insert(user, until_ms);
     }
 
+    /// Lets `user` post again (on this node; others learn it from the store, see
+    /// `ws::timeline`).
+    pub fn lift(&self, user: UserId) {
+        self.silenced
+            .lock()
+            .expect("flood watch poisoned")
+            .remove(&user);
+    }
+
     /// Until when `user` may not post, if that is still ahead.
     pub fn silenced_until(&self, user: UserId, now_ms: i64) -> Option<i64> {
         let silenced = self.silenced.lock().expect("flood watch poisoned");

@@ -140,6 +140,11 @@ pub async fn user_action(
             state.store.set_admin(user.id, true).await?;
             ("make admin", String::new())
         }
+        UserAction::LiftSilence => {
+            state.store.set_silenced(user.id, 0).await?;
+            state.admin.flood.lift(user.id);
+            ("lift silence", String::new())
+        }
         UserAction::RemoveAdmin => {
             if myself {
                 return Err(ApiFailure::Conflict(

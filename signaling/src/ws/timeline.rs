@@ -82,12 +82,20 @@ async fn screen(
 ) -> Result<String, Refused> {
     let now = crate::now_ms();
     let user = ctx.authed.user;
-    if let Some(until) = state.admin.flood.silenced_until(user, now) {
+    // A silence held here is checked against the store, where an administrator may have
+    // lifted it from another node (silenced accounts only: no read for everyone else).
+    if let Some(until) = state.admin.flood.silenced_until(user, now)
+        && state.store.silenced_until(user).await? > now
+    {
         let minutes = (until - now).div_euclid(60_000) + 1;
         return Err(Refused::new(
             ErrorCode::Forbidden,
             format!("You sent the same message too often. You can post again in {minutes} min."),
         ));
+    }
+    if state.admin.flood.silenced_until(user, now).is_some() {
+        // Lifted elsewhere.
+        state.admin.flood.lift(user);
     }
     let current = state.admin.current();
     let settings = &current.settings;

@@ -426,6 +426,20 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
     let audit = json_of(call(&server, "GET", "/api/admin/audit", Some(&root), None).await).await;
     assert_eq!(audit["entries"][0]["action"], "silence for flooding");
     assert_eq!(audit["entries"][0]["target"], "bob");
+    let users =
+        json_of(call(&server, "GET", "/api/admin/users?q=bob", Some(&root), None).await).await;
+    assert!(users["users"][0]["silenced_until_ms"].as_i64().is_some());
+    // An administrator lifts it: he posts again at once.
+    let lifted = call(
+        &server,
+        "POST",
+        "/api/admin/users/bob",
+        Some(&root),
+        Some(json!({"action": "lift_silence"})),
+    )
+    .await;
+    assert_eq!(lifted.status(), 204);
+    socket.post(&lobby, "f5", "sorry about that").await;
     // An invalid word list is refused with a reason.
     let mut bad = settings;
     bad["blocked_words"] = json!(["two words"]);

@@ -67,7 +67,8 @@ pub async fn admin_users(
                 CAST(CASE WHEN u.deactivated_at IS NULL THEN 0 ELSE 1 END AS BIGINT),
                 u.created_at, u.last_seen_at,
                 (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > $1),
-                (SELECT MAX(s.last_used_at) FROM sessions s WHERE s.user_id = u.id)
+                (SELECT MAX(s.last_used_at) FROM sessions s WHERE s.user_id = u.id),
+                u.silenced_until
          FROM users u
          WHERE $2 = '' OR u.username ILIKE $3 ESCAPE '\\' OR u.display_name ILIKE $4 ESCAPE '\\'
          ORDER BY u.username
@@ -92,6 +93,7 @@ pub async fn admin_users(
             // last-seen time yet).
             last_seen_ms: r.get::<Option<i64>, _>(5).max(r.get::<Option<i64>, _>(7)),
             sessions: u32::try_from(r.get::<i64, _>(6)).unwrap_or(u32::MAX),
+            silenced_until_ms: Some(r.get::<i64, _>(8)).filter(|until| *until > now_ms),
         })
         .collect())
 }

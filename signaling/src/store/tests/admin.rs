@@ -32,8 +32,15 @@ pub(super) async fn a_deactivated_account_gets_no_session_and_loses_its_own(
         .await
         .unwrap();
     assert!(store.session_user(&[3], 700).await.unwrap().is_some());
+    store.set_silenced(ann.id, 10_000).await.unwrap();
     let users = store.admin_users("AN", 10, 800).await.unwrap();
     assert_eq!(users.len(), 1);
+    assert_eq!(users[0].silenced_until_ms, Some(10_000));
+    let later = store.admin_users("AN", 10, 20_000).await.unwrap();
+    assert_eq!(
+        later[0].silenced_until_ms, None,
+        "a silence that ended is not shown"
+    );
     assert!(
         !users[0].deactivated && users[0].admin,
         "the first account is the admin"
