@@ -206,12 +206,14 @@ test('retention deletes old messages, and a device that was away drops its copie
     await waitConnected(xia);
     await messageFrom(xia, 'wes_adm', 'fresh news').waitFor();
     assert.equal(await messageFrom(xia, 'wes_adm', 'old news').count(), 0);
-    // Wes was online all along: the server does not push the deletion, his next connection
-    // catches it up.
+    // Wes was online all along: his open app is told, and drops them at once.
+    await messageFrom(wes, 'wes_adm', 'old news one').waitFor({ state: 'detached', timeout: 15_000 });
+    await messageFrom(wes, 'wes_adm', 'fresh news').waitFor();
+    // And from this device's store: a reload does not bring them back.
     await wes.reload();
     await waitConnected(wes);
     await messageFrom(wes, 'wes_adm', 'fresh news').waitFor();
-    await messageFrom(wes, 'wes_adm', 'old news one').waitFor({ state: 'detached', timeout: 15_000 });
+    assert.equal(await messageFrom(wes, 'wes_adm', 'old news').count(), 0);
 
     // The room's list shows its own time now.
     await adminPage(boss, 'rooms');

@@ -333,6 +333,14 @@ async fn retention_deletes_old_history_and_catching_up_clients_learn_the_floor()
     )
     .await;
     assert!(run["deleted"].as_u64().unwrap() >= 3, "{run}");
+    // The open socket is told the floor without asking.
+    let told = socket
+        .wait_for(|e| match e {
+            ServerMessage::CaughtUp { events, floor, .. } if events.is_empty() => Some(floor),
+            _ => None,
+        })
+        .await;
+    assert_eq!(told, Seq(kept.seq.0 - 1));
     socket
         .send(&ClientMessage::CatchUp {
             room: lobby.clone(),
