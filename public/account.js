@@ -3,50 +3,12 @@
 // opened rarely, so it costs the chat's first load nothing. The endpoints are in
 // shared/src/api.rs; the session cookie goes along by itself (same origin).
 
+import { api, ago } from '/pages.js';
+
 const $ = (id) => document.getElementById(id);
 let me = '';
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!response.ok) {
-    let failure = { code: 'internal', message: 'Something went wrong. Try again.' };
-    try {
-      failure = await response.json();
-    } catch {}
-    if (failure.code === 'unauthenticated') {
-      // Signed out (here or from another device): back to the log-in screen.
-      location.assign('/');
-    }
-    const error = new Error(failure.message);
-    error.code = failure.code;
-    throw error;
-  }
-  return response.status === 204 ? null : response.json();
-}
-
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-function ago(ms) {
-  const seconds = Math.round((ms - Date.now()) / 1000);
-  const steps = [
-    [60, 'second'],
-    [60, 'minute'],
-    [24, 'hour'],
-    [30, 'day'],
-    [12, 'month'],
-  ];
-  let value = seconds;
-  for (const [size, unit] of steps) {
-    if (Math.abs(value) < size) return unit === 'second' ? 'just now' : relative.format(value, unit);
-    value = Math.round(value / size);
-  }
-  return relative.format(value, 'year');
-}
 
 function showError(id, error) {
   const node = $(id);

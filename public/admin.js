@@ -4,6 +4,7 @@
 // endpoints are in shared/src/api.rs and the session cookie goes along by itself.
 
 import { el } from '/parts.js';
+import { api, ago } from '/pages.js';
 
 const $ = (id) => document.getElementById(id);
 const SECTIONS = ['reports', 'users', 'rooms', 'settings', 'audit', 'insight'];
@@ -24,55 +25,12 @@ let me = '';
 let current = 'reports';
 const loaded = new Set();
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  if (!response.ok) {
-    let failure = { code: 'internal', message: 'Something went wrong. Try again.' };
-    try {
-      failure = await response.json();
-    } catch {}
-    if (failure.code === 'unauthenticated' || response.status === 401) {
-      // Signed out (here or from another device): back to the log-in screen.
-      location.assign('/');
-    }
-    const error = new Error(failure.message || `The server answered ${response.status}.`);
-    error.code = failure.code;
-    throw error;
-  }
-  if (response.status === 204) return null;
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
-
 // ---- formatting ----
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 const dayHourFormat = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: 'numeric', minute: '2-digit' });
 const number = new Intl.NumberFormat();
-
-function ago(ms) {
-  if (!ms) return 'never';
-  const seconds = Math.round((ms - Date.now()) / 1000);
-  const steps = [
-    [60, 'second'],
-    [60, 'minute'],
-    [24, 'hour'],
-    [30, 'day'],
-    [12, 'month'],
-  ];
-  let value = seconds;
-  for (const [size, unit] of steps) {
-    if (Math.abs(value) < size) return unit === 'second' ? 'just now' : relative.format(value, unit);
-    value = Math.round(value / size);
-  }
-  return relative.format(value, 'year');
-}
 
 /** A `<time>` showing `ms` relative to now, the exact date in its tooltip. */
 function when(ms, exact = false, none = 'never') {

@@ -201,7 +201,9 @@ pub async fn change_password(
     Ok(no_store(StatusCode::NO_CONTENT.into_response()))
 }
 
-async fn end_sessions(
+/// Ends `user`'s sessions (all, or all but `keep`) and closes their sockets on every node;
+/// returns how many ended.
+pub(crate) async fn end_sessions(
     state: &AppState,
     user: UserId,
     keep: Option<&[u8; 32]>,

@@ -13,7 +13,5 @@ pub fn encode_value(message: &impl serde::Serialize) -> Utf8Bytes {
 }
 
 pub fn encode(message: &ServerMessage) -> Utf8Bytes {
-    serde_json::to_string(message)
-        .expect("protocol types always serialize")
-        .into()
+    encode_value(message)
 }

@@ -3,19 +3,20 @@
 //! log.
 
 use super::abuse;
-use super::reports::{append_as, send_summary};
+use super::reports::append_as;
 use crate::error::ApiFailure;
 use crate::request::{Authed, authenticate_metered, check_origin};
 use crate::state::AppState;
-use crate::store::{Draft, NamedUser, UserId};
+use crate::store::{Draft, NamedUser};
+use crate::ws::mutate::{send_summary, stop_following};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use shared::RoomId;
 use shared::admin::{
-    AdminRooms, AdminSession, AdminSessions, AdminUsers, AuditLog, MAX_RETENTION_DAYS, Retention,
-    RetentionRun, ServerSettings, UserAction, UserActionRequest,
+    AdminRoom, AdminRooms, AdminSession, AdminSessions, AdminUsers, AuditLog, MAX_RETENTION_DAYS,
+    Retention, RetentionRun, ServerSettings, UserAction, UserActionRequest,
 };
 use shared::events::Role;
 use std::collections::HashMap;
@@ -90,17 +91,6 @@ pub async fn sessions(
     Ok(Json(AdminSessions { sessions }))
 }
 
-/// Ends every session of `user` and closes its sockets on every node.
-async fn sign_out(state: &AppState, user: UserId) -> Result<usize, ApiFailure> {
-    let ended = state.store.end_sessions(user, None).await?;
-    for hash in &ended {
-        if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
-            state.fanout.disconnect_session(&hash);
-        }
-    }
-    Ok(ended.len())
-}
-
 /// `POST /api/admin/users/{username}`: deactivate, reactivate, sign out, make or unmake an
 /// administrator.
 pub async fn user_action(
@@ -125,7 +115,7 @@ pub async fn user_action(
                 .store
                 .set_deactivated(user.id, Some(crate::now_ms()))
                 .await?;
-            let ended = sign_out(&state, user.id).await?;
+            let ended = crate::devices::end_sessions(&state, user.id, None).await?;
             ("deactivate", sessions_ended(ended))
         }
         UserAction::Reactivate => {
@@ -133,7 +123,7 @@ pub async fn user_action(
             ("reactivate", String::new())
         }
         UserAction::SignOut => {
-            let ended = sign_out(&state, user.id).await?;
+            let ended = crate::devices::end_sessions(&state, user.id, None).await?;
             ("sign out", sessions_ended(ended))
         }
         UserAction::MakeAdmin => {
@@ -193,12 +183,7 @@ pub async fn delete_room(
         .await?
         .ok_or(ApiFailure::NotFound)?;
     for user in &members {
-        state.fanout.set_membership(*user, &room, false);
-        let frame =
-            crate::frames::encode(&shared::ws::ServerMessage::RoomRemoved { room: room.clone() });
-        state
-            .fanout
-            .send(crate::hub::Audience::User(*user), frame, None);
+        stop_following(&state, *user, &room);
     }
     drop(in_order);
     if let Some(media) = &state.media {
@@ -221,11 +206,16 @@ async fn room_label(state: &AppState, room: &RoomId) -> Result<String, ApiFailur
         .admin_room(room)
         .await?
         .ok_or(ApiFailure::NotFound)?;
-    Ok(if found.name.is_empty() {
-        format!("room {}", room.0)
+    Ok(label(found))
+}
+
+/// How the audit log names a room: its name, or its id when it has none (a direct one).
+fn label(room: AdminRoom) -> String {
+    if room.name.is_empty() {
+        format!("room {}", room.id.0)
     } else {
-        found.name
-    })
+        room.name
+    }
 }
 
 /// `POST /api/admin/rooms/{room}/take-over`: the administrator becomes the owner of a group
@@ -298,11 +288,7 @@ pub async fn take_over(
         &state,
         &authed.username,
         "take over room",
-        &if found.name.is_empty() {
-            room.0.clone()
-        } else {
-            found.name
-        },
+        &label(found.clone()),
         &found
             .owner
             .map(|o| format!("owner was {o}"))

@@ -81,22 +81,14 @@ impl Activity {
         self.counts.lock().expect("activity counts poisoned")
     }
 
-    /// A message of `room` was stored at `at_ms`.
-    pub fn message(&self, room: &RoomId, at_ms: i64) {
+    /// A message of `room` was stored at `at_ms` and took `latency_us` from reaching the
+    /// server to being in every recipient's queue (and acknowledged). One lock per message:
+    /// this is on the send path.
+    pub fn message(&self, room: &RoomId, at_ms: i64, latency_us: u64) {
         let hour = at_ms - at_ms.rem_euclid(HOUR_MS);
-        *self
-            .counts()
-            .messages
-            .entry((hour, room.clone()))
-            .or_default() += 1;
-    }
-
-    /// A message took `latency_us` from reaching the server to being in every recipient's
-    /// queue (and acknowledged).
-    pub fn delivered(&self, latency_us: u64, now_ms: i64) {
-        let hour = now_ms - now_ms.rem_euclid(HOUR_MS);
-        *self
-            .counts()
+        let mut counts = self.counts();
+        *counts.messages.entry((hour, room.clone())).or_default() += 1;
+        *counts
             .latencies
             .entry((hour, bucket(latency_us)))
             .or_default() += 1;

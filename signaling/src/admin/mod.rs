@@ -13,7 +13,7 @@ pub mod reports;
 pub mod retention;
 
 use crate::state::AppState;
-use crate::store::{Storage, UserId};
+use crate::store::Storage;
 use shared::admin::ServerSettings;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -105,11 +105,6 @@ pub async fn audit(state: &AppState, actor: &str, action: &str, target: &str, de
         tracing::error!(error = %e, action, "could not write the audit log");
     }
     tracing::info!(actor, action, target, "administration");
-}
-
-/// Whether `user` is a server administrator.
-pub async fn is_admin(state: &AppState, user: UserId) -> Result<bool, crate::error::ApiFailure> {
-    Ok(state.store.is_admin(user).await?)
 }
 
 /// The node's background work: settings kept fresh, counts written, retention applied.

@@ -9,7 +9,7 @@ mod calls;
 mod connection;
 mod dispatch;
 mod live;
-mod mutate;
+pub(crate) mod mutate;
 mod offers;
 mod rooms;
 mod timeline;

@@ -130,28 +130,40 @@ pub async fn mutate_once(
             .publish(&in_order, event.clone(), Some(ctx.conn));
     }
     for (user, room) in &outcome.left {
-        state.fanout.set_membership(*user, room, false);
-        let frame = encode(&ServerMessage::RoomRemoved { room: room.clone() });
-        state.fanout.send(Audience::User(*user), frame, None);
+        stop_following(state, *user, room);
     }
     drop(in_order);
     // The change is durable and delivered; a failure from here on must not read as "not
     // applied". The clients load the summary with their next room list instead.
     for (user, room) in &outcome.updated {
-        match state.store.room_summary(room, *user).await {
-            Ok(Some(summary)) => {
-                let frame = encode(&ServerMessage::RoomUpdated { room: summary });
-                state.fanout.send(Audience::User(*user), frame, None);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "room summary not sent"),
-        }
+        send_summary(state, room, *user).await;
     }
     tracing::debug!(room = %outcome.ack.room, seq = %outcome.ack.seq, "event stored");
     Ok(Applied::New(Some(ServerMessage::Ack {
         client_id,
         event: outcome.ack,
     })))
+}
+
+/// `user` is no longer in `room`: their sockets on every node stop following it, and are told.
+/// Called after the events that say so went out.
+pub fn stop_following(state: &AppState, user: UserId, room: &RoomId) {
+    state.fanout.set_membership(user, room, false);
+    let frame = encode(&ServerMessage::RoomRemoved { room: room.clone() });
+    state.fanout.send(Audience::User(user), frame, None);
+}
+
+/// Sends `user`'s sockets, on every node, the room's new summary (their role or mute
+/// changed, or they joined). A failure is logged: the next room list carries it.
+pub async fn send_summary(state: &AppState, room: &RoomId, user: UserId) {
+    match state.store.room_summary(room, user).await {
+        Ok(Some(summary)) => {
+            let frame = encode(&ServerMessage::RoomUpdated { room: summary });
+            state.fanout.send(Audience::User(user), frame, None);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "room summary not sent"),
+    }
 }
 
 pub fn check_client_id(client_id: &ClientMsgId) -> Result<(), Refused> {

@@ -226,8 +226,10 @@ pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending
             // Stored and handed to every socket that follows the room (fan-out runs before
             // the acks): that is the delivery the insight page times.
             let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            state.admin.activity.message(&event.room, event.at_ms);
-            state.admin.activity.delivered(latency, event.at_ms);
+            state
+                .admin
+                .activity
+                .message(&event.room, event.at_ms, latency);
             return Some(ServerMessage::Ack { client_id, event });
         }
         Err(refused) => refused,

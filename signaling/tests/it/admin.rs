@@ -36,6 +36,16 @@ pub async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
 }
 
+/// An administrator's action on an account (`POST /api/admin/users/{user}`): its status.
+pub async fn act_on_user(server: &TestServer, cookie: &str, user: &str, action: &str) -> u16 {
+    let path = format!("/api/admin/users/{user}");
+    let body = json!({ "action": action });
+    call(server, "POST", &path, Some(cookie), Some(body))
+        .await
+        .status()
+        .as_u16()
+}
+
 /// The text of the next `notice` frame on the socket (other frames are skipped).
 pub async fn next_notice(client: &mut Client) -> String {
     loop {
@@ -156,15 +166,7 @@ async fn deactivation_closes_the_accounts_sockets_and_keeps_it_out_until_reactiv
     let root = server.create_user("root").await;
     let bob = server.create_user("bob").await;
     let mut bob_socket = server.connect(&bob).await;
-    let done = call(
-        &server,
-        "POST",
-        "/api/admin/users/bob",
-        Some(&root),
-        Some(json!({"action": "deactivate"})),
-    )
-    .await;
-    assert_eq!(done.status(), 204);
+    assert_eq!(act_on_user(&server, &root, "bob", "deactivate").await, 204);
     let closed = bob_socket.closed().await.expect("a close frame");
     assert_eq!(u16::from(closed.code), 4001, "closed as logged out");
     let log_in = json!({"username": "bob", "password": "correct horse battery"});
@@ -187,24 +189,8 @@ async fn deactivation_closes_the_accounts_sockets_and_keeps_it_out_until_reactiv
     assert_eq!(users["users"][0]["deactivated"], true);
     assert_eq!(users["users"][0]["sessions"], 0);
     // Not even an administrator can shut themselves out.
-    let own = call(
-        &server,
-        "POST",
-        "/api/admin/users/root",
-        Some(&root),
-        Some(json!({"action": "deactivate"})),
-    )
-    .await;
-    assert_eq!(own.status(), 409);
-    let back = call(
-        &server,
-        "POST",
-        "/api/admin/users/bob",
-        Some(&root),
-        Some(json!({"action": "reactivate"})),
-    )
-    .await;
-    assert_eq!(back.status(), 204);
+    assert_eq!(act_on_user(&server, &root, "root", "deactivate").await, 409);
+    assert_eq!(act_on_user(&server, &root, "bob", "reactivate").await, 204);
     let again = server.post("/api/login", log_in).await;
     assert_eq!(again.status(), 200);
     let cookie = session_cookie(&again).unwrap();
@@ -438,15 +424,10 @@ async fn abuse_controls_refuse_mask_limit_links_and_silence_floods() {
         json_of(call(&server, "GET", "/api/admin/users?q=bob", Some(&root), None).await).await;
     assert!(users["users"][0]["silenced_until_ms"].as_i64().is_some());
     // An administrator lifts it: he posts again at once.
-    let lifted = call(
-        &server,
-        "POST",
-        "/api/admin/users/bob",
-        Some(&root),
-        Some(json!({"action": "lift_silence"})),
-    )
-    .await;
-    assert_eq!(lifted.status(), 204);
+    assert_eq!(
+        act_on_user(&server, &root, "bob", "lift_silence").await,
+        204
+    );
     socket.post(&lobby, "f5", "sorry about that").await;
     // An invalid word list is refused with a reason.
     let mut bad = settings;

@@ -442,7 +442,7 @@ async fn an_upload_resumes_on_another_node_and_both_serve_the_file() {
 
 #[tokio::test]
 async fn administration_on_one_node_holds_on_the_other() {
-    use crate::admin::{call, json_of, next_notice};
+    use crate::admin::{act_on_user, call, json_of, next_notice};
     use serde_json::json;
     let cluster = cluster().await;
     let root = user(&cluster, "root").await;
@@ -495,15 +495,10 @@ async fn administration_on_one_node_holds_on_the_other() {
     }
     assert!(refused, "node B applies the word list saved on node A");
     // Deactivated on A: bob's socket on B closes, and B lets him in no more.
-    let done = call(
-        &cluster.a,
-        "POST",
-        "/api/admin/users/bob",
-        Some(&root),
-        Some(json!({"action": "deactivate"})),
-    )
-    .await;
-    assert_eq!(done.status(), 204);
+    assert_eq!(
+        act_on_user(&cluster.a, &root, "bob", "deactivate").await,
+        204
+    );
     let closed = bob_on_b.closed().await.expect("a close frame");
     assert_eq!(u16::from(closed.code), 4001);
     let log_in = json!({"username": "bob", "password": "correct horse battery"});
