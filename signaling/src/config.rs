@@ -178,6 +178,21 @@ pub struct Config {
     #[arg(long, env = "CHAT_LINK_PREVIEWS_ALLOW_PRIVATE")]
     pub link_previews_allow_private: bool,
 
+    /// Let outgoing webhooks name private and loopback addresses and any port: for tests and
+    /// closed networks only.
+    #[arg(long, env = "CHAT_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
+
+    /// Milliseconds before a failed webhook delivery is tried again; each later retry waits 4
+    /// times longer, up to an hour (tests shorten it).
+    #[arg(
+        long,
+        env = "CHAT_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 5000,
+        hide = true
+    )]
+    pub webhook_retry_base_ms: u64,
+
     /// Milliseconds a user's last socket may be gone before others see them offline, so a
     /// reload or a brief reconnect does not flicker.
     #[arg(long, env = "CHAT_PRESENCE_GRACE_MS", default_value_t = 5000)]

@@ -30,6 +30,10 @@ impl ConnId {
         self.0
     }
 
+    /// No socket: what a request over HTTP acts as (a bot's API call). Ids of sockets start
+    /// at 1, so nothing is skipped or followed for it.
+    pub const DETACHED: Self = Self(0);
+
     /// A made-up id for unit tests of modules that key by socket.
     #[cfg(test)]
     pub fn for_tests(n: u64) -> Self {

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod blocks;
+pub mod bots;
 pub mod calls;
 pub mod checkpoint;
 pub mod cluster;
@@ -41,6 +42,7 @@ pub mod store;
 pub mod threads;
 pub mod turn;
 pub mod two_factor;
+pub mod webhooks;
 pub mod ws;
 
 use crate::config::Config;
@@ -209,6 +211,11 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             .link_previews
             .then(|| Arc::new(previews::Previews::new(config.link_previews_allow_private))),
         admin: admin::Admin::new(config.retention_day_secs),
+        webhooks: webhooks::Webhooks::new(
+            config.webhooks_allow_private,
+            config.webhook_retry_base_ms,
+            &node.to_string(),
+        ),
         fanout,
         hub,
         hasher: auth::PasswordHasherPool::start(config.password_hash_threads),
@@ -277,6 +284,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     tokio::spawn(push::run(state.clone(), shutdown.clone()));
     tokio::spawn(admin::run(state.clone(), shutdown.clone()));
+    tokio::spawn(webhooks::run(state.clone(), shutdown.clone()));
     if let Some(media) = media {
         tokio::spawn(media::run_collector(store.clone(), media, shutdown.clone()));
     }

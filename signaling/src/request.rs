@@ -21,6 +21,8 @@ pub struct Authed {
     pub session_created_ms: i64,
     /// When the account was made.
     pub account_created_ms: i64,
+    /// A bot with an API token (`crate::bots`), not a person with a session.
+    pub bot: bool,
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site or POST requests, so a
@@ -81,6 +83,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         expires_at_ms: session.expires_at_ms,
         session_created_ms: session.created_ms,
         account_created_ms: session.account_created_ms,
+        bot: false,
     })
 }
 

@@ -2,8 +2,8 @@
 
 use crate::state::AppState;
 use crate::{
-    accounts, admin, blocks, deletion, devices, export, media, metrics, passkeys, previews, push,
-    security_headers, sso, threads, two_factor, ws,
+    accounts, admin, blocks, bots, deletion, devices, export, media, metrics, passkeys, previews,
+    push, security_headers, sso, threads, two_factor, webhooks, ws,
 };
 use axum::Router;
 use axum::body::Body;
@@ -88,6 +88,34 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         .route("/api/admin/retention/run", post(admin::api::run_retention))
         .route("/api/admin/audit", get(admin::api::audit_log))
         .route("/api/admin/insight", get(admin::insight::page))
+        .route(
+            "/api/admin/bots",
+            get(bots::admin::list).post(bots::admin::create),
+        )
+        .route(
+            "/api/admin/bots/{username}/token",
+            post(bots::admin::new_token),
+        )
+        .route(
+            "/api/admin/bots/{username}/rooms",
+            put(bots::admin::set_rooms),
+        )
+        .route(
+            "/api/admin/webhooks",
+            get(webhooks::admin::list).post(webhooks::admin::create),
+        )
+        .route("/api/admin/webhooks/{id}", delete(webhooks::admin::remove))
+        .route("/api/bot/me", get(bots::api::me))
+        .route("/api/bot/rooms/{room}/messages", post(bots::api::send))
+        .route(
+            "/api/bot/rooms/{room}/messages/{seq}",
+            put(bots::api::edit).delete(bots::api::delete),
+        )
+        .route(
+            "/api/bot/rooms/{room}/messages/{seq}/reactions",
+            post(bots::api::react),
+        )
+        .route("/api/bot/rooms/{room}/events", get(bots::api::events))
         .route(
             "/api/reports",
             get(admin::reports::mine).post(admin::reports::create),

@@ -26,6 +26,8 @@ pub struct Shared {
     pub previews: Option<Arc<crate::previews::Previews>>,
     /// Settings, abuse controls and activity counts (`crate::admin`).
     pub admin: crate::admin::Admin,
+    /// Outgoing webhooks: the client and settings their delivery uses (`crate::webhooks`).
+    pub webhooks: crate::webhooks::Webhooks,
     /// This process's sockets.
     pub hub: Hub,
     /// How events reach sockets (through `hub` in the embedded setup).

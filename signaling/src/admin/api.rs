@@ -61,7 +61,7 @@ pub async fn users(
     Ok(Json(AdminUsers { users }))
 }
 
-async fn named(state: &AppState, username: &str) -> Result<NamedUser, ApiFailure> {
+pub(crate) async fn named(state: &AppState, username: &str) -> Result<NamedUser, ApiFailure> {
     state
         .store
         .user_by_name(username)
@@ -115,7 +115,8 @@ pub async fn user_action(
                 .store
                 .set_deactivated(user.id, Some(crate::now_ms()))
                 .await?;
-            let ended = crate::devices::end_sessions(&state, user.id, None).await?;
+            let ended = crate::devices::end_sessions(&state, user.id, None).await?
+                + crate::bots::end_tokens(&state, user.id).await?;
             ("deactivate", sessions_ended(ended))
         }
         UserAction::Reactivate => {
@@ -123,10 +124,16 @@ pub async fn user_action(
             ("reactivate", String::new())
         }
         UserAction::SignOut => {
-            let ended = crate::devices::end_sessions(&state, user.id, None).await?;
+            let ended = crate::devices::end_sessions(&state, user.id, None).await?
+                + crate::bots::end_tokens(&state, user.id).await?;
             ("sign out", sessions_ended(ended))
         }
         UserAction::MakeAdmin => {
+            if state.store.is_bot(user.id).await? {
+                return Err(ApiFailure::Forbidden(
+                    "A bot cannot be a server administrator.",
+                ));
+            }
             state.store.set_admin(user.id, true).await?;
             ("make admin", String::new())
         }

@@ -75,6 +75,75 @@ pub async fn open(
     }
 }
 
+/// A bot account, as the administration lists it.
+#[derive(Debug, Clone)]
+pub struct BotRow {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub created_ms: i64,
+    pub deactivated: bool,
+    /// Live tokens (0 or 1: a new token ends the old one).
+    pub tokens: i64,
+    pub last_used_ms: i64,
+    /// The rooms it is a member of: its scope.
+    pub rooms: Vec<(RoomId, String)>,
+}
+
+/// The bot behind an API token.
+#[derive(Debug, Clone)]
+pub struct BotSession {
+    pub user: UserId,
+    pub username: String,
+    pub account_created_ms: i64,
+    pub token_created_ms: i64,
+    pub last_used_ms: i64,
+}
+
+/// An outgoing webhook to add.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: String,
+    pub room: RoomId,
+    pub url: String,
+    pub secret: String,
+    pub created_by: String,
+    pub created_ms: i64,
+}
+
+/// An outgoing webhook and how its delivery stands.
+#[derive(Debug, Clone)]
+pub struct WebhookRow {
+    pub id: String,
+    pub room: RoomId,
+    pub url: String,
+    pub secret: String,
+    pub created_by: String,
+    pub created_ms: i64,
+    /// Every event up to this seq was delivered or given up on.
+    pub delivered_through: Seq,
+    /// Failed attempts at the next event.
+    pub attempts: u32,
+    pub next_attempt_ms: i64,
+    pub last_status: String,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+/// What one delivery round did to a webhook.
+#[derive(Debug, Clone)]
+pub struct WebhookProgress {
+    pub delivered_through: Seq,
+    pub attempts: u32,
+    pub next_attempt_ms: i64,
+    pub last_status: String,
+    /// Events delivered and given up on in this round.
+    pub delivered: u32,
+    pub failed: u32,
+    /// The lease, extended while delivering or 0 to let it go.
+    pub leased_until_ms: i64,
+}
+
 /// A user found by name, with what log-in needs to check the password.
 pub struct UserCredentials {
     pub id: UserId,
@@ -1066,6 +1135,52 @@ pub trait Storage: Send + Sync + 'static {
     async fn insight(&self, now_ms: i64) -> Result<InsightRows, StoreError>;
     /// Forgets insight aggregates older than `before_ms`.
     async fn prune_activity(&self, before_ms: i64) -> Result<(), StoreError>;
+
+    // ---- bots and webhooks (`crate::bots`, `crate::webhooks`; */integrations.rs) ----
+
+    /// Makes a bot account, a member of no room (`UsernameTaken` if the name is in use).
+    async fn create_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError>;
+    async fn is_bot(&self, user: UserId) -> Result<bool, StoreError>;
+    /// Every bot, by name, with its rooms.
+    async fn bots(&self) -> Result<Vec<BotRow>, StoreError>;
+    /// Gives the bot this token, ending every other one; returns the ended tokens' hashes.
+    async fn replace_bot_token(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Ends every token of the bot; returns their hashes.
+    async fn end_bot_tokens(&self, user: UserId) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// The bot behind a token, unless it is deactivated.
+    async fn bot_by_token(&self, token_hash: &[u8]) -> Result<Option<BotSession>, StoreError>;
+    async fn touch_bot_token(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError>;
+    /// False when the room does not exist (or was deleted).
+    async fn create_webhook(&self, hook: &NewWebhook) -> Result<bool, StoreError>;
+    /// Every webhook, with its room's name and newest seq.
+    async fn webhooks(&self) -> Result<Vec<(WebhookRow, String, Seq)>, StoreError>;
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError>;
+    /// Leases to `lease`, until `until_ms`, up to `limit` webhooks that are due and behind
+    /// their room; a webhook is leased to one node at a time.
+    async fn claim_webhooks(
+        &self,
+        lease: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>, StoreError>;
+    /// Records delivery progress while `lease` holds the webhook; false once it does not.
+    async fn webhook_progress(
+        &self,
+        id: &str,
+        lease: &str,
+        progress: &WebhookProgress,
+    ) -> Result<bool, StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

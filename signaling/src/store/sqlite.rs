@@ -6,6 +6,7 @@
 
 mod admin;
 mod calls;
+mod integrations;
 mod media;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
@@ -2240,6 +2241,78 @@ impl Storage for SqliteStore {
         at_ms: i64,
     ) -> Result<(), StoreError> {
         admin::reopen_reports(&self.pool, room, seq, by, at_ms).await
+    }
+
+    async fn create_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        integrations::create_bot(&self.pool, username, display_name, now_ms).await
+    }
+
+    async fn is_bot(&self, user: UserId) -> Result<bool, StoreError> {
+        integrations::is_bot(&self.pool, user).await
+    }
+
+    async fn bots(&self) -> Result<Vec<super::BotRow>, StoreError> {
+        integrations::bots(&self.pool).await
+    }
+
+    async fn replace_bot_token(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        integrations::replace_bot_token(&self.pool, user, token_hash, now_ms).await
+    }
+
+    async fn end_bot_tokens(&self, user: UserId) -> Result<Vec<Vec<u8>>, StoreError> {
+        integrations::end_bot_tokens(&self.pool, user).await
+    }
+
+    async fn bot_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<super::BotSession>, StoreError> {
+        integrations::bot_by_token(&self.pool, token_hash).await
+    }
+
+    async fn touch_bot_token(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError> {
+        integrations::touch_bot_token(&self.pool, token_hash, now_ms).await
+    }
+
+    async fn create_webhook(&self, hook: &super::NewWebhook) -> Result<bool, StoreError> {
+        integrations::create_webhook(&self.pool, hook).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<(super::WebhookRow, String, Seq)>, StoreError> {
+        integrations::webhooks(&self.pool).await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        integrations::delete_webhook(&self.pool, id).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        lease: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<super::WebhookRow>, StoreError> {
+        integrations::claim_webhooks(&self.pool, lease, now_ms, until_ms, limit).await
+    }
+
+    async fn webhook_progress(
+        &self,
+        id: &str,
+        lease: &str,
+        progress: &super::WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        integrations::webhook_progress(&self.pool, id, lease, progress).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

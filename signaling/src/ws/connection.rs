@@ -54,6 +54,16 @@ impl SocketContext {
         }
     }
 
+    /// The context of a request that comes without a socket (a bot's HTTP API call): the
+    /// handlers check and do exactly what they do for a socket's frame.
+    pub fn detached(authed: Authed) -> Self {
+        Self {
+            conn: ConnId::DETACHED,
+            authed,
+            typing: TypingThrottle::default(),
+        }
+    }
+
     /// Whether a typing notice for `room` may go out now (see `TYPING_THROTTLE_MS`).
     pub fn typing_allowed(&self, room: &RoomId) -> bool {
         self.typing.allow(room)

@@ -129,6 +129,12 @@ async fn route(
     request: ClientMessage,
 ) -> Result<Reply, Refused> {
     use ClientMessage as C;
+    if ctx.authed.bot && !crate::bots::may_send(&request) {
+        return Err(Refused::new(
+            ErrorCode::Forbidden,
+            "A bot reads and writes in the rooms an administrator put it in, and does nothing else.",
+        ));
+    }
     match request {
         C::Ping { nonce } => Ok(Some(ServerMessage::Pong { nonce })),
         C::History {

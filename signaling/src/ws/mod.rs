@@ -1,18 +1,19 @@
 //! The WebSocket endpoint `/ws`.
 //!
 //! The upgrade is refused (403 / 401, JSON body) unless the `Origin` is allowed and the session
-//! cookie is valid, so an unauthenticated peer never gets a socket. Limits are explicit: frames
+//! cookie (or a bot's `Authorization: Bearer` token, `crate::bots`) is valid, so an
+//! unauthenticated peer never gets a socket. Limits are explicit: frames
 //! and messages up to [`MAX_FRAME_BYTES`], small read/write buffers per socket.
 
 mod access;
 mod calls;
-mod connection;
-mod dispatch;
+pub(crate) mod connection;
+pub(crate) mod dispatch;
 mod live;
 pub(crate) mod mutate;
 mod offers;
 mod rooms;
-mod timeline;
+pub(crate) mod timeline;
 
 pub use calls::nodes_gone;
 
@@ -40,7 +41,11 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiFailure> {
     check_origin(&headers, &state.allowed_origins)?;
-    let authed = authenticate(&state, &headers).await?;
+    let authed = if crate::bots::bearer_token(&headers).is_some() {
+        crate::bots::authenticate(&state, &headers).await?
+    } else {
+        authenticate(&state, &headers).await?
+    };
     if state.hub.sockets_of(authed.user) >= state.max_sockets_per_user {
         return Err(ApiFailure::TooManySockets);
     }

@@ -214,6 +214,9 @@ pub async fn add_member(
     mutate(state, ctx, client_id.clone(), Some(&room), async |order| {
         may_invite(state, ctx, &room).await?;
         let user = user_named(state, &user).await?;
+        if state.store.is_bot(user.id).await? {
+            return Err(bots_by_admins());
+        }
         if state.store.membership(&room, user.id).await?.is_some() {
             return Err(Refused::new(
                 ErrorCode::AlreadyMember,
@@ -234,6 +237,11 @@ pub async fn add_member(
         Ok(Outcome::event(event).joined(added))
     })
     .await
+}
+
+/// A bot's rooms are its scope: a server administrator chooses them (`crate::bots`).
+fn bots_by_admins() -> Refused {
+    forbidden("Bots are put in rooms by a server administrator.")
 }
 
 /// The member of `room` called `user`, with their membership.
@@ -481,6 +489,9 @@ pub async fn open_direct(
                 ErrorCode::InvalidMessage,
                 "A direct conversation needs someone else.",
             ));
+        }
+        if state.store.is_bot(other.id).await? {
+            return Err(bots_by_admins());
         }
         if state
             .store

@@ -837,6 +837,85 @@ impl Storage for GatedStore {
         self.inner.reopen_reports(room, seq, by, at_ms).await
     }
 
+    async fn create_bot(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        self.inner.create_bot(username, display_name, now_ms).await
+    }
+
+    async fn is_bot(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.is_bot(user).await
+    }
+
+    async fn bots(&self) -> Result<Vec<signaling::store::BotRow>, StoreError> {
+        self.inner.bots().await
+    }
+
+    async fn replace_bot_token(
+        &self,
+        user: UserId,
+        token_hash: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.replace_bot_token(user, token_hash, now_ms).await
+    }
+
+    async fn end_bot_tokens(&self, user: UserId) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.inner.end_bot_tokens(user).await
+    }
+
+    async fn bot_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<signaling::store::BotSession>, StoreError> {
+        self.inner.bot_by_token(token_hash).await
+    }
+
+    async fn touch_bot_token(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError> {
+        self.inner.touch_bot_token(token_hash, now_ms).await
+    }
+
+    async fn create_webhook(
+        &self,
+        hook: &signaling::store::NewWebhook,
+    ) -> Result<bool, StoreError> {
+        self.inner.create_webhook(hook).await
+    }
+
+    async fn webhooks(
+        &self,
+    ) -> Result<Vec<(signaling::store::WebhookRow, String, Seq)>, StoreError> {
+        self.inner.webhooks().await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        self.inner.delete_webhook(id).await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        lease: &str,
+        now_ms: i64,
+        until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<signaling::store::WebhookRow>, StoreError> {
+        self.inner
+            .claim_webhooks(lease, now_ms, until_ms, limit)
+            .await
+    }
+
+    async fn webhook_progress(
+        &self,
+        id: &str,
+        lease: &str,
+        progress: &signaling::store::WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        self.inner.webhook_progress(id, lease, progress).await
+    }
+
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.history_floor(room).await
     }
