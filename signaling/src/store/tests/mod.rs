@@ -15,6 +15,7 @@ mod accounts;
 mod admin;
 mod calls;
 mod fixtures;
+mod integrations;
 mod media;
 mod open;
 mod rooms;
@@ -49,6 +50,8 @@ macro_rules! conformance {
 }
 
 conformance!(
+    integrations::a_bot_has_one_live_token_and_only_the_rooms_it_is_put_in,
+    integrations::a_webhook_is_leased_to_one_node_and_resumes_where_delivery_stopped,
     admin::a_deactivated_account_gets_no_session_and_loses_its_own,
     admin::retention_deletes_an_unbroken_run_and_raises_the_floor,
     admin::reports_reach_the_rooms_moderators_and_close_together,
