@@ -171,12 +171,22 @@ async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage,
 /// A logout that ran between the upgrade's session check and the hub registration would have
 /// missed this socket; look again now that the hub knows it.
 async fn session_still_valid(state: &AppState, authed: &Authed) -> bool {
-    match state
-        .store
-        .session_user(&authed.session_hash, now_ms())
-        .await
-    {
-        Ok(session) => session.is_some(),
+    let found = if authed.bot {
+        // A bot's token, replaced or ended the same way.
+        state
+            .store
+            .bot_by_token(&authed.session_hash)
+            .await
+            .map(|bot| bot.is_some())
+    } else {
+        state
+            .store
+            .session_user(&authed.session_hash, now_ms())
+            .await
+            .map(|session| session.is_some())
+    };
+    match found {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "could not re-check a session; keeping the socket");
             true

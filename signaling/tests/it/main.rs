@@ -12,6 +12,7 @@ mod devices;
 mod export;
 mod faults;
 mod harness;
+mod integrations;
 mod live;
 mod login_memory;
 mod media;
