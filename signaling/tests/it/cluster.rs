@@ -18,6 +18,11 @@ struct Cluster {
 
 /// Two nodes on one fresh PostgreSQL database, a pool each, as two processes would have.
 async fn cluster() -> Cluster {
+    cluster_with(|_| {}).await
+}
+
+/// [`cluster`] with both nodes' settings changed by `configure`.
+async fn cluster_with(configure: impl Fn(&mut signaling::config::Config)) -> Cluster {
     let nats = NatsServer::start().await;
     let database = PgDatabase::create().await;
     let mut nodes = Vec::new();
@@ -28,7 +33,13 @@ async fn cluster() -> Cluster {
                 .unwrap(),
         );
         let (dir, url) = (tempfile::tempdir().unwrap(), nats.url());
-        nodes.push(TestServer::start_on_store_with(dir, store, |c| c.nats_url = Some(url)).await);
+        nodes.push(
+            TestServer::start_on_store_with(dir, store, |c| {
+                c.nats_url = Some(url);
+                configure(c);
+            })
+            .await,
+        );
     }
     let b = nodes.pop().unwrap();
     let a = nodes.pop().unwrap();
@@ -503,4 +514,57 @@ async fn administration_on_one_node_holds_on_the_other() {
     assert_eq!(u16::from(closed.code), 4001);
     let log_in = json!({"username": "bob", "password": "correct horse battery"});
     assert_eq!(cluster.b.post("/api/login", log_in).await.status(), 403);
+}
+
+#[tokio::test]
+async fn a_webhook_gets_each_event_once_in_order_whichever_node_stored_it() {
+    use crate::admin::{call, json_of};
+    use crate::integrations::Receiver;
+    use serde_json::json;
+    let receiver = Receiver::start().await;
+    let cluster = cluster_with(|c| {
+        c.webhooks_allow_private = true;
+        c.webhook_retry_base_ms = 200;
+    })
+    .await;
+    let root = user(&cluster, "root").await;
+    let made = call(
+        &cluster.b,
+        "POST",
+        "/api/admin/webhooks",
+        Some(&root),
+        Some(json!({"room": "lobby", "url": receiver.url})),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
+    let mut on_a = cluster.a.connect(&root).await;
+    let mut on_b = cluster.b.connect(&root).await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let body = format!("m{i}");
+        let node = if i % 2 == 0 { &mut on_a } else { &mut on_b };
+        node.post(&RoomId::lobby(), &format!("k{i}"), &body).await;
+        sent.push(body);
+        if i == 7 {
+            // A failure on the way: retried by whichever node holds the webhook then.
+            receiver.fail(true);
+            tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        }
+        if i == 12 {
+            receiver.fail(false);
+        }
+    }
+    receiver.fail(false);
+    let got = receiver
+        .wait_until("all twenty", |got| {
+            got.iter().filter(|d| d.accepted).count() >= 20
+        })
+        .await;
+    assert!(got.iter().any(|d| !d.accepted), "some attempts failed");
+    assert_eq!(
+        crate::integrations::accepted_messages(&got, &secret),
+        sent,
+        "each once, in the room's order, from both nodes"
+    );
 }

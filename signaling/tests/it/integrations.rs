@@ -358,11 +358,11 @@ async fn a_bot_acts_in_the_rooms_an_administrator_gives_it_and_nowhere_else() {
 
 /// What a webhook receiver got: the id, the headers and body, and how it answered.
 #[derive(Clone)]
-struct Delivery {
+pub struct Delivery {
     id: String,
     headers: HeaderMap,
     body: String,
-    accepted: bool,
+    pub accepted: bool,
 }
 
 /// A local webhook receiver: answers 500 while `failing`, 204 otherwise, and keeps every
@@ -409,7 +409,7 @@ impl Receiver {
         Self { url, got, failing }
     }
 
-    fn fail(&self, failing: bool) {
+    pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
@@ -418,7 +418,11 @@ impl Receiver {
     }
 
     /// Waits (up to 20 s) until `done` holds for the deliveries so far.
-    async fn wait_until(&self, what: &str, done: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        done: impl Fn(&[Delivery]) -> bool,
+    ) -> Vec<Delivery> {
         for _ in 0..200 {
             let got = self.deliveries();
             if done(&got) {
@@ -432,7 +436,7 @@ impl Receiver {
 
 /// The bodies of the messages accepted, in the order they were accepted, checking that each
 /// was signed with `secret` and accepted once.
-fn accepted_messages(got: &[Delivery], secret: &str) -> Vec<String> {
+pub fn accepted_messages(got: &[Delivery], secret: &str) -> Vec<String> {
     let verifier = standardwebhooks::Webhook::new(secret).unwrap();
     let mut ids = Vec::new();
     let mut bodies = Vec::new();
