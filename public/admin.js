@@ -1,13 +1,13 @@
 // The administration page: reports (for everyone, about the rooms they moderate) and, for the
 // server's administrators, users, rooms, retention and abuse controls, the audit log and
-// insight charts. Plain JavaScript, loaded only by those who open it, like account.js; the
+// insight charts, bots and webhooks. Plain JavaScript, loaded only by those who open it, like account.js; the
 // endpoints are in shared/src/api.rs and the session cookie goes along by itself.
 
 import { el } from '/parts.js';
 import { api, ago } from '/pages.js';
 
 const $ = (id) => document.getElementById(id);
-const SECTIONS = ['reports', 'users', 'rooms', 'settings', 'audit', 'insight'];
+const SECTIONS = ['reports', 'users', 'rooms', 'settings', 'audit', 'insight', 'integrations'];
 const OUTCOME = {
   open: 'Waiting',
   deleted: 'Message deleted',
@@ -703,6 +703,125 @@ async function loadInsight() {
   }
 }
 
+// ---- bots and webhooks ----
+
+/** The group rooms, for choosing a bot's rooms and a webhook's room. */
+async function groupRooms() {
+  const rooms = list(await api('GET', '/api/admin/rooms'), 'rooms');
+  return rooms.filter((room) => (pick(room, 'kind') || 'group') === 'group')
+    .map((room) => ({ id: room.id, name: pick(room, 'name') || room.id }));
+}
+
+function roomOptions(select, rooms, chosen = []) {
+  select.replaceChildren(...rooms.map((room) => el('option', { value: room.id, selected: chosen.includes(room.id) }, room.name)));
+}
+
+/** Shows a token or secret once, with a copy button. */
+function showSecret(id, label, value) {
+  const code = el('code', {}, value);
+  const copy = el('button', {
+    type: 'button',
+    onclick: async () => {
+      await navigator.clipboard?.writeText(value).catch(() => {});
+      copy.textContent = 'Copied';
+    },
+  }, 'Copy');
+  $(id).replaceChildren(el('p', {}, label), code, copy);
+  $(id).hidden = false;
+}
+
+function botRow(bot, rooms) {
+  const row = el('tr');
+  const headId = `bot-${cssId(bot.username)}`;
+  const select = el('select', { multiple: true, size: 3, id: `${headId}-rooms` });
+  roomOptions(select, rooms, bot.rooms.map((room) => room.id));
+  const save = el('button', {
+    type: 'button', 'aria-describedby': headId,
+    onclick: (e) => busy(e.currentTarget, 'bots-error', async () => {
+      const chosen = [...select.selectedOptions].map((option) => option.value);
+      await api('PUT', `/api/admin/bots/${encodeURIComponent(bot.username)}/rooms`, { rooms: chosen });
+      show('bots-done', `${bot.username} is in ${chosen.length} ${chosen.length === 1 ? 'room' : 'rooms'} now.`);
+      await loadIntegrations();
+    }),
+  }, 'Save rooms');
+  row.append(
+    el('th', { scope: 'row', id: headId },
+      el('span', { className: 'username' }, bot.username),
+      bot.display_name ? el('span', { className: 'muted' }, ` ${bot.display_name}`) : '',
+      bot.deactivated ? el('span', { className: 'badge' }, 'Deactivated') : ''),
+    el('td', {},
+      el('label', { htmlFor: `${headId}-rooms`, className: 'visually-hidden' }, `Rooms of ${bot.username}`),
+      select, save),
+    el('td', {}, bot.has_token ? when(bot.last_used_ms) : el('span', { className: 'muted' }, 'no token')),
+    el('td', {}, el('div', { className: 'actions' },
+      confirmButton('New token', 'Confirm: the old one stops', (button) => busy(button, 'bots-error', async () => {
+        const { token } = await api('POST', `/api/admin/bots/${encodeURIComponent(bot.username)}/token`);
+        showSecret('bot-secret', `New token for ${bot.username}. Copy it now: it is not shown again.`, token);
+        await loadIntegrations();
+      }), { 'aria-describedby': headId }))),
+  );
+  return row;
+}
+
+function hookRow(hook) {
+  const headId = `hook-${cssId(hook.id)}`;
+  const retry = hook.attempts > 0 && hook.next_attempt_ms
+    ? el('span', { className: 'muted' }, ` · try ${hook.attempts + 1} `, when(hook.next_attempt_ms, true))
+    : '';
+  return el('tr', {},
+    el('th', { scope: 'row', id: headId }, hook.room_name || hook.room),
+    el('td', { className: 'url' }, hook.url),
+    el('td', { className: 'num' }, number.format(hook.delivered)),
+    el('td', { className: 'num' }, number.format(hook.failed)),
+    el('td', { className: 'num' }, number.format(hook.pending)),
+    el('td', {}, hook.last_status || el('span', { className: 'muted' }, 'none yet'), retry),
+    el('td', {}, confirmButton('Delete', 'Confirm delete', (button) => busy(button, 'hooks-error', async () => {
+      await api('DELETE', `/api/admin/webhooks/${encodeURIComponent(hook.id)}`);
+      show('hooks-done', `The webhook of ${hook.room_name || hook.room} is deleted.`);
+      await loadIntegrations();
+    }), { className: 'danger-text', 'aria-describedby': headId })),
+  );
+}
+
+async function loadIntegrations() {
+  try {
+    const [rooms, bots, hooks] = await Promise.all([
+      groupRooms(), api('GET', '/api/admin/bots'), api('GET', '/api/admin/webhooks'),
+    ]);
+    if (!$('bot-rooms').options.length) roomOptions($('bot-rooms'), rooms);
+    if (!$('hook-room').options.length) roomOptions($('hook-room'), rooms);
+    $('bots-list').replaceChildren(...bots.map((bot) => botRow(bot, rooms)));
+    $('bots-empty').hidden = bots.length > 0;
+    $('hooks-list').replaceChildren(...hooks.map(hookRow));
+    $('hooks-empty').hidden = hooks.length > 0;
+    showError('bots-error', null);
+  } catch (error) {
+    showError('bots-error', error);
+  }
+}
+
+$('bot-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  busy(event.submitter, 'bots-error', async () => {
+    const username = $('bot-name').value.trim();
+    const rooms = [...$('bot-rooms').selectedOptions].map((option) => option.value);
+    const { token } = await api('POST', '/api/admin/bots', { username, display_name: $('bot-display').value.trim(), rooms });
+    showSecret('bot-secret', `Token for ${username}. Copy it now: it is not shown again.`, token);
+    $('bot-form').reset();
+    await loadIntegrations();
+  });
+});
+
+$('hook-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  busy(event.submitter, 'hooks-error', async () => {
+    const { secret } = await api('POST', '/api/admin/webhooks', { room: $('hook-room').value, url: $('hook-url').value.trim() });
+    showSecret('hook-secret', 'Signing secret of the new webhook. Copy it now: it is not shown again.', secret);
+    $('hook-url').value = '';
+    await loadIntegrations();
+  });
+});
+
 const LOADERS = {
   reports: loadReports,
   users: () => loadUsers(),
@@ -710,6 +829,7 @@ const LOADERS = {
   settings: loadSettings,
   audit: () => loadAudit(false),
   insight: loadInsight,
+  integrations: loadIntegrations,
 };
 
 async function start() {
