@@ -34,9 +34,9 @@ test('an administrator adds a bot and a webhook, and the example bot answers in 
     await boss.getByRole('heading', { name: 'Bots', exact: true }).waitFor();
 
     // A bot in the lobby; its token is shown once.
-    await boss.getByLabel('Username').fill('echo');
-    await boss.getByLabel('Display name').fill('Echo bot');
-    await boss.getByLabel('Rooms', { exact: true }).selectOption({ label: 'Lobby' });
+    await boss.getByRole('textbox', { name: 'Username' }).fill('echo');
+    await boss.getByRole('textbox', { name: 'Display name' }).fill('Echo bot');
+    await boss.getByRole('listbox', { name: 'Rooms', exact: true }).selectOption({ label: 'Lobby' });
     await boss.getByRole('button', { name: 'Create bot' }).click();
     const tokenBox = boss.locator('#bot-secret');
     await tokenBox.getByText('Copy it now').waitFor();
@@ -47,8 +47,8 @@ test('an administrator adds a bot and a webhook, and the example bot answers in 
 
     // A webhook for the lobby, to where the bot will listen.
     const port = await freePort();
-    await boss.getByLabel('Room', { exact: true }).selectOption({ label: 'Lobby' });
-    await boss.getByLabel('URL').fill(`http://127.0.0.1:${port}/`);
+    await boss.getByRole('combobox', { name: 'Room', exact: true }).selectOption({ label: 'Lobby' });
+    await boss.getByRole('textbox', { name: 'URL' }).fill(`http://127.0.0.1:${port}/`);
     await boss.getByRole('button', { name: 'Add webhook' }).click();
     const secretBox = boss.locator('#hook-secret');
     await secretBox.getByText('Copy it now').waitFor();

@@ -166,114 +166,92 @@ async fn post(state: &AppState, hook: &WebhookRow, event: &Event) -> Result<Stri
 /// the next one is scheduled), or the lease is lost.
 async fn deliver(state: AppState, hook: WebhookRow) {
     let webhooks = &state.webhooks;
-    let mut through = hook.delivered_through;
-    let mut attempts = hook.attempts;
+    let mut progress = WebhookProgress {
+        delivered_through: hook.delivered_through,
+        attempts: hook.attempts,
+        next_attempt_ms: 0,
+        last_status: hook.last_status.clone(),
+        delivered: 0,
+        failed: 0,
+        leased_until_ms: 0,
+    };
     loop {
-        let events = match state.store.events_after(&hook.room, through, PAGE).await {
+        let events = match state
+            .store
+            .events_after(&hook.room, progress.delivered_through, PAGE)
+            .await
+        {
             Ok((events, _)) => events,
             Err(e) => {
                 tracing::warn!(error = %e, webhook = %hook.id, "could not read events to deliver");
-                let now = crate::now_ms();
-                record(
-                    &state,
-                    &hook,
-                    through,
-                    attempts,
-                    now + webhooks.backoff_ms(1),
-                    String::new(),
-                    0,
-                    0,
-                    0,
-                )
-                .await;
+                progress.next_attempt_ms = crate::now_ms() + webhooks.backoff_ms(1);
+                progress.leased_until_ms = 0;
+                record(&state, &hook.id, &mut progress).await;
                 return;
             }
         };
         if events.is_empty() {
-            record(&state, &hook, through, attempts, 0, String::new(), 0, 0, 0).await;
+            // Caught up: let the lease go.
+            progress.leased_until_ms = 0;
+            record(&state, &hook.id, &mut progress).await;
             return;
         }
         for event in events {
             let outcome = post(&state, &hook, &event).await;
             let now = crate::now_ms();
-            let (delivered, failed, status) = match outcome {
+            match outcome {
                 Ok(status) => {
                     metrics::counter!("chat_webhook_deliveries_total", "outcome" => "delivered")
                         .increment(1);
-                    (1, 0, status)
+                    progress.delivered = 1;
+                    progress.last_status = status;
                 }
                 Err(why) => {
-                    attempts += 1;
                     metrics::counter!("chat_webhook_deliveries_total", "outcome" => "retry")
                         .increment(1);
-                    if attempts < MAX_ATTEMPTS {
-                        let next = now + webhooks.backoff_ms(attempts);
-                        record(&state, &hook, through, attempts, next, why, 0, 0, 0).await;
+                    progress.attempts += 1;
+                    if progress.attempts < MAX_ATTEMPTS {
+                        progress.last_status = why;
+                        progress.next_attempt_ms = now + webhooks.backoff_ms(progress.attempts);
+                        progress.leased_until_ms = 0;
+                        record(&state, &hook.id, &mut progress).await;
                         return;
                     }
                     tracing::warn!(webhook = %hook.id, seq = %event.seq, "webhook event given up on");
                     metrics::counter!("chat_webhook_deliveries_total", "outcome" => "given_up")
                         .increment(1);
-                    (0, 1, format!("gave up on {}: {why}", event.seq.0))
+                    progress.failed = 1;
+                    progress.last_status = format!("gave up on event {}: {why}", event.seq.0);
                 }
-            };
-            through = event.seq;
-            attempts = 0;
-            let held = record(
-                &state,
-                &hook,
-                through,
-                0,
-                0,
-                status,
-                delivered,
-                failed,
-                now + LEASE_MS,
-            )
-            .await;
-            if !held {
+            }
+            progress.delivered_through = event.seq;
+            progress.attempts = 0;
+            progress.next_attempt_ms = 0;
+            progress.leased_until_ms = now + LEASE_MS;
+            if !record(&state, &hook.id, &mut progress).await {
                 return;
             }
         }
     }
 }
 
-/// Writes the webhook's progress; false when this node no longer holds it (or the write
-/// failed: the lease runs out and the events go again, with the same ids).
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    state: &AppState,
-    hook: &WebhookRow,
-    through: shared::Seq,
-    attempts: u32,
-    next_attempt_ms: i64,
-    status: String,
-    delivered: u32,
-    failed: u32,
-    leased_until_ms: i64,
-) -> bool {
-    let mut last_status = status;
-    if last_status.is_empty() {
-        last_status.clone_from(&hook.last_status);
+/// Writes the webhook's progress (and zeroes the counts it added); false when this node no
+/// longer holds it (or the write failed: the lease runs out and the events go again, with the
+/// same ids).
+async fn record(state: &AppState, id: &str, progress: &mut WebhookProgress) -> bool {
+    if progress.last_status.chars().count() > STATUS_CHARS {
+        progress.last_status = progress.last_status.chars().take(STATUS_CHARS).collect();
     }
-    let last_status: String = last_status.chars().take(STATUS_CHARS).collect();
-    let progress = WebhookProgress {
-        delivered_through: through,
-        attempts,
-        next_attempt_ms,
-        last_status,
-        delivered,
-        failed,
-        leased_until_ms,
-    };
-    match state
+    let written = state
         .store
-        .webhook_progress(&hook.id, &state.webhooks.lease, &progress)
-        .await
-    {
+        .webhook_progress(id, &state.webhooks.lease, progress)
+        .await;
+    progress.delivered = 0;
+    progress.failed = 0;
+    match written {
         Ok(held) => held,
         Err(e) => {
-            tracing::warn!(error = %e, webhook = %hook.id, "could not record webhook progress");
+            tracing::warn!(error = %e, webhook = %id, "could not record webhook progress");
             false
         }
     }

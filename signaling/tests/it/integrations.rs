@@ -252,7 +252,7 @@ async fn a_bot_acts_in_the_rooms_an_administrator_gives_it_and_nowhere_else() {
     match welcome {
         ServerMessage::Welcome { rooms, .. } => {
             let ids: Vec<RoomId> = rooms.into_iter().map(|r| r.id).collect();
-            assert_eq!(ids, [team.clone()]);
+            assert_eq!(ids, std::slice::from_ref(&team));
         }
         other => panic!("{other:?}"),
     }
@@ -531,6 +531,10 @@ async fn a_webhook_is_signed_retried_with_the_same_id_across_a_restart_and_ackno
             listed[0]["delivered"].as_i64()
         ),
         (Some(0), Some(2))
+    );
+    assert_eq!(
+        listed[0]["last_status"], "204 No Content",
+        "the last answer stays shown once delivery is caught up"
     );
 
     // Deleted, it gets nothing more.
