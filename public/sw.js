@@ -14,7 +14,7 @@ const ALWAYS = ['/manifest.webmanifest', '/icon.svg', '/parts.js', '/upload.js',
 // The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): fetched from the
 // network first (a deployment's new version with its new server), and kept once used, so they
 // open offline too.
-const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|threads|push|parts|upload|search|previews)\.(?:js|css|json)$/;
+const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|slash|threads|push|parts|upload|search|previews)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refreshShell().then(() => self.skipWaiting()));

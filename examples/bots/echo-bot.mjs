@@ -6,8 +6,8 @@
 //     node examples/bots/echo-bot.mjs
 //
 // Then add a webhook for the bot's room pointing at http://<this machine>:8787/ in the
-// administration page. In the room, "!echo some words" is answered with "some words", and
-// "!help" with what the bot can do.
+// administration page. In the room, "/echo some words" (offered after "/" in the composer) or
+// "!echo some words" is answered with "some words", and "!help" with what the bot can do.
 //
 // Exactly once: the webhook may deliver an event again (the bot crashed before answering, the
 // answer was lost). The bot answers each event with a client_id made from the event's room and
@@ -59,11 +59,16 @@ async function chat(method, path, body) {
 
 const me = await chat('GET', '/api/bot/me');
 console.log(`Signed in as ${me.username}, in ${me.rooms.length} room(s).`);
+// Offered in the composer after "/" in the bot's rooms.
+await chat('PUT', '/api/bot/commands', {
+  commands: [{ name: 'echo', description: 'Says your words again', usage: '<words>' }],
+});
 
 /** What the bot says to a message, or nothing. */
 function answerTo(text) {
-  if (text.startsWith('!echo ')) return text.slice(6).trim() || null;
-  if (text.trim() === '!help') return 'I answer "!echo <words>" with the words.';
+  const echo = /^[!/]echo\s+([\s\S]+)$/.exec(text);
+  if (echo) return echo[1].trim() || null;
+  if (text.trim() === '!help') return 'I answer "/echo <words>" (or "!echo <words>") with the words.';
   return null;
 }
 

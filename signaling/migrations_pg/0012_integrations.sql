@@ -36,3 +36,13 @@ CREATE TABLE webhooks (
     failed            BIGINT  NOT NULL DEFAULT 0
 );
 CREATE INDEX webhooks_by_room ON webhooks (room_id);
+
+-- Slash commands a bot offers in its rooms: the composer lists them after "/", and running one
+-- posts it as a message the bot reads.
+CREATE TABLE bot_commands (
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name        TEXT    NOT NULL,
+    description TEXT    NOT NULL,
+    usage       TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (user_id, name)
+);

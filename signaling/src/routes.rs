@@ -106,6 +106,8 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
         )
         .route("/api/admin/webhooks/{id}", delete(webhooks::admin::remove))
         .route("/api/bot/me", get(bots::api::me))
+        .route("/api/bot/commands", put(bots::commands::register))
+        .route("/api/rooms/{room}/commands", get(bots::commands::of_room))
         .route("/api/bot/rooms/{room}/messages", post(bots::api::send))
         .route(
             "/api/bot/rooms/{room}/messages/{seq}",

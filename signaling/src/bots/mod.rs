@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod commands;
 
 use crate::auth::hash_token;
 use crate::error::ApiFailure;

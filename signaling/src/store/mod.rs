@@ -90,6 +90,17 @@ pub struct BotRow {
     pub rooms: Vec<(RoomId, String)>,
 }
 
+/// A slash command a bot offers in its rooms.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BotCommand {
+    /// Without the slash: `weather`.
+    pub name: String,
+    pub description: String,
+    /// What follows the name, as help shows it: `<city>`.
+    #[serde(default)]
+    pub usage: String,
+}
+
 /// The bot behind an API token.
 #[derive(Debug, Clone)]
 pub struct BotSession {
@@ -1160,6 +1171,14 @@ pub trait Storage: Send + Sync + 'static {
     /// The bot behind a token, unless it is deactivated.
     async fn bot_by_token(&self, token_hash: &[u8]) -> Result<Option<BotSession>, StoreError>;
     async fn touch_bot_token(&self, token_hash: &[u8], now_ms: i64) -> Result<(), StoreError>;
+    /// The bot's slash commands become exactly these.
+    async fn set_bot_commands(
+        &self,
+        user: UserId,
+        commands: &[BotCommand],
+    ) -> Result<(), StoreError>;
+    /// The slash commands of the (active) bots in `room`, with each one's bot, by name.
+    async fn room_commands(&self, room: &RoomId) -> Result<Vec<(String, BotCommand)>, StoreError>;
     /// False when the room does not exist (or was deleted).
     async fn create_webhook(&self, hook: &NewWebhook) -> Result<bool, StoreError>;
     /// Every webhook, with its room's name and newest seq.

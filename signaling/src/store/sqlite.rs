@@ -2284,6 +2284,21 @@ impl Storage for SqliteStore {
         integrations::touch_bot_token(&self.pool, token_hash, now_ms).await
     }
 
+    async fn set_bot_commands(
+        &self,
+        user: UserId,
+        commands: &[super::BotCommand],
+    ) -> Result<(), StoreError> {
+        integrations::set_bot_commands(&self.pool, user, commands).await
+    }
+
+    async fn room_commands(
+        &self,
+        room: &RoomId,
+    ) -> Result<Vec<(String, super::BotCommand)>, StoreError> {
+        integrations::room_commands(&self.pool, room).await
+    }
+
     async fn create_webhook(&self, hook: &super::NewWebhook) -> Result<bool, StoreError> {
         integrations::create_webhook(&self.pool, hook).await
     }

@@ -878,6 +878,21 @@ impl Storage for GatedStore {
         self.inner.touch_bot_token(token_hash, now_ms).await
     }
 
+    async fn set_bot_commands(
+        &self,
+        user: UserId,
+        commands: &[signaling::store::BotCommand],
+    ) -> Result<(), StoreError> {
+        self.inner.set_bot_commands(user, commands).await
+    }
+
+    async fn room_commands(
+        &self,
+        room: &RoomId,
+    ) -> Result<Vec<(String, signaling::store::BotCommand)>, StoreError> {
+        self.inner.room_commands(room).await
+    }
+
     async fn create_webhook(
         &self,
         hook: &signaling::store::NewWebhook,

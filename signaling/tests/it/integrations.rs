@@ -614,3 +614,72 @@ async fn a_webhook_url_inside_the_network_is_refused_and_only_administrators_mak
     assert!(listed[0].get("secret").is_none());
     assert_eq!(listed[0]["url"], "https://example.org/hook");
 }
+
+#[tokio::test]
+async fn a_bot_offers_slash_commands_to_the_members_of_its_rooms() {
+    let server = TestServer::start().await;
+    let root = server.create_user("root").await;
+    let bob = server.create_user("bob").await;
+    let mut root_ws = server.connect(&root).await;
+    let team = root_ws.create_room("team").await;
+    let token = make_bot(&server, &root, "helper", &[&team]).await;
+    let commands = json!({"commands": [
+        {"name": "echo", "description": "Says it again", "usage": "<words>"},
+        {"name": "weather", "description": "The weather"}
+    ]});
+    // A person's session cannot register commands; a bot cannot take the app's own.
+    let by_cookie = call(
+        &server,
+        "PUT",
+        "/api/bot/commands",
+        Some(&root),
+        Some(commands.clone()),
+    )
+    .await;
+    assert_eq!(by_cookie.status(), 401);
+    let taken = json!({"commands": [{"name": "topic", "description": "mine"}]});
+    let refused = bot_call(
+        &server,
+        "PUT",
+        "/api/bot/commands",
+        Some(&token),
+        Some(taken),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        json_of(refused).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("/topic")
+    );
+    let set = bot_call(
+        &server,
+        "PUT",
+        "/api/bot/commands",
+        Some(&token),
+        Some(commands),
+    )
+    .await;
+    assert_eq!(set.status(), 204);
+
+    let path = format!("/api/rooms/{}/commands", team.0);
+    let listed = server.get_json(&path, Some(&root)).await;
+    let names: Vec<(&str, &str)> = listed["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["bot"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("echo", "helper"), ("weather", "helper")]);
+    // Not a member: as if the room were not there. The lobby has no bot: nothing.
+    assert_eq!(
+        call(&server, "GET", &path, Some(&bob), None).await.status(),
+        404
+    );
+    let lobby = server
+        .get_json("/api/rooms/lobby/commands", Some(&bob))
+        .await;
+    assert_eq!(lobby["commands"], json!([]));
+    assert_eq!(call(&server, "GET", &path, None, None).await.status(), 401);
+}

@@ -3,7 +3,7 @@
 //! edit, change that file and run it.
 
 use crate::store::{
-    BotRow, BotSession, NewWebhook, StoreError, UserId, WebhookProgress, WebhookRow,
+    BotCommand, BotRow, BotSession, NewWebhook, StoreError, UserId, WebhookProgress, WebhookRow,
 };
 use shared::{RoomId, Seq};
 use sqlx::{PgPool, Row};
@@ -265,4 +265,61 @@ pub async fn webhook_progress(
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The bot's slash commands become exactly `commands`.
+pub async fn set_bot_commands(
+    pool: &PgPool,
+    user: UserId,
+    commands: &[BotCommand],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM bot_commands WHERE user_id = $1")
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+    for command in commands {
+        sqlx::query(
+            "INSERT INTO bot_commands (user_id, name, description, usage) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.0)
+        .bind(&command.name)
+        .bind(&command.description)
+        .bind(&command.usage)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The slash commands of the bots that are members of `room`, by name, with their bot.
+pub async fn room_commands(
+    pool: &PgPool,
+    room: &RoomId,
+) -> Result<Vec<(String, BotCommand)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT u.username, c.name, c.description, c.usage
+         FROM bot_commands c
+         JOIN members m ON m.user_id = c.user_id AND m.room_id = $1
+         JOIN users u ON u.id = c.user_id
+         WHERE u.deactivated_at IS NULL
+         ORDER BY c.name, u.username",
+    )
+    .bind(&room.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.get(0),
+                BotCommand {
+                    name: r.get(1),
+                    description: r.get(2),
+                    usage: r.get(3),
+                },
+            )
+        })
+        .collect())
 }

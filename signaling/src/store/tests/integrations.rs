@@ -78,13 +78,58 @@ pub(super) async fn a_bot_has_one_live_token_and_only_the_rooms_it_is_put_in(
     };
     let room = group(&store, "0000000000000b01", &ann, &[&helper]).await;
     let listed = store.bots().await.unwrap();
-    assert_eq!(listed[0].rooms, vec![(room, "0000000000000b01".to_owned())]);
+    assert_eq!(
+        listed[0].rooms,
+        vec![(room.clone(), "0000000000000b01".to_owned())]
+    );
     assert_eq!((listed[0].tokens, listed[0].last_used_ms), (1, 0));
+
+    // Its slash commands are offered in its rooms only, and replaced as a whole.
+    let weather = BotCommand {
+        name: "weather".into(),
+        description: "The weather".into(),
+        usage: "<city>".into(),
+    };
+    let echo = BotCommand {
+        name: "echo".into(),
+        description: "Says it again".into(),
+        usage: String::new(),
+    };
+    store
+        .set_bot_commands(bot, &[weather.clone(), echo.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.room_commands(&room).await.unwrap(),
+        vec![
+            ("helper".to_owned(), echo),
+            ("helper".to_owned(), weather.clone())
+        ]
+    );
+    assert!(
+        store
+            .room_commands(&RoomId::lobby())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .set_bot_commands(bot, std::slice::from_ref(&weather))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.room_commands(&room).await.unwrap(),
+        vec![("helper".to_owned(), weather)]
+    );
 
     // Deactivated, its token stops working; ending its tokens returns them.
     assert!(store.set_deactivated(bot, Some(60)).await.unwrap());
     assert!(store.bot_by_token(&[2; 32]).await.unwrap().is_none());
     assert!(store.bots().await.unwrap()[0].deactivated);
+    assert!(
+        store.room_commands(&room).await.unwrap().is_empty(),
+        "a deactivated bot offers nothing"
+    );
     assert_eq!(
         store.end_bot_tokens(bot).await.unwrap(),
         vec![vec![2u8; 32]]
