@@ -1,7 +1,8 @@
 // Bots and webhooks as an administrator sets them up and people meet them: the console makes
 // a bot in a room and a webhook for that room (token and secret shown once), the example bot
 // in examples/bots runs as a separate process on them, and a person's "!echo" in the chat is
-// answered by the bot, as a reply, once.
+// answered by the bot, as a reply, once. Slash commands: the composer lists the app's and the
+// bot's after "/"; /topic, /me, /invite and /help run, and /echo reaches the bot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -81,6 +82,43 @@ test('an administrator adds a bot and a webhook, and the example bot answers in 
       await boss.waitForTimeout(1500);
       assert.equal(await answer.count(), 1, 'answered once');
       await boss.screenshot({ path: '/tmp/bots-answer.png' });
+
+      // Slash commands: "/" lists the app's and the bot's; /echo goes to the bot as a message.
+      const composer = boss.getByLabel('Message', { exact: true });
+      await composer.fill('');
+      await composer.pressSequentially('/');
+      const commands = boss.getByRole('listbox', { name: 'Commands' });
+      await commands.waitFor();
+      for (const name of ['/topic', '/invite', '/me', '/help', '/echo']) {
+        await commands.getByRole('option', { name: new RegExp(`^${name.replace('/', '\\/')}\\b`) }).waitFor();
+      }
+      await commands.getByRole('option', { name: /echo.*\(echo\)/ }).waitFor();
+      await boss.screenshot({ path: '/tmp/bots-commands.png' });
+      assert.deepEqual(await axeProblems(boss), []);
+      await composer.pressSequentially('ec');
+      await boss.keyboard.press('Tab');
+      assert.equal(await composer.inputValue(), '/echo ');
+      await composer.pressSequentially('said with a slash');
+      await boss.keyboard.press('Enter');
+      await log(boss).locator('article[data-sender="echo"]').filter({ hasText: 'said with a slash' }).first().waitFor({ timeout: 20_000 });
+
+      // The app's own: /topic sets the topic, /me posts in italics, a bad /invite says why.
+      await composer.fill('/topic Where the bots live');
+      await boss.keyboard.press('Enter');
+      await boss.getByRole('status').filter({ hasText: 'Topic set.' }).waitFor();
+      await boss.getByText('Where the bots live').first().waitFor();
+      assert.equal(await composer.inputValue(), '');
+      await composer.fill('/me waves at the bot');
+      await boss.keyboard.press('Enter');
+      await log(boss).locator('article[data-sender="boss_bot"] em').filter({ hasText: 'boss_bot waves at the bot' }).waitFor();
+      await composer.fill('/invite @nobody_here');
+      await boss.keyboard.press('Enter');
+      await boss.getByRole('status').filter({ hasText: 'There is no user with that name.' }).waitFor();
+      await composer.fill('/help');
+      await boss.keyboard.press('Enter');
+      await commands.getByRole('option', { name: /\/invite @username/ }).waitFor();
+      await boss.keyboard.press('Escape');
+      await commands.waitFor({ state: 'hidden' });
 
       // The console counts what was delivered.
       await boss.goto(`${fixture.server.url}/admin.html#integrations`);
