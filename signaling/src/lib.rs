@@ -37,6 +37,7 @@ pub mod rules;
 pub mod security_headers;
 pub mod session_cookie;
 pub mod sso;
+pub mod support;
 pub mod state;
 pub mod store;
 pub mod threads;
