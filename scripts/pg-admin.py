@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes signaling/src/store/postgres/{admin,integrations}.rs from the files of the same name
+"""Writes signaling/src/store/postgres/{admin,integrations,support}.rs from the files of the same name
 in signaling/src/store/sqlite/.
 
-The two stores run the same SQL for administration, bots and webhooks except for what differs
+The two stores run the same SQL for administration, bots, webhooks and support except for what differs
 between the databases' dialects: PostgreSQL numbers its placeholders ($1, $2...) where SQLite
 takes `?`, and matches case-insensitively with ILIKE where SQLite's LIKE already does. Run it
 after changing a SQLite file; CI checks the two agree (scripts/test.sh)."""
@@ -34,6 +34,14 @@ HEADERS = {
         "//! Bots and outgoing webhooks on PostgreSQL (migration 0012; `crate::bots`,\n"
         "//! `crate::webhooks`). Made from `sqlite/integrations.rs` by `scripts/pg-admin.py`: do not\n"
         "//! edit, change that file and run it.\n",
+    ),
+    "support.rs": (
+        "//! The support desk's conversations on SQLite (migration 0023; `crate::support`).\n"
+        "//! `postgres/support.rs` is made from this file by `scripts/pg-admin.py` (placeholders differ,\n"
+        "//! nothing else): change this one, then run the script.\n",
+        "//! The support desk's conversations on PostgreSQL (migration 0013; `crate::support`).\n"
+        "//! Made from `sqlite/support.rs` by `scripts/pg-admin.py`: do not edit, change that file\n"
+        "//! and run it.\n",
     ),
 }
 

@@ -90,6 +90,64 @@ pub struct BotRow {
     pub rooms: Vec<(RoomId, String)>,
 }
 
+/// Who has a support conversation (`crate::support`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupportState {
+    /// The assistant answers.
+    Assistant,
+    /// Handed over; waiting for an agent to claim it.
+    Waiting,
+    /// An agent has it.
+    Agent,
+    Resolved,
+}
+
+impl SupportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Assistant => "assistant",
+            Self::Waiting => "waiting",
+            Self::Agent => "agent",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Assistant, Self::Waiting, Self::Agent, Self::Resolved]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A support conversation: its room, its customer, and how it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportConversation {
+    pub room: RoomId,
+    pub customer: UserId,
+    pub state: SupportState,
+    pub agent: Option<UserId>,
+    pub reason: String,
+    pub summary: String,
+    pub unsure_in_a_row: u32,
+    pub created_ms: i64,
+    pub escalated_ms: Option<i64>,
+    pub claimed_ms: Option<i64>,
+    pub first_reply_ms: Option<i64>,
+    pub resolved_ms: Option<i64>,
+}
+
+/// The support desk's figures on the insight page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportFigures {
+    pub conversations: i64,
+    /// Never handed to a person.
+    pub without_person: i64,
+    /// Handed to a person, by reason.
+    pub escalations: Vec<(String, i64)>,
+    /// From handing over to an agent's first reply, the median.
+    pub median_first_reply_ms: Option<i64>,
+}
+
 /// A slash command a bot offers in its rooms.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BotCommand {
@@ -1200,6 +1258,62 @@ pub trait Storage: Send + Sync + 'static {
         lease: &str,
         progress: &WebhookProgress,
     ) -> Result<bool, StoreError>;
+
+    // ---- the support desk (`crate::support`; */support.rs) ----
+
+    async fn open_support(
+        &self,
+        room: &RoomId,
+        customer: UserId,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    async fn support_conversation(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<SupportConversation>, StoreError>;
+    /// The assistant answered, sure or not: the unsure answers in a row now (`None`: the
+    /// assistant does not have the conversation).
+    async fn support_answered(
+        &self,
+        room: &RoomId,
+        unsure: bool,
+    ) -> Result<Option<u32>, StoreError>;
+    /// From the assistant to waiting; false when the assistant did not have it.
+    async fn escalate_support(
+        &self,
+        room: &RoomId,
+        reason: &str,
+        summary: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// A waiting conversation to this agent: of agents claiming at once, exactly one wins.
+    async fn claim_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// The agent's first reply is timed (true the first time).
+    async fn support_replied(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    async fn resolve_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    async fn support_to_assistant(&self, room: &RoomId) -> Result<bool, StoreError>;
+    /// Waiting conversations, oldest first, then the agent's own.
+    async fn support_queue(
+        &self,
+        agent: UserId,
+        limit: u32,
+    ) -> Result<Vec<SupportConversation>, StoreError>;
+    async fn support_figures(&self, since_ms: i64) -> Result<SupportFigures, StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

@@ -18,6 +18,7 @@ mod admin;
 mod calls;
 mod integrations;
 mod media;
+mod support;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
     UNREAD_COUNT_CAP, event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind,
@@ -2399,6 +2400,83 @@ impl Storage for PgStore {
         progress: &super::WebhookProgress,
     ) -> Result<bool, StoreError> {
         integrations::webhook_progress(&self.pool, id, lease, progress).await
+    }
+
+    async fn open_support(
+        &self,
+        room: &RoomId,
+        customer: UserId,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        support::open_support(&self.pool, room, customer, now_ms).await
+    }
+
+    async fn support_conversation(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<super::SupportConversation>, StoreError> {
+        support::support_conversation(&self.pool, room).await
+    }
+
+    async fn support_answered(
+        &self,
+        room: &RoomId,
+        unsure: bool,
+    ) -> Result<Option<u32>, StoreError> {
+        support::support_answered(&self.pool, room, unsure).await
+    }
+
+    async fn escalate_support(
+        &self,
+        room: &RoomId,
+        reason: &str,
+        summary: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        support::escalate_support(&self.pool, room, reason, summary, now_ms).await
+    }
+
+    async fn claim_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        support::claim_support(&self.pool, room, agent, now_ms).await
+    }
+
+    async fn support_replied(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        support::support_replied(&self.pool, room, agent, now_ms).await
+    }
+
+    async fn resolve_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        support::resolve_support(&self.pool, room, agent, now_ms).await
+    }
+
+    async fn support_to_assistant(&self, room: &RoomId) -> Result<bool, StoreError> {
+        support::support_to_assistant(&self.pool, room).await
+    }
+
+    async fn support_queue(
+        &self,
+        agent: UserId,
+        limit: u32,
+    ) -> Result<Vec<super::SupportConversation>, StoreError> {
+        support::support_queue(&self.pool, agent, limit).await
+    }
+
+    async fn support_figures(&self, since_ms: i64) -> Result<super::SupportFigures, StoreError> {
+        support::support_figures(&self.pool, since_ms).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

@@ -931,6 +931,88 @@ impl Storage for GatedStore {
         self.inner.webhook_progress(id, lease, progress).await
     }
 
+    async fn open_support(
+        &self,
+        room: &RoomId,
+        customer: UserId,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.open_support(room, customer, now_ms).await
+    }
+
+    async fn support_conversation(
+        &self,
+        room: &RoomId,
+    ) -> Result<Option<signaling::store::SupportConversation>, StoreError> {
+        self.inner.support_conversation(room).await
+    }
+
+    async fn support_answered(
+        &self,
+        room: &RoomId,
+        unsure: bool,
+    ) -> Result<Option<u32>, StoreError> {
+        self.inner.support_answered(room, unsure).await
+    }
+
+    async fn escalate_support(
+        &self,
+        room: &RoomId,
+        reason: &str,
+        summary: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .escalate_support(room, reason, summary, now_ms)
+            .await
+    }
+
+    async fn claim_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.claim_support(room, agent, now_ms).await
+    }
+
+    async fn support_replied(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.support_replied(room, agent, now_ms).await
+    }
+
+    async fn resolve_support(
+        &self,
+        room: &RoomId,
+        agent: UserId,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.resolve_support(room, agent, now_ms).await
+    }
+
+    async fn support_to_assistant(&self, room: &RoomId) -> Result<bool, StoreError> {
+        self.inner.support_to_assistant(room).await
+    }
+
+    async fn support_queue(
+        &self,
+        agent: UserId,
+        limit: u32,
+    ) -> Result<Vec<signaling::store::SupportConversation>, StoreError> {
+        self.inner.support_queue(agent, limit).await
+    }
+
+    async fn support_figures(
+        &self,
+        since_ms: i64,
+    ) -> Result<signaling::store::SupportFigures, StoreError> {
+        self.inner.support_figures(since_ms).await
+    }
+
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.history_floor(room).await
     }

@@ -21,6 +21,7 @@ mod open;
 mod rooms;
 mod several_writers;
 mod sqlite_only;
+mod support;
 mod timeline;
 
 use super::*;
@@ -50,6 +51,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    support::a_support_conversation_goes_from_the_assistant_to_one_agent_and_back,
     integrations::a_bot_has_one_live_token_and_only_the_rooms_it_is_put_in,
     integrations::a_webhook_is_leased_to_one_node_and_resumes_where_delivery_stopped,
     admin::a_deactivated_account_gets_no_session_and_loses_its_own,
