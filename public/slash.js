@@ -33,9 +33,9 @@ fetch('/api/session').then((r) => (r.ok ? r.json() : null)).then((s) => {
   me = s?.username ?? '';
 }).catch(() => {});
 
+/** The room on screen: the composer's file input names it (the address may not, yet). */
 function room() {
-  const match = /^#\/room\/(.+)$/.exec(location.hash);
-  return match ? decodeURIComponent(match[1]) : 'lobby';
+  return document.querySelector('.composer input[type=file]')?.dataset.room ?? null;
 }
 
 async function commandsOf(here) {
@@ -58,6 +58,7 @@ export async function update(box) {
   const typed = /^\/(\S*)$/.exec(box.value.slice(0, box.selectionEnd));
   if (!typed) return close();
   const here = room();
+  if (!here) return close();
   const all = [...BUILT_IN, ...(await commandsOf(here))];
   if (here !== room() || !/^\/\S*$/.test(textarea.value)) return;
   matches = all.filter((c) => c.name.startsWith(typed[1].toLowerCase()));
@@ -106,6 +107,7 @@ function clearComposer() {
 function run(box) {
   const [, name, rest = ''] = /^\/(\w+)\s*([\s\S]*)$/.exec(box.value.trim()) ?? [];
   const here = room();
+  if (!here) return say('Open a room first.', true);
   const text = rest.trim();
   const client_id = `slash-${crypto.randomUUID()}`;
   if (name === 'help') {
@@ -136,9 +138,18 @@ function send(frame) {
   if (socket?.readyState === WebSocket.OPEN) return socket.send(JSON.stringify(frame));
   if (!navigator.onLine) return say('You are offline: commands need a connection.', true);
   if (!socket || socket.readyState > WebSocket.OPEN) {
-    socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-    socket.addEventListener('message', (event) => answer(JSON.parse(event.data)));
-    socket.addEventListener('close', () => { socket = null; });
+    const opening = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    opening.addEventListener('message', (event) => answer(JSON.parse(event.data)));
+    opening.addEventListener('close', () => {
+      if (socket === opening) socket = null;
+      // Never opened (too many tabs, the server away): nothing was sent.
+      if (waiting.size && !opening.opened) {
+        waiting.clear();
+        say('The command could not reach the server. Try again in a moment.', true);
+      }
+    });
+    opening.addEventListener('open', () => { opening.opened = true; }, { once: true });
+    socket = opening;
   }
   socket.addEventListener('open', () => socket.send(JSON.stringify(frame)), { once: true });
 }

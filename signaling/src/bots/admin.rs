@@ -180,6 +180,10 @@ pub async fn set_rooms(
         .find(|b| b.id == bot.id)
         .map(|b| b.rooms.into_iter().map(|(id, _)| id).collect())
         .unwrap_or_default();
+    // Every room is checked before any changes: all of them, or none.
+    for room in wanted.iter().filter(|r| !current.contains(r)) {
+        not_banned(&state, &bot, room).await?;
+    }
     let mut changes = Vec::new();
     for room in wanted.iter().filter(|r| !current.contains(r)) {
         put_in(&state, &admin, &bot, room).await?;
@@ -246,6 +250,15 @@ async fn room_list(state: &AppState, ids: &[String]) -> Result<Vec<RoomId>, ApiF
     Ok(rooms)
 }
 
+async fn not_banned(state: &AppState, bot: &NamedUser, room: &RoomId) -> Result<(), ApiFailure> {
+    if state.store.is_banned(room, bot.id).await? {
+        return Err(ApiFailure::Conflict(
+            "The bot is banned from that room; lift the ban first.",
+        ));
+    }
+    Ok(())
+}
+
 /// Adds the bot to `room` as the administrator's room event, and tells its sockets.
 async fn put_in(
     state: &AppState,
@@ -253,11 +266,7 @@ async fn put_in(
     bot: &NamedUser,
     room: &RoomId,
 ) -> Result<(), ApiFailure> {
-    if state.store.is_banned(room, bot.id).await? {
-        return Err(ApiFailure::Conflict(
-            "The bot is banned from that room; lift the ban first.",
-        ));
-    }
+    not_banned(state, bot, room).await?;
     if state.store.membership(room, bot.id).await?.is_some() {
         return Ok(());
     }

@@ -211,6 +211,8 @@ pub struct WebhookProgress {
     pub failed: u32,
     /// The lease, extended while delivering or 0 to let it go.
     pub leased_until_ms: i64,
+    /// When this is written: a lease that ran out before holds nothing.
+    pub now_ms: i64,
 }
 
 /// A user found by name, with what log-in needs to check the password.
@@ -1215,6 +1217,8 @@ pub trait Storage: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<UserId, StoreError>;
     async fn is_bot(&self, user: UserId) -> Result<bool, StoreError>;
+    /// The bots among the room's members.
+    async fn room_bots(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError>;
     /// Every bot, by name, with its rooms.
     async fn bots(&self) -> Result<Vec<BotRow>, StoreError>;
     /// Gives the bot this token, ending every other one; returns the ended tokens' hashes.

@@ -2324,6 +2324,10 @@ impl Storage for PgStore {
         integrations::create_bot(&self.pool, username, display_name, now_ms).await
     }
 
+    async fn room_bots(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+        integrations::room_bots(&self.pool, room).await
+    }
+
     async fn is_bot(&self, user: UserId) -> Result<bool, StoreError> {
         integrations::is_bot(&self.pool, user).await
     }

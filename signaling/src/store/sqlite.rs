@@ -2253,6 +2253,10 @@ impl Storage for SqliteStore {
         integrations::create_bot(&self.pool, username, display_name, now_ms).await
     }
 
+    async fn room_bots(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+        integrations::room_bots(&self.pool, room).await
+    }
+
     async fn is_bot(&self, user: UserId) -> Result<bool, StoreError> {
         integrations::is_bot(&self.pool, user).await
     }

@@ -98,6 +98,16 @@ pub async fn create(
              private or loopback address.",
         ));
     }
+    let room = state
+        .store
+        .admin_room(&RoomId(new.room.clone()))
+        .await?
+        .ok_or(ApiFailure::NotFound)?;
+    if room.kind != "group" {
+        return Err(ApiFailure::Forbidden(
+            "A direct conversation belongs to its two people: it cannot have a webhook.",
+        ));
+    }
     if state.store.webhooks().await?.len() >= MAX_WEBHOOKS {
         return Err(ApiFailure::TooMany("webhooks", MAX_WEBHOOKS));
     }

@@ -47,7 +47,7 @@ pub struct Webhooks {
     pub allow_private: bool,
     /// The first retry's delay; each later one is 4 times longer, up to an hour.
     retry_base_ms: i64,
-    /// This node's lease name.
+    /// This node's name in leases (each claim adds a number of its own).
     lease: String,
     wake: Notify,
 }
@@ -164,7 +164,7 @@ async fn post(state: &AppState, hook: &WebhookRow, event: &Event) -> Result<Stri
 
 /// Delivers `hook`'s pending events in order until it is caught up, an attempt fails (then
 /// the next one is scheduled), or the lease is lost.
-async fn deliver(state: AppState, hook: WebhookRow) {
+async fn deliver(state: AppState, hook: WebhookRow, lease: String) {
     let webhooks = &state.webhooks;
     let mut progress = WebhookProgress {
         delivered_through: hook.delivered_through,
@@ -174,26 +174,49 @@ async fn deliver(state: AppState, hook: WebhookRow) {
         delivered: 0,
         failed: 0,
         leased_until_ms: 0,
+        now_ms: 0,
     };
     loop {
-        let events = match state
+        let read = match state
             .store
             .events_after(&hook.room, progress.delivered_through, PAGE)
             .await
         {
-            Ok((events, _)) => events,
+            Ok((events, _)) => state
+                .store
+                .history_floor(&hook.room)
+                .await
+                .map(|floor| (events, floor)),
+            Err(e) => Err(e),
+        };
+        let (events, floor) = match read {
+            Ok(read) => read,
             Err(e) => {
                 tracing::warn!(error = %e, webhook = %hook.id, "could not read events to deliver");
                 progress.next_attempt_ms = crate::now_ms() + webhooks.backoff_ms(1);
                 progress.leased_until_ms = 0;
-                record(&state, &hook.id, &mut progress).await;
+                record(&state, &hook.id, &lease, &mut progress).await;
                 return;
             }
         };
+        // Retention deleted events this webhook had not handed over yet: they cannot be sent
+        // any more. They count as given up on, and delivery goes on after them.
+        let before_next = events.first().map_or(floor.0, |e| e.seq.0 - 1);
+        let skipped = before_next.min(floor.0) - progress.delivered_through.0;
+        if skipped > 0 {
+            progress.delivered_through = shared::Seq(progress.delivered_through.0 + skipped);
+            progress.failed = u32::try_from(skipped).unwrap_or(u32::MAX);
+            progress.attempts = 0;
+            progress.last_status = format!("{skipped} event(s) expired before delivery");
+            progress.leased_until_ms = crate::now_ms() + LEASE_MS;
+            if !record(&state, &hook.id, &lease, &mut progress).await {
+                return;
+            }
+        }
         if events.is_empty() {
             // Caught up: let the lease go.
             progress.leased_until_ms = 0;
-            record(&state, &hook.id, &mut progress).await;
+            record(&state, &hook.id, &lease, &mut progress).await;
             return;
         }
         for event in events {
@@ -214,7 +237,7 @@ async fn deliver(state: AppState, hook: WebhookRow) {
                         progress.last_status = why;
                         progress.next_attempt_ms = now + webhooks.backoff_ms(progress.attempts);
                         progress.leased_until_ms = 0;
-                        record(&state, &hook.id, &mut progress).await;
+                        record(&state, &hook.id, &lease, &mut progress).await;
                         return;
                     }
                     tracing::warn!(webhook = %hook.id, seq = %event.seq, "webhook event given up on");
@@ -228,7 +251,7 @@ async fn deliver(state: AppState, hook: WebhookRow) {
             progress.attempts = 0;
             progress.next_attempt_ms = 0;
             progress.leased_until_ms = now + LEASE_MS;
-            if !record(&state, &hook.id, &mut progress).await {
+            if !record(&state, &hook.id, &lease, &mut progress).await {
                 return;
             }
         }
@@ -238,14 +261,12 @@ async fn deliver(state: AppState, hook: WebhookRow) {
 /// Writes the webhook's progress (and zeroes the counts it added); false when this node no
 /// longer holds it (or the write failed: the lease runs out and the events go again, with the
 /// same ids).
-async fn record(state: &AppState, id: &str, progress: &mut WebhookProgress) -> bool {
+async fn record(state: &AppState, id: &str, lease: &str, progress: &mut WebhookProgress) -> bool {
     if progress.last_status.chars().count() > STATUS_CHARS {
         progress.last_status = progress.last_status.chars().take(STATUS_CHARS).collect();
     }
-    let written = state
-        .store
-        .webhook_progress(id, &state.webhooks.lease, progress)
-        .await;
+    progress.now_ms = crate::now_ms();
+    let written = state.store.webhook_progress(id, lease, progress).await;
     progress.delivered = 0;
     progress.failed = 0;
     match written {
@@ -260,20 +281,25 @@ async fn record(state: &AppState, id: &str, progress: &mut WebhookProgress) -> b
 /// The node's delivery loop: claims due webhooks and delivers them, [`CONCURRENT`] at once.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let mut running: JoinSet<()> = JoinSet::new();
+    // Each claim has a lease of its own, so a delivery that overran its lease cannot write
+    // over the one that took the webhook over, on this node or another.
+    let mut round: u64 = 0;
     loop {
         while running.try_join_next().is_some() {}
         let room = CONCURRENT.saturating_sub(running.len());
         if room > 0 {
             let now = crate::now_ms();
             let limit = u32::try_from(room).unwrap_or(1);
+            round += 1;
+            let lease = format!("{}:{round}", state.webhooks.lease);
             match state
                 .store
-                .claim_webhooks(&state.webhooks.lease, now, now + LEASE_MS, limit)
+                .claim_webhooks(&lease, now, now + LEASE_MS, limit)
                 .await
             {
                 Ok(hooks) => {
                     for hook in hooks {
-                        running.spawn(deliver(state.clone(), hook));
+                        running.spawn(deliver(state.clone(), hook, lease.clone()));
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not look for webhooks to deliver"),

@@ -348,6 +348,9 @@ pub async fn set_role(
         let membership = member_of(state, ctx, &room).await?;
         group_only(membership)?;
         let (target, theirs) = fellow_member(state, &room, &user).await?;
+        if role != Role::Member && state.store.is_bot(target.id).await? {
+            return Err(forbidden("A bot cannot moderate a room."));
+        }
         if !rules::may_set_role(membership.role, theirs.role, role) {
             return Err(forbidden(
                 "Only the owner can make admins, and ownership cannot be given away.",
@@ -388,7 +391,10 @@ pub async fn leave(
         let mut drafts = Vec::new();
         let mut heir = None;
         if membership.role == Role::Owner {
-            let members = state.store.members(&room).await?;
+            let mut members = state.store.members(&room).await?;
+            // A bot cannot moderate: it never inherits a room.
+            let bots = state.store.room_bots(&room).await?;
+            members.retain(|m| !bots.contains(&m.user.id));
             if let Some(next) = rules::successor(&members, ctx.authed.user) {
                 heir = Some(next.user.id);
                 let draft = Draft::RoleChanged {

@@ -846,6 +846,10 @@ impl Storage for GatedStore {
         self.inner.create_bot(username, display_name, now_ms).await
     }
 
+    async fn room_bots(&self, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+        self.inner.room_bots(room).await
+    }
+
     async fn is_bot(&self, user: UserId) -> Result<bool, StoreError> {
         self.inner.is_bot(user).await
     }

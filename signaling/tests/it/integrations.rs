@@ -590,6 +590,28 @@ async fn a_webhook_url_inside_the_network_is_refused_and_only_administrators_mak
             .status(),
         403
     );
+    // A direct conversation belongs to its two people: no webhook streams it out.
+    let mut root_ws = server.connect(&root).await;
+    let direct = root_ws
+        .request(
+            "d1",
+            ClientMessage::OpenDirect {
+                client_id: ClientMsgId("d1".into()),
+                user: "bob".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .room;
+    let private = call(
+        &server,
+        "POST",
+        "/api/admin/webhooks",
+        Some(&root),
+        Some(json!({"room": direct.0, "url": "https://example.org/hook"})),
+    )
+    .await;
+    assert_eq!(private.status(), 403);
     let no_room = call(
         &server,
         "POST",
@@ -682,4 +704,94 @@ async fn a_bot_offers_slash_commands_to_the_members_of_its_rooms() {
         .await;
     assert_eq!(lobby["commands"], json!([]));
     assert_eq!(call(&server, "GET", &path, None, None).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_bot_never_moderates_nor_inherits_a_room() {
+    use shared::events::Role;
+    let server = TestServer::start().await;
+    let root = server.create_user("root").await;
+    let bob = server.create_user("bob").await;
+    let mut root_ws = server.connect(&root).await;
+    let team = root_ws.create_room("team").await;
+    // The bot joins before bob, so it would be first in line by seniority.
+    make_bot(&server, &root, "helper", &[&team]).await;
+    root_ws.add(&team, "bob").await.unwrap();
+    let promote = ClientMessage::SetRole {
+        room: team.clone(),
+        client_id: ClientMsgId("promote".into()),
+        user: "helper".into(),
+        role: Role::Admin,
+    };
+    assert_eq!(
+        root_ws.request("promote", promote).await.map(|_| ()),
+        Err(ErrorCode::Forbidden)
+    );
+    let leave = ClientMessage::Leave {
+        room: team.clone(),
+        client_id: ClientMsgId("leave".into()),
+    };
+    root_ws.request("leave", leave).await.unwrap();
+    let rooms = server.connect_and_welcome(&bob).await;
+    let bobs = rooms.iter().find(|r| r.id == team).unwrap();
+    assert_eq!(
+        bobs.role,
+        Role::Owner,
+        "the next person, not the bot, owns it"
+    );
+}
+
+#[tokio::test]
+async fn events_that_expire_before_their_webhook_delivers_them_are_counted_and_passed() {
+    let receiver = Receiver::start().await;
+    let server = TestServer::start_with(|c| {
+        c.webhooks_allow_private = true;
+        c.webhook_retry_base_ms = 200;
+        c.retention_day_secs = 1;
+    })
+    .await;
+    let root = server.create_user("root").await;
+    let mut root_ws = server.connect(&root).await;
+    let room = root_ws.create_room("hooked").await;
+    let made = call(
+        &server,
+        "POST",
+        "/api/admin/webhooks",
+        Some(&root),
+        Some(json!({"room": room.0, "url": receiver.url})),
+    )
+    .await;
+    let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
+    receiver.fail(true);
+    root_ws.post(&room, "m1", "one").await;
+    root_ws.post(&room, "m2", "two").await;
+    receiver
+        .wait_until("an attempt", |got| !got.is_empty())
+        .await;
+    // A day here is a second: the two messages expire before the receiver works again.
+    let path = format!("/api/admin/rooms/{}/retention", room.0);
+    let kept = call(&server, "PUT", &path, Some(&root), Some(json!({"days": 1}))).await;
+    assert_eq!(kept.status(), 204);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let run = call(
+        &server,
+        "POST",
+        "/api/admin/retention/run",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(run.status(), 200);
+    receiver.fail(false);
+    root_ws.post(&room, "m3", "three").await;
+    let got = receiver
+        .wait_until("the message after the gap", |got| {
+            got.iter().any(|d| d.accepted && d.body.contains("three"))
+        })
+        .await;
+    assert_eq!(accepted_messages(&got, &secret), ["three"]);
+    let listed =
+        json_of(call(&server, "GET", "/api/admin/webhooks", Some(&root), None).await).await;
+    assert_eq!(listed[0]["pending"], 0);
+    assert!(listed[0]["failed"].as_i64().unwrap() >= 2, "{listed}");
 }

@@ -147,11 +147,12 @@ pub async fn touch_bot_token(
 }
 
 /// Adds the webhook; it delivers the events after the room's newest one now. False when the
-/// room does not exist.
+/// room does not exist or is a direct conversation (which belongs to its two people).
 pub async fn create_webhook(pool: &PgPool, hook: &NewWebhook) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO webhooks (id, room_id, url, secret, created_by, created_at, delivered_through)
-         SELECT $1, r.id, $2, $3, $4, $5, r.last_seq FROM rooms r WHERE r.id = $6 AND r.deleted = 0",
+         SELECT $1, r.id, $2, $3, $4, $5, r.last_seq FROM rooms r
+         WHERE r.id = $6 AND r.deleted = 0 AND r.kind = 'group'",
     )
     .bind(&hook.id)
     .bind(&hook.url)
@@ -239,8 +240,8 @@ pub async fn claim_webhooks(
     Ok(rows.iter().map(webhook_row).collect())
 }
 
-/// Records how delivery went, if `lease` still holds the webhook (false: another node took it
-/// over after the lease ran out, and this one must stop).
+/// Records how delivery went, if `lease` still holds the webhook and has not run out (false:
+/// it ran out, and this claim must stop: another may have taken the webhook over).
 pub async fn webhook_progress(
     pool: &PgPool,
     id: &str,
@@ -251,7 +252,7 @@ pub async fn webhook_progress(
         "UPDATE webhooks SET delivered_through = $1, attempts = $2, next_attempt_at = $3,
                 last_status = $4, delivered = delivered + $5, failed = failed + $6,
                 leased_until = $7
-         WHERE id = $8 AND lease = $9",
+         WHERE id = $8 AND lease = $9 AND leased_until >= $10",
     )
     .bind(progress.delivered_through.0)
     .bind(i64::from(progress.attempts))
@@ -262,9 +263,22 @@ pub async fn webhook_progress(
     .bind(progress.leased_until_ms)
     .bind(id)
     .bind(lease)
+    .bind(progress.now_ms)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The bots among the room's members.
+pub async fn room_bots(pool: &PgPool, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+    let bots: Vec<i64> = sqlx::query_scalar(
+        "SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = $1 AND u.bot = 1",
+    )
+    .bind(&room.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(bots.into_iter().map(UserId).collect())
 }
 
 /// The bot's slash commands become exactly `commands`.

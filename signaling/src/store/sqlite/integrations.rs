@@ -146,11 +146,12 @@ pub async fn touch_bot_token(
 }
 
 /// Adds the webhook; it delivers the events after the room's newest one now. False when the
-/// room does not exist.
+/// room does not exist or is a direct conversation (which belongs to its two people).
 pub async fn create_webhook(pool: &SqlitePool, hook: &NewWebhook) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO webhooks (id, room_id, url, secret, created_by, created_at, delivered_through)
-         SELECT ?, r.id, ?, ?, ?, ?, r.last_seq FROM rooms r WHERE r.id = ? AND r.deleted = 0",
+         SELECT ?, r.id, ?, ?, ?, ?, r.last_seq FROM rooms r
+         WHERE r.id = ? AND r.deleted = 0 AND r.kind = 'group'",
     )
     .bind(&hook.id)
     .bind(&hook.url)
@@ -238,8 +239,8 @@ pub async fn claim_webhooks(
     Ok(rows.iter().map(webhook_row).collect())
 }
 
-/// Records how delivery went, if `lease` still holds the webhook (false: another node took it
-/// over after the lease ran out, and this one must stop).
+/// Records how delivery went, if `lease` still holds the webhook and has not run out (false:
+/// it ran out, and this claim must stop: another may have taken the webhook over).
 pub async fn webhook_progress(
     pool: &SqlitePool,
     id: &str,
@@ -250,7 +251,7 @@ pub async fn webhook_progress(
         "UPDATE webhooks SET delivered_through = ?, attempts = ?, next_attempt_at = ?,
                 last_status = ?, delivered = delivered + ?, failed = failed + ?,
                 leased_until = ?
-         WHERE id = ? AND lease = ?",
+         WHERE id = ? AND lease = ? AND leased_until >= ?",
     )
     .bind(progress.delivered_through.0)
     .bind(i64::from(progress.attempts))
@@ -261,9 +262,22 @@ pub async fn webhook_progress(
     .bind(progress.leased_until_ms)
     .bind(id)
     .bind(lease)
+    .bind(progress.now_ms)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The bots among the room's members.
+pub async fn room_bots(pool: &SqlitePool, room: &RoomId) -> Result<Vec<UserId>, StoreError> {
+    let bots: Vec<i64> = sqlx::query_scalar(
+        "SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = ? AND u.bot = 1",
+    )
+    .bind(&room.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(bots.into_iter().map(UserId).collect())
 }
 
 /// The bot's slash commands become exactly `commands`.

@@ -146,6 +146,7 @@ fn progress(through: Seq, attempts: u32, next: i64, leased_until: i64) -> Webhoo
         delivered: u32::from(attempts == 0),
         failed: 0,
         leased_until_ms: leased_until,
+        now_ms: 200,
     }
 }
 
@@ -288,6 +289,12 @@ pub(super) async fn a_webhook_is_leased_to_one_node_and_resumes_where_delivery_s
             .unwrap()
             .len(),
         1
+    );
+    let mut late = progress(Seq(last.0 + 3), 0, 0, 9_000);
+    late.now_ms = 8_500;
+    assert!(
+        !store.webhook_progress("wh_1", "a", &late).await.unwrap(),
+        "a lease that ran out holds nothing, even for the node that had it"
     );
     assert!(
         store
