@@ -33,9 +33,9 @@ fetch('/api/session').then((r) => (r.ok ? r.json() : null)).then((s) => {
   me = s?.username ?? '';
 }).catch(() => {});
 
-/** The room on screen: the composer's file input names it (the address may not, yet). */
+/** The room on screen, as its header's buttons name it (the address may not, yet). */
 function room() {
-  return document.querySelector('.composer input[type=file]')?.dataset.room ?? null;
+  return document.querySelector('[data-part="room-panel"][data-room]')?.dataset.room ?? null;
 }
 
 async function commandsOf(here) {

@@ -11,6 +11,8 @@ use std::time::Duration;
 /// What the model answers when the passages do not answer the question.
 const NOT_SURE: &str = "NOT_SURE";
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// Bytes of the model's response read, at most.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Characters of the model's answer kept.
 const MAX_ANSWER_CHARS: usize = 2_000;
 
@@ -72,7 +74,8 @@ impl Llm {
         let mut request = self
             .client
             .post(format!("{}/chat/completions", self.url))
-            .json(&body);
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
@@ -80,7 +83,11 @@ impl Llm {
         if !response.status().is_success() {
             return Err(LlmError::Status(response.status().as_u16()));
         }
-        let answer: Value = response.json().await.map_err(|_| LlmError::Unreadable)?;
+        let bytes = response.bytes().await.map_err(|_| LlmError::Unreadable)?;
+        if bytes.len() > MAX_RESPONSE_BYTES {
+            return Err(LlmError::Unreadable);
+        }
+        let answer: Value = serde_json::from_slice(&bytes).map_err(|_| LlmError::Unreadable)?;
         let text = answer["choices"][0]["message"]["content"]
             .as_str()
             .ok_or(LlmError::Unreadable)?
