@@ -178,6 +178,58 @@ pub struct Config {
     #[arg(long, env = "CHAT_LINK_PREVIEWS_ALLOW_PRIVATE")]
     pub link_previews_allow_private: bool,
 
+    /// The support desk's knowledge base: a folder of Markdown documents the assistant answers
+    /// from (docs/SUPPORT.md). The desk is off without it.
+    #[arg(long, env = "CHAT_SUPPORT_KB")]
+    pub support_kb: Option<std::path::PathBuf>,
+
+    /// Where the assistant's links to the documents point (the folder published on a site of
+    /// yours, say).
+    #[arg(long, env = "CHAT_SUPPORT_KB_URL", default_value = "/kb")]
+    pub support_kb_url: String,
+
+    /// The support team: usernames that answer customers, comma-separated (server
+    /// administrators answer too).
+    #[arg(
+        long = "support-agent",
+        env = "CHAT_SUPPORT_AGENTS",
+        value_delimiter = ','
+    )]
+    pub support_agents: Vec<String>,
+
+    /// The support assistant's (bot) account name.
+    #[arg(long, env = "CHAT_SUPPORT_ASSISTANT", default_value = "assistant")]
+    pub support_assistant: String,
+
+    /// Office hours, e.g. "Mon-Fri 09:00-17:00 +01:00": outside them a customer handed to a
+    /// person is told when one will answer.
+    #[arg(long, env = "CHAT_SUPPORT_HOURS")]
+    pub support_hours: Option<String>,
+
+    /// Words whose conversations always go to a person, comma-separated.
+    #[arg(
+        long,
+        env = "CHAT_SUPPORT_TOPICS",
+        value_delimiter = ',',
+        default_value = "refund,broken,replacement,cancel,damaged,chargeback"
+    )]
+    pub support_topics: Vec<String>,
+
+    /// Answers in a row the assistant is not sure of before a person takes over (0: never).
+    #[arg(long, env = "CHAT_SUPPORT_UNSURE_LIMIT", default_value_t = 2)]
+    pub support_unsure_limit: u32,
+
+    /// An OpenAI-compatible endpoint (`https://api.openai.com/v1`) that words the assistant's
+    /// answers from the passages found; without one, the best passage answers.
+    #[arg(long, env = "CHAT_SUPPORT_LLM_URL")]
+    pub support_llm_url: Option<String>,
+
+    #[arg(long, env = "CHAT_SUPPORT_LLM_KEY", hide_env_values = true)]
+    pub support_llm_key: Option<String>,
+
+    #[arg(long, env = "CHAT_SUPPORT_LLM_MODEL", default_value = "gpt-4o-mini")]
+    pub support_llm_model: String,
+
     /// Let outgoing webhooks name private and loopback addresses and any port: for tests and
     /// closed networks only.
     #[arg(long, env = "CHAT_WEBHOOKS_ALLOW_PRIVATE")]

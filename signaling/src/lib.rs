@@ -199,6 +199,10 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             None
         }
     };
+    let support = match &config.support_kb {
+        Some(dir) => Some(Arc::new(support_desk(&config, dir)?)),
+        None => None,
+    };
     let state = AppState::new(Shared {
         store: store.clone(),
         push,
@@ -212,6 +216,7 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
             .link_previews
             .then(|| Arc::new(previews::Previews::new(config.link_previews_allow_private))),
         admin: admin::Admin::new(config.retention_day_secs),
+        support,
         webhooks: webhooks::Webhooks::new(
             config.webhooks_allow_private,
             config.webhook_retry_base_ms,
@@ -270,6 +275,12 @@ pub async fn start_with_store(config: Config, store: Arc<dyn Storage>) -> anyhow
     });
     if !config.static_dir.join("index.html").exists() {
         tracing::warn!(dir = %config.static_dir.display(), "no built frontend here; only the API is served");
+    }
+    if let Some(desk) = &state.support {
+        desk.start(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("the support desk cannot start: {e}"))?;
+        tracing::info!(passages = desk.kb.passages(), "support desk on");
     }
     let app = routes::router(state.clone(), &config.static_dir, config.secure_cookies);
     tracing::info!(%addr, origins = ?state.allowed_origins, "listening");
@@ -357,4 +368,44 @@ async fn housekeeping(state: AppState) {
             previews::forget_old(&state).await;
         }
     }
+}
+
+/// The support desk the configuration asks for: its knowledge base read and indexed, its
+/// rules, and the language model if one is given.
+fn support_desk(config: &Config, dir: &std::path::Path) -> anyhow::Result<support::desk::Desk> {
+    let kb = support::kb::KnowledgeBase::load(dir)
+        .map_err(|e| anyhow::anyhow!("{e} ({})", dir.display()))?;
+    let hours = config
+        .support_hours
+        .as_deref()
+        .map(support::rules::OfficeHours::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let rules = support::rules::Rules {
+        unconfident_limit: config.support_unsure_limit,
+        topics: config
+            .support_topics
+            .iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        hours,
+        ..support::rules::Rules::default()
+    };
+    let llm = config.support_llm_url.as_deref().map(|url| {
+        support::llm::Llm::new(
+            url,
+            config.support_llm_key.clone(),
+            &config.support_llm_model,
+        )
+    });
+    Ok(support::desk::Desk::new(
+        kb,
+        llm,
+        rules,
+        config.support_kb_url.clone(),
+        config.support_agents.clone(),
+        config.support_assistant.clone(),
+        dir.to_path_buf(),
+    ))
 }

@@ -3,7 +3,7 @@
 use crate::state::AppState;
 use crate::{
     accounts, admin, blocks, bots, deletion, devices, export, media, metrics, passkeys, previews,
-    push, security_headers, sso, threads, two_factor, webhooks, ws,
+    push, security_headers, sso, support, threads, two_factor, webhooks, ws,
 };
 use axum::Router;
 use axum::body::Body;
@@ -105,6 +105,16 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
             get(webhooks::admin::list).post(webhooks::admin::create),
         )
         .route("/api/admin/webhooks/{id}", delete(webhooks::admin::remove))
+        .route("/api/support/conversations", post(support::api::open))
+        .route("/api/support/queue", get(support::api::queue))
+        .route(
+            "/api/support/conversations/{room}/claim",
+            post(support::api::claim),
+        )
+        .route(
+            "/api/support/conversations/{room}/resolve",
+            post(support::api::resolve),
+        )
         .route("/api/bot/me", get(bots::api::me))
         .route("/api/bot/commands", put(bots::commands::register))
         .route("/api/rooms/{room}/commands", get(bots::commands::of_room))
@@ -170,7 +180,13 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
                 .precompressed_gzip(),
         );
 
+    // The support desk's documents, which the assistant's answers link to.
+    let documents = match &state.support {
+        Some(desk) => Router::new().nest_service("/kb", ServeDir::new(&desk.kb_dir)),
+        None => Router::new(),
+    };
     let app = Router::new()
+        .merge(documents)
         .merge(chunks)
         .merge(pictures)
         .merge(api)

@@ -28,6 +28,8 @@ pub struct Shared {
     pub admin: crate::admin::Admin,
     /// Outgoing webhooks: the client and settings their delivery uses (`crate::webhooks`).
     pub webhooks: crate::webhooks::Webhooks,
+    /// The support desk (`None` unless `--support-kb`).
+    pub support: Option<Arc<crate::support::desk::Desk>>,
     /// This process's sockets.
     pub hub: Hub,
     /// How events reach sockets (through `hub` in the embedded setup).

@@ -690,7 +690,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn set_display_name(&self, user: UserId, name: &str) -> Result<(), StoreError>;
     /// Whether single sign-on made the account (it then has no password anyone knows).
     async fn has_sso_identity(&self, user: UserId) -> Result<bool, StoreError>;
-    /// Whether any account exists (the first one may always sign up: it runs the server).
+    /// Whether any person's account exists (the first one may always sign up: it runs the
+    /// server; bots do not count).
     async fn has_accounts(&self) -> Result<bool, StoreError>;
     /// Makes these existing accounts administrators; returns the names that have no account.
     async fn make_admins(&self, usernames: &[String]) -> Result<Vec<String>, StoreError>;
@@ -1318,6 +1319,8 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<SupportConversation>, StoreError>;
     async fn support_figures(&self, since_ms: i64) -> Result<SupportFigures, StoreError>;
+    /// The customer's conversations not resolved yet.
+    async fn open_supports_of(&self, customer: UserId) -> Result<i64, StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

@@ -492,10 +492,11 @@ async fn insert_user_where(
         .execute(&mut **tx)
         .await?;
     let result = sqlx::query_scalar::<_, i64>(
-        // The first account of an installation is its administrator.
+        // The first account of an installation is its administrator (bots, such as the
+        // support desk's assistant made at start, are not people and do not count).
         "INSERT INTO users (username, password_hash, created_at, admin)
-         SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END
-         WHERE NOT $4 OR NOT EXISTS (SELECT 1 FROM users) RETURNING id",
+         SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users WHERE bot = 0) THEN 0 ELSE 1 END
+         WHERE NOT $4 OR NOT EXISTS (SELECT 1 FROM users WHERE bot = 0) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
@@ -942,7 +943,7 @@ impl Storage for PgStore {
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
-        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE bot = 0)")
             .fetch_one(&self.pool)
             .await?;
         Ok(any)
@@ -2481,6 +2482,10 @@ impl Storage for PgStore {
 
     async fn support_figures(&self, since_ms: i64) -> Result<super::SupportFigures, StoreError> {
         support::support_figures(&self.pool, since_ms).await
+    }
+
+    async fn open_supports_of(&self, customer: UserId) -> Result<i64, StoreError> {
+        support::open_supports_of(&self.pool, customer).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

@@ -230,6 +230,7 @@ pub async fn finish_send(state: &AppState, ctx: &SocketContext, sending: Sending
                 .admin
                 .activity
                 .message(&event.room, event.at_ms, latency);
+            crate::support::desk::on_message(state, &event);
             return Some(ServerMessage::Ack { client_id, event });
         }
         Err(refused) => refused,

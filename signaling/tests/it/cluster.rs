@@ -518,26 +518,11 @@ async fn administration_on_one_node_holds_on_the_other() {
 
 #[tokio::test]
 async fn a_webhook_gets_each_event_once_in_order_whichever_node_stored_it() {
-    use crate::admin::{call, json_of};
     use crate::integrations::Receiver;
-    use serde_json::json;
     let receiver = Receiver::start().await;
-    let cluster = cluster_with(|c| {
-        c.webhooks_allow_private = true;
-        c.webhook_retry_base_ms = 200;
-    })
-    .await;
+    let cluster = cluster_with(crate::integrations::local_webhooks).await;
     let root = user(&cluster, "root").await;
-    let made = call(
-        &cluster.b,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": "lobby", "url": receiver.url})),
-    )
-    .await;
-    assert_eq!(made.status(), 201);
-    let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
+    let secret = crate::integrations::add_webhook(&cluster.b, &root, "lobby", &receiver.url).await;
     let mut on_a = cluster.a.connect(&root).await;
     let mut on_b = cluster.b.connect(&root).await;
     let mut sent = Vec::new();

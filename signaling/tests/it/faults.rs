@@ -1017,6 +1017,10 @@ impl Storage for GatedStore {
         self.inner.support_figures(since_ms).await
     }
 
+    async fn open_supports_of(&self, customer: UserId) -> Result<i64, StoreError> {
+        self.inner.open_supports_of(customer).await
+    }
+
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.history_floor(room).await
     }

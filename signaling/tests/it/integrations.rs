@@ -458,28 +458,36 @@ pub fn accepted_messages(got: &[Delivery], secret: &str) -> Vec<String> {
     bodies
 }
 
-#[tokio::test]
-async fn a_webhook_is_signed_retried_with_the_same_id_across_a_restart_and_acknowledged_once() {
-    let receiver = Receiver::start().await;
-    let server = TestServer::start_with(|c| {
-        c.webhooks_allow_private = true;
-        c.webhook_retry_base_ms = 200;
-    })
-    .await;
-    let root = server.create_user("root").await;
-    let mut root_ws = server.connect(&root).await;
-    let room = root_ws.create_room("hooked").await;
+/// Webhooks may post to this machine, and retry after 200 ms (tests only).
+pub fn local_webhooks(config: &mut signaling::config::Config) {
+    config.webhooks_allow_private = true;
+    config.webhook_retry_base_ms = 200;
+}
+
+/// Adds a webhook for `room` to `url` as the administrator `admin`; returns its secret.
+pub async fn add_webhook(server: &TestServer, admin: &str, room: &str, url: &str) -> String {
     let made = call(
-        &server,
+        server,
         "POST",
         "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": room.0, "url": receiver.url})),
+        Some(admin),
+        Some(json!({"room": room, "url": url})),
     )
     .await;
     assert_eq!(made.status(), 201);
     let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
+    secret
+}
+
+#[tokio::test]
+async fn a_webhook_is_signed_retried_with_the_same_id_across_a_restart_and_acknowledged_once() {
+    let receiver = Receiver::start().await;
+    let server = TestServer::start_with(local_webhooks).await;
+    let root = server.create_user("root").await;
+    let mut root_ws = server.connect(&root).await;
+    let room = root_ws.create_room("hooked").await;
+    let secret = add_webhook(&server, &root, &room.0, &receiver.url).await;
 
     receiver.fail(true);
     let one = root_ws.post(&room, "m1", "one").await;
@@ -502,12 +510,7 @@ async fn a_webhook_is_signed_retried_with_the_same_id_across_a_restart_and_ackno
 
     // The server restarts while the receiver still fails; delivery resumes from the database.
     drop(root_ws);
-    let server = server
-        .restart_with(|c| {
-            c.webhooks_allow_private = true;
-            c.webhook_retry_base_ms = 200;
-        })
-        .await;
+    let server = server.restart_with(local_webhooks).await;
     let mut root_ws = server.connect(&root).await;
     root_ws.post(&room, "m2", "two").await;
     receiver.fail(false);
@@ -745,23 +748,14 @@ async fn a_bot_never_moderates_nor_inherits_a_room() {
 async fn events_that_expire_before_their_webhook_delivers_them_are_counted_and_passed() {
     let receiver = Receiver::start().await;
     let server = TestServer::start_with(|c| {
-        c.webhooks_allow_private = true;
-        c.webhook_retry_base_ms = 200;
+        local_webhooks(c);
         c.retention_day_secs = 1;
     })
     .await;
     let root = server.create_user("root").await;
     let mut root_ws = server.connect(&root).await;
     let room = root_ws.create_room("hooked").await;
-    let made = call(
-        &server,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": room.0, "url": receiver.url})),
-    )
-    .await;
-    let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
+    let secret = add_webhook(&server, &root, &room.0, &receiver.url).await;
     receiver.fail(true);
     root_ws.post(&room, "m1", "one").await;
     root_ws.post(&room, "m2", "two").await;

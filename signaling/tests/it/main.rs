@@ -29,5 +29,6 @@ mod sessions;
 mod signaling;
 mod sso;
 mod static_files;
+mod support;
 mod trust;
 mod two_factor;

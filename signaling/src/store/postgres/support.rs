@@ -226,3 +226,14 @@ pub async fn support_figures(pool: &PgPool, since_ms: i64) -> Result<SupportFigu
         median_first_reply_ms: waits.get(waits.len() / 2).copied(),
     })
 }
+
+/// The customer's conversations not resolved yet.
+pub async fn open_supports_of(pool: &PgPool, customer: UserId) -> Result<i64, StoreError> {
+    let count = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM support_conversations WHERE customer_id = $1 AND state <> 'resolved'",
+    )
+    .bind(customer.0)
+    .fetch_one(pool)
+    .await?;
+    Ok(count)
+}

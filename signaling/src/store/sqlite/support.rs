@@ -229,3 +229,14 @@ pub async fn support_figures(
         median_first_reply_ms: waits.get(waits.len() / 2).copied(),
     })
 }
+
+/// The customer's conversations not resolved yet.
+pub async fn open_supports_of(pool: &SqlitePool, customer: UserId) -> Result<i64, StoreError> {
+    let count = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM support_conversations WHERE customer_id = ? AND state <> 'resolved'",
+    )
+    .bind(customer.0)
+    .fetch_one(pool)
+    .await?;
+    Ok(count)
+}

@@ -316,3 +316,23 @@ pub(super) async fn a_webhook_is_leased_to_one_node_and_resumes_where_delivery_s
     assert!(!store.delete_webhook("wh_1").await.unwrap());
     assert!(store.webhooks().await.unwrap().is_empty());
 }
+
+pub(super) async fn a_bot_made_first_leaves_the_first_person_the_administrator(
+    store: Arc<dyn Storage>,
+) {
+    // The support desk makes its assistant when the server starts, before anyone signs up.
+    let assistant = store.create_bot("assistant", "Assistant", 1).await.unwrap();
+    assert!(
+        !store.has_accounts().await.unwrap(),
+        "a bot is not an account of a person"
+    );
+    assert!(!store.is_admin(assistant).await.unwrap());
+    let first = user(&store, "ann").await;
+    assert!(
+        store.is_admin(first.id).await.unwrap(),
+        "the first person runs the server"
+    );
+    assert!(store.has_accounts().await.unwrap());
+    let second = user(&store, "bob").await;
+    assert!(!store.is_admin(second.id).await.unwrap());
+}

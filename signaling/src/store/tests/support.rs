@@ -116,6 +116,7 @@ pub(super) async fn a_support_conversation_goes_from_the_assistant_to_one_agent_
         (SupportState::Assistant, None, 0)
     );
 
+    assert_eq!(store.open_supports_of(customer.id).await.unwrap(), 1);
     // Another conversation the assistant answers alone.
     let other = group(&store, "support-0000000002", &customer, &[]).await;
     store.open_support(&other, customer.id, 700).await.unwrap();

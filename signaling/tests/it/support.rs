@@ -1,0 +1,249 @@
+//! The support desk over real HTTP and sockets: the assistant answers from a knowledge base
+//! written for the test, with its sources; a rule hands the conversation to a person with a
+//! summary; of two agents claiming at once exactly one gets it; the agent's reply is timed
+//! and the conversation resolved. Every change of hands is a topic change in the room.
+
+use crate::admin::{call, json_of};
+use crate::harness::{Client, TestServer, body};
+use serde_json::Value;
+use shared::RoomId;
+use shared::events::EventKind;
+use shared::ws::ServerMessage;
+
+const RETURNS: &str = "# Returns\n\n## How to return an item\n\nPrint the return label from \
+    your orders page and drop the parcel at a post office within 30 days.\n\n## Refunds\n\n\
+    Refunds reach your card within 5 working days after the item arrives.\n";
+const SHIPPING: &str = "# Shipping\n\n## Delivery times\n\nOrders ship within 2 days; \
+    delivery takes 3 to 5 days in Europe.\n";
+
+/// The next message the assistant posts in `room` (other events are passed over).
+async fn assistant_says(client: &mut Client, room: &RoomId) -> String {
+    loop {
+        let event = client.next_room_event().await;
+        if &event.room == room
+            && event.sender == "assistant"
+            && matches!(event.kind, EventKind::Message { .. })
+        {
+            return body(&event).to_owned();
+        }
+    }
+}
+
+async fn topic_becomes(client: &mut Client, room: &RoomId, topic: &str) {
+    loop {
+        let event = client.next_room_event().await;
+        if &event.room == room
+            && let EventKind::TopicChanged { topic: now } = &event.kind
+            && now == topic
+        {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_assistant_answers_from_the_documents_then_one_agent_takes_over() {
+    let kb = tempfile::tempdir().unwrap();
+    std::fs::write(kb.path().join("returns.md"), RETURNS).unwrap();
+    std::fs::write(kb.path().join("shipping.md"), SHIPPING).unwrap();
+    let dir = kb.path().to_path_buf();
+    let server = TestServer::start_with(move |c| {
+        c.support_kb = Some(dir);
+        c.support_agents = vec!["ann".into(), "bob".into()];
+    })
+    .await;
+    let root = server.create_user("root").await;
+    let ann = server.create_user("ann").await;
+    let bob = server.create_user("bob").await;
+    let cus = server.create_user("cus").await;
+    let mut customer = server.connect(&cus).await;
+    let opened = call(
+        &server,
+        "POST",
+        "/api/support/conversations",
+        Some(&cus),
+        None,
+    )
+    .await;
+    assert_eq!(opened.status(), 201);
+    let room = RoomId(json_of(opened).await["room"].as_str().unwrap().to_owned());
+    assert!(
+        assistant_says(&mut customer, &room)
+            .await
+            .starts_with("Hi! I'm the assistant")
+    );
+
+    // Two questions the documents answer, each with its source.
+    customer.post(&room, "q1", "How do I return an item?").await;
+    let answer = assistant_says(&mut customer, &room).await;
+    assert!(answer.contains("Print the return label"), "{answer}");
+    assert!(
+        answer.contains("Source: /kb/returns.md#how-to-return-an-item"),
+        "{answer}"
+    );
+    customer
+        .post(&room, "q2", "How long does delivery take in Europe?")
+        .await;
+    let answer = assistant_says(&mut customer, &room).await;
+    assert!(answer.contains("3 to 5 days"), "{answer}");
+    assert!(
+        answer.contains("/kb/shipping.md#delivery-times"),
+        "{answer}"
+    );
+    // The source link works.
+    let document = server
+        .http
+        .get(format!("{}/kb/returns.md", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(document.status(), 200);
+    assert!(document.text().await.unwrap().contains("return label"));
+
+    // A problem a rule sends to a person.
+    customer
+        .post(&room, "q3", "The parcel arrived broken, what now?")
+        .await;
+    let told = assistant_says(&mut customer, &room).await;
+    assert!(
+        told.contains("handing this conversation to a person"),
+        "{told}"
+    );
+    topic_becomes(&mut customer, &room, "Support · waiting for a person").await;
+
+    // The support team sees it waiting, with the summary; others may not look.
+    let queue: Value = server.get_json("/api/support/queue", Some(&ann)).await;
+    let item = &queue[0];
+    assert_eq!(
+        (item["room"].as_str(), item["state"].as_str()),
+        (Some(room.0.as_str()), Some("waiting"))
+    );
+    assert_eq!(item["reason"], "topic");
+    let summary = item["summary"].as_str().unwrap();
+    assert!(summary.contains("How do I return an item?"), "{summary}");
+    assert!(summary.contains("returns.md"), "{summary}");
+    assert!(summary.contains("broken"), "{summary}");
+    assert_eq!(
+        call(&server, "GET", "/api/support/queue", Some(&cus), None)
+            .await
+            .status(),
+        403
+    );
+    let claim = format!("/api/support/conversations/{}/claim", room.0);
+    assert_eq!(
+        call(&server, "POST", &claim, Some(&cus), None)
+            .await
+            .status(),
+        403
+    );
+
+    // Two agents click at once: exactly one has it.
+    let (a, b) = tokio::join!(
+        call(&server, "POST", &claim, Some(&ann), None),
+        call(&server, "POST", &claim, Some(&bob), None)
+    );
+    let statuses = [a.status().as_u16(), b.status().as_u16()];
+    assert!(
+        statuses.contains(&204) && statuses.contains(&409),
+        "{statuses:?}"
+    );
+    let (agent_name, agent) = if statuses[0] == 204 {
+        ("ann", &ann)
+    } else {
+        ("bob", &bob)
+    };
+    topic_becomes(
+        &mut customer,
+        &room,
+        &format!("Support · with {agent_name}"),
+    )
+    .await;
+    // The agent is in the room now, with the whole history, and replies.
+    let (mut agent_ws, welcome) = server.connect_welcomed(agent).await;
+    let ServerMessage::Welcome { rooms, .. } = welcome else {
+        panic!()
+    };
+    assert!(rooms.iter().any(|r| r.id == room));
+    let history = agent_ws.catch_up(&room, shared::Seq(0), 100).await;
+    assert!(history.iter().any(
+        |e| matches!(&e.kind, EventKind::Message { body, .. } if body == "How do I return an item?")
+    ));
+    agent_ws
+        .post(&room, "a1", "Sorry about that! A new one is on its way.")
+        .await;
+    let reply = customer.next_room_event().await;
+    assert_eq!(body(&reply), "Sorry about that! A new one is on its way.");
+    let mine: Value = server.get_json("/api/support/queue", Some(agent)).await;
+    assert_eq!(
+        (mine[0]["state"].as_str(), mine[0]["mine"].as_bool()),
+        (Some("agent"), Some(true))
+    );
+
+    let resolve = format!("/api/support/conversations/{}/resolve", room.0);
+    let other = if agent_name == "ann" { &bob } else { &ann };
+    assert_eq!(
+        call(&server, "POST", &resolve, Some(other), None)
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        call(&server, "POST", &resolve, Some(agent), None)
+            .await
+            .status(),
+        204
+    );
+    topic_becomes(&mut customer, &room, "Support · resolved").await;
+    // Server administrators are on the team too.
+    assert_eq!(
+        call(&server, "GET", "/api/support/queue", Some(&root), None)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_customer_has_a_few_open_conversations_at_most() {
+    let kb = tempfile::tempdir().unwrap();
+    std::fs::write(kb.path().join("returns.md"), RETURNS).unwrap();
+    let dir = kb.path().to_path_buf();
+    let server = TestServer::start_with(move |c| c.support_kb = Some(dir)).await;
+    server.create_user("root").await;
+    let cus = server.create_user("cus").await;
+    for _ in 0..3 {
+        let opened = call(
+            &server,
+            "POST",
+            "/api/support/conversations",
+            Some(&cus),
+            None,
+        )
+        .await;
+        assert_eq!(opened.status(), 201);
+    }
+    let fourth = call(
+        &server,
+        "POST",
+        "/api/support/conversations",
+        Some(&cus),
+        None,
+    )
+    .await;
+    assert_eq!(fourth.status(), 409, "too many: go on in one of them");
+}
+
+#[tokio::test]
+async fn without_a_knowledge_base_there_is_no_support_desk() {
+    let server = TestServer::start().await;
+    let cus = server.create_user("cus").await;
+    let opened = call(
+        &server,
+        "POST",
+        "/api/support/conversations",
+        Some(&cus),
+        None,
+    )
+    .await;
+    assert_eq!(opened.status(), 404);
+}
