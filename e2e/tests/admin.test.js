@@ -265,7 +265,7 @@ test('the insight charts show the server\'s activity, and the page has no seriou
     await boss.getByRole('heading', { name: 'Audit log' }).waitFor();
     assert.ok(boss.url().endsWith('#audit'), boss.url());
     await boss.keyboard.press('End');
-    await boss.getByRole('tab', { name: 'Insight', selected: true }).waitFor();
+    await boss.getByRole('tab', { name: 'Bots & webhooks', selected: true }).waitFor();
   });
 });
 

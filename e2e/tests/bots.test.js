@@ -96,6 +96,8 @@ test('an administrator adds a bot and a webhook, and the example bot answers in 
       await boss.screenshot({ path: '/tmp/bots-commands.png' });
       assert.deepEqual(await axeProblems(boss), []);
       await composer.pressSequentially('ec');
+      // As a person would: Tab once the list shows what was typed.
+      await commands.getByRole('option').first().filter({ hasText: '/echo' }).waitFor();
       await boss.keyboard.press('Tab');
       assert.equal(await composer.inputValue(), '/echo ');
       await composer.pressSequentially('said with a slash');
