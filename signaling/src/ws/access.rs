@@ -47,6 +47,15 @@ pub async fn may_invite(
     let membership = member_of(state, ctx, room).await?;
     group_only(membership)?;
     not_muted(membership)?;
+    // A support conversation is the customer's with the team: the team brings people in.
+    if crate::support::desk::is_support_room(room)
+        && membership.role == shared::events::Role::Member
+    {
+        return Err(Refused::new(
+            ErrorCode::Forbidden,
+            "The support team brings people into a support conversation.",
+        ));
+    }
     Ok(membership)
 }
 

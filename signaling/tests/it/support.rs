@@ -73,6 +73,11 @@ async fn the_assistant_answers_from_the_documents_then_one_agent_takes_over() {
             .starts_with("Hi! I'm the assistant")
     );
 
+    // The conversation is the customer's with the team: the customer brings nobody in.
+    assert_eq!(
+        customer.add(&room, "bob").await.map(|_| ()),
+        Err(shared::ws::ErrorCode::Forbidden)
+    );
     // Two questions the documents answer, each with its source.
     customer.post(&room, "q1", "How do I return an item?").await;
     let answer = assistant_says(&mut customer, &room).await;
