@@ -464,16 +464,26 @@ pub fn local_webhooks(config: &mut signaling::config::Config) {
     config.webhook_retry_base_ms = 200;
 }
 
-/// Adds a webhook for `room` to `url` as the administrator `admin`; returns its secret.
-pub async fn add_webhook(server: &TestServer, admin: &str, room: &str, url: &str) -> String {
-    let made = call(
+/// `POST /api/admin/webhooks` for `room` to `url`, as the account behind `cookie`.
+async fn post_webhook(
+    server: &TestServer,
+    cookie: &str,
+    room: &str,
+    url: &str,
+) -> reqwest::Response {
+    call(
         server,
         "POST",
         "/api/admin/webhooks",
-        Some(admin),
+        Some(cookie),
         Some(json!({"room": room, "url": url})),
     )
-    .await;
+    .await
+}
+
+/// Adds a webhook for `room` to `url` as the administrator `admin`; returns its secret.
+pub async fn add_webhook(server: &TestServer, admin: &str, room: &str, url: &str) -> String {
+    let made = post_webhook(server, admin, room, url).await;
     assert_eq!(made.status(), 201);
     let secret = json_of(made).await["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
@@ -568,24 +578,10 @@ async fn a_webhook_url_inside_the_network_is_refused_and_only_administrators_mak
         "https://user:pw@example.org/",
         "not a url",
     ] {
-        let made = call(
-            &server,
-            "POST",
-            "/api/admin/webhooks",
-            Some(&root),
-            Some(json!({"room": "lobby", "url": url})),
-        )
-        .await;
+        let made = post_webhook(&server, &root, "lobby", url).await;
         assert_eq!(made.status(), 403, "{url}");
     }
-    let by_bob = call(
-        &server,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&bob),
-        Some(json!({"room": "lobby", "url": "https://example.org/hook"})),
-    )
-    .await;
+    let by_bob = post_webhook(&server, &bob, "lobby", "https://example.org/hook").await;
     assert_eq!(by_bob.status(), 403);
     assert_eq!(
         call(&server, "GET", "/api/admin/webhooks", Some(&bob), None)
@@ -606,33 +602,18 @@ async fn a_webhook_url_inside_the_network_is_refused_and_only_administrators_mak
         .await
         .unwrap()
         .room;
-    let private = call(
-        &server,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": direct.0, "url": "https://example.org/hook"})),
-    )
-    .await;
+    let private = post_webhook(&server, &root, &direct.0, "https://example.org/hook").await;
     assert_eq!(private.status(), 403);
-    let no_room = call(
+    let no_room = post_webhook(
         &server,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": "00000000000000ff", "url": "https://example.org/hook"})),
+        &root,
+        "00000000000000ff",
+        "https://example.org/hook",
     )
     .await;
     assert_eq!(no_room.status(), 404);
     // The secret is never shown again.
-    let made = call(
-        &server,
-        "POST",
-        "/api/admin/webhooks",
-        Some(&root),
-        Some(json!({"room": "lobby", "url": "https://example.org/hook"})),
-    )
-    .await;
+    let made = post_webhook(&server, &root, "lobby", "https://example.org/hook").await;
     assert_eq!(made.status(), 201);
     let listed =
         json_of(call(&server, "GET", "/api/admin/webhooks", Some(&root), None).await).await;

@@ -16,6 +16,18 @@ const RETURNS: &str = "# Returns\n\n## How to return an item\n\nPrint the return
 const SHIPPING: &str = "# Shipping\n\n## Delivery times\n\nOrders ship within 2 days; \
     delivery takes 3 to 5 days in Europe.\n";
 
+/// `POST /api/support/conversations` as the account behind `cookie`.
+async fn open_conversation(server: &TestServer, cookie: &str) -> reqwest::Response {
+    call(
+        server,
+        "POST",
+        "/api/support/conversations",
+        Some(cookie),
+        None,
+    )
+    .await
+}
+
 /// The next message the assistant posts in `room` (other events are passed over).
 async fn assistant_says(client: &mut Client, room: &RoomId) -> String {
     loop {
@@ -57,14 +69,7 @@ async fn the_assistant_answers_from_the_documents_then_one_agent_takes_over() {
     let bob = server.create_user("bob").await;
     let cus = server.create_user("cus").await;
     let mut customer = server.connect(&cus).await;
-    let opened = call(
-        &server,
-        "POST",
-        "/api/support/conversations",
-        Some(&cus),
-        None,
-    )
-    .await;
+    let opened = open_conversation(&server, &cus).await;
     assert_eq!(opened.status(), 201);
     let room = RoomId(json_of(opened).await["room"].as_str().unwrap().to_owned());
     assert!(
@@ -217,24 +222,10 @@ async fn a_customer_has_a_few_open_conversations_at_most() {
     server.create_user("root").await;
     let cus = server.create_user("cus").await;
     for _ in 0..3 {
-        let opened = call(
-            &server,
-            "POST",
-            "/api/support/conversations",
-            Some(&cus),
-            None,
-        )
-        .await;
+        let opened = open_conversation(&server, &cus).await;
         assert_eq!(opened.status(), 201);
     }
-    let fourth = call(
-        &server,
-        "POST",
-        "/api/support/conversations",
-        Some(&cus),
-        None,
-    )
-    .await;
+    let fourth = open_conversation(&server, &cus).await;
     assert_eq!(fourth.status(), 409, "too many: go on in one of them");
 }
 
@@ -242,13 +233,6 @@ async fn a_customer_has_a_few_open_conversations_at_most() {
 async fn without_a_knowledge_base_there_is_no_support_desk() {
     let server = TestServer::start().await;
     let cus = server.create_user("cus").await;
-    let opened = call(
-        &server,
-        "POST",
-        "/api/support/conversations",
-        Some(&cus),
-        None,
-    )
-    .await;
+    let opened = open_conversation(&server, &cus).await;
     assert_eq!(opened.status(), 404);
 }
