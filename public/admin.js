@@ -659,6 +659,28 @@ function latencyFigure(title, ms) {
     el('p', { className: 'label' }, title));
 }
 
+/** The support desk's figures (absent when the server runs no desk). */
+function showSupport(support) {
+  $('support-insight').hidden = !support;
+  if (!support) return;
+  const share = support.conversations ? Math.round((100 * support.without_person) / support.conversations) : null;
+  const wait = support.median_first_reply_ms;
+  const waitText = wait == null ? '—' : wait < 60_000 ? `${Math.round(wait / 1000)} s` : `${Math.round(wait / 60_000)} min`;
+  const figureOf = (value, label) => el('div', { className: 'figure' },
+    el('p', { className: 'big' }, value),
+    el('p', { className: 'label' }, label));
+  $('support-figures').replaceChildren(
+    figureOf(number.format(support.conversations), 'Conversations opened'),
+    figureOf(share == null ? '—' : `${share} %`, 'Answered without a person'),
+    figureOf(waitText, 'Time to first reply from a person (median)'),
+  );
+  const rows = (support.escalations || []).map((e) => el('tr', {},
+    el('td', {}, e.explained || e.reason),
+    el('td', { className: 'num' }, number.format(e.count))));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 2 }, 'None handed over yet.')));
+  $('escalations').tBodies[0].replaceChildren(...rows);
+}
+
 async function loadInsight() {
   try {
     const data = await api('GET', '/api/admin/insight');
@@ -697,6 +719,7 @@ async function loadInsight() {
       }), 'last 30 days'),
     );
     drawCharts();
+    showSupport(data.support);
     showError('insight-error', null);
   } catch (error) {
     showError('insight-error', error);

@@ -23,6 +23,7 @@ export async function api(method, path, body) {
     }
     const error = new Error(failure.message || `The server answered ${response.status}.`);
     error.code = failure.code;
+    error.status = response.status;
     throw error;
   }
   if (response.status === 204) return null;

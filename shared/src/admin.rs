@@ -308,6 +308,28 @@ pub struct Insight {
     pub signups: Vec<DayCount>,
     /// Delivery latency over the last 24 hours.
     pub latency: Latency,
+    /// The support desk's last 30 days, when the server runs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<SupportInsight>,
+}
+
+/// The support desk's figures over the conversations opened in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupportInsight {
+    pub conversations: i64,
+    /// Answered without a person: never handed over.
+    pub without_person: i64,
+    /// From handing over to a person's first reply, the median.
+    pub median_first_reply_ms: Option<i64>,
+    /// Handed to a person, by reason, each with its reason explained.
+    pub escalations: Vec<EscalationCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationCount {
+    pub reason: String,
+    pub explained: String,
+    pub count: i64,
 }
 
 /// A frame (`{"type": "notice", "text": ...}`) the server sends a user's sockets to tell them

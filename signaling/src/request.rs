@@ -23,6 +23,17 @@ pub struct Authed {
     pub account_created_ms: i64,
     /// A bot with an API token (`crate::bots`), not a person with a session.
     pub bot: bool,
+    /// A guest of the support desk (`crate::support::guests`): reaches its own conversation
+    /// and nothing else.
+    pub guest: bool,
+}
+
+impl Authed {
+    /// A bot or a guest: its socket may only read and write in its rooms
+    /// (`crate::bots::may_send`).
+    pub fn confined(&self) -> bool {
+        self.bot || self.guest
+    }
 }
 
 /// Browsers always send `Origin` on WebSocket upgrades and on cross-site or POST requests, so a
@@ -44,9 +55,25 @@ pub fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiFa
     }
 }
 
-/// The caller behind the session cookie. A session is refused when it has expired, when it has
-/// gone unused for the idle limit, or when the request carries two session cookies.
+/// The person behind the session cookie: [`authenticate_guest_too`], and a guest of the
+/// support desk is refused, so every endpoint but the few a guest needs is closed to guests.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authed, ApiFailure> {
+    let authed = authenticate_guest_too(state, headers).await?;
+    if authed.guest {
+        return Err(ApiFailure::Forbidden(
+            "A guest can only write in their support conversation.",
+        ));
+    }
+    Ok(authed)
+}
+
+/// The caller behind the session cookie, a guest of the support desk included (the socket and
+/// the support page's own requests). A session is refused when it has expired, when it has
+/// gone unused for the idle limit, or when the request carries two session cookies.
+pub async fn authenticate_guest_too(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Authed, ApiFailure> {
     let token = match state.session_cookie.token(headers) {
         Ok(Some(token)) => token,
         Ok(None) => return Err(ApiFailure::Unauthenticated),
@@ -84,6 +111,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         session_created_ms: session.created_ms,
         account_created_ms: session.account_created_ms,
         bot: false,
+        guest: session.guest,
     })
 }
 

@@ -115,6 +115,12 @@ pub fn router(state: AppState, static_dir: &Path, https: bool) -> Router {
             "/api/support/conversations/{room}/resolve",
             post(support::api::resolve),
         )
+        .route(
+            "/api/support/conversations/{room}/unassign",
+            post(support::api::unassign),
+        )
+        .route("/api/support/guest", post(support::guests::start))
+        .route("/api/support/me", get(support::guests::me))
         .route("/api/bot/me", get(bots::api::me))
         .route("/api/bot/commands", put(bots::commands::register))
         .route("/api/rooms/{room}/commands", get(bots::commands::of_room))

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use shared::RoomId;
-use shared::admin::{DayCount, HourCount, Insight, Latency};
+use shared::admin::{DayCount, EscalationCount, HourCount, Insight, Latency, SupportInsight};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -187,6 +187,12 @@ pub async fn page(
             .collect()
     };
     let deliveries = rows.latency.iter().map(|(_, c)| c).sum();
+    let support = match &state.support {
+        Some(_) => Some(support_insight(
+            state.store.support_figures(now - 30 * DAY_MS).await?,
+        )),
+        None => None,
+    };
     Ok(Json(Insight {
         hourly,
         busiest_rooms: rows.busiest_rooms,
@@ -198,7 +204,27 @@ pub async fn page(
             p99_ms: quantile(&rows.latency, 0.99),
             deliveries,
         },
+        support,
     }))
+}
+
+fn support_insight(figures: crate::store::SupportFigures) -> SupportInsight {
+    SupportInsight {
+        conversations: figures.conversations,
+        without_person: figures.without_person,
+        median_first_reply_ms: figures.median_first_reply_ms,
+        escalations: figures
+            .escalations
+            .into_iter()
+            .map(|(reason, count)| EscalationCount {
+                explained: crate::support::rules::Reason::parse(&reason)
+                    .map_or("", crate::support::rules::Reason::explain)
+                    .to_owned(),
+                reason,
+                count,
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Authe
         session_created_ms: bot.token_created_ms,
         account_created_ms: bot.account_created_ms,
         bot: true,
+        guest: false,
     })
 }
 

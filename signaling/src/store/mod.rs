@@ -233,6 +233,8 @@ pub struct SessionUser {
     pub created_ms: i64,
     /// When the account was made (abuse controls treat young accounts apart).
     pub account_created_ms: i64,
+    /// A guest of the support desk (`crate::support::guests`), not an account.
+    pub guest: bool,
 }
 
 /// Where a session was started, for the devices page.
@@ -1321,6 +1323,18 @@ pub trait Storage: Send + Sync + 'static {
     async fn support_figures(&self, since_ms: i64) -> Result<SupportFigures, StoreError>;
     /// The customer's conversations not resolved yet.
     async fn open_supports_of(&self, customer: UserId) -> Result<i64, StoreError>;
+    /// The agent who has the conversation puts it back in the queue; false if they did not
+    /// have it.
+    async fn unassign_support(&self, room: &RoomId, agent: UserId) -> Result<bool, StoreError>;
+    /// Makes a guest of the support desk: no password, no room, not counted as an account
+    /// (`UsernameTaken` if the name is in use).
+    async fn create_guest(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError>;
+    async fn is_guest(&self, user: UserId) -> Result<bool, StoreError>;
 
     /// Copies logged pages back into the database without waiting for readers or writers
     /// (SQLite's WAL checkpoint); returns how many are left to copy. At 0 the next write

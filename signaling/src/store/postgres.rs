@@ -495,8 +495,8 @@ async fn insert_user_where(
         // The first account of an installation is its administrator (bots, such as the
         // support desk's assistant made at start, are not people and do not count).
         "INSERT INTO users (username, password_hash, created_at, admin)
-         SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users WHERE bot = 0) THEN 0 ELSE 1 END
-         WHERE NOT $4 OR NOT EXISTS (SELECT 1 FROM users WHERE bot = 0) RETURNING id",
+         SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users WHERE bot = 0 AND guest = 0) THEN 0 ELSE 1 END
+         WHERE NOT $4 OR NOT EXISTS (SELECT 1 FROM users WHERE bot = 0 AND guest = 0) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
@@ -943,9 +943,10 @@ impl Storage for PgStore {
     }
 
     async fn has_accounts(&self) -> Result<bool, StoreError> {
-        let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE bot = 0)")
-            .fetch_one(&self.pool)
-            .await?;
+        let any: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE bot = 0 AND guest = 0)")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(any)
     }
 
@@ -1117,7 +1118,7 @@ impl Storage for PgStore {
     ) -> Result<Option<SessionUser>, StoreError> {
         let row = sqlx::query(
             "SELECT users.id, users.username, sessions.expires_at, sessions.last_used_at,
-                    sessions.created_at, users.created_at
+                    sessions.created_at, users.created_at, users.guest
              FROM sessions JOIN users ON users.id = sessions.user_id
              WHERE sessions.token_hash = $1 AND sessions.expires_at > $2
                AND users.deactivated_at IS NULL",
@@ -1133,6 +1134,7 @@ impl Storage for PgStore {
             last_used_ms: r.get(3),
             created_ms: r.get(4),
             account_created_ms: r.get(5),
+            guest: r.get::<i64, _>(6) != 0,
         }))
     }
 
@@ -2486,6 +2488,23 @@ impl Storage for PgStore {
 
     async fn open_supports_of(&self, customer: UserId) -> Result<i64, StoreError> {
         support::open_supports_of(&self.pool, customer).await
+    }
+
+    async fn unassign_support(&self, room: &RoomId, agent: UserId) -> Result<bool, StoreError> {
+        support::unassign_support(&self.pool, room, agent).await
+    }
+
+    async fn create_guest(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        support::create_guest(&self.pool, username, display_name, now_ms).await
+    }
+
+    async fn is_guest(&self, user: UserId) -> Result<bool, StoreError> {
+        support::is_guest(&self.pool, user).await
     }
 
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {

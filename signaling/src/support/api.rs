@@ -73,7 +73,7 @@ pub async fn open(
             usize::try_from(MAX_OPEN_PER_CUSTOMER).unwrap_or(usize::MAX),
         ));
     }
-    let room = desk::open(&state, &me(&authed)).await?;
+    let room = desk::open(&state, &me(&authed), &authed.username).await?;
     Ok((StatusCode::CREATED, Json(Opened { room: room.0 })))
 }
 
@@ -128,6 +128,21 @@ pub async fn resolve(
 ) -> Result<StatusCode, ApiFailure> {
     let agent = agent(&state, &headers).await?;
     if desk::resolve(&state, &agent, &RoomId(room)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiFailure::Conflict("You do not have this conversation."))
+    }
+}
+
+/// `POST /api/support/conversations/{room}/unassign`: the agent who has it puts it back in
+/// the queue.
+pub async fn unassign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(room): Path<String>,
+) -> Result<StatusCode, ApiFailure> {
+    let agent = agent(&state, &headers).await?;
+    if desk::unassign(&state, &agent, &RoomId(room)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiFailure::Conflict("You do not have this conversation."))

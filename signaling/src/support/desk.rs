@@ -44,6 +44,8 @@ pub struct Desk {
     pub assistant_name: String,
     /// The folder of documents, served at `/kb`.
     pub kb_dir: std::path::PathBuf,
+    /// New guests per address and their messages (`super::guests`).
+    pub guests: super::guests::GuestLimits,
     assistant: OnceLock<NamedUser>,
 }
 
@@ -68,6 +70,7 @@ impl Desk {
                 .collect(),
             assistant_name,
             kb_dir,
+            guests: super::guests::GuestLimits::default(),
             assistant: OnceLock::new(),
         }
     }
@@ -128,16 +131,20 @@ pub fn is_support_room(room: &RoomId) -> bool {
     room.0.starts_with(ROOM_PREFIX)
 }
 
-/// Opens a support conversation for `customer`: a room the assistant owns, with the customer
-/// in it and the assistant's welcome.
-pub async fn open(state: &AppState, customer: &NamedUser) -> Result<RoomId, ApiFailure> {
+/// Opens a support conversation for `customer` (called `label` in the room's name): a room
+/// the assistant owns, with the customer in it and the assistant's welcome.
+pub async fn open(
+    state: &AppState,
+    customer: &NamedUser,
+    label: &str,
+) -> Result<RoomId, ApiFailure> {
     let desk = state.support.as_ref().ok_or(ApiFailure::NotFound)?;
     let assistant = desk.assistant().ok_or(ApiFailure::Internal)?.clone();
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the OS random number generator is available");
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let room = RoomId(format!("{ROOM_PREFIX}{hex}"));
-    let name = format!("Support: {}", customer.name);
+    let name = format!("Support: {label}");
     {
         let in_order = state.room_log.in_order().await;
         let created = state
@@ -288,14 +295,11 @@ async fn hand_over(
     escalation: Escalation,
 ) -> Result<(), ApiFailure> {
     let summary = summary(state, assistant, room, &escalation).await?;
-    let reason = serde_json::to_value(escalation.reason)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let reason = escalation.reason.as_str();
     let now = crate::now_ms();
     if !state
         .store
-        .escalate_support(room, &reason, &summary, now)
+        .escalate_support(room, reason, &summary, now)
         .await?
     {
         return Ok(());
@@ -404,6 +408,21 @@ pub async fn claim(state: &AppState, agent: &NamedUser, room: &RoomId) -> Result
         &format!("Support · with {}", agent.name),
     )
     .await;
+    Ok(true)
+}
+
+/// The agent who has it puts it back in the queue, for another agent to take.
+pub async fn unassign(
+    state: &AppState,
+    agent: &NamedUser,
+    room: &RoomId,
+) -> Result<bool, ApiFailure> {
+    let desk = state.support.as_ref().ok_or(ApiFailure::NotFound)?;
+    let assistant = desk.assistant().ok_or(ApiFailure::Internal)?.clone();
+    if !state.store.unassign_support(room, agent.id).await? {
+        return Ok(false);
+    }
+    set_topic(state, &assistant, room, TOPIC_WAITING).await;
     Ok(true)
 }
 

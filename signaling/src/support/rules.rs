@@ -20,6 +20,29 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Self; 5] = [
+        Self::AskedForPerson,
+        Self::DidNotHelp,
+        Self::Negative,
+        Self::Topic,
+        Self::NotConfident,
+    ];
+
+    /// As stored and sent: `asked_for_person`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AskedForPerson => "asked_for_person",
+            Self::DidNotHelp => "did_not_help",
+            Self::Negative => "negative",
+            Self::Topic => "topic",
+            Self::NotConfident => "not_confident",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
     pub fn explain(self) -> &'static str {
         match self {
             Self::AskedForPerson => "the customer asked for a person",
@@ -314,6 +337,18 @@ mod tests {
 
     fn reason(rules: &Rules, text: &str) -> Option<Reason> {
         rules.on_message(text).map(|e| e.reason)
+    }
+
+    #[test]
+    fn reasons_read_back_as_stored_and_as_serde_writes_them() {
+        for reason in Reason::ALL {
+            assert_eq!(Reason::parse(reason.as_str()), Some(reason));
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                serde_json::Value::String(reason.as_str().to_owned())
+            );
+        }
+        assert_eq!(Reason::parse("bored"), None);
     }
 
     #[test]

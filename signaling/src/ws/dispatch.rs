@@ -129,10 +129,14 @@ async fn route(
     request: ClientMessage,
 ) -> Result<Reply, Refused> {
     use ClientMessage as C;
-    if ctx.authed.bot && !crate::bots::may_send(&request) {
+    if ctx.authed.confined() && !crate::bots::may_send(&request) {
         return Err(Refused::new(
             ErrorCode::Forbidden,
-            "A bot reads and writes in the rooms an administrator put it in, and does nothing else.",
+            if ctx.authed.guest {
+                "A guest can only write in their support conversation."
+            } else {
+                "A bot reads and writes in the rooms an administrator put it in, and does nothing else."
+            },
         ));
     }
     match request {

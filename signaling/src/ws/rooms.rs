@@ -217,6 +217,9 @@ pub async fn add_member(
         if state.store.is_bot(user.id).await? {
             return Err(bots_by_admins());
         }
+        if state.store.is_guest(user.id).await? {
+            return Err(guests_stay_in_support());
+        }
         if state.store.membership(&room, user.id).await?.is_some() {
             return Err(Refused::new(
                 ErrorCode::AlreadyMember,
@@ -237,6 +240,11 @@ pub async fn add_member(
         Ok(Outcome::event(event).joined(added))
     })
     .await
+}
+
+/// A guest of the support desk is in its own conversation and nowhere else.
+fn guests_stay_in_support() -> Refused {
+    forbidden("A guest of the support desk is only in their support conversation.")
 }
 
 /// A bot's rooms are its scope: a server administrator chooses them (`crate::bots`).
@@ -498,6 +506,9 @@ pub async fn open_direct(
         }
         if state.store.is_bot(other.id).await? {
             return Err(bots_by_admins());
+        }
+        if state.store.is_guest(other.id).await? {
+            return Err(guests_stay_in_support());
         }
         if state
             .store

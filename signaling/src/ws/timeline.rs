@@ -270,6 +270,12 @@ async fn queue_message(
     {
         return Err(too_many());
     }
+    if ctx.authed.guest && !crate::support::guests::may_send_now(state, ctx.authed.user) {
+        return Err(Refused::new(
+            ErrorCode::RateLimited,
+            "A guest may send a message every few seconds; wait a moment.",
+        ));
+    }
     let body = screen(state, ctx, body, true).await?;
     // A socket follows exactly its user's rooms, so the common case needs no database read
     // here: the group commit checks membership, mutes and blocks in its transaction anyway.

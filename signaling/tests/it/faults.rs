@@ -1021,6 +1021,25 @@ impl Storage for GatedStore {
         self.inner.open_supports_of(customer).await
     }
 
+    async fn unassign_support(&self, room: &RoomId, agent: UserId) -> Result<bool, StoreError> {
+        self.inner.unassign_support(room, agent).await
+    }
+
+    async fn create_guest(
+        &self,
+        username: &str,
+        display_name: &str,
+        now_ms: i64,
+    ) -> Result<UserId, StoreError> {
+        self.inner
+            .create_guest(username, display_name, now_ms)
+            .await
+    }
+
+    async fn is_guest(&self, user: UserId) -> Result<bool, StoreError> {
+        self.inner.is_guest(user).await
+    }
+
     async fn history_floor(&self, room: &RoomId) -> Result<Seq, StoreError> {
         self.inner.history_floor(room).await
     }

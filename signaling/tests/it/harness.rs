@@ -310,6 +310,17 @@ impl Client {
 
     /// Posts to `room` and waits for the ack.
     pub async fn post(&mut self, room: &RoomId, client_id: &str, body: &str) -> Event {
+        let answer = self.post_result(room, client_id, body).await;
+        answer.unwrap_or_else(|code| panic!("message {client_id} refused: {code:?}"))
+    }
+
+    /// Posts to `room`: the ack's event, or the error's code.
+    pub async fn post_result(
+        &mut self,
+        room: &RoomId,
+        client_id: &str,
+        body: &str,
+    ) -> Result<Event, ErrorCode> {
         let message = ClientMessage::Send {
             attachment: None,
             room: room.clone(),
@@ -317,8 +328,7 @@ impl Client {
             body: body.into(),
             reply_to: None,
         };
-        let answer = self.request(client_id, message).await;
-        answer.unwrap_or_else(|code| panic!("message {client_id} refused: {code:?}"))
+        self.request(client_id, message).await
     }
 
     /// Creates a group room and returns its id.

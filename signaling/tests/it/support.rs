@@ -236,3 +236,215 @@ async fn without_a_knowledge_base_there_is_no_support_desk() {
     let opened = open_conversation(&server, &cus).await;
     assert_eq!(opened.status(), 404);
 }
+
+/// A knowledge base of one document, and a server whose support team is `ann`.
+async fn desk_server() -> (TestServer, tempfile::TempDir) {
+    let kb = tempfile::tempdir().unwrap();
+    std::fs::write(kb.path().join("returns.md"), RETURNS).unwrap();
+    let dir = kb.path().to_path_buf();
+    let server = TestServer::start_with(move |c| {
+        c.support_kb = Some(dir);
+        c.support_agents = vec!["ann".into()];
+    })
+    .await;
+    (server, kb)
+}
+
+/// `POST /api/support/guest`: the guest's session cookie and conversation.
+async fn start_guest(server: &TestServer, name: &str) -> (String, RoomId) {
+    let response = call(
+        server,
+        "POST",
+        "/api/support/guest",
+        None,
+        Some(serde_json::json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let cookie = crate::harness::session_cookie(&response).expect("a guest's session cookie");
+    let room = RoomId(json_of(response).await["room"].as_str().unwrap().to_owned());
+    (cookie, room)
+}
+
+#[tokio::test]
+async fn a_guest_reaches_its_own_conversation_and_nothing_else() {
+    let (server, _kb) = desk_server().await;
+    let root = server.create_user("root").await;
+    let ann = server.create_user("ann").await;
+    let (guest, room) = start_guest(&server, "Dana").await;
+
+    // The support page knows who it talks to.
+    let me: Value = server.get_json("/api/support/me", Some(&guest)).await;
+    assert_eq!(
+        (
+            me["display_name"].as_str(),
+            me["guest"].as_bool(),
+            me["agent"].as_bool()
+        ),
+        (Some("Dana"), Some(true), Some(false))
+    );
+    let team: Value = server.get_json("/api/support/me", Some(&ann)).await;
+    assert_eq!(team["agent"], true);
+
+    // The assistant answers the guest in its conversation, the only room it is in.
+    let (mut ws, welcome) = server.connect_welcomed(&guest).await;
+    let ServerMessage::Welcome { rooms, .. } = welcome else {
+        panic!()
+    };
+    assert_eq!(rooms.iter().map(|r| &r.id).collect::<Vec<_>>(), vec![&room]);
+    assert!(rooms[0].name.contains("Dana (guest)"), "{}", rooms[0].name);
+    ws.post(&room, "g1", "How do I return an item?").await;
+    let answer = assistant_says(&mut ws, &room).await;
+    assert!(answer.contains("Print the return label"), "{answer}");
+
+    // Every other endpoint is closed to the guest's session.
+    for (method, path) in [
+        ("GET", "/api/session"),
+        ("GET", "/api/sessions"),
+        ("GET", "/api/blocks"),
+        ("GET", "/api/export"),
+        ("GET", "/api/support/queue"),
+        ("POST", "/api/support/conversations"),
+        ("GET", "/api/admin/insight"),
+        ("GET", &format!("/api/rooms/{}/threads", room.0)),
+    ] {
+        let status = call(&server, method, path, Some(&guest), None)
+            .await
+            .status();
+        assert_eq!(status, 403, "{method} {path}");
+    }
+    // On the socket: no other room, no new rooms, nobody to talk to directly.
+    let lobby = RoomId("lobby".into());
+    assert_eq!(
+        ws.post_result(&lobby, "g2", "hello everyone").await,
+        Err(shared::ws::ErrorCode::NoSuchRoom)
+    );
+    let created = ws
+        .request(
+            "g3",
+            shared::ws::ClientMessage::CreateRoom {
+                client_id: shared::ClientMsgId("g3".into()),
+                name: "mine".into(),
+                topic: String::new(),
+            },
+        )
+        .await;
+    assert_eq!(created.map(|_| ()), Err(shared::ws::ErrorCode::Forbidden));
+    let direct = ws
+        .request(
+            "g4",
+            shared::ws::ClientMessage::OpenDirect {
+                client_id: shared::ClientMsgId("g4".into()),
+                user: "root".into(),
+            },
+        )
+        .await;
+    assert_eq!(direct.map(|_| ()), Err(shared::ws::ErrorCode::Forbidden));
+    // And nobody brings the guest into another room.
+    let guest_name = me["username"].as_str().unwrap().to_owned();
+    let mut admin = server.connect(&root).await;
+    let other = admin.create_room("other").await;
+    assert_eq!(
+        admin.add(&other, &guest_name).await.map(|_| ()),
+        Err(shared::ws::ErrorCode::Forbidden)
+    );
+    // A guest is not an account: the server's first person is still its administrator.
+    let admin_only: Value = server.get_json("/api/session", Some(&root)).await;
+    assert_eq!(admin_only["admin"], true);
+}
+
+#[tokio::test]
+async fn guests_are_held_to_strict_rates() {
+    let (server, _kb) = desk_server().await;
+    server.create_user("root").await;
+    let (guest, room) = start_guest(&server, "Eve").await;
+    let mut ws = server.connect(&guest).await;
+    // A burst of messages, then one every few seconds.
+    let mut limited = None;
+    for i in 0..12 {
+        if let Err(code) = ws.post_result(&room, &format!("m{i}"), "hello?").await {
+            limited = Some((i, code));
+            break;
+        }
+    }
+    assert_eq!(limited, Some((8, shared::ws::ErrorCode::RateLimited)));
+    // New guests from one address: a few, then refused.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = call(
+            &server,
+            "POST",
+            "/api/support/guest",
+            None,
+            Some(serde_json::json!({ "name": "Mallory" })),
+        )
+        .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 429], "Eve was the first");
+    // A name is needed.
+    let nameless = call(
+        &server,
+        "POST",
+        "/api/support/guest",
+        None,
+        Some(serde_json::json!({ "name": "  " })),
+    )
+    .await;
+    assert_eq!(nameless.status(), 400);
+}
+
+#[tokio::test]
+async fn an_agent_puts_a_conversation_back_in_the_queue() {
+    let (server, _kb) = desk_server().await;
+    let root = server.create_user("root").await;
+    let ann = server.create_user("ann").await;
+    let (guest, room) = start_guest(&server, "Finn").await;
+    let mut ws = server.connect(&guest).await;
+    ws.post(&room, "p1", "I want to talk to a human").await;
+    topic_becomes(&mut ws, &room, "Support · waiting for a person").await;
+    let claim = format!("/api/support/conversations/{}/claim", room.0);
+    let unassign = format!("/api/support/conversations/{}/unassign", room.0);
+    assert_eq!(
+        call(&server, "POST", &claim, Some(&ann), None)
+            .await
+            .status(),
+        204
+    );
+    // Only the agent who has it puts it back.
+    assert_eq!(
+        call(&server, "POST", &unassign, Some(&root), None)
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        call(&server, "POST", &unassign, Some(&ann), None)
+            .await
+            .status(),
+        204
+    );
+    topic_becomes(&mut ws, &room, "Support · waiting for a person").await;
+    let queue: Value = server.get_json("/api/support/queue", Some(&root)).await;
+    assert_eq!(
+        (queue[0]["state"].as_str(), queue[0]["reason"].as_str()),
+        (Some("waiting"), Some("asked_for_person"))
+    );
+    // Someone else takes it now.
+    assert_eq!(
+        call(&server, "POST", &claim, Some(&root), None)
+            .await
+            .status(),
+        204
+    );
+    // The insight page counts it: one conversation, handed over because they asked.
+    let insight: Value = server.get_json("/api/admin/insight", Some(&root)).await;
+    let support = &insight["support"];
+    assert_eq!(support["conversations"], 1);
+    assert_eq!(support["without_person"], 0);
+    assert_eq!(support["escalations"][0]["reason"], "asked_for_person");
+    assert_eq!(
+        support["escalations"][0]["explained"],
+        "the customer asked for a person"
+    );
+}

@@ -230,6 +230,54 @@ pub async fn support_figures(
     })
 }
 
+/// The agent who has the conversation puts it back in the queue, for another agent.
+pub async fn unassign_support(
+    pool: &SqlitePool,
+    room: &RoomId,
+    agent: UserId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE support_conversations SET state = 'waiting', agent_id = NULL, claimed_at = NULL
+         WHERE room_id = ? AND agent_id = ? AND state = 'agent'",
+    )
+    .bind(&room.0)
+    .bind(agent.0)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Makes a guest: an account that never logs in with a password, in no room (migration 0024).
+pub async fn create_guest(
+    pool: &SqlitePool,
+    username: &str,
+    display_name: &str,
+    now_ms: i64,
+) -> Result<UserId, StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO users (username, password_hash, created_at, display_name, guest)
+         VALUES (?, '!', ?, ?, 1) RETURNING id",
+    )
+    .bind(username)
+    .bind(now_ms)
+    .bind(display_name)
+    .fetch_one(pool)
+    .await;
+    match result {
+        Ok(row) => Ok(UserId(row.get(0))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::UsernameTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn is_guest(pool: &SqlitePool, user: UserId) -> Result<bool, StoreError> {
+    let guest: Option<i64> = sqlx::query_scalar("SELECT guest FROM users WHERE id = ?")
+        .bind(user.0)
+        .fetch_optional(pool)
+        .await?;
+    Ok(guest.unwrap_or(0) != 0)
+}
+
 /// The customer's conversations not resolved yet.
 pub async fn open_supports_of(pool: &SqlitePool, customer: UserId) -> Result<i64, StoreError> {
     let count = sqlx::query_scalar(

@@ -53,6 +53,7 @@ macro_rules! conformance {
 conformance!(
     integrations::a_bot_made_first_leaves_the_first_person_the_administrator,
     support::a_support_conversation_goes_from_the_assistant_to_one_agent_and_back,
+    support::a_guest_is_not_an_account_and_an_agent_hands_a_conversation_back,
     integrations::a_bot_has_one_live_token_and_only_the_rooms_it_is_put_in,
     integrations::a_webhook_is_leased_to_one_node_and_resumes_where_delivery_stopped,
     admin::a_deactivated_account_gets_no_session_and_loses_its_own,

@@ -138,3 +138,77 @@ pub(super) async fn a_support_conversation_goes_from_the_assistant_to_one_agent_
         (1, 1, None)
     );
 }
+
+pub(super) async fn a_guest_is_not_an_account_and_an_agent_hands_a_conversation_back(
+    store: Arc<dyn Storage>,
+) {
+    // A guest who comes before anyone signed up is not the server's first account.
+    let guest = store.create_guest("guest-00aa", "Dana", 5).await.unwrap();
+    assert!(store.is_guest(guest).await.unwrap());
+    assert!(!store.is_bot(guest).await.unwrap());
+    assert!(
+        !store.has_accounts().await.unwrap(),
+        "a guest is not a person's account"
+    );
+    assert!(matches!(
+        store.create_guest("GUEST-00AA", "Dan", 6).await,
+        Err(StoreError::UsernameTaken)
+    ));
+    assert_eq!(store.display_name(guest).await.unwrap(), "Dana");
+    let first = user(&store, "ann").await;
+    assert!(store.is_admin(first.id).await.unwrap());
+    assert!(!store.is_guest(first.id).await.unwrap());
+    // A guest's session says it is one; a person's says it is not.
+    store
+        .create_session(&[7; 32], guest, 10, 1_000, &SessionOrigin::default())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session_user(&[7; 32], 20)
+            .await
+            .unwrap()
+            .unwrap()
+            .guest
+    );
+    store
+        .create_session(&[8; 32], first.id, 10, 1_000, &SessionOrigin::default())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .session_user(&[8; 32], 20)
+            .await
+            .unwrap()
+            .unwrap()
+            .guest
+    );
+
+    // The agent who has it puts it back in the queue, and only that agent.
+    let bob = user(&store, "bob").await;
+    let named = NamedUser {
+        id: guest,
+        name: "guest-00aa".into(),
+    };
+    let room = group(&store, "support-0000000002", &named, &[]).await;
+    store.open_support(&room, guest, 100).await.unwrap();
+    assert!(
+        !store.unassign_support(&room, first.id).await.unwrap(),
+        "nobody has it"
+    );
+    assert!(
+        store
+            .escalate_support(&room, "topic", "s", 200)
+            .await
+            .unwrap()
+    );
+    assert!(store.claim_support(&room, first.id, 300).await.unwrap());
+    assert!(!store.unassign_support(&room, bob.id).await.unwrap());
+    assert!(store.unassign_support(&room, first.id).await.unwrap());
+    let back = store.support_conversation(&room).await.unwrap().unwrap();
+    assert_eq!(
+        (back.state, back.agent, back.claimed_ms, back.escalated_ms),
+        (SupportState::Waiting, None, None, Some(200))
+    );
+    assert!(store.claim_support(&room, bob.id, 400).await.unwrap());
+}
