@@ -659,6 +659,8 @@ function latencyFigure(title, ms) {
     el('p', { className: 'label' }, title));
 }
 
+const capitalized = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 /** The support desk's figures (absent when the server runs no desk). */
 function showSupport(support) {
   $('support-insight').hidden = !support;
@@ -675,7 +677,7 @@ function showSupport(support) {
     figureOf(waitText, 'Time to first reply from a person (median)'),
   );
   const rows = (support.escalations || []).map((e) => el('tr', {},
-    el('td', {}, e.explained || e.reason),
+    el('td', {}, capitalized(e.explained || e.reason)),
     el('td', { className: 'num' }, number.format(e.count))));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colSpan: 2 }, 'None handed over yet.')));
   $('escalations').tBodies[0].replaceChildren(...rows);

@@ -10,7 +10,7 @@
 
 import { el } from '/parts.js';
 import { api, ago } from '/pages.js';
-import { SupportSocket, Transcript } from '/support-chat.js';
+import { SupportSocket, Transcript, linked } from '/support-chat.js';
 
 const QUEUE_EVERY_MS = 4000;
 const $ = (id) => document.getElementById(id);
@@ -69,7 +69,7 @@ function waitingItem(c) {
     el('button', {
       type: 'button',
       className: 'primary',
-      'aria-label': `Take the conversation with ${customerOf(c)}`,
+      'aria-label': `Take it: ${customerOf(c)}`,
       onclick: (e) => take(c, e.currentTarget),
     }, 'Take it'),
     refused ? el('p', { className: 'error', role: 'alert' }, refused) : null);
@@ -163,10 +163,11 @@ async function openConversation(c) {
       el('div', { className: 'actions' },
         act('Resolve', 'resolve', close),
         act('Put back in the queue', 'unassign', close),
-        el('button', { type: 'button', 'aria-label': `Close the conversation with ${customerOf(c)}`, onclick: close }, '✕'))),
+        el('button', { type: 'button', 'aria-label': `Close the conversation with ${customerOf(c)}`, onclick: close },
+          el('span', { 'aria-hidden': 'true' }, '✕')))),
     el('section', { className: 'summary', 'aria-label': 'Summary' },
       el('h3', {}, 'Summary ', el('span', { className: 'hint' }, REASONS[c.reason] || '')),
-      el('p', { className: 'summary-text' }, c.summary || 'No summary.')),
+      el('p', { className: 'summary-text' }, ...linked(c.summary || 'No summary.'))),
     el('div', { role: 'log', 'aria-label': `Messages with ${customerOf(c)}` }, list),
     composer,
     error);

@@ -164,7 +164,7 @@ const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-di
 const LINK = /(https?:\/\/[^\s<>()]+|\/kb\/[^\s<>()]+)/g;
 
 /** Text with its links (the assistant's sources) as links; nothing is read as HTML. */
-function linked(text) {
+export function linked(text) {
   const parts = [];
   let last = 0;
   for (const match of text.matchAll(LINK)) {

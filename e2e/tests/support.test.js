@@ -72,11 +72,11 @@ test('a guest is answered from the documents, handed to one agent, and helped', 
     // Both agents see it waiting, and click at the same moment: exactly one gets it.
     for (const agent of [ann, bob]) {
       await agent.goto(`${url}/desk.html`);
-      await agent.getByRole('button', { name: 'Take the conversation with Dana (guest)' }).waitFor();
+      await agent.getByRole('button', { name: 'Take it: Dana (guest)' }).waitFor();
     }
     await ann.screenshot({ path: '/tmp/support-desk-queue.png', fullPage: true });
     await axeBothSchemes(ann);
-    await Promise.all([ann, bob].map((agent) => agent.getByRole('button', { name: 'Take the conversation with Dana (guest)' }).click()));
+    await Promise.all([ann, bob].map((agent) => agent.getByRole('button', { name: 'Take it: Dana (guest)' }).click()));
     const opened = (agent) => agent.getByRole('article', { name: 'Conversation with Dana (guest)' });
     const refused = (agent) => agent.getByRole('alert').filter({ hasText: 'Another agent has taken the conversation with Dana (guest).' });
     const outcome = async (agent) => {
@@ -162,7 +162,10 @@ test('a guest is answered from the documents, handed to one agent, and helped', 
     const figures = ann.getByRole('group', { name: 'Support desk figures' });
     await figures.getByText('Answered without a person').waitFor();
     assert.match(await figures.textContent(), /1Conversations opened0 %Answered without a person/);
-    await ann.getByRole('row', { name: /a topic a person always handles 1/ }).waitFor();
+    await ann.getByRole('row', { name: /A topic a person always handles 1/ }).waitFor();
+    // Sign-ups count people: not the guest, not the assistant.
+    const signups = await ann.evaluate(async () => (await (await fetch('/api/admin/insight')).json()).signups.reduce((n, d) => n + d.users, 0));
+    assert.equal(signups, 2, 'ann and bob');
     await ann.screenshot({ path: '/tmp/support-insight.png', fullPage: true });
     await axeBothSchemes(ann);
   });

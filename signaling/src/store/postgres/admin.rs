@@ -687,7 +687,7 @@ pub async fn insight(pool: &PgPool, now_ms: i64) -> Result<crate::store::Insight
     }
     let rows = sqlx::query(
         "SELECT (created_at / 86400000) * 86400000 AS day, COUNT(*) FROM users
-         WHERE created_at >= $1 GROUP BY day",
+         WHERE created_at >= $1 AND bot = 0 AND guest = 0 GROUP BY day",
     )
     .bind(first_day)
     .fetch_all(pool)

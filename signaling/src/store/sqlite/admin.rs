@@ -699,7 +699,7 @@ pub async fn insight(
     }
     let rows = sqlx::query(
         "SELECT (created_at / 86400000) * 86400000 AS day, COUNT(*) FROM users
-         WHERE created_at >= ? GROUP BY day",
+         WHERE created_at >= ? AND bot = 0 AND guest = 0 GROUP BY day",
     )
     .bind(first_day)
     .fetch_all(pool)
