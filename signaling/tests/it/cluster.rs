@@ -553,3 +553,59 @@ async fn a_webhook_gets_each_event_once_in_order_whichever_node_stored_it() {
         "each once, in the room's order, from both nodes"
     );
 }
+
+#[tokio::test]
+async fn a_support_conversation_is_answered_once_and_taken_by_one_agent_across_nodes() {
+    use crate::admin::call;
+    use crate::support::{RETURNS, assistant_says, start_guest, topic_becomes};
+    let kb = tempfile::tempdir().unwrap();
+    std::fs::write(kb.path().join("returns.md"), RETURNS).unwrap();
+    let dir = kb.path().to_path_buf();
+    // Both nodes start the desk on one database: one assistant between them.
+    let cluster = cluster_with(move |c| {
+        c.support_kb = Some(dir.clone());
+        c.support_agents = vec!["ann".into(), "bob".into()];
+    })
+    .await;
+    let ann = user(&cluster, "ann").await;
+    let bob = user(&cluster, "bob").await;
+    // The guest starts on node A and writes from node B.
+    let (guest, room) = start_guest(&cluster.a, "Dana").await;
+    let mut on_b = cluster.b.connect(&guest).await;
+    on_b.post(&room, "q1", "How do I return an item?").await;
+    let answer = assistant_says(&mut on_b, &room).await;
+    assert!(answer.contains("return label"), "{answer}");
+    // Answered once: by the node that stored the message, not by both.
+    on_b.expect_silence(600).await;
+
+    on_b.post(&room, "q2", "The parcel arrived broken.").await;
+    topic_becomes(&mut on_b, &room, "Support · waiting for a person").await;
+    // Two agents on two nodes take it at the same moment: exactly one has it.
+    let claim = format!("/api/support/conversations/{}/claim", room.0);
+    let (a, b) = tokio::join!(
+        call(&cluster.a, "POST", &claim, Some(&ann), None),
+        call(&cluster.b, "POST", &claim, Some(&bob), None)
+    );
+    let statuses = [a.status().as_u16(), b.status().as_u16()];
+    assert!(
+        statuses.contains(&204) && statuses.contains(&409),
+        "{statuses:?}"
+    );
+    let (winner, node) = if statuses[0] == 204 {
+        ("ann", &cluster.a)
+    } else {
+        ("bob", &cluster.b)
+    };
+    topic_becomes(&mut on_b, &room, &format!("Support · with {winner}")).await;
+    let mut agent = node
+        .connect(if winner == "ann" { &ann } else { &bob })
+        .await;
+    agent.post(&room, "r1", "A new one is on its way.").await;
+    loop {
+        let event = on_b.next_room_event().await;
+        if event.sender == winner {
+            assert_eq!(body(&event), "A new one is on its way.");
+            break;
+        }
+    }
+}

@@ -10,7 +10,7 @@ use shared::RoomId;
 use shared::events::EventKind;
 use shared::ws::ServerMessage;
 
-const RETURNS: &str = "# Returns\n\n## How to return an item\n\nPrint the return label from \
+pub(crate) const RETURNS: &str = "# Returns\n\n## How to return an item\n\nPrint the return label from \
     your orders page and drop the parcel at a post office within 30 days.\n\n## Refunds\n\n\
     Refunds reach your card within 5 working days after the item arrives.\n";
 const SHIPPING: &str = "# Shipping\n\n## Delivery times\n\nOrders ship within 2 days; \
@@ -29,7 +29,7 @@ async fn open_conversation(server: &TestServer, cookie: &str) -> reqwest::Respon
 }
 
 /// The next message the assistant posts in `room` (other events are passed over).
-async fn assistant_says(client: &mut Client, room: &RoomId) -> String {
+pub(crate) async fn assistant_says(client: &mut Client, room: &RoomId) -> String {
     loop {
         let event = client.next_room_event().await;
         if &event.room == room
@@ -41,7 +41,7 @@ async fn assistant_says(client: &mut Client, room: &RoomId) -> String {
     }
 }
 
-async fn topic_becomes(client: &mut Client, room: &RoomId, topic: &str) {
+pub(crate) async fn topic_becomes(client: &mut Client, room: &RoomId, topic: &str) {
     loop {
         let event = client.next_room_event().await;
         if &event.room == room
@@ -251,7 +251,7 @@ async fn desk_server() -> (TestServer, tempfile::TempDir) {
 }
 
 /// `POST /api/support/guest`: the guest's session cookie and conversation.
-async fn start_guest(server: &TestServer, name: &str) -> (String, RoomId) {
+pub(crate) async fn start_guest(server: &TestServer, name: &str) -> (String, RoomId) {
     let response = call(
         server,
         "POST",
