@@ -471,7 +471,11 @@ function build() {
     el('header', {}, u.title, close), tablist, u.panels.people, u.panels.settings, u.status, u.alert);
   u.dialog.addEventListener('close', () => {
     state.confirming = null;
-    u.dialog.returnFocus?.focus();
+    // The close event comes a task after the dialog closed, and the browser has given the
+    // focus back by then; someone quick may already be typing elsewhere (a space on the
+    // returned-to button would open the panel again). Only a lost focus is put back.
+    const focused = document.activeElement;
+    if (!focused || focused === document.body || u.dialog.contains(focused)) u.dialog.returnFocus?.focus();
   });
   // A click on the backdrop (outside the box) closes it, as in most apps.
   u.dialog.addEventListener('click', (e) => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser } from '../lib/fixture.js';
-import { withPages, signUp, say, waitConnected, addMember, createInviteLink } from '../lib/browser.js';
+import { withPages, signUp, say, waitConnected, addMember, createInviteLink, roomPanel } from '../lib/browser.js';
 
 const fixture = useServerAndBrowser();
 
@@ -31,6 +31,25 @@ test('"New room" takes the keyboard and Escape closes it', async () => {
     assert.equal(await field.inputValue(), 'typed at once');
     await page.keyboard.press('Escape');
     await field.waitFor({ state: 'detached' });
+  });
+});
+
+test('typing in the composer right after closing the room panel stays there', async () => {
+  // Found by a CI run: the panel's close event, a task after it closed, moved the focus back
+  // to its "People" button while the composer was being typed in; the space of "thanks @f"
+  // then pressed that button and opened the panel again.
+  await withPages(fixture.browser, 'panel-close-focus', 1, async ([page]) => {
+    await signUp(page, fixture.server.url, 'focus_r');
+    const dialog = await roomPanel(page);
+    const focus = await page.evaluate(async () => {
+      const composer = document.querySelector('textarea');
+      document.querySelector('dialog.room-panel .rp-close').click();
+      composer.focus(); // before the close event's task runs
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { inComposer: document.activeElement === composer, panelOpen: document.querySelector('dialog.room-panel').open };
+    });
+    assert.deepEqual(focus, { inComposer: true, panelOpen: false });
+    await dialog.waitFor({ state: 'hidden' });
   });
 });
 
