@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints its figures (also written as JSON to bench/results/):
 #   server  bench/loadgen: the chat server and the Socket.IO reference side by side (loopback)
+#   sweep   bench/loadgen sweep: open-loop rate sweeps of both servers, alternating, medians of
+#           5 runs, both cores and one core each, on a database holding a million messages;
+#           and the SIGKILL loss check (bench/results/sweep.json, docs/BENCHMARKS.md from it)
 #   cluster bench/loadgen cluster: the chat server on SQLite, on PostgreSQL, and on 2 and 3
 #           nodes relaying over NATS (the local PostgreSQL server, a nats-server of its own)
 #   client  bench/browser/client.mjs: first-load bytes, warm start, a 10,000-message room
@@ -18,11 +21,11 @@ parts=()
 for arg in "$@"; do
   case "$arg" in
     --smoke) export BENCH_SMOKE=1 ;;
-    server|cluster|client|p2p) parts+=("$arg") ;;
-    *) echo "unknown argument: $arg (server, cluster, client, p2p, --smoke)" >&2; exit 2 ;;
+    server|sweep|cluster|client|p2p) parts+=("$arg") ;;
+    *) echo "unknown argument: $arg (server, sweep, cluster, client, p2p, --smoke)" >&2; exit 2 ;;
   esac
 done
-[[ ${#parts[@]} -gt 0 ]] || parts=(server cluster client p2p)
+[[ ${#parts[@]} -gt 0 ]] || parts=(server sweep cluster client p2p)
 wants() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
 # The wasm toolchain and Chromium only for the browser parts, the npm packages (Socket.IO,
@@ -33,7 +36,7 @@ if wants client || wants p2p; then
 fi
 # PostgreSQL running (CHAT_TEST_POSTGRES_URL) and nats-server installed.
 if wants cluster; then setup_cluster_tools; fi
-if { wants server || wants client || wants p2p; } &&
+if { wants server || wants sweep || wants client || wants p2p; } &&
    { [[ ! -d bench/node_modules/socket.io ]] ||
      ! cmp -s bench/package-lock.json bench/node_modules/.installed-lock.json; }; then
   say "installing the benchmarks' npm packages"
@@ -53,6 +56,12 @@ fi
 if wants server; then
   say "server: chat vs Socket.IO"
   "$bin/loadgen" ${BENCH_SMOKE:+--smoke}
+fi
+if wants sweep; then
+  say "sweep: chat and Socket.IO at the same offered rates, alternating; SIGKILL under load"
+  "$bin/loadgen" sweep ${BENCH_SMOKE:+--smoke}
+  # The doc's sweep tables come from the committed JSON (a smoke run writes elsewhere).
+  [[ -n "${BENCH_SMOKE:-}" ]] || python3 scripts/bench-report.py
 fi
 if wants cluster; then
   say "cluster: SQLite, PostgreSQL, PostgreSQL + NATS on 2 and 3 nodes"

@@ -15,11 +15,12 @@ say "format and lints"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 python3 scripts/pg-admin.py --check
+python3 scripts/bench-report.py --check
 cargo clippy --locked -p shared -p client-core -p signaling -p peer -p loadgen --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 say "native unit and integration tests"
-cargo test --locked -p shared -p client-core -p signaling -p peer
+cargo test --locked -p shared -p client-core -p signaling -p peer -p loadgen
 
 say "fuzzing (bounded; long runs: scripts/fuzz.sh SECONDS)"
 ./scripts/fuzz.sh --ci

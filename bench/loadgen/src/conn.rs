@@ -6,7 +6,7 @@
 //! A message id is `m-<phase letter><connection index>-<n>-<µs since the run started>`; it is
 //! the chat `client_id` and body, and the Socket.IO text.
 
-use crate::stats::{FINAL, Global, PHASE_LETTERS};
+use crate::stats::{FINAL, Global, KILL, PHASE_LETTERS};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -50,8 +50,9 @@ pub struct Target {
     pub addr: SocketAddr,
     /// How many 127.0.0.x source addresses to spread sockets over (x = 2, 3, ...).
     pub sources: usize,
-    /// Chat only: message bodies of 100-300 bytes ([`padded_body`]) instead of the message id,
-    /// so the database and NATS carry a realistic payload.
+    /// Message bodies of 100-300 bytes ([`padded_body`]) instead of the message id alone, so
+    /// the database and NATS carry a realistic payload (Socket.IO: relayed as a second
+    /// argument beside the id).
     pub padded: bool,
 }
 
@@ -286,6 +287,12 @@ impl Conn {
                     self.room
                 ))
             }
+            // The padding as an argument of its own, which the reference relays with the id.
+            Kind::SocketIo if self.padded => Message::text(format!(
+                "42{n}[\"chat\",\"{}\",\"{id}\",\"{}\"]",
+                self.room,
+                padded_body(self.index as u64 ^ (n << 20))
+            )),
             Kind::SocketIo => Message::text(format!("42{n}[\"chat\",\"{}\",\"{id}\"]", self.room)),
         }
     }
@@ -329,7 +336,13 @@ impl Conn {
         }
         // Scenarios check acked messages against the database afterwards (all but the one
         // final message per room).
-        if pending.phase != FINAL {
+        if pending.phase == KILL {
+            global
+                .kill_acked
+                .lock()
+                .expect("not poisoned")
+                .push(pending.id);
+        } else if pending.phase != FINAL {
             sender.acked.push(pending.id);
         }
         if sender.window_phase == Some(pending.phase) && !global.stop.load(Relaxed) {

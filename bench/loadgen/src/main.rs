@@ -13,7 +13,8 @@
 //! `cargo build --release -p loadgen -p signaling && target/release/loadgen` (`--smoke` for CI).
 //! Figures go to stdout and `bench/results/server.json`.
 //!
-//! `target/release/loadgen cluster` runs the cluster scenario instead ([`cluster`]).
+//! `target/release/loadgen cluster` runs the cluster scenario instead ([`cluster`]), and
+//! `target/release/loadgen sweep` the rate sweeps and the SIGKILL loss check ([`sweep`]).
 
 #![allow(
     clippy::print_stdout,
@@ -27,6 +28,7 @@ mod fleet;
 mod quiet;
 mod server;
 mod stats;
+mod sweep;
 
 use checks::Checks;
 use clap::Parser;
@@ -54,6 +56,8 @@ struct Args {
     scenario: Scenario,
     #[command(flatten)]
     cluster: cluster::ClusterArgs,
+    #[command(flatten)]
+    sweep: sweep::SweepArgs,
     /// Tiny sizes for CI; exits non-zero when a check fails.
     #[arg(long, env = "BENCH_SMOKE", value_parser = clap::builder::BoolishValueParser::new())]
     smoke: bool,
@@ -101,6 +105,9 @@ struct Args {
 enum Scenario {
     Server,
     Cluster,
+    /// Open-loop rate sweeps, chat and Socket.IO alternating, medians of several runs, and the
+    /// SIGKILL loss check (bench/results/sweep.json).
+    Sweep,
 }
 
 impl Args {
@@ -737,6 +744,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let root = workspace_root();
     remove_stale_runs(&root);
+    if args.scenario == Scenario::Sweep {
+        let common = cluster::Common {
+            smoke: args.smoke,
+            room_size: args.room_size,
+            window: args.window,
+            source_addrs: args.source_addrs,
+            quiet_wait_secs: if args.smoke {
+                0.0
+            } else {
+                args.quiet_wait_secs.min(10.0)
+            },
+            use_cache: !args.no_cache,
+            out: args.out.clone(),
+        };
+        if !sweep::run(args.sweep, common, &root).await? && args.smoke {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     if args.scenario == Scenario::Cluster {
         let common = cluster::Common {
             smoke: args.smoke,

@@ -42,6 +42,16 @@ impl ServerProcess {
     /// Starts the release chat server with its data in `run_dir` and `extra` arguments
     /// (`--database-url`, `--nats-url`), quotas raised for the load.
     pub fn chat_node(root: &Path, run_dir: &Path, extra: &[String]) -> anyhow::Result<Self> {
+        Self::chat_on(root, run_dir, extra, None)
+    }
+
+    /// [`Self::chat_node`], on the cores `cpus` (a `taskset` list such as "1") when given.
+    pub fn chat_on(
+        root: &Path,
+        run_dir: &Path,
+        extra: &[String],
+        cpus: Option<&str>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(run_dir)?;
         let binary = std::env::var_os("SIGNALING_BIN")
             .map_or_else(|| root.join("target/release/signaling"), PathBuf::from);
@@ -50,7 +60,7 @@ impl ServerProcess {
             "{} is missing: cargo build --release -p signaling",
             binary.display()
         );
-        let mut child = Command::new(binary)
+        let mut child = on_cpus(binary.as_os_str(), cpus)
             .args(["--bind", "127.0.0.1:0", "--data-dir"])
             .arg(run_dir)
             .arg("--static-dir")
@@ -81,7 +91,12 @@ impl ServerProcess {
 
     /// Starts `node bench/socketio/server.mjs` on a free port.
     pub fn socketio(root: &Path) -> anyhow::Result<Self> {
-        let mut child = Command::new("node")
+        Self::socketio_on(root, None)
+    }
+
+    /// [`Self::socketio`], on the cores `cpus` when given.
+    pub fn socketio_on(root: &Path, cpus: Option<&str>) -> anyhow::Result<Self> {
+        let mut child = on_cpus(std::ffi::OsStr::new("node"), cpus)
             .arg(root.join("bench/socketio/server.mjs"))
             .arg("0")
             .current_dir(root.join("bench"))
@@ -97,6 +112,12 @@ impl ServerProcess {
             addr,
             data_dir: None,
         })
+    }
+
+    /// SIGKILL: the process ends at once, with no chance to write anything more.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM (the server shuts down gracefully) without waiting.
@@ -132,6 +153,18 @@ impl Drop for ServerProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// `program`, run by `taskset -c cpus` when `cpus` is given (taskset execs it: same pid).
+fn on_cpus(program: &std::ffi::OsStr, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cpus]).arg(program);
+            command
+        }
+        None => Command::new(program),
     }
 }
 
@@ -205,8 +238,25 @@ pub async fn seed(
     room_size: usize,
     use_cache: bool,
 ) -> anyhow::Result<Seed> {
+    seed_with_history(root, users, room_size, 0, use_cache).await
+}
+
+/// [`seed`], and then `history` messages of 100-300 bytes spread over the rooms, stored
+/// before the run as if the rooms had been in use (the database a server has after a while).
+pub async fn seed_with_history(
+    root: &Path,
+    users: usize,
+    room_size: usize,
+    history: usize,
+    use_cache: bool,
+) -> anyhow::Result<Seed> {
     let dir = root.join(format!(
-        "target/loadgen/seed-{users}x{room_size}-{:016x}",
+        "target/loadgen/seed-{users}x{room_size}{}-{:016x}",
+        if history > 0 {
+            format!("-h{history}")
+        } else {
+            String::new()
+        },
         migrations_hash(root)
     ));
     let tokens_file = dir.join("tokens.txt");
@@ -229,6 +279,7 @@ pub async fn seed(
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(&dir).await?;
     let tokens = populate(&store, users, room_size).await?;
+    prefill_history(&store, users / room_size, room_size, history).await?;
     store.close().await;
     std::fs::write(&tokens_file, tokens.join("\n") + "\n")?;
     Ok(Seed {
@@ -315,6 +366,55 @@ pub async fn populate(
     Ok(tokens)
 }
 
+/// Stores `total` messages spread evenly over the `rooms` (each by its members in turn), a
+/// thousand per transaction.
+pub async fn prefill_history(
+    store: &dyn Storage,
+    rooms: usize,
+    room_size: usize,
+    total: usize,
+) -> anyhow::Result<()> {
+    if total == 0 || rooms == 0 {
+        return Ok(());
+    }
+    const BATCH: usize = 1000;
+    let now = signaling::now_ms();
+    let per_room = total.div_ceil(rooms);
+    for r in 0..rooms {
+        let room = RoomId(room_id(r));
+        let mut written = 0;
+        while written < per_room {
+            let n = BATCH.min(per_room - written);
+            let sender = NamedUser {
+                // Members were created in order: room r's first member is user r * room_size.
+                id: store
+                    .user_by_name(&username(r * room_size + written % room_size))
+                    .await?
+                    .context("a seeded member")?
+                    .id,
+                name: username(r * room_size + written % room_size),
+            };
+            let drafts = (0..n)
+                .map(|k| {
+                    let body = crate::conn::padded_body((r * per_room + written + k) as u64);
+                    (
+                        None,
+                        Draft::Message {
+                            body: body.to_owned(),
+                            reply_to: None,
+                            mentions: Vec::new(),
+                            attachment: None,
+                        },
+                    )
+                })
+                .collect();
+            store.append_all(&room, &sender, drafts, now).await?;
+            written += n;
+        }
+    }
+    Ok(())
+}
+
 /// After the server stopped: which of `ids` are missing from the rooms' stored timelines, and
 /// how many events those hold. The store is the server's: PostgreSQL at `database_url`, else
 /// SQLite in `data_dir`.
@@ -324,12 +424,24 @@ pub async fn missing_from_store(
     rooms: usize,
     ids: &[String],
 ) -> anyhow::Result<(usize, u64)> {
+    missing_after(database_url, data_dir, rooms, ids, 0).await
+}
+
+/// [`missing_from_store`], reading each room's timeline after seq `skip` (the history a
+/// seed stored before the run).
+pub async fn missing_after(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    rooms: usize,
+    ids: &[String],
+    skip: i64,
+) -> anyhow::Result<(usize, u64)> {
     let store = signaling::store::open(database_url, data_dir).await?;
     let mut stored = HashSet::new();
     let mut events = 0u64;
     for r in 0..rooms {
         let room = RoomId(room_id(r));
-        let mut after = shared::Seq(0);
+        let mut after = shared::Seq(skip);
         loop {
             let (page, up_to_date) = store.events_after(&room, after, 100).await?;
             for event in &page {

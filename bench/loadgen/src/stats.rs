@@ -11,8 +11,11 @@ pub const FINAL: usize = 0;
 pub const THROUGHPUT: usize = 1;
 pub const LATENCY: usize = 2;
 pub const OVERLOAD: usize = 3;
-pub const PHASES: usize = 4;
-pub const PHASE_LETTERS: [u8; PHASES] = [b'F', b'T', b'L', b'O'];
+/// Load during which the server is killed (`sweep`): its acks are kept in
+/// [`Global::kill_acked`], since the sockets end with the server.
+pub const KILL: usize = 4;
+pub const PHASES: usize = 5;
+pub const PHASE_LETTERS: [u8; PHASES] = [b'F', b'T', b'L', b'O', b'K'];
 
 /// 10 µs buckets below 100 ms, then 1 ms buckets up to 60 s (everything above lands in the last).
 const FINE_US: u64 = 100_000;
@@ -49,6 +52,15 @@ impl Histogram {
 
     pub fn count(&self) -> u64 {
         self.count.load(Relaxed)
+    }
+
+    /// Forgets everything recorded (between the steps of a sweep, once nothing is in flight).
+    pub fn reset(&self) {
+        for bucket in &self.buckets {
+            bucket.store(0, Relaxed);
+        }
+        self.max_us.store(0, Relaxed);
+        self.count.store(0, Relaxed);
     }
 
     /// The upper edge of the bucket holding the `p` quantile, in milliseconds.
@@ -99,6 +111,8 @@ pub struct Global {
     pub other_frames: AtomicU64,
     /// Closed-loop senders stop refilling their window once this is set.
     pub stop: AtomicBool,
+    /// Ids of the [`KILL`] phase's acked messages, as the acks arrive.
+    pub kill_acked: Mutex<Vec<String>>,
 }
 
 impl Global {
@@ -120,6 +134,7 @@ impl Global {
             presence_frames: AtomicU64::new(0),
             other_frames: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            kill_acked: Mutex::default(),
         }
     }
 
