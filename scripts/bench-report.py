@@ -73,7 +73,7 @@ def sweep_table(summary):
         for name, label in ((chat, "chat"), (sio, "Socket.IO"))
     ]
     lines.append(f"- Server CPU with the sockets connected and nothing sent (pings, timers), in cores: {'; '.join(idle)}")
-        steal = [
+    steal = [
         f"{s['offered_deliveries_per_sec']:,.0f}: {spread(s['cpu_stolen_seconds'])}"
         for s in chat["steps"]
         if s["cpu_stolen_seconds"]
