@@ -28,6 +28,7 @@ pub async fn signup(
         SignUp::Allowed => create_account(&state, &creds.username, creds.password).await?,
         SignUp::FirstAccount => {
             check_username(&creds.username).map_err(ApiFailure::Invalid)?;
+            not_a_guests_name(&creds.username)?;
             check_password(&creds.password).map_err(ApiFailure::Invalid)?;
             let hash = state.hasher.hash(creds.password).await?;
             let first = state
@@ -88,9 +89,22 @@ async fn create_account(
     password: String,
 ) -> Result<crate::store::UserId, ApiFailure> {
     check_username(username).map_err(ApiFailure::Invalid)?;
+    not_a_guests_name(username)?;
     check_password(&password).map_err(ApiFailure::Invalid)?;
     let hash = state.hasher.hash(password).await?;
     Ok(state.store.create_user(username, &hash, now_ms()).await?)
+}
+
+/// `guest-…` names are the support desk's guests' (`support::guests`): an account called so
+/// would pass for one in front of the support team.
+fn not_a_guests_name(username: &str) -> Result<(), ApiFailure> {
+    if crate::support::guests::looks_like_a_guest(username) {
+        return Err(ApiFailure::BadRequest(format!(
+            "Usernames starting with \"{}\" are kept for the support desk's guests.",
+            crate::support::guests::USERNAME_PREFIX
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /api/admin/users`: a server administrator creates an account (the way in when

@@ -363,6 +363,9 @@ async fn housekeeping(state: AppState) {
         state.room_list_limiter.retain_recent();
         state.connect_limiter.retain_recent();
         state.export_limiter.retain_recent();
+        if let Some(desk) = &state.support {
+            desk.guests.retain_recent();
+        }
         if let Some(previews) = &state.previews {
             previews.retain_recent();
             previews::forget_old(&state).await;

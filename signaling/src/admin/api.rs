@@ -134,6 +134,11 @@ pub async fn user_action(
                     "A bot cannot be a server administrator.",
                 ));
             }
+            if state.store.is_guest(user.id).await? {
+                return Err(ApiFailure::Forbidden(
+                    "A guest of the support desk cannot be a server administrator.",
+                ));
+            }
             state.store.set_admin(user.id, true).await?;
             ("make admin", String::new())
         }

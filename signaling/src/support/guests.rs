@@ -54,6 +54,34 @@ impl Default for GuestLimits {
     }
 }
 
+impl GuestLimits {
+    /// Forgets addresses and guests whose quota is full again (the periodic clean-up).
+    pub fn retain_recent(&self) {
+        self.new_per_address.retain_recent();
+        self.messages.retain_recent();
+    }
+}
+
+/// Usernames of this form are the desk's guests: nobody signs up with one.
+pub const USERNAME_PREFIX: &str = "guest-";
+
+/// Whether a username someone asks for looks like a guest's.
+pub fn looks_like_a_guest(username: &str) -> bool {
+    username
+        .get(..USERNAME_PREFIX.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(USERNAME_PREFIX))
+}
+
+/// The room's name for a guest called `name`: "Support: " and `name (guest)`, the name cut so
+/// the whole stays within a room name's limit.
+fn room_label(name: &str) -> String {
+    const ROOM_PREFIX: &str = "Support: ";
+    const SUFFIX: &str = " (guest)";
+    let room = shared::limits::ROOM_NAME_MAX - ROOM_PREFIX.len() - SUFFIX.len();
+    let cut: String = name.chars().take(room).collect();
+    format!("{}{SUFFIX}", cut.trim_end())
+}
+
 /// Whether the guest may send a message now (counted when it may).
 pub fn may_send_now(state: &AppState, guest: UserId) -> bool {
     state
@@ -96,7 +124,7 @@ pub async fn start(
     }
     let now = crate::now_ms();
     let user = create(&state, name, now).await?;
-    let room = desk::open(&state, &user, &format!("{name} (guest)")).await?;
+    let room = desk::open(&state, &user, &room_label(name)).await?;
     let (token, hash) = new_session_token();
     let origin = SessionOrigin {
         device: "Support guest".to_owned(),
@@ -130,7 +158,7 @@ async fn create(state: &AppState, display_name: &str, now: i64) -> Result<NamedU
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).expect("the OS random number generator is available");
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let username = format!("guest-{hex}");
+        let username = format!("{USERNAME_PREFIX}{hex}");
         match state.store.create_guest(&username, display_name, now).await {
             Ok(id) => {
                 return Ok(NamedUser { id, name: username });
@@ -166,4 +194,30 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Jso
         guest: authed.guest,
         agent,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_name_is_cut_to_fit_a_room_name() {
+        assert_eq!(room_label("Dana"), "Dana (guest)");
+        let long = "ü".repeat(64);
+        let label = room_label(&long);
+        assert!(label.ends_with(" (guest)"));
+        assert_eq!(
+            format!("Support: {label}").chars().count(),
+            shared::limits::ROOM_NAME_MAX
+        );
+    }
+
+    #[test]
+    fn guest_usernames_are_recognised_whatever_their_case() {
+        assert!(looks_like_a_guest("guest-00aa"));
+        assert!(looks_like_a_guest("GUEST-x"));
+        assert!(!looks_like_a_guest("guest"));
+        assert!(!looks_like_a_guest("guestbook"));
+        assert!(!looks_like_a_guest("ü"));
+    }
 }

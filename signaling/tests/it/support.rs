@@ -348,9 +348,22 @@ async fn a_guest_reaches_its_own_conversation_and_nothing_else() {
         admin.add(&other, &guest_name).await.map(|_| ()),
         Err(shared::ws::ErrorCode::Forbidden)
     );
-    // A guest is not an account: the server's first person is still its administrator.
+    // A guest is not an account: the server's first person is still its administrator, who
+    // cannot make a guest one.
     let admin_only: Value = server.get_json("/api/session", Some(&root)).await;
     assert_eq!(admin_only["admin"], true);
+    assert_eq!(
+        crate::admin::act_on_user(&server, &root, &guest_name, "make_admin").await,
+        403
+    );
+    // Nobody signs up under a guest's kind of name, to pass for one in front of the team.
+    let lookalike = server
+        .post(
+            "/api/signup",
+            serde_json::json!({"username": "Guest-team", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(lookalike.status(), 400);
 }
 
 #[tokio::test]
