@@ -16,13 +16,27 @@ pub async fn create_bot(
     display_name: &str,
     now_ms: i64,
 ) -> Result<UserId, StoreError> {
+    create_passwordless(pool, username, display_name, now_ms, (1, 0)).await
+}
+
+/// An account no password logs in to, in no room: a bot (`bot_guest` (1, 0)) or a guest of
+/// the support desk ((0, 1), `support.rs`).
+pub(super) async fn create_passwordless(
+    pool: &PgPool,
+    username: &str,
+    display_name: &str,
+    now_ms: i64,
+    bot_guest: (i64, i64),
+) -> Result<UserId, StoreError> {
     let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, created_at, display_name, bot)
-         VALUES ($1, '!', $2, $3, 1) RETURNING id",
+        "INSERT INTO users (username, password_hash, created_at, display_name, bot, guest)
+         VALUES ($1, '!', $2, $3, $4, $5) RETURNING id",
     )
     .bind(username)
     .bind(now_ms)
     .bind(display_name)
+    .bind(bot_guest.0)
+    .bind(bot_guest.1)
     .fetch_one(pool)
     .await;
     match result {
@@ -33,11 +47,18 @@ pub async fn create_bot(
 }
 
 pub async fn is_bot(pool: &PgPool, user: UserId) -> Result<bool, StoreError> {
-    let bot: Option<i64> = sqlx::query_scalar("SELECT bot FROM users WHERE id = $1")
+    Ok(kind_of(pool, user).await?.0)
+}
+
+/// Whether `user` is a bot, and whether a guest (false for an unknown user).
+pub(super) async fn kind_of(pool: &PgPool, user: UserId) -> Result<(bool, bool), StoreError> {
+    let row = sqlx::query("SELECT bot, guest FROM users WHERE id = $1")
         .bind(user.0)
         .fetch_optional(pool)
         .await?;
-    Ok(bot.unwrap_or(0) != 0)
+    Ok(row.map_or((false, false), |r| {
+        (r.get::<i64, _>(0) != 0, r.get::<i64, _>(1) != 0)
+    }))
 }
 
 pub async fn bots(pool: &PgPool) -> Result<Vec<BotRow>, StoreError> {

@@ -254,28 +254,11 @@ pub async fn create_guest(
     display_name: &str,
     now_ms: i64,
 ) -> Result<UserId, StoreError> {
-    let result = sqlx::query(
-        "INSERT INTO users (username, password_hash, created_at, display_name, guest)
-         VALUES (?, '!', ?, ?, 1) RETURNING id",
-    )
-    .bind(username)
-    .bind(now_ms)
-    .bind(display_name)
-    .fetch_one(pool)
-    .await;
-    match result {
-        Ok(row) => Ok(UserId(row.get(0))),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::UsernameTaken),
-        Err(e) => Err(e.into()),
-    }
+    super::integrations::create_passwordless(pool, username, display_name, now_ms, (0, 1)).await
 }
 
 pub async fn is_guest(pool: &SqlitePool, user: UserId) -> Result<bool, StoreError> {
-    let guest: Option<i64> = sqlx::query_scalar("SELECT guest FROM users WHERE id = ?")
-        .bind(user.0)
-        .fetch_optional(pool)
-        .await?;
-    Ok(guest.unwrap_or(0) != 0)
+    Ok(super::integrations::kind_of(pool, user).await?.1)
 }
 
 /// The customer's conversations not resolved yet.
