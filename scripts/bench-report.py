@@ -39,43 +39,58 @@ def rate(value):
     return "none" if value is None else f"{value:,.0f}"
 
 
-def sweep_table(summary):
-    chat, sio = summary["chat"], summary["socketio"]
-    lines = [
-        "| offered deliveries/s | chat p99 ms | Socket.IO p99 ms | chat CPU µs per delivery | Socket.IO CPU µs per delivery | chat's CPU ≤ Socket.IO's (medians) |",
-        "|---:|---:|---:|---:|---:|:---:|",
-    ]
-    for mine, theirs in zip(chat["steps"], sio["steps"]):
-        def cell(step, name):
-            text = spread(step[name])
-            if step["runs_offered"] and not step["sustained"]:
-                text += f" (in full in {step['runs_delivered_in_full']} of {step['runs_offered']} runs)"
-            elif not step["runs_offered"]:
-                text = "not offered (saturated below)"
-            return text
+LABELS = {"chat": "chat", "socketio": "Socket.IO", "synapse": "Synapse"}
 
-        a = (mine["server_cpu_us_per_delivery"] or {}).get("median")
-        b = (theirs["server_cpu_us_per_delivery"] or {}).get("median")
+
+def sweep_table(summary):
+    servers = [key for key in ("chat", "socketio", "synapse") if key in summary]
+    labels = [LABELS[key] for key in servers]
+    header = (
+        ["offered deliveries/s"]
+        + [f"{label} p99 ms" for label in labels]
+        + [f"{label} CPU µs per delivery" for label in labels]
+        + ["chat's CPU ≤ Socket.IO's (medians)"]
+    )
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---:|" * (len(header) - 1) + ":---:|",
+    ]
+
+    def cell(step, name):
+        text = spread(step[name])
+        if step["runs_offered"] and not step["sustained"]:
+            text += f" (in full in {step['runs_delivered_in_full']} of {step['runs_offered']} runs)"
+        elif not step["runs_offered"]:
+            text = "not offered (saturated below)"
+        return text
+
+    for i, first in enumerate(summary[servers[0]]["steps"]):
+        steps = [summary[key]["steps"][i] for key in servers]
+        a = (summary["chat"]["steps"][i]["server_cpu_us_per_delivery"] or {}).get("median")
+        b = (summary["socketio"]["steps"][i]["server_cpu_us_per_delivery"] or {}).get("median")
         verdict = "—" if a is None or b is None else ("yes" if a <= b else "**no**")
-        lines.append(
-            f"| {mine['offered_deliveries_per_sec']:,.0f} | {cell(mine, 'p99_ms')} | {cell(theirs, 'p99_ms')} "
-            f"| {cell(mine, 'server_cpu_us_per_delivery')} | {cell(theirs, 'server_cpu_us_per_delivery')} | {verdict} |"
+        cells = (
+            [f"{first['offered_deliveries_per_sec']:,.0f}"]
+            + [cell(step, "p99_ms") for step in steps]
+            + [cell(step, "server_cpu_us_per_delivery") for step in steps]
+            + [verdict]
         )
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    for name, label in ((chat, "chat"), (sio, "Socket.IO")):
-        bounds = name["highest_rate_with_p99_under_ms"]
+    for key, label in zip(servers, labels):
+        bounds = summary[key]["highest_rate_with_p99_under_ms"]
         lines.append(
             f"- {label}: highest offered rate delivered in full with a median p99 under 10 / 50 / 100 ms: "
             f"{rate(bounds['10'])} / {rate(bounds['50'])} / {rate(bounds['100'])} deliveries/s"
         )
-    idle = [
-        f"{label} {spread(name.get('idle_server_cores'))}"
-        for name, label in ((chat, "chat"), (sio, "Socket.IO"))
-    ]
-    lines.append(f"- Server CPU with the sockets connected and nothing sent (pings, timers), in cores: {'; '.join(idle)}")
+    idle = [f"{label} {spread(summary[key].get('idle_server_cores'))}" for key, label in zip(servers, labels)]
+    lines.append(f"- Server CPU with the clients connected and nothing sent (pings, timers), in cores: {'; '.join(idle)}")
+    if all(summary[key].get("memory_per_client_kib") for key in servers):
+        memory = [f"{label} {spread(summary[key]['memory_per_client_kib'])}" for key, label in zip(servers, labels)]
+        lines.append(f"- Server memory per connected client (resident, after connecting minus before), KiB: {'; '.join(memory)}")
     steal = [
         f"{s['offered_deliveries_per_sec']:,.0f}: {spread(s['cpu_stolen_seconds'])}"
-        for s in chat["steps"]
+        for s in summary["chat"]["steps"]
         if s["cpu_stolen_seconds"]
     ]
     if steal:
@@ -98,9 +113,19 @@ def sweep_section(data):
     titles = {
         "both_cores": "Both servers free on both cores",
         "one_core": "Equal cores: both servers on one core (`taskset -c 1`)",
+        "matrix": "Beside Synapse (Matrix)",
     }
     for variant, summary in data["summary"].items():
-        lines += [f"**{titles.get(variant, variant)}**", ""] + sweep_table(summary) + [""]
+        lines += [f"**{titles.get(variant, variant)}**", ""]
+        if variant == "matrix":
+            lines += [
+                f"{config['matrix_clients']:,} people in rooms of {config['room_size']} on each server "
+                "(the chat server on its database of the sweep above); Synapse "
+                "from PyPI, one process on the machine's PostgreSQL, its CPU counted with "
+                "PostgreSQL's; its senders PUT each message and its receivers long-poll `/sync`.",
+                "",
+            ]
+        lines += sweep_table(summary) + [""]
     kill = data.get("kill")
     if kill:
         lines.append(
@@ -132,8 +157,134 @@ def render(doc):
     return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
 
 
+def verdict(met):
+    return "met" if met else "**missed**"
+
+
+def fixed(value, digits):
+    return f"{value:,.{digits}f}"
+
+
+def fixed_spread(figure, digits=0):
+    """median (min–max) with a fixed number of decimals (bytes in KB: one)."""
+    if figure["min"] == figure["max"]:
+        return fixed(figure["median"], digits)
+    return f"{fixed(figure['median'], digits)} ({fixed(figure['min'], digits)}–{fixed(figure['max'], digits)})"
+
+
+def client_section(data):
+    """The client figures (bench/results/client.json, from `node bench/browser/client.mjs`):
+    each condition's first load, warm start and opening of the big room, median (min–max)."""
+    conditions = data["network"]["conditions"]
+    runs = data["runsPerCondition"]
+    first = data["firstLoad"]["byCondition"]
+    warm, opened = data["warmStart"], data["openRoom"]
+    history = f"{data['history']:,}"
+    lines = [
+        f"Run of {data['at'][:10]} (`node bench/browser/client.mjs`, {data['runSeconds'] / 60:.0f} minutes, "
+        f"{data['chromium']}): an on-disk profile, the whole browser launched again for every warm run "
+        f"({runs['warmStart']} per condition) and a new profile for every first load ({runs['firstLoad']} per "
+        "condition); each condition made real by a TCP proxy between Chromium and the server "
+        "(`bench/browser/netem.mjs`): half the round trip each way, one more round trip for a new "
+        "connection, bandwidth on one link per direction. Figures are medians (min–max); bytes are "
+        "counted by the proxy, HTTP headers and WebSocket frames included.",
+        "",
+        f"| condition | first load: to the sign-up form, ms | bytes sent by the server before it, KB "
+        f"| until the network is idle (the worker's install included), KB | warm start to a usable room list, ms "
+        f"| open the {history}-message room, newest shown, ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in conditions:
+        key = c["id"]
+        f = first[key]
+        lines.append(
+            f"| {c['label']} | {fixed_spread(f['interactiveMs'])} | {fixed_spread(f['beforeInteractiveKB'], 1)} "
+            f"| {fixed_spread(f['untilIdleKB'], 1)} | {fixed_spread(warm[key]['ms'])} | {fixed_spread(opened[key]['ms'])} |"
+        )
+    lines.append(
+        f"| offline (IndexedDB only, after a restart) | | | | | {fixed_spread(opened['offline']['ms'])} |"
+    )
+    lines.append("")
+    judged = "rtt100"
+    label = next((c["label"] for c in conditions if c["id"] == judged), None)
+    base = first["loopback"]["beforeInteractiveKB"]
+    lines.append(f"- First load ≤ 250 KB as served (loopback runs): {fixed(base['median'], 1)} KB, {verdict(base['median'] <= 250)}.")
+    if label:
+        w, o = warm[judged]["ms"], opened[judged]["ms"]
+        lines.append(f"- Warm start ≤ 300 ms at {label}: {fixed(w['median'], 0)} ms, {verdict(w['median'] <= 300)}.")
+        lines.append(f"- {history}-message room ≤ 100 ms at {label}: {fixed(o['median'], 0)} ms, {verdict(o['median'] <= 100)}.")
+    lines += [
+        "",
+        "Where a warm start's time goes (medians, ms since the navigation began):",
+        "",
+        "| condition | HTML, fetched by the worker from the network | the shell from the worker's cache, until the app asks "
+        "who is signed in | `/api/session` | the app's IndexedDB database opened | stored room list read and drawn | total |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in conditions:
+        p = warm[c["id"]]["phases"]
+        lines.append(
+            f"| {c['label']} | {fixed(p['htmlMs'], 0)} | {fixed(p['shellMs'], 0)} | {fixed(p['sessionMs'], 0)} "
+            f"| {fixed(p['dbOpenMs'], 0)} | {fixed(p['roomListMs'], 0)} | {fixed(warm[c['id']]['ms']['median'], 0)} |"
+        )
+    trace = data.get("trace")
+    if trace:
+        lines += [
+            "",
+            f"One more run at {next((c['label'] for c in conditions if c['id'] == trace['condition']), trace['condition'])}, "
+            "recorded in a Chromium trace (not counted above), ms of the app's renderer:",
+            "",
+            "| | wall time | main thread busy | script (JS and wasm) | of which wasm compiled on first call "
+            "| style | layout | paint | service worker thread busy |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, name in (("warmStart", "warm start"), ("openRoom", "opening the big room")):
+            t = trace[key]
+            cells = ("ms", "mainThreadBusyMs", "scriptMs", "wasmLazyCompileMs", "styleMs", "layoutMs", "paintMs", "serviceWorkerBusyMs")
+            lines.append(f"| {name} | " + " | ".join(fixed(t[cell], 0) for cell in cells) + " |")
+    first_load = data["firstLoad"]
+    pages = first_load["pageResponses"]
+    listed = ", ".join(f"`{r['url']}` {fixed(r['bytes'] / 1000, 1)}" for r in pages)
+    lines += [
+        "",
+        f"The page's own responses on a first visit (CDP, KB with headers): {listed}; "
+        f"{fixed(sum(r['bytes'] for r in pages) / 1000, 1)} KB in all. Requests that reached the server "
+        f"before the sign-up form was there: {', '.join(first_load['requestsBeforeInteractive'])}; after it "
+        f"(the worker's install and parts loaded when idle): {', '.join(first_load['requestsAfterInteractive'])}.",
+    ]
+    machine = data.get("machine")
+    if machine:
+        lines.append(
+            f"CPU time of the machine's {machine['cores']} cores during the run: {machine['benchmarkShare']:.0%} this "
+            f"benchmark, {machine['otherShare']:.0%} other work, {machine['stealShare']:.0%} taken by the hypervisor."
+        )
+    scroll = data.get("scroll")
+    if scroll:
+        lines.append(
+            f"Scrolling to the first of the {history} messages: {scroll['steps']} steps in {fixed(scroll['seconds'], 1)} s, "
+            f"at most {scroll['maxNodes']:,} DOM nodes ({scroll['baselineNodes']:,} with the room just opened) and "
+            f"{scroll['maxArticles']} messages in the page."
+        )
+    return "\n".join(lines)
+
+
+def render_client(doc):
+    results = root / "bench/results/client.json"
+    begin, end = "<!-- generated: client -->", "<!-- end: client -->"
+    if begin not in doc or end not in doc:
+        sys.exit("docs/BENCHMARKS.md has no client markers")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    if results.exists():
+        body = client_section(json.loads(results.read_text()))
+    else:
+        body = "The client benchmark has not been run yet (`./scripts/bench.sh client`)."
+    note = "<!-- written by scripts/bench-report.py from bench/results/client.json: do not edit -->"
+    return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
+
+
 doc = doc_path.read_text()
-new = render(doc)
+new = render_client(render(doc))
 if "--check" in sys.argv:
     if new != doc:
         sys.exit("docs/BENCHMARKS.md does not match bench/results/sweep.json: run scripts/bench-report.py")

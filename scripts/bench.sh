@@ -3,6 +3,7 @@
 #   server  bench/loadgen: the chat server and the Socket.IO reference side by side (loopback)
 #   sweep   bench/loadgen sweep: open-loop rate sweeps of both servers, alternating, medians of
 #           5 runs, both cores and one core each, on a database holding a million messages;
+#           Synapse (Matrix, from PyPI, on the local PostgreSQL) beside them at lower rates;
 #           and the SIGKILL loss check (bench/results/sweep.json, docs/BENCHMARKS.md from it)
 #   cluster bench/loadgen cluster: the chat server on SQLite, on PostgreSQL, and on 2 and 3
 #           nodes relaying over NATS (the local PostgreSQL server, a nats-server of its own)
@@ -34,8 +35,10 @@ if wants client || wants p2p; then
   setup_build_tools
   setup_browser_tools
 fi
-# PostgreSQL running (CHAT_TEST_POSTGRES_URL) and nats-server installed.
-if wants cluster; then setup_cluster_tools; fi
+# PostgreSQL running (CHAT_TEST_POSTGRES_URL) and nats-server installed; the sweep runs
+# Synapse on that PostgreSQL.
+if wants cluster || wants sweep; then setup_cluster_tools; fi
+if wants sweep; then setup_synapse; fi
 if { wants server || wants sweep || wants client || wants p2p; } &&
    { [[ ! -d bench/node_modules/socket.io ]] ||
      ! cmp -s bench/package-lock.json bench/node_modules/.installed-lock.json; }; then

@@ -129,6 +129,23 @@ setup_fuzz_tools() {
 # Several nodes (docs/DEPLOYMENT.md): the tests start their own nats-server on a free port, and
 # the store tests need a PostgreSQL server (CHAT_TEST_POSTGRES_URL, default the local one).
 # The load balancer of the fault test is Debian's HAProxy.
+# Synapse, the Matrix homeserver the sweep runs beside the chat server: PyPI's matrix-synapse in
+# a virtual environment of its own, every package's version pinned in
+# bench/synapse/requirements.txt (reinstalled when that file changes).
+setup_synapse() {
+  local venv="$ROOT/target/synapse-venv"
+  if [[ ! -x "$venv/bin/python" ]] ||
+     ! cmp -s "$ROOT/bench/synapse/requirements.txt" "$venv/.installed-requirements.txt"; then
+    say "installing Synapse from PyPI (bench/synapse/requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      -r "$ROOT/bench/synapse/requirements.txt"
+    cp "$ROOT/bench/synapse/requirements.txt" "$venv/.installed-requirements.txt"
+  fi
+  export SYNAPSE_PYTHON="$venv/bin/python"
+}
+
 setup_cluster_tools() {
   if ! command -v nats-server >/dev/null && [[ ! -x /usr/sbin/nats-server ]]; then
     say "installing Debian's nats-server"

@@ -239,7 +239,7 @@ struct Sender {
 }
 
 /// A parsed message id.
-struct Id {
+pub struct Id {
     phase: usize,
     conn: usize,
     n: u64,
@@ -250,7 +250,11 @@ fn find_id(text: &str) -> Option<Id> {
     let start = memchr::memmem::find(text.as_bytes(), b"\"m-")? + 1;
     let rest = &text[start..];
     let end = rest.find('"')?;
-    let id = &rest[..end];
+    parse_id(&rest[..end])
+}
+
+/// `m-<phase letter><connection index>-<n>-<µs due>` parsed.
+pub fn parse_id(id: &str) -> Option<Id> {
     let phase = PHASE_LETTERS
         .iter()
         .position(|&l| id.as_bytes().get(2) == Some(&l))?;
@@ -261,6 +265,15 @@ fn find_id(text: &str) -> Option<Id> {
         n: parts.next()?.parse().ok()?,
         t_us: parts.next()?.parse().ok()?,
     })
+}
+
+/// Counts a message reaching a member other than its sender, and its latency.
+pub fn record_delivery(global: &Global, id: &Id) {
+    global.deliveries[id.phase].fetch_add(1, Relaxed);
+    global.latency[id.phase].record(global.now_us().saturating_sub(id.t_us));
+    if id.phase == FINAL {
+        global.final_ok.fetch_add(1, Relaxed);
+    }
 }
 
 struct Conn {
@@ -398,12 +411,7 @@ impl Conn {
     }
 
     fn delivered(&self, id: &Id) {
-        let global = &self.global;
-        global.deliveries[id.phase].fetch_add(1, Relaxed);
-        global.latency[id.phase].record(global.now_us().saturating_sub(id.t_us));
-        if id.phase == FINAL {
-            global.final_ok.fetch_add(1, Relaxed);
-        }
+        record_delivery(&self.global, id);
     }
 
     fn on_error(&mut self, text: &str) {

@@ -17,6 +17,21 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// A fleet whose connections another module made (the Matrix clients).
+    pub fn from_parts(
+        tasks: Vec<JoinHandle<()>>,
+        senders: Vec<mpsc::UnboundedSender<Cmd>>,
+        connected: usize,
+        seconds: f64,
+    ) -> Self {
+        Self {
+            tasks,
+            senders,
+            connected,
+            seconds,
+        }
+    }
+
     pub fn close(self) {
         for task in self.tasks {
             task.abort();

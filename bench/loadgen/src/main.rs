@@ -25,6 +25,7 @@ mod checks;
 mod cluster;
 mod conn;
 mod fleet;
+mod matrix;
 mod quiet;
 mod server;
 mod stats;

@@ -114,6 +114,28 @@ impl ServerProcess {
         })
     }
 
+    /// A server another module started (Synapse), stopped and killed like the others.
+    pub fn adopt(child: Child, addr: SocketAddr) -> Self {
+        Self {
+            child,
+            addr,
+            data_dir: None,
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&self) -> bool {
+        // `try_wait` needs `&mut`; /proc tells without reaping.
+        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    }
+
     /// SIGKILL: the process ends at once, with no chance to write anything more.
     pub fn kill(mut self) {
         let _ = self.child.kill();

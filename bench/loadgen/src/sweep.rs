@@ -18,17 +18,25 @@
 //!   written after the signal), started again on its data, and every message whose ack the
 //!   clients had received is looked for in the database.
 //!
+//! - With `--sweep-matrix` (on by default) Synapse, the Matrix homeserver, joins the other two
+//!   in a sweep of its own at the rates it can carry (`--matrix-rates`, `--matrix-clients`
+//!   people), the three servers' order rotating from run to run ([`crate::matrix`]); this one
+//!   also reports memory per connected client.
+//!
 //! Steal time (CPU the hypervisor gave to other machines) is reported for every step.
 
 use crate::checks::Checks;
 use crate::cluster::Common;
 use crate::conn::{Kind, Target};
-use crate::fleet::{connect_fleet, paced, wait_until};
+use crate::fleet::{Fleet, connect_fleet, paced, wait_until};
+use crate::matrix::{self, Synapse, postgres_cpu_secs};
 use crate::quiet::{gen_cpu, other_cpu, wait_for_quiet};
 use crate::server::{self, Seed, ServerProcess};
 use crate::stats::{
-    Global, KILL, LATENCY, context_switches, cpu_secs, machine_busy_secs, round, stolen_secs,
+    Global, KILL, LATENCY, context_switches, cpu_secs, machine_busy_secs, round, rss_kib,
+    stolen_secs,
 };
+use anyhow::Context;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -55,9 +63,21 @@ pub struct SweepArgs {
     /// Messages stored in the chat database before the run, spread over the rooms.
     #[arg(long, default_value_t = 1_000_000)]
     pub sweep_history: usize,
-    /// Repeat the sweep with both servers on one core (equal cores).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub sweep_one_core: bool,
+    /// The sweeps to run: `both_cores` (chat and Socket.IO free on the machine's cores),
+    /// `one_core` (both on one core: equal cores), `matrix` (Synapse beside them, at
+    /// `--matrix-rates`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "both_cores,one_core,matrix"
+    )]
+    pub sweep_variants: Vec<String>,
+    /// The Matrix sweep's offered rates, in deliveries per second.
+    #[arg(long, value_delimiter = ',', default_value = "10,30,100,300")]
+    pub matrix_rates: Vec<f64>,
+    /// People in the Matrix sweep (each server gets the same number of clients).
+    #[arg(long, default_value_t = 200)]
+    pub matrix_clients: usize,
     /// The SIGKILL check: the rate offered, in deliveries per second...
     #[arg(long, default_value_t = 18_000.0)]
     pub kill_deliveries_per_sec: f64,
@@ -76,17 +96,66 @@ impl SweepArgs {
             self.sweep_history = self.sweep_history.min(2_000);
             self.kill_deliveries_per_sec = self.kill_deliveries_per_sec.min(900.0);
             self.kill_after_secs = self.kill_after_secs.min(1.5);
+            self.matrix_rates = vec![90.0, 180.0];
+            self.matrix_clients = self.matrix_clients.min(20);
         }
         self.sweep_connections -= self.sweep_connections % room_size;
         self.sweep_connections = self.sweep_connections.max(room_size);
+        // The chat server's Matrix-sweep clients are accounts of the seeded database.
+        self.matrix_clients = self.matrix_clients.min(self.sweep_connections);
+        self.matrix_clients -= self.matrix_clients % room_size;
+        self.matrix_clients = self.matrix_clients.max(room_size);
         self.sweep_runs = self.sweep_runs.max(1);
     }
 }
 
+/// A server of the sweep.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Server {
+    Chat,
+    SocketIo,
+    Synapse,
+}
+
+impl Server {
+    fn key(self) -> &'static str {
+        match self {
+            Server::Chat => "chat",
+            Server::SocketIo => "socketio",
+            Server::Synapse => "synapse",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Server::Chat => "chat",
+            Server::SocketIo => "socket.io",
+            Server::Synapse => "synapse",
+        }
+    }
+}
+
+/// One sweep configuration: its servers, where they run, the rates and the clients.
+struct Variant {
+    name: &'static str,
+    cpus: Option<&'static str>,
+    servers: Vec<Server>,
+    rates: Vec<f64>,
+    clients: usize,
+}
+
 /// One server's sweep in one run: the steps it was offered.
 struct Sweep {
-    kind: Kind,
+    server: Server,
     steps: Vec<Value>,
+}
+
+/// Run `run`'s order of `servers`: rotated by one from each run to the next, so every server
+/// goes first, second... equally often.
+fn order_of(servers: &[Server], run: usize) -> Vec<Server> {
+    let mut order = servers.to_vec();
+    order.rotate_left(run % servers.len().max(1));
+    order
 }
 
 /// Runs the sweep (and its one-core variant) and the SIGKILL check; writes
@@ -117,45 +186,101 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
         args.sweep_step_secs,
         args.sweep_runs
     );
-    let mut variants = vec![("both_cores", None)];
-    if args.sweep_one_core {
-        variants.push(("one_core", Some("1")));
+    let both = vec![Server::Chat, Server::SocketIo];
+    let all = [
+        Variant {
+            name: "both_cores",
+            cpus: None,
+            servers: both.clone(),
+            rates: args.sweep_rates.clone(),
+            clients: args.sweep_connections,
+        },
+        Variant {
+            name: "one_core",
+            cpus: Some("1"),
+            servers: both,
+            rates: args.sweep_rates.clone(),
+            clients: args.sweep_connections,
+        },
+        Variant {
+            name: "matrix",
+            cpus: None,
+            servers: vec![Server::Chat, Server::SocketIo, Server::Synapse],
+            rates: args.matrix_rates.clone(),
+            clients: args.matrix_clients,
+        },
+    ];
+    for name in &args.sweep_variants {
+        anyhow::ensure!(
+            all.iter().any(|v| v.name == name),
+            "unknown sweep variant {name} (both_cores, one_core, matrix)"
+        );
     }
+    let variants: Vec<Variant> = all
+        .into_iter()
+        .filter(|v| args.sweep_variants.iter().any(|name| name == v.name))
+        .collect();
     let mut raw = serde_json::Map::new();
     let mut summary = serde_json::Map::new();
-    for (variant, cpus) in variants {
+    for variant in &variants {
+        let synapse = if variant.servers.contains(&Server::Synapse) {
+            println!("\n[{}] preparing Synapse", variant.name);
+            match Synapse::prepare(root, variant.clients, common.room_size).await {
+                Ok(synapse) => Some(synapse),
+                Err(e) => {
+                    checks.add(
+                        format!("{}: Synapse prepared", variant.name),
+                        false,
+                        format!("{e:#}"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let mut sweeps = Vec::new();
         for run in 0..args.sweep_runs {
-            let order = if run % 2 == 0 {
-                [Kind::Chat, Kind::SocketIo]
-            } else {
-                [Kind::SocketIo, Kind::Chat]
-            };
-            for kind in order {
+            for server in order_of(&variant.servers, run) {
                 println!(
-                    "\n[{variant}] run {}/{}: {}",
+                    "\n[{}] run {}/{}: {}",
+                    variant.name,
                     run + 1,
                     args.sweep_runs,
-                    kind.label()
+                    server.label()
                 );
-                match sweep_one(kind, cpus, &args, &common, root, &seed, &mut checks).await {
-                    Ok(steps) => sweeps.push((run, Sweep { kind, steps })),
+                let result = sweep_one(
+                    server,
+                    variant,
+                    &args,
+                    &common,
+                    root,
+                    &seed,
+                    synapse.as_ref(),
+                    &mut checks,
+                )
+                .await;
+                match result {
+                    Ok(steps) => sweeps.push((run, Sweep { server, steps })),
                     Err(e) => checks.add(
-                        format!("{variant} {} run {}", kind.label(), run + 1),
+                        format!("{} {} run {}", variant.name, server.label(), run + 1),
                         false,
                         format!("{e:#}"),
                     ),
                 }
             }
         }
-        let table = summarize(&args.sweep_rates, &sweeps);
-        print_summary(variant, &table);
-        summary.insert(variant.into(), table);
+        if let Some(synapse) = synapse {
+            synapse.remove().await;
+        }
+        let table = summarize(&variant.rates, &variant.servers, &sweeps);
+        print_summary(variant.name, &variant.servers, &table);
+        summary.insert(variant.name.into(), table);
         raw.insert(
-            variant.into(),
+            variant.name.into(),
             sweeps
                 .iter()
-                .map(|(run, s)| json!({"run": run + 1, "server": key(s.kind), "steps": s.steps}))
+                .map(|(run, s)| json!({"run": run + 1, "server": s.server.key(), "steps": s.steps}))
                 .collect(),
         );
     }
@@ -197,9 +322,12 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
             "runs": args.sweep_runs,
             "history_messages": args.sweep_history,
             "body_bytes": "100-300",
-            "one_core_variant": args.sweep_one_core,
+            "variants": args.sweep_variants,
             "one_core": "taskset -c 1 for both servers; the load generator is not pinned",
-            "order": "chat first in odd runs, Socket.IO first in even runs",
+            "matrix_rates_deliveries_per_sec": args.matrix_rates,
+            "matrix_clients": args.matrix_clients,
+            "matrix": "Synapse from PyPI (bench/synapse/requirements.txt), one process on the local PostgreSQL; its CPU is its process's plus every postgres process's; senders PUT each message, receivers /sync long-poll with a stored filter",
+            "order": "rotated by one server from each run to the next (chat first in the first run)",
             "delivery_counting": "a message frame reaching a room member other than its sender",
             "latency": "from when a message was due to be sent (open loop) to its delivery",
         },
@@ -214,79 +342,120 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
     Ok(checks.all_ok())
 }
 
-fn key(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Chat => "chat",
-        Kind::SocketIo => "socketio",
-    }
-}
-
-/// Starts `kind` (on `cpus`), connects the sockets and offers every rate in turn.
+/// Starts `server` (on the variant's cores), connects its clients and offers every rate in turn.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename these"
+)]
 async fn sweep_one(
-    kind: Kind,
-    cpus: Option<&str>,
+    server_kind: Server,
+    variant: &Variant,
     args: &SweepArgs,
     common: &Common,
     root: &Path,
     seed: &Seed,
+    synapse: Option<&Synapse>,
     checks: &mut Checks,
 ) -> anyhow::Result<Vec<Value>> {
     let run_dir = root.join(format!("target/loadgen/sweep-{}", std::process::id()));
-    let server = match kind {
-        Kind::Chat => {
+    let server = match server_kind {
+        Server::Chat => {
             server::copy_seed(seed, &run_dir)?;
-            ServerProcess::chat_on(root, &run_dir, &[], cpus)?
+            ServerProcess::chat_on(root, &run_dir, &[], variant.cpus)?
         }
-        Kind::SocketIo => ServerProcess::socketio_on(root, cpus)?,
+        Server::SocketIo => ServerProcess::socketio_on(root, variant.cpus)?,
+        Server::Synapse => {
+            synapse
+                .context("Synapse was not prepared")?
+                .start(variant.cpus)
+                .await?
+        }
     };
     let pid = server.pid();
-    let label = kind.label();
-    let target = Target {
-        kind,
-        addr: server.addr,
-        sources: common.source_addrs,
-        padded: true,
+    let label = format!("{} {}", variant.name, server_kind.label());
+    // Synapse stores through PostgreSQL's processes: their CPU is part of its cost.
+    let server_cpu = move || {
+        cpu_secs(pid)
+            + if server_kind == Server::Synapse {
+                postgres_cpu_secs()
+            } else {
+                0.0
+            }
     };
     let global = Arc::new(Global::new());
-    let tokens = (kind == Kind::Chat).then_some(seed.tokens.as_slice());
-    let fleet = connect_fleet(
-        &global,
-        std::slice::from_ref(&target),
-        args.sweep_connections,
-        common.room_size,
-        tokens,
-        Duration::from_secs(60),
-    )
-    .await;
+    let clients = variant.clients;
+    let rss_before = rss_kib(pid);
+    let fleet: Fleet = match server_kind {
+        Server::Synapse => {
+            matrix::connect(
+                &global,
+                server.addr,
+                synapse.context("Synapse was not prepared")?,
+                common.room_size,
+                Duration::from_secs(120),
+            )
+            .await
+        }
+        Server::Chat | Server::SocketIo => {
+            let kind = if server_kind == Server::Chat {
+                Kind::Chat
+            } else {
+                Kind::SocketIo
+            };
+            let target = Target {
+                kind,
+                addr: server.addr,
+                sources: common.source_addrs,
+                padded: true,
+            };
+            let tokens = (kind == Kind::Chat).then_some(seed.tokens.as_slice());
+            connect_fleet(
+                &global,
+                std::slice::from_ref(&target),
+                clients,
+                common.room_size,
+                tokens,
+                Duration::from_secs(60),
+            )
+            .await
+        }
+    };
     checks.add(
-        format!("{label}: sweep sockets connected"),
-        fleet.connected == args.sweep_connections,
-        format!("{}/{}", fleet.connected, args.sweep_connections),
+        format!("{label}: sweep clients connected"),
+        fleet.connected == clients,
+        format!("{}/{clients}", fleet.connected),
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let memory_per_client_kib =
+        rss_kib(pid).saturating_sub(rss_before) as f64 / fleet.connected.max(1) as f64;
     // What the connected sockets cost with nothing sent (pings, timers): part of every step's
     // CPU, and most of it at low rates.
-    let (idle0, idle_t0) = (cpu_secs(pid), Instant::now());
+    let (idle0, idle_t0) = (server_cpu(), Instant::now());
     tokio::time::sleep(Duration::from_secs_f64(args.sweep_step_secs.min(5.0))).await;
-    let idle_cores = (cpu_secs(pid) - idle0) / idle_t0.elapsed().as_secs_f64();
+    let idle_cores = (server_cpu() - idle0) / idle_t0.elapsed().as_secs_f64();
     println!(
-        "  idle: {:.3} cores with {} sockets connected and nothing sent",
+        "  idle: {:.3} cores with {} clients connected and nothing sent; {memory_per_client_kib:.1} KiB of memory per connected client",
         idle_cores, fleet.connected
     );
     let recipients = (common.room_size - 1) as u64;
-    let mut steps = vec![json!({"idle_server_cores": round(idle_cores, 4)})];
-    for &rate in &args.sweep_rates {
+    let mut steps = vec![json!({
+        "idle_server_cores": round(idle_cores, 4),
+        "memory_per_client_kib": round(memory_per_client_kib, 1),
+    })];
+    for &rate in &variant.rates {
         let msg_rate = rate / recipients as f64;
-        let waited = wait_for_quiet(common.quiet_wait_secs, || cpu_secs(pid) + gen_cpu()).await;
+        let waited = wait_for_quiet(common.quiet_wait_secs, || server_cpu() + gen_cpu()).await;
         global.latency[LATENCY].reset();
         let delivered_before = global.deliveries[LATENCY].load(Relaxed);
+        let pg0 = postgres_cpu_secs();
         let (s0, g0, m0, st0, cs0) = (
-            cpu_secs(pid),
+            server_cpu(),
             gen_cpu(),
             machine_busy_secs(),
             stolen_secs(),
             context_switches(pid),
         );
+        let syncs0 = global.other_frames.load(Relaxed);
         let t0 = Instant::now();
         let offered = paced(&global, &fleet, LATENCY, msg_rate, args.sweep_step_secs).await;
         let expected = delivered_before + offered * recipients;
@@ -295,7 +464,8 @@ async fn sweep_one(
         })
         .await;
         let elapsed = t0.elapsed().as_secs_f64();
-        let (s1, g1) = (cpu_secs(pid), gen_cpu());
+        let (s1, g1) = (server_cpu(), gen_cpu());
+        let postgres = postgres_cpu_secs() - pg0;
         let others = other_cpu(machine_busy_secs() - m0, (s1 - s0) + (g1 - g0));
         let stolen = stolen_secs() - st0;
         let delivered = global.deliveries[LATENCY].load(Relaxed) - delivered_before;
@@ -324,6 +494,12 @@ async fn sweep_one(
             "server_cpu_seconds": round(s1 - s0, 2),
             "server_cpu_us_per_delivery": round(cpu_us, 2),
             "server_context_switches_per_message": round(switches, 2),
+            // Synapse's share in PostgreSQL (counted in its server CPU); for the others, what
+            // PostgreSQL did meanwhile (nothing of theirs).
+            "postgres_cpu_seconds": round(postgres, 2),
+            // Synapse: /sync responses the receivers got (a long-poll answers once per news).
+            "matrix_syncs": (server_kind == Server::Synapse)
+                .then(|| global.other_frames.load(Relaxed) - syncs0),
             "generator_cpu_seconds": round(g1 - g0, 2),
             "other_processes_cpu_seconds": round(others, 2),
             "cpu_stolen_seconds": round(stolen, 2),
@@ -364,13 +540,13 @@ pub fn spread(values: &[f64]) -> Option<Value> {
 
 /// Per server and rate: medians with min and max over the runs; and per p99 bound, the
 /// highest rate sustained (delivered in full in most runs) with a median p99 under it.
-fn summarize(rates: &[f64], sweeps: &[(usize, Sweep)]) -> Value {
+fn summarize(rates: &[f64], servers: &[Server], sweeps: &[(usize, Sweep)]) -> Value {
     let mut out = serde_json::Map::new();
-    for kind in [Kind::Chat, Kind::SocketIo] {
+    for &server in servers {
         let runs: Vec<&Sweep> = sweeps
             .iter()
             .map(|(_, s)| s)
-            .filter(|s| s.kind == kind)
+            .filter(|s| s.server == server)
             .collect();
         let mut steps = Vec::new();
         let mut sustained: [Option<f64>; 3] = [None; 3];
@@ -411,14 +587,16 @@ fn summarize(rates: &[f64], sweeps: &[(usize, Sweep)]) -> Value {
                 "cpu_stolen_seconds": spread(&figure("cpu_stolen_seconds")),
             }));
         }
-        let idle: Vec<f64> = runs
-            .iter()
-            .filter_map(|s| s.steps.first()?["idle_server_cores"].as_f64())
-            .collect();
+        let first = |name: &str| -> Vec<f64> {
+            runs.iter()
+                .filter_map(|s| s.steps.first()?[name].as_f64())
+                .collect()
+        };
         out.insert(
-            key(kind).into(),
+            server.key().into(),
             json!({
-                "idle_server_cores": spread(&idle),
+                "idle_server_cores": spread(&first("idle_server_cores")),
+                "memory_per_client_kib": spread(&first("memory_per_client_kib")),
                 "steps": steps,
                 "highest_rate_with_p99_under_ms": {
                     "10": sustained[0],
@@ -442,27 +620,28 @@ fn median_of(v: &Value) -> String {
     }
 }
 
-fn print_summary(variant: &str, table: &Value) {
-    println!(
-        "\n[{variant}] medians (min-max) over the runs\n{:>9} {:>22} {:>22} {:>20} {:>20}",
-        "deliv/s", "chat p99 ms", "socket.io p99 ms", "chat CPU µs/deliv", "sio CPU µs/deliv"
-    );
-    let chat = &table["chat"]["steps"];
-    let sio = &table["socketio"]["steps"];
-    for (i, step) in chat.as_array().into_iter().flatten().enumerate() {
-        println!(
-            "{:>9} {:>22} {:>22} {:>20} {:>20}",
-            step["offered_deliveries_per_sec"],
-            median_of(&step["p99_ms"]),
-            median_of(&sio[i]["p99_ms"]),
-            median_of(&step["server_cpu_us_per_delivery"]),
-            median_of(&sio[i]["server_cpu_us_per_delivery"]),
-        );
+fn print_summary(variant: &str, servers: &[Server], table: &Value) {
+    println!("\n[{variant}] medians (min-max) over the runs: p99 ms, CPU µs per delivery");
+    for &server in servers {
+        for step in table[server.key()]["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            println!(
+                "  {:>9} {:>9} deliveries/s: p99 {:>22}  CPU {:>20}",
+                server.label(),
+                step["offered_deliveries_per_sec"],
+                median_of(&step["p99_ms"]),
+                median_of(&step["server_cpu_us_per_delivery"]),
+            );
+        }
     }
-    for server in ["chat", "socketio"] {
+    for server in servers.iter().map(|s| s.key()) {
         println!(
-            "  {server}: idle, sockets connected and nothing sent: {} cores",
-            median_of(&table[server]["idle_server_cores"])
+            "  {server}: idle, clients connected and nothing sent: {} cores; {} KiB per connected client",
+            median_of(&table[server]["idle_server_cores"]),
+            median_of(&table[server]["memory_per_client_kib"])
         );
         println!(
             "  {server}: highest rate sustained with median p99 under 10 / 50 / 100 ms: {} / {} / {}",
@@ -548,7 +727,23 @@ async fn kill_check(
 
 #[cfg(test)]
 mod tests {
-    use super::spread;
+    use super::{Server, order_of, spread};
+
+    #[test]
+    fn every_server_goes_first_in_turn() {
+        let two = [Server::Chat, Server::SocketIo];
+        assert_eq!(order_of(&two, 0), two);
+        assert_eq!(order_of(&two, 1), [Server::SocketIo, Server::Chat]);
+        let three = [Server::Chat, Server::SocketIo, Server::Synapse];
+        let firsts: Vec<Server> = (0..6).map(|run| order_of(&three, run)[0]).collect();
+        for server in three {
+            assert_eq!(firsts.iter().filter(|&&s| s == server).count(), 2);
+        }
+        assert_eq!(
+            order_of(&three, 1),
+            [Server::SocketIo, Server::Synapse, Server::Chat]
+        );
+    }
 
     #[test]
     fn medians_of_odd_and_even_counts() {
