@@ -100,14 +100,12 @@ def sweep_table(summary):
 
 def sweep_section(data):
     config = data["config"]
-    when = time.strftime("%Y-%m-%d", time.gmtime(data["generated_at_unix_ms"] / 1000))
     lines = [
-        f"Run of {when} (`./scripts/bench.sh sweep`, {data['run_seconds'] / 60:.0f} minutes): "
-        f"{config['runs']} runs per server, the order alternating; each step {config['step_secs']:g} s "
-        f"open loop; {config['sockets']:,} sockets in rooms of {config['room_size']}; "
-        f"{config['history_messages']:,} messages stored in the chat database beforehand; bodies of "
-        f"{config['body_bytes']} bytes; {data['cores']} cores. Every figure is the median of the runs "
-        "with the min and max; latency runs from when a message was due to its delivery.",
+        f"`./scripts/bench.sh sweep`: each step {config['step_secs']:g} s open loop; rooms of "
+        f"{config['room_size']}; {config['history_messages']:,} messages stored in the chat database "
+        f"beforehand; bodies of {config['body_bytes']} bytes; {data['cores']} cores; the servers' order "
+        "rotating from run to run. Every figure is the median of the runs with the min and max; latency "
+        "runs from when a message was due to its delivery.",
         "",
     ]
     titles = {
@@ -116,12 +114,17 @@ def sweep_section(data):
         "matrix": "Beside Synapse (Matrix)",
     }
     for variant, summary in data["summary"].items():
-        lines += [f"**{titles.get(variant, variant)}**", ""]
+        when = time.strftime("%Y-%m-%d", time.gmtime(summary["run_at_unix_ms"] / 1000))
+        took = f", {summary['run_seconds'] / 60:.0f} minutes" if summary.get("run_seconds") else ""
+        lines += [
+            f"**{titles.get(variant, variant)}** (run of {when}{took}: {summary['runs']} runs per server, "
+            f"{summary['clients']:,} clients)",
+            "",
+        ]
         if variant == "matrix":
             lines += [
-                f"{config['matrix_clients']:,} people in rooms of {config['room_size']} on each server "
-                "(the chat server on its database of the sweep above); Synapse "
-                "from PyPI, one process on the machine's PostgreSQL, its CPU counted with "
+                "The same rooms on each server, the chat server on its database of the sweeps above; "
+                "Synapse from PyPI, one process on the machine's PostgreSQL, its CPU counted with "
                 "PostgreSQL's; its senders PUT each message and its receivers long-poll `/sync`.",
                 "",
             ]

@@ -223,6 +223,7 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
     let mut raw = serde_json::Map::new();
     let mut summary = serde_json::Map::new();
     for variant in &variants {
+        let variant_started = Instant::now();
         let synapse = if variant.servers.contains(&Server::Synapse) {
             println!("\n[{}] preparing Synapse", variant.name);
             match Synapse::prepare(root, variant.clients, common.room_size).await {
@@ -273,8 +274,12 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
         if let Some(synapse) = synapse {
             synapse.remove().await;
         }
-        let table = summarize(&variant.rates, &variant.servers, &sweeps);
+        let mut table = summarize(&variant.rates, &variant.servers, &sweeps);
         print_summary(variant.name, &variant.servers, &table);
+        table["run_at_unix_ms"] = json!(signaling::now_ms());
+        table["run_seconds"] = json!(round(variant_started.elapsed().as_secs_f64(), 1));
+        table["clients"] = json!(variant.clients);
+        table["runs"] = json!(args.sweep_runs);
         summary.insert(variant.name.into(), table);
         raw.insert(
             variant.name.into(),
@@ -309,6 +314,18 @@ pub async fn run(mut args: SweepArgs, common: Common, root: &Path) -> anyhow::Re
     });
     if let Some(parent) = out_path.parent() {
         std::fs::create_dir_all(parent)?;
+    }
+    // Sweeps not run this time keep their figures from the last full file, with their date.
+    if !common.smoke
+        && let Ok(text) = std::fs::read_to_string(&out_path)
+        && let Ok(previous) = serde_json::from_str::<Value>(&text)
+    {
+        for (name, table) in previous["summary"].as_object().into_iter().flatten() {
+            if !summary.contains_key(name) && table.get("run_at_unix_ms").is_some() {
+                summary.insert(name.clone(), table.clone());
+                raw.insert(name.clone(), previous["runs"][name].clone());
+            }
+        }
     }
     let report = json!({
         "generated_at_unix_ms": signaling::now_ms(),

@@ -43,7 +43,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 6.0)]
     pub cluster_saturation_secs: f64,
     /// Cluster scenario: rounds, each running every configuration once in rotated order.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     pub cluster_rounds: usize,
     /// Cluster scenario: before each measured phase wait at most this long for other
     /// processes to leave the cores (twelve runs: a shorter wait than the server scenario's).
