@@ -90,6 +90,22 @@ export async function launch({ webrtc = false } = {}) {
  */
 export async function launchProfile({ webrtc = false, label = 'page' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'chat-bench-profile-'));
+  const browser = await openProfile(dir, { webrtc, label });
+  return {
+    ...browser,
+    async close() {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Launches Chromium on the profile in `dir` (created if missing, kept when closed), so a later
+ * launch finds what this one left there: the service worker, its cache, IndexedDB, cookies.
+ * Returns { context, page, pid, close() }; close() ends the whole browser.
+ */
+export async function openProfile(dir, { webrtc = false, label = 'page' } = {}) {
   const before = new Set(childrenOf(process.pid));
   const context = await chromium.launchPersistentContext(dir, {
     ...launchOptions(webrtc),
@@ -101,10 +117,7 @@ export async function launchProfile({ webrtc = false, label = 'page' } = {}) {
   page.on('pageerror', (e) => console.error(`[${label}] ${e}`));
   return {
     context, page, pid,
-    async close() {
-      await context.close().catch(() => {});
-      rmSync(dir, { recursive: true, force: true });
-    },
+    async close() { await context.close().catch(() => {}); },
   };
 }
 
@@ -231,15 +244,24 @@ export const median = (xs) => {
 
 export const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** A repeated figure: its median, min and max, and the runs themselves (rounded). */
+export const stats = (xs, digits = 1) => ({
+  median: round(median(xs), digits),
+  min: round(Math.min(...xs), digits),
+  max: round(Math.max(...xs), digits),
+  runs: xs.map((x) => round(x, digits)),
+});
+
 /**
  * Prints the figures as a table and writes them to bench/results/<name>.json. Each row:
- * { figure, value, unit, target?, met? } (met: true/false, or null when only informative).
+ * { figure, value, unit, range?, target?, met? } (range: "min–max" of a repeated figure whose
+ * value is the median; met: true/false, or null when only informative).
  */
 export function report(name, rows, extra = {}) {
   const header = ['figure', 'value', 'target', 'result'];
   const lines = rows.map((r) => [
     r.figure,
-    `${r.value} ${r.unit ?? ''}`.trim(),
+    `${r.value} ${r.unit ?? ''}`.trim() + (r.range ? ` (${r.range})` : ''),
     r.target ?? '',
     r.met === undefined || r.met === null ? '' : r.met ? 'met' : 'MISSED',
   ]);
