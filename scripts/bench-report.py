@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the generated tables of docs/BENCHMARKS.md from the committed results in
-bench/results/ (today: sweep.json, from `./scripts/bench.sh sweep`), between the markers
-`<!-- generated: sweep -->` and `<!-- end: sweep -->`, so the doc's figures and the data
-cannot drift apart.
+bench/results/ (sweep.json, server.json, cluster.json, client.json, p2p.json, each written by
+its part of `./scripts/bench.sh`), between the markers `<!-- generated: NAME -->` and
+`<!-- end: NAME -->`, so the doc's figures and the data cannot drift apart.
 
     python3 scripts/bench-report.py           rewrite the doc
     python3 scripts/bench-report.py --check   exit 1 if the doc differs (scripts/test.sh)
@@ -19,6 +19,8 @@ doc_path = root / "docs/BENCHMARKS.md"
 def number(value, digits=1):
     if value is None:
         return "—"
+    if value == int(value) and abs(value) < 100:
+        return f"{value:.0f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if abs(value) < 1:
@@ -258,8 +260,8 @@ def client_section(data):
     machine = data.get("machine")
     if machine:
         lines.append(
-            f"CPU time of the machine's {machine['cores']} cores during the run: {machine['benchmarkShare']:.0%} this "
-            f"benchmark, {machine['otherShare']:.0%} other work, {machine['stealShare']:.0%} taken by the hypervisor."
+            f"Other work on the machine's {machine['cores']} cores during the run took {machine['otherShare']:.0%} of "
+            f"their time, the hypervisor {machine['stealShare']:.0%}."
         )
     scroll = data.get("scroll")
     if scroll:
@@ -286,11 +288,112 @@ def render_client(doc):
     return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
 
 
+SERVER_TARGETS = {
+    "1 KB per idle socket": ("≤ 6.5 KB", lambda chat, sio: chat <= 6.5),
+    "2 deliveries/s": ("≥ 150,000", lambda chat, sio: chat >= 150_000),
+    "2 server CPU µs per delivery": ("≤ Socket.IO's", lambda chat, sio: sio is not None and chat <= sio),
+    "3 latency p99 ms": ("< 10 ms", lambda chat, sio: chat < 10),
+    "2 acked messages lost": ("0", lambda chat, sio: chat == 0),
+    "4 acked messages lost": ("0", lambda chat, sio: chat == 0),
+}
+
+
+def server_section(data):
+    """The server scenario (bench/results/server.json, `./scripts/bench.sh server`): every
+    figure the median of the alternated runs with min and max, and the targets judged on the
+    chat server's median."""
+    config = data["config"]
+    when = time.strftime("%Y-%m-%d", time.gmtime(data["generated_at_unix_ms"] / 1000))
+    summary = data["summary"]
+    chat, sio = summary.get("chat", {}), summary.get("socketio", {})
+    lines = [
+        f"Run of {when} (`./scripts/bench.sh server`, {data['run_seconds'] / 60:.0f} minutes): "
+        f"{config['runs']} runs per server, the order alternating, each from a fresh server; "
+        f"{config['connections']:,} idle sockets (scenarios 1, 2), {config['latency_connections']:,} "
+        f"(3, 4), rooms of {config['room_size']}; {data['cores']} cores. Median (min–max) of the runs.",
+        "",
+        "| scenario / figure | chat | Socket.IO | target | met (median) |",
+        "|---|---:|---:|---|:---:|",
+    ]
+    names = list(chat.keys()) + [n for n in sio.keys() if n not in chat]
+    for name in names:
+        target, verdict = SERVER_TARGETS.get(name, ("", None))
+        a = (chat.get(name) or {}).get("median")
+        b = (sio.get(name) or {}).get("median")
+        met = "" if verdict is None or a is None else ("yes" if verdict(a, b) else "**no**")
+        lines.append(f"| {name} | {spread(chat.get(name))} | {spread(sio.get(name))} | {target} | {met} |")
+    failed = [c for c in data.get("checks", []) if not c.get("ok")]
+    lines += ["", "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))]
+    return "\n".join(lines)
+
+
+def cluster_section(data):
+    """The cluster scenario (bench/results/cluster.json, `./scripts/bench.sh cluster`): each
+    figure per configuration, the median of the rounds with min and max."""
+    when = time.strftime("%Y-%m-%d", time.gmtime(data["generated_at_unix_ms"] / 1000))
+    configs = data["summary"]["configs"]
+    ids = sorted(configs)
+    config = data.get("config", {})
+    lines = [
+        f"Run of {when} (`./scripts/bench.sh cluster`, {data['run_seconds'] / 60:.0f} minutes): "
+        f"{config.get('rounds', '?')} rounds, each configuration once per round in rotated order. "
+        "Median (min–max) of the rounds.",
+        "",
+        "| figure | " + " | ".join(configs[i]["label"] for i in ids) + " |",
+        "|---|" + "---:|" * len(ids),
+    ]
+    keys = []
+    for i in ids:
+        keys += [k for k in configs[i] if k != "label" and k not in keys]
+    for key in keys:
+        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(spread(configs[i].get(key)) for i in ids) + " |")
+    failed = [c for c in data.get("checks", []) if not c.get("ok")]
+    lines += ["", "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))]
+    return "\n".join(lines)
+
+
+def rows_section(data, command):
+    """A browser benchmark's rows (bench/browser/lib.mjs's report): figure, value, target."""
+    lines = [
+        f"Run of {data['at'][:10]} (`{command}`; {data.get('chromium') or 'Chromium'}).",
+        "",
+        "| figure | value | target | met |",
+        "|---|---:|---|:---:|",
+    ]
+    for row in data["rows"]:
+        value = f"{row['value']} {row.get('unit') or ''}".strip()
+        if row.get("range"):
+            value += f" ({row['range']})"
+        met = "" if row.get("met") is None else ("yes" if row["met"] else "**no**")
+        lines.append(f"| {row['figure']} | {value} | {row.get('target') or ''} | {met} |")
+    return "\n".join(lines)
+
+
+def render_part(doc, name, section, command):
+    """Replaces the text between `<!-- generated: NAME -->` and `<!-- end: NAME -->` with
+    `section` of bench/results/NAME.json (or a sentence saying it has not been run)."""
+    results = root / f"bench/results/{name}.json"
+    begin, end = f"<!-- generated: {name} -->", f"<!-- end: {name} -->"
+    if begin not in doc or end not in doc:
+        sys.exit(f"docs/BENCHMARKS.md has no {name} markers")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    if results.exists():
+        body = section(json.loads(results.read_text()))
+    else:
+        body = f"Not run yet (`{command}`)."
+    note = f"<!-- written by scripts/bench-report.py from bench/results/{name}.json: do not edit -->"
+    return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
+
+
 doc = doc_path.read_text()
 new = render_client(render(doc))
+new = render_part(new, "server", server_section, "./scripts/bench.sh server")
+new = render_part(new, "cluster", cluster_section, "./scripts/bench.sh cluster")
+new = render_part(new, "p2p", lambda data: rows_section(data, "node bench/browser/p2p.mjs"), "./scripts/bench.sh p2p")
 if "--check" in sys.argv:
     if new != doc:
-        sys.exit("docs/BENCHMARKS.md does not match bench/results/sweep.json: run scripts/bench-report.py")
+        sys.exit("docs/BENCHMARKS.md does not match bench/results/*.json: run scripts/bench-report.py")
 elif new != doc:
     doc_path.write_text(new)
     print("docs/BENCHMARKS.md updated")
