@@ -10,7 +10,7 @@
 #   client  bench/browser/client.mjs: first-load bytes, warm start, a 10,000-message room
 #   p2p     bench/browser/p2p.mjs: file transfer vs raw data channel, memory, call set-up
 #
-#   ./scripts/bench.sh                  everything, full sizes (about 50 minutes; the sweep 21 of them)
+#   ./scripts/bench.sh                  everything, full sizes (about 90 minutes; the sweep 35 of them)
 #   ./scripts/bench.sh server client    only those parts
 #   ./scripts/bench.sh --smoke          tiny sizes, exits non-zero if a check fails (CI)
 # Results are discussed in docs/BENCHMARKS.md.

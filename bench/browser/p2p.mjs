@@ -21,7 +21,7 @@ const MB = 1_000_000;
 const TRANSFER_BYTES = SMOKE ? 8 * MB : 200 * MB;
 const MEMORY_BYTES = SMOKE ? 16 * MB : 500 * MB;
 const CALL_RUNS = SMOKE ? 1 : 7;
-const ROUNDS = SMOKE ? 1 : 3;
+const ROUNDS = SMOKE ? 1 : 5;
 // A raw run of 200 MB takes 10-25 s here.
 const RAW_ATTEMPT_MS = SMOKE ? 30_000 : 90_000;
 const RAW_ATTEMPTS = 3;
