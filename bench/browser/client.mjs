@@ -38,7 +38,8 @@ const BIG_ROOM = 'Big history';
 
 const began = performance.now();
 const otherWork = watchOtherWork();
-const work = join(root, 'target', 'bench-client');
+// Profiles on disk, one directory per run of this script so that two runs never share one.
+const work = join(root, 'target', 'bench-client', String(process.pid));
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 // The proxy first: pages load from its origin, which the server must allow.
