@@ -258,7 +258,7 @@ def client_section(data):
         f"The page's own responses on a first visit (CDP, KB with headers): {listed}; "
         f"{fixed(sum(r['bytes'] for r in pages) / 1000, 1)} KB in all. Requests that reached the server "
         f"before the sign-up form was there: {', '.join(first_load['requestsBeforeInteractive'])}; after it "
-        f"(the worker's install and parts loaded when idle): {', '.join(first_load['requestsAfterInteractive'])}.",
+        f"(mostly the worker's install): {', '.join(first_load['requestsAfterInteractive'])}.",
     ]
     machine = data.get("machine")
     if machine:
