@@ -50,8 +50,9 @@ test('add a passkey, then log in with it and no password', async () => {
     await signUp(page, local(), 'pia');
     await addPasskey(page, 'My laptop');
     const listed = page.locator('#passkeys li');
-    assert.equal(await listed.count(), 1);
+    // "added" shows before the list is drawn again: wait for the row, then count.
     await listed.getByText('not used yet').waitFor();
+    assert.equal(await listed.count(), 1);
     await page.screenshot({ path: join(artifacts, 'account-passkeys.png'), fullPage: true });
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert.equal(credentials.length, 1, 'the authenticator holds the new passkey');
