@@ -880,7 +880,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let out_path = args
         .out
         .clone()
-        .unwrap_or_else(|| root.join("bench/results/server.json"));
+        // A smoke run's figures mean nothing: they never replace the committed ones.
+        .unwrap_or_else(|| {
+            if args.smoke {
+                root.join("target/loadgen/server-smoke.json")
+            } else {
+                root.join("bench/results/server.json")
+            }
+        });
     if let Some(parent) = out_path.parent() {
         std::fs::create_dir_all(parent)?;
     }

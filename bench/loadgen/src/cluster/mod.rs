@@ -200,7 +200,14 @@ pub async fn run(mut args: ClusterArgs, common: Common, root: &Path) -> anyhow::
     let out_path = common
         .out
         .clone()
-        .unwrap_or_else(|| root.join("bench/results/cluster.json"));
+        // A smoke run's figures mean nothing: they never replace the committed ones.
+        .unwrap_or_else(|| {
+            if common.smoke {
+                root.join("target/loadgen/cluster-smoke.json")
+            } else {
+                root.join("bench/results/cluster.json")
+            }
+        });
     if let Some(parent) = out_path.parent() {
         std::fs::create_dir_all(parent)?;
     }
