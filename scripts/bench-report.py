@@ -44,6 +44,12 @@ def rate(value):
 LABELS = {"chat": "chat", "socketio": "Socket.IO", "synapse": "Synapse"}
 
 
+def checks_line(data):
+    """The load generator's checks of a run, in one line."""
+    failed = [c for c in data.get("checks", []) if not c.get("ok")]
+    return "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))
+
+
 def sweep_table(summary):
     servers = [key for key in ("chat", "socketio", "synapse") if key in summary]
     labels = [LABELS[key] for key in servers]
@@ -140,26 +146,8 @@ def sweep_section(data):
             f"{kill['acked_missing_after_restart']} missing."
         )
         lines.append("")
-    failed = [c for c in data.get("checks", []) if not c.get("ok")]
-    lines.append(
-        "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))
-    )
+    lines.append(checks_line(data))
     return "\n".join(lines)
-
-
-def render(doc):
-    results = root / "bench/results/sweep.json"
-    begin, end = "<!-- generated: sweep -->", "<!-- end: sweep -->"
-    if begin not in doc or end not in doc:
-        sys.exit("docs/BENCHMARKS.md has no sweep markers")
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    if results.exists():
-        body = sweep_section(json.loads(results.read_text()))
-    else:
-        body = "No sweep has been run yet (`./scripts/bench.sh sweep`)."
-    note = "<!-- written by scripts/bench-report.py from bench/results/sweep.json: do not edit -->"
-    return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
 
 
 def verdict(met):
@@ -277,21 +265,6 @@ def client_section(data):
     return "\n".join(lines)
 
 
-def render_client(doc):
-    results = root / "bench/results/client.json"
-    begin, end = "<!-- generated: client -->", "<!-- end: client -->"
-    if begin not in doc or end not in doc:
-        sys.exit("docs/BENCHMARKS.md has no client markers")
-    head, rest = doc.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    if results.exists():
-        body = client_section(json.loads(results.read_text()))
-    else:
-        body = "The client benchmark has not been run yet (`./scripts/bench.sh client`)."
-    note = "<!-- written by scripts/bench-report.py from bench/results/client.json: do not edit -->"
-    return f"{head}{begin}\n{note}\n{body}\n{end}{tail}"
-
-
 SERVER_TARGETS = {
     "1 KB per idle socket": ("≤ 6.5 KB", lambda chat, sio: chat <= 6.5),
     "2 deliveries/s": ("≥ 150,000", lambda chat, sio: chat >= 150_000),
@@ -326,8 +299,7 @@ def server_section(data):
         b = (sio.get(name) or {}).get("median")
         met = "" if verdict is None or a is None else ("yes" if verdict(a, b) else "**no**")
         lines.append(f"| {name} | {spread(chat.get(name))} | {spread(sio.get(name))} | {target} | {met} |")
-    failed = [c for c in data.get("checks", []) if not c.get("ok")]
-    lines += ["", "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))]
+    lines += ["", checks_line(data)]
     return "\n".join(lines)
 
 
@@ -351,8 +323,7 @@ def cluster_section(data):
         keys += [k for k in configs[i] if k != "label" and k not in keys]
     for key in keys:
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(spread(configs[i].get(key)) for i in ids) + " |")
-    failed = [c for c in data.get("checks", []) if not c.get("ok")]
-    lines += ["", "Checks of the run: " + ("all passed." if not failed else "FAILED: " + "; ".join(c["check"] for c in failed))]
+    lines += ["", checks_line(data)]
     return "\n".join(lines)
 
 
@@ -391,7 +362,8 @@ def render_part(doc, name, section, command):
 
 
 doc = doc_path.read_text()
-new = render_client(render(doc))
+new = render_part(doc, "sweep", sweep_section, "./scripts/bench.sh sweep")
+new = render_part(new, "client", client_section, "./scripts/bench.sh client")
 new = render_part(new, "server", server_section, "./scripts/bench.sh server")
 new = render_part(new, "cluster", cluster_section, "./scripts/bench.sh cluster")
 new = render_part(new, "p2p", lambda data: rows_section(data, "node bench/browser/p2p.mjs"), "./scripts/bench.sh p2p")
