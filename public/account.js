@@ -142,12 +142,22 @@ $('two-factor-disable').addEventListener('submit', async (event) => {
   }
 });
 
+/**
+ * This device's session ended from here: the app must not draw this account's stored chats
+ * while it asks the server (frontend/src/sync.rs, `remembered_user`), so it forgets who was
+ * signed in, as its own log-out does, and opens at its sign-in form.
+ */
+function signedOutHere() {
+  localStorage.removeItem('chat.lastUser');
+  location.assign('/');
+}
+
 $('delete-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!confirm('Delete your account and every message you wrote, for good?')) return;
   try {
     await api('POST', '/api/account/delete', { password: $('delete-password').value });
-    location.assign('/');
+    signedOutHere();
   } catch (error) {
     if (error.code === 'invalid_credentials') error.message = 'That password is not right.';
     showError('delete-error', error);
@@ -322,7 +332,7 @@ $('everywhere').addEventListener('click', async () => {
   if (!confirm('Sign out on every device, this one included?')) return;
   try {
     await api('POST', '/api/logout-everywhere');
-    location.assign('/');
+    signedOutHere();
   } catch (error) {
     showError('devices-error', error);
   }

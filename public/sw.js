@@ -1,10 +1,13 @@
 // Service worker: serves the app shell when the network is gone and keeps it current.
 //
-// - Navigations go to the network first (so a new deployment is picked up on the next load)
-//   and fall back to the cached shell offline.
+// - The app (`/`, `/index.html`) opens from the cached shell at once, without waiting for the
+//   network, and the shell is fetched again in the background (stale-while-revalidate): a new
+//   deployment is picked up on the next load. Without a cached shell (a first visit) it comes
+//   from the network. Other pages go to the network first and fall back to the shell offline.
 // - The shell's files (content-hashed JS, WASM, CSS, and the icon and manifest) are cached when
-//   the worker installs and whenever a newer shell is fetched; files no longer referenced are
-//   dropped, so old versions do not pile up.
+//   the worker installs and whenever a newer shell is fetched. Files that neither the new shell
+//   nor the one it replaces name are dropped: the replaced shell may be the one a page is
+//   loading right now, and its hashed files are gone from the server after a deployment.
 // - The API and the WebSocket are never cached: chat data lives in IndexedDB.
 const CACHE = 'chat-shell-v1';
 const SHELL = '/';
@@ -41,12 +44,15 @@ function assetsOf(html) {
 /**
  * Caches `response` as the shell together with every file it needs. The files are fetched
  * first; if any is missing the old shell stays, so the cache never holds a shell whose files
- * it cannot serve. Then files no shell needs any more are dropped.
+ * it cannot serve. Then files that neither this shell nor the one it replaces needs are
+ * dropped (a page opened from the replaced shell may still be fetching them).
  */
 async function storeShell(response) {
   const cache = await caches.open(CACHE);
   const html = await response.clone().text();
   const assets = assetsOf(html);
+  const replaced = await cache.match(SHELL);
+  const previous = replaced ? assetsOf(await replaced.text()) : [];
   const fetched = [];
   for (const path of assets) {
     // Hashed files never change, so a cached copy is current; the rest are fetched again.
@@ -58,7 +64,7 @@ async function storeShell(response) {
   }
   for (const [path, asset] of fetched) await cache.put(path, asset);
   await cache.put(SHELL, response);
-  const keep = new Set([SHELL, ...assets]);
+  const keep = new Set([SHELL, ...assets, ...previous]);
   for (const request of await cache.keys()) {
     const path = new URL(request.url).pathname;
     if (!keep.has(path) && !PART.test(path)) await cache.delete(request);
@@ -87,16 +93,28 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (request.method !== 'GET' || bypass(url)) return;
   if (request.mode === 'navigate') {
+    // Fetches the page; an answer that is the app becomes the cached shell (with its files).
+    const fromNetwork = async () => {
+      const response = await fetch(request, { cache: 'no-cache' });
+      // Only the app is the shell: a page of its own (the account page, administration)
+      // must not take its place, or the app would not open offline afterwards.
+      const page = url.pathname.endsWith('.html') && url.pathname !== '/index.html';
+      if (!page && response.ok && response.headers.get('content-type')?.includes('text/html')) {
+        event.waitUntil(storeShell(response.clone()));
+      }
+      return response;
+    };
+    const app = url.pathname === '/' || url.pathname === '/index.html';
     event.respondWith((async () => {
+      const shell = app && (await caches.match(SHELL));
+      if (shell) {
+        // Stale-while-revalidate: the cached shell now (after a restart that saves a new
+        // connection and the request), a newer one for the next load.
+        event.waitUntil(fromNetwork().catch(() => {}));
+        return shell;
+      }
       try {
-        const response = await fetch(request, { cache: 'no-cache' });
-        // Only the app is the shell: a page of its own (the account page, administration)
-        // must not take its place, or the app would not open offline afterwards.
-        const page = url.pathname.endsWith('.html') && url.pathname !== '/index.html';
-        if (!page && response.ok && response.headers.get('content-type')?.includes('text/html')) {
-          event.waitUntil(storeShell(response.clone()));
-        }
-        return response;
+        return await fromNetwork();
       } catch {
         return (await caches.match(SHELL)) ?? Response.error();
       }

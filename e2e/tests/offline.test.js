@@ -126,6 +126,41 @@ test('a reload while offline shows the history, and the outbox survives it', asy
   });
 });
 
+test('a restart draws the stored chats at once; a session that ended meanwhile goes to the sign-in form', async () => {
+  await withPages(fixture.browser, 'warm-start', 1, async ([uri]) => {
+    await signUp(uri, fixture.server.url, 'uri');
+    await say(uri, 'kept on this device');
+    await messageFrom(uri, 'uri', 'kept on this device').locator('.delivery').waitFor({ state: 'detached' });
+    await controlledByServiceWorker(uri);
+
+    // The stored room and its messages are drawn before the server answers for the session.
+    let release;
+    let held = 0;
+    const answered = new Promise((resolve) => { release = resolve; });
+    await uri.route('**/api/session', async (route) => { held += 1; await answered; await route.continue(); });
+    await uri.reload();
+    await messageFrom(uri, 'uri', 'kept on this device').waitFor();
+    assert.equal(held, 1, 'the session was still being asked for');
+    release();
+    await waitConnected(uri);
+    await uri.unroute('**/api/session');
+
+    // The session ends behind the app's back (its cookie is gone): the reload may draw the
+    // stored chats while it asks, but lands on the sign-in form, never connects, and forgets
+    // who was signed in.
+    await uri.context().clearCookies();
+    let sockets = 0;
+    uri.on('websocket', () => { sockets += 1; });
+    await uri.reload();
+    await uri.getByRole('button', { name: 'Log in' }).waitFor();
+    assert.equal(await log(uri).count(), 0, 'no chat on the sign-in form');
+    assert.equal(await uri.evaluate(() => localStorage.getItem('chat.lastUser')), null);
+    assert.equal(await uri.title(), 'Chat');
+    await uri.waitForTimeout(300);
+    assert.equal(sockets, 0, 'no socket for a session that ended');
+  });
+});
+
 test('the app is installable: Chromium reports no installability errors', async () => {
   await withPages(fixture.browser, 'installable', 1, async ([page]) => {
     await signUp(page, fixture.server.url, 'installer');

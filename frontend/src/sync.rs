@@ -113,8 +113,15 @@ pub struct ChatSync {
 }
 
 impl ChatSync {
-    /// Creates the state and opens the connection.
-    pub fn start(username: String, on_logged_out: Callback<Option<String>>) -> Self {
+    /// Creates the state, shows what is stored and opens the connection once `confirmed`: the
+    /// server answered for the session (or could not be reached), so the stored chats of a
+    /// session that has ended are shown for no longer than that answer takes, and never
+    /// connect.
+    pub fn start(
+        username: String,
+        confirmed: ReadSignal<bool>,
+        on_logged_out: Callback<Option<String>>,
+    ) -> Self {
         let sync = Self {
             rooms: RwSignal::new(RoomList::default()),
             current: RwSignal::new(None),
@@ -147,9 +154,17 @@ impl ChatSync {
         }
         // Show the stored state first, then connect: the connection's sync starts from the
         // stored cursors, which is what keeps the list free of gaps and duplicates.
+        let restored = RwSignal::new(false);
         spawn_local(async move {
             sync.restore(&username).await;
-            if sync.me().is_some() {
+            restored.try_set(true);
+        });
+        Effect::new(move |_| {
+            if restored.get()
+                && confirmed.get()
+                && sync.me().is_some()
+                && sync.connection().is_none()
+            {
                 let connection = Connection::start(move |event| sync.on_event(event));
                 sync.connection.set_value(Some(connection));
             }

@@ -14,8 +14,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 #[component]
-pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> impl IntoView {
-    let sync = ChatSync::start(username.clone(), on_logged_out);
+pub fn ChatView(
+    username: String,
+    /// The server answered for this session (or could not be reached): see [`ChatSync::start`].
+    confirmed: ReadSignal<bool>,
+    on_logged_out: Callback<Option<String>>,
+) -> impl IntoView {
+    let sync = ChatSync::start(username.clone(), confirmed, on_logged_out);
     on_cleanup(move || sync.stop());
 
     // Ticks once a second so the reconnect countdown counts.
@@ -35,7 +40,8 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     let joining = RwSignal::new(false);
     // The address follows the room on screen; back, forward and a typed or linked address
     // open the room they name (when the user is in it). (One effect for both: each effect
-    // costs first-load bytes.)
+    // costs first-load bytes.) Not before the session is confirmed: the sign-in form that
+    // follows an ended session keeps the address it was opened at.
     let shown_before = StoredValue::new(false);
     Effect::new(move |_| {
         if sync.state.get() == ConnState::Online
@@ -45,7 +51,9 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
             joining.set(true);
             sync.join_by_invite(token);
         }
-        if let Some(room) = sync.current.get() {
+        if confirmed.get()
+            && let Some(room) = sync.current.get()
+        {
             // The first room of a visit takes the place of the address it started at.
             route::show_room_in_address(&room, shown_before.get_value());
             shown_before.set_value(true);
@@ -103,9 +111,16 @@ pub fn ChatView(username: String, on_logged_out: Callback<Option<String>>) -> im
     let on_open = Callback::new(move |()| show_list.set(false));
     let on_show_rooms = Callback::new(move |()| show_list.set(true));
     let log_out = move |_| sync.log_out();
-    let title_unread = move || sync.rooms.with(|r| r.total_unread());
+    // (Not before the session is confirmed: a sign-in form after an ended session shows none.)
+    let title_unread = move || {
+        confirmed
+            .get()
+            .then(|| sync.rooms.with(|r| r.total_unread()))
+    };
     Effect::new(move |_| {
-        let unread = title_unread();
+        let Some(unread) = title_unread() else {
+            return;
+        };
         crate::notify::set_badge(unread);
         if let Some(document) = web_sys::window().and_then(|w| w.document()) {
             document.set_title(&if unread > 0 {

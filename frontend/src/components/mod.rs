@@ -26,40 +26,60 @@ enum Screen {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let screen = RwSignal::new(Screen::Loading);
+    // Whoever used this device last and did not log out: their stored chats are drawn at once,
+    // while the server is asked about the session (offline, that answer never comes).
+    let remembered = crate::sync::remembered_user();
+    let first = remembered.clone().map_or(Screen::Loading, Screen::Chat);
+    let screen = RwSignal::new(first.clone());
+    // Whether the server answered for the session on screen (or could not be reached): until
+    // then the chat shows what is stored and does not connect.
+    let confirmed = RwSignal::new(false);
     let notice = RwSignal::new(None::<String>);
     spawn_local(async move {
-        match crate::api::current_session().await {
-            Ok(Some(session)) => screen.set(Screen::Chat(session.username)),
+        let answer = crate::api::current_session().await;
+        // Logged out (or in again) from the stored chats meanwhile: that stands.
+        if screen.get_untracked() != first {
+            return;
+        }
+        let next = match answer {
+            Ok(Some(session)) => Screen::Chat(session.username),
             Ok(None) => {
                 crate::sync::remember_user(None);
-                screen.set(Screen::SignedOut);
+                Screen::SignedOut
             }
             // Offline (or the server is down): open the stored chats of whoever used this
             // device last; the connection catches up when the server is reachable again.
-            Err(problem) => match crate::sync::remembered_user() {
-                Some(user) => screen.set(Screen::Chat(user)),
+            Err(problem) => match remembered {
+                Some(user) => Screen::Chat(user),
                 None => {
                     notice.set(Some(problem.0));
-                    screen.set(Screen::SignedOut);
+                    Screen::SignedOut
                 }
             },
+        };
+        if matches!(next, Screen::Chat(_)) {
+            confirmed.set(true);
+        }
+        if next != first {
+            screen.set(next);
         }
     });
     let on_authed = Callback::new(move |username: String| {
         notice.set(None);
+        confirmed.set(true);
         screen.set(Screen::Chat(username));
     });
     let on_logged_out = Callback::new(move |why: Option<String>| {
         notice.set(why);
         screen.set(Screen::SignedOut);
     });
+    let confirmed = confirmed.read_only();
     view! {
         <main class="app">
             {move || match screen.get() {
                 Screen::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Screen::SignedOut => view! { <AuthForm on_authed notice /> }.into_any(),
-                Screen::Chat(username) => view! { <ChatView username on_logged_out /> }.into_any(),
+                Screen::Chat(username) => view! { <ChatView username confirmed on_logged_out /> }.into_any(),
             }}
         </main>
     }
