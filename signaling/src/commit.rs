@@ -1,6 +1,6 @@
 //! Group commit for messages: the hot path of a chat server is many people sending at once, and
 //! one fsynced transaction per message caps a whole server at about a thousand messages a
-//! second. Sends instead queue here; one task takes everything that queued while the previous
+//! second. Sends instead queue here; one thread takes everything that queued while the previous
 //! commit was on its way to disk, stores it in one transaction (one fsync), fans the new events
 //! out in seq order, and only then answers each sender. A message is still durable before it is
 //! acknowledged, and an idle server commits a lone message as soon as it arrives (no timer).
@@ -8,10 +8,11 @@
 use crate::fanout::Fanout;
 use crate::frames::encode;
 use crate::hub::ConnId;
-use crate::store::{Appended, PendingMessage, Storage};
+use crate::store::{Appended, BlockingAppend, PendingMessage, Storage, StoreError};
 use shared::ws::ServerMessage;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::runtime::Handle;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Messages waiting for a commit. Senders wait for room beyond this (backpressure) and give up
@@ -53,11 +54,35 @@ impl MessageWriter {
         self.queue.max_capacity() - self.queue.capacity()
     }
 
-    /// Starts the committing task. `order` is the lock every room-changing request holds from
-    /// its append through its fan-out, so batches and other changes reach sockets in seq order.
+    /// Starts the committing thread. `order` is the lock every room-changing request holds
+    /// from its append through its fan-out, so batches and other changes reach sockets in seq
+    /// order. Must be called within a tokio runtime (the thread uses it for the store and the
+    /// fan-out).
     pub fn start(store: Arc<dyn Storage>, fanout: Arc<dyn Fanout>, order: Arc<Mutex<()>>) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(jobs, store, fanout, order));
+        let runtime = Handle::current();
+        let writer = match store.blocking_appender() {
+            Some(appender) => Writer::Blocking(appender),
+            None => Writer::Async {
+                store,
+                runtime: runtime.clone(),
+            },
+        };
+        // A thread rather than a task: SQLite's batch runs on it from start to fsync, with no
+        // hand-off to a connection thread and back (see `store::sqlite::message_batch`). It
+        // ends when the last sender is dropped.
+        let started = std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || {
+                // The fan-out may spawn or wake tasks (the cluster's delivery).
+                let _runtime = runtime.enter();
+                run(jobs, &writer, fanout.as_ref(), &order);
+            });
+        if let Err(e) = started {
+            // Without the thread no message can be stored: the queue's receiver is gone, so
+            // every send is answered with a store error instead of hanging.
+            tracing::error!(error = %e, "could not start the group commit's thread");
+        }
         Self { queue }
     }
 
@@ -93,20 +118,46 @@ impl Receipt {
     }
 }
 
-async fn run(
-    mut queue: mpsc::Receiver<Job>,
-    store: Arc<dyn Storage>,
-    fanout: Arc<dyn Fanout>,
-    order: Arc<Mutex<()>>,
-) {
+/// How a batch reaches the store from the committing thread.
+enum Writer {
+    /// On this thread, blocking it (SQLite).
+    Blocking(Arc<dyn BlockingAppend>),
+    /// Through the runtime: the store's async call, driven from this thread (PostgreSQL).
+    Async {
+        store: Arc<dyn Storage>,
+        runtime: Handle,
+    },
+}
+
+impl Writer {
+    fn append(&self, batch: &[PendingMessage], now_ms: i64) -> Result<Vec<Appended>, StoreError> {
+        match self {
+            Writer::Blocking(appender) => appender.append_messages(batch, now_ms),
+            Writer::Async { store, runtime } => {
+                runtime.block_on(store.append_messages(batch, now_ms))
+            }
+        }
+    }
+}
+
+/// The committing thread: takes what queued while the previous commit was on its way to disk,
+/// stores it, fans it out in seq order, and answers the senders.
+fn run(mut queue: mpsc::Receiver<Job>, writer: &Writer, fanout: &dyn Fanout, order: &Mutex<()>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    while let Some(first) = queue.blocking_recv() {
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
         let (messages, waiters): (Vec<_>, Vec<_>) = jobs
             .drain(..)
             .map(|job| (job.message, (job.from, job.done)))
             .unzip();
-        let in_order = order.lock().await;
-        let results = commit(store.as_ref(), &messages).await;
+        let in_order = order.blocking_lock();
+        let results = commit(writer, &messages);
         for ((from, _), result) in waiters.iter().zip(&results) {
             if let Ok(Appended::New(event)) = result {
                 let frame = encode(&ServerMessage::Event {
@@ -126,14 +177,11 @@ async fn run(
 
 /// Commits the batch; if the transaction fails, each message is tried on its own so one bad
 /// message cannot take its neighbours down with it.
-async fn commit(
-    store: &dyn Storage,
-    messages: &[PendingMessage],
-) -> Vec<Result<Appended, WriteError>> {
+fn commit(writer: &Writer, messages: &[PendingMessage]) -> Vec<Result<Appended, WriteError>> {
     let now = crate::now_ms();
     let started = std::time::Instant::now();
     metrics::histogram!("chat_commit_batch_size").record(messages.len() as f64);
-    match store.append_messages(messages, now).await {
+    match writer.append(messages, now) {
         Ok(results) => {
             metrics::histogram!("chat_commit_seconds").record(started.elapsed().as_secs_f64());
             let stored = results
@@ -149,19 +197,18 @@ async fn commit(
         }
         Err(e) => {
             tracing::warn!(error = %e, batch = messages.len(), "batch failed; storing one by one");
-            let mut results = Vec::with_capacity(messages.len());
-            for message in messages {
-                let one = store
-                    .append_messages(std::slice::from_ref(message), now)
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "message not stored");
-                        WriteError::Store
-                    })
-                    .and_then(|mut r| r.pop().ok_or(WriteError::Store));
-                results.push(one);
-            }
-            results
+            messages
+                .iter()
+                .map(|message| {
+                    writer
+                        .append(std::slice::from_ref(message), now)
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "message not stored");
+                            WriteError::Store
+                        })
+                        .and_then(|mut r| r.pop().ok_or(WriteError::Store))
+                })
+                .collect()
         }
     }
 }

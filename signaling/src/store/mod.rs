@@ -42,6 +42,9 @@ pub enum StoreError {
     Deactivated,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the group commit's own SQLite connection (`sqlite::message_batch`).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("data directory: {0}")]
@@ -512,6 +515,15 @@ pub enum Draft {
         missed: bool,
         declined: bool,
     },
+}
+
+/// [`Storage::append_messages`] for a thread that may block (see [`Storage::blocking_appender`]).
+pub trait BlockingAppend: Send + Sync + 'static {
+    fn append_messages(
+        &self,
+        batch: &[PendingMessage],
+        now_ms: i64,
+    ) -> Result<Vec<Appended>, StoreError>;
 }
 
 /// A message waiting for the next group commit (see [`Storage::append_messages`]).
@@ -1020,6 +1032,13 @@ pub trait Storage: Send + Sync + 'static {
         batch: &[PendingMessage],
         now_ms: i64,
     ) -> Result<Vec<Appended>, StoreError>;
+    /// The same as [`Storage::append_messages`] on the calling thread, which it blocks, when
+    /// the store can do that without an async runtime in between (SQLite, on a connection of
+    /// its own): the group commit then runs on a thread of its own (see `crate::commit`).
+    /// `None` where every query goes through the runtime anyway (PostgreSQL).
+    fn blocking_appender(&self) -> Option<Arc<dyn BlockingAppend>> {
+        None
+    }
     /// A message of `room`, with what the rules need; `None` when `seq` is not a message.
     async fn message_info(
         &self,

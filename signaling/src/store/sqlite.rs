@@ -8,6 +8,7 @@ mod admin;
 mod calls;
 mod integrations;
 mod media;
+mod message_batch;
 mod support;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
@@ -15,27 +16,30 @@ use super::columns::{
     room_kind_name, summary_from_row,
 };
 use super::{
-    Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
-    MessageInfo, NamedUser, NewRoom, PendingMessage, PushSubscription, PushTarget, SessionOrigin,
-    SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey, TwoFactor,
-    UserCredentials, UserId,
+    Appended, BlockingAppend, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord,
+    Membership, MessageInfo, NamedUser, NewRoom, PendingMessage, PushSubscription, PushTarget,
+    SessionOrigin, SessionRecord, SessionUser, SsoLogin, Storage, StoreError, StoredPasskey,
+    TwoFactor, UserCredentials, UserId,
 };
 use super::{LinkPreview, SealedFile, StoredFile, UploadRefused};
 use crate::calls::{CallInfo, CallKey, CallSocket, Ended, JoinError, Leaving, Left};
 use async_trait::async_trait;
+use message_batch::MessageBatchWriter;
 use shared::api::ThreadSummary;
 use shared::events::{Event, EventKind, Role};
 use shared::rooms::{NotifyLevel, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The group commit's connection (see `message_batch`).
+    batch: Arc<MessageBatchWriter>,
 }
 
 impl SqliteStore {
@@ -116,32 +120,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
-    }
-}
-
-/// A pooled connection inside a transaction begun by hand (`append_messages`). Unless
-/// [`WriteTx::ended`] says the transaction was committed, the connection is closed when this
-/// is dropped (an error, a cancelled future), which rolls the transaction back: a connection
-/// left inside a transaction must never serve another request.
-struct WriteTx(Option<sqlx::pool::PoolConnection<Sqlite>>);
-
-impl WriteTx {
-    fn connection(&mut self) -> &mut sqlx::SqliteConnection {
-        self.0.as_mut().expect("used before it ended")
-    }
-
-    /// The transaction is over: the connection goes back to the pool.
-    fn ended(mut self) {
-        self.0.take();
-    }
-}
-
-impl Drop for WriteTx {
-    fn drop(&mut self) {
-        if let Some(connection) = self.0.as_mut() {
-            connection.close_on_drop();
-        }
+        let batch = Arc::new(MessageBatchWriter::open(&data_dir.join("chat.db"))?);
+        Ok(Self { pool, batch })
     }
 }
 
@@ -1961,131 +1941,17 @@ impl Storage for SqliteStore {
         batch: &[PendingMessage],
         now_ms: i64,
     ) -> Result<Vec<Appended>, StoreError> {
-        // A fixed handful of statements per batch, whatever its size: every statement is a
-        // round trip to the connection's thread, and per-message round trips (with their
-        // context switches) were most of a message's CPU. The batch travels as JSON arrays
-        // that `json_each` turns into rows. IMMEDIATE: the transaction reads the rooms' seqs
-        // and then writes, so it takes the write lock first instead of failing on upgrade.
-        let keys: Vec<serde_json::Value> = batch
-            .iter()
-            .map(|m| serde_json::json!({"r": m.room.0, "u": m.sender.id.0, "c": m.client_id.0}))
-            .collect();
-        // The transaction is begun and ended by hand, inside the batch's own statements: two
-        // round trips to the connection's thread per batch instead of four. `WriteTx` closes
-        // the connection, rather than give it back to the pool, unless it got to the end.
-        let mut tx = WriteTx(Some(self.pool.acquire().await?));
-        let checks = sqlx::query(
-            "BEGIN IMMEDIATE;
-             SELECT
-                EXISTS (SELECT 1 FROM events e
-                        WHERE e.sender_id = j.value ->> '$.u' AND e.client_id = j.value ->> '$.c'),
-                (SELECT m.muted FROM members m
-                 WHERE m.room_id = j.value ->> '$.r' AND m.user_id = j.value ->> '$.u'),
-                EXISTS (SELECT 1 FROM rooms r
-                        JOIN members o ON o.room_id = r.id AND o.user_id <> j.value ->> '$.u'
-                        JOIN blocks b ON (b.blocker_id = o.user_id AND b.blocked_id = j.value ->> '$.u')
-                                      OR (b.blocker_id = j.value ->> '$.u' AND b.blocked_id = o.user_id)
-                        WHERE r.id = j.value ->> '$.r' AND r.kind = 'direct'),
-                (SELECT last_seq FROM rooms WHERE id = j.value ->> '$.r')
-             FROM json_each(?) j ORDER BY j.key",
-        )
-        .bind(serde_json::Value::Array(keys).to_string())
-        .fetch_all(tx.connection())
-        .await?;
-        let mut next_seq: HashMap<&str, i64> = HashMap::new();
-        let mut taken: std::collections::HashSet<(i64, &str)> = std::collections::HashSet::new();
-        let mut rows = Vec::new();
-        let mut results = Vec::with_capacity(batch.len());
-        for (message, check) in batch.iter().zip(&checks) {
-            let earlier = check.get::<i64, _>(0) != 0;
-            let muted: Option<i64> = check.get(1);
-            let blocked = check.get::<i64, _>(2) != 0;
-            let key = (message.sender.id.0, message.client_id.0.as_str());
-            if earlier || taken.contains(&key) {
-                results.push(Appended::Earlier);
-                continue;
-            }
-            match muted {
-                None => {
-                    results.push(Appended::NotMember);
-                    continue;
-                }
-                Some(muted) if muted != 0 => {
-                    results.push(Appended::Muted);
-                    continue;
-                }
-                Some(_) if blocked => {
-                    results.push(Appended::Blocked);
-                    continue;
-                }
-                Some(_) => {}
-            }
-            taken.insert(key);
-            let last = check.get::<Option<i64>, _>(3).unwrap_or(0);
-            let seq = next_seq.entry(message.room.0.as_str()).or_insert(last);
-            *seq += 1;
-            let seq = Seq(*seq);
-            rows.push(serde_json::json!({
-                "r": message.room.0,
-                "s": seq.0,
-                "u": message.sender.id.0,
-                "c": message.client_id.0,
-                "b": message.body,
-                "p": message.reply_to.map(|s| s.0),
-                "m": (!message.mentions.is_empty()).then(|| message.mentions.join(" ")),
-                "a": message.attachment.as_ref().map(|a| a.id.as_str()),
-            }));
-            results.push(Appended::New(event_of(
-                &message.room,
-                seq,
-                &message.sender,
-                Some(&message.client_id),
-                Draft::Message {
-                    body: message.body.clone(),
-                    reply_to: message.reply_to,
-                    mentions: message.mentions.clone(),
-                    attachment: message.attachment.clone(),
-                },
-                now_ms,
-            )));
-        }
-        if !rows.is_empty() {
-            let rows = serde_json::Value::Array(rows).to_string();
-            let seqs: Vec<serde_json::Value> = next_seq
-                .iter()
-                .map(|(room, seq)| serde_json::json!({"r": room, "s": seq}))
-                .collect();
-            // The three writes in one call (SQLite runs the statements in turn, each binding
-            // the numbered parameters it names): one round trip to the connection's thread
-            // instead of three, which at a few messages per batch is much of their CPU.
-            // Their pushes are queued in the same transaction (see `queue_push`).
-            sqlx::query(
-                "INSERT INTO events (room_id, seq, sender_id, client_id, kind, at, body, reply_to,
-                                     mentions, attachment_id)
-                 SELECT j.value ->> '$.r', j.value ->> '$.s', j.value ->> '$.u', j.value ->> '$.c',
-                        'message', ?2, j.value ->> '$.b', j.value ->> '$.p', j.value ->> '$.m',
-                        j.value ->> '$.a'
-                 FROM json_each(?1) j ORDER BY j.key;
-                 INSERT INTO push_outbox (room_id, seq)
-                 SELECT j.value ->> '$.r', j.value ->> '$.s' FROM json_each(?1) j
-                 WHERE EXISTS (SELECT 1 FROM push_subscriptions p
-                               JOIN members m ON m.room_id = j.value ->> '$.r'
-                                             AND m.user_id = p.user_id
-                               WHERE p.user_id <> j.value ->> '$.u');
-                 UPDATE rooms SET last_seq = j.value ->> '$.s'
-                 FROM json_each(?3) j WHERE rooms.id = j.value ->> '$.r';
-                 COMMIT",
-            )
-            .bind(&rows)
-            .bind(now_ms)
-            .bind(serde_json::Value::Array(seqs).to_string())
-            .execute(tx.connection())
-            .await?;
-        } else {
-            sqlx::query("COMMIT").execute(tx.connection()).await?;
-        }
-        tx.ended();
-        Ok(results)
+        // The server's group commit calls the writer on its own thread; this path (tests, and
+        // callers without a thread that may block) hands it to tokio's blocking pool.
+        let writer = self.batch.clone();
+        let batch = batch.to_vec();
+        tokio::task::spawn_blocking(move || writer.append_messages(&batch, now_ms))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the batch writer's task failed: {e}")))?
+    }
+
+    fn blocking_appender(&self) -> Option<Arc<dyn BlockingAppend>> {
+        Some(self.batch.clone())
     }
 
     async fn message_info(

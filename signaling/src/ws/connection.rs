@@ -7,6 +7,7 @@
 use super::dispatch::{self, Reply};
 use super::live::TypingThrottle;
 use super::timeline;
+use super::timer_grid::{self, on_grid};
 use crate::frame_queue::FrameReceiver;
 use crate::frames::encode;
 use crate::hub::{ConnId, Hub, Kick, KickReason};
@@ -286,9 +287,12 @@ where
     // The timers and signals are made once, not per loop turn: every delivered frame turns
     // the loop, and re-registering two timers per frame was a measurable share of its cost.
     // The idle timer is only moved when it fires early (the client spoke since it was set).
+    // The ping and idle timers fall on a grid shared by every socket (`timer_grid`).
+    let ping_cell = timer_grid::cell_for(state.ws_ping);
+    let idle_cell = timer_grid::cell_for(idle_limit);
     let session_end = sleep_until(expiry);
-    let idle = sleep_until(Instant::now() + idle_limit);
-    let ping = sleep_until(Instant::now() + state.ws_ping);
+    let idle = sleep_until(on_grid(Instant::now() + idle_limit, idle_cell));
+    let ping = sleep_until(on_grid(Instant::now() + state.ws_ping, ping_cell));
     // The server's shutdown arrives as a kick too (see `Kick`).
     let kicked = kick.kicked();
     tokio::pin!(session_end, idle, ping, kicked);
@@ -307,7 +311,7 @@ where
                 if Instant::now() >= quiet_until {
                     return Ending::Close(close::IDLE, "idle timeout");
                 }
-                idle.as_mut().reset(quiet_until);
+                idle.as_mut().reset(on_grid(quiet_until, idle_cell));
             }
             // The client's WebSocket layer answers (a hidden tab's too): its pong keeps the
             // socket alive, its silence ends it within the idle limit.
@@ -315,7 +319,7 @@ where
                 if send(sink, Message::Ping(Default::default())).await.is_err() {
                     return Ending::Broken;
                 }
-                ping.as_mut().reset(Instant::now() + state.ws_ping);
+                ping.as_mut().reset(on_grid(Instant::now() + state.ws_ping, ping_cell));
             }
             frame = outbound.recv() => match frame {
                 Some(frame) => {

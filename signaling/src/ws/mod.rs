@@ -14,6 +14,7 @@ pub(crate) mod mutate;
 mod offers;
 mod rooms;
 pub(crate) mod timeline;
+mod timer_grid;
 
 pub use calls::nodes_gone;
 
