@@ -3,7 +3,7 @@
 //! 1), so turning a row into an [`Event`] or a draft into column values is written once. The
 //! SQL around it differs (placeholders, JSON arrays or `UNNEST`), so each store keeps its own.
 
-use super::{Draft, NamedUser, StoreError, StoredFile, UserId};
+use super::{Draft, NamedUser, PendingMessage, StoreError, StoredFile, UserId};
 use shared::events::{Attachment, Event, EventKind, Reaction, Role};
 use shared::rooms::{NotifyLevel, Preview, RoomKind, RoomSummary};
 use shared::{ClientMsgId, RoomId, Seq};
@@ -342,6 +342,24 @@ impl EventValues {
 }
 
 /// The wire form of a just-stored draft.
+/// The event a queued message becomes once the group commit has given it `seq`: what
+/// both stores hand back to be acked and fanned out.
+pub(super) fn stored_message(message: &PendingMessage, seq: Seq, now_ms: i64) -> Event {
+    event_of(
+        &message.room,
+        seq,
+        &message.sender,
+        Some(&message.client_id),
+        Draft::Message {
+            body: message.body.clone(),
+            reply_to: message.reply_to,
+            mentions: message.mentions.clone(),
+            attachment: message.attachment.clone(),
+        },
+        now_ms,
+    )
+}
+
 pub(super) fn event_of(
     room: &RoomId,
     seq: Seq,

@@ -22,7 +22,7 @@ mod support;
 use super::columns::{
     CEREMONIES_PER_USER, EVENT_COLUMN_COUNT, EVENT_COLUMNS, EVENT_JOINS, Entry, EventValues,
     UNREAD_COUNT_CAP, event_from_row, event_of, kind_name, put_reactions, reaction_span, room_kind,
-    room_kind_name, summary_from_row,
+    room_kind_name, stored_message, summary_from_row,
 };
 use super::{
     Appended, CeremonyKind, Draft, FILE_OFFERS_PER_SENDER, FileOffer, MemberRecord, Membership,
@@ -2056,19 +2056,7 @@ impl Storage for PgStore {
             *last += 1;
             let seq = Seq(*last);
             rows.push(message, seq);
-            results.push(Appended::New(event_of(
-                &message.room,
-                seq,
-                &message.sender,
-                Some(&message.client_id),
-                Draft::Message {
-                    body: message.body.clone(),
-                    reply_to: message.reply_to,
-                    mentions: message.mentions.clone(),
-                    attachment: message.attachment.clone(),
-                },
-                now_ms,
-            )));
+            results.push(Appended::New(stored_message(message, seq, now_ms)));
         }
         if !rows.room.is_empty() {
             sqlx::query(

@@ -11,8 +11,8 @@
 //! SQLite allows one writer at a time; this connection and the pool's take turns through
 //! `BEGIN IMMEDIATE` and the busy timeout, as the pool's own connections always did.
 
-use super::super::columns::event_of;
-use super::super::{Appended, BlockingAppend, Draft, PendingMessage, StoreError};
+use super::super::columns::stored_message;
+use super::super::{Appended, BlockingAppend, PendingMessage, StoreError};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -148,19 +148,7 @@ fn append(
             "m": (!message.mentions.is_empty()).then(|| message.mentions.join(" ")),
             "a": message.attachment.as_ref().map(|a| a.id.as_str()),
         }));
-        results.push(Appended::New(event_of(
-            &message.room,
-            seq,
-            &message.sender,
-            Some(&message.client_id),
-            Draft::Message {
-                body: message.body.clone(),
-                reply_to: message.reply_to,
-                mentions: message.mentions.clone(),
-                attachment: message.attachment.clone(),
-            },
-            now_ms,
-        )));
+        results.push(Appended::New(stored_message(message, seq, now_ms)));
     }
     if !rows.is_empty() {
         let rows = serde_json::Value::Array(rows).to_string();
