@@ -18,11 +18,13 @@ use crate::state::AppState;
 use crate::store::StoreError;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
+use governor::clock::DefaultClock;
 use governor::{DefaultDirectRateLimiter, RateLimiter};
 use shared::RoomId;
 use shared::ws::{ClientMessage, ErrorCode, ServerMessage, close};
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -145,11 +147,12 @@ async fn welcome(state: &AppState, ctx: &SocketContext) -> Result<ServerMessage,
     state.hub.follow(ctx.conn, &rooms);
     // A removal stored between that read and the follow unfollowed nothing (this socket did
     // not follow the room yet), so read again now that it does: a removal stored after this
-    // read finds the socket following and unfollows it itself.
-    let still = state.store.room_ids(user).await?;
-    let gone: Vec<RoomId> = rooms.into_iter().filter(|r| !still.contains(r)).collect();
-    state.hub.unfollow(ctx.conn, &gone);
+    // read finds the socket following and unfollows it itself. The summaries, one row per
+    // membership, are that second read (a query less on every connection's start).
     let summaries = state.store.room_summaries(user).await?;
+    let kept: std::collections::HashSet<&RoomId> = summaries.iter().map(|s| &s.id).collect();
+    let gone: Vec<RoomId> = rooms.into_iter().filter(|r| !kept.contains(r)).collect();
+    state.hub.unfollow(ctx.conn, &gone);
     let newest: Vec<_> = summaries
         .iter()
         .map(|r| (r.id.clone(), r.last_seq))
@@ -242,6 +245,14 @@ async fn serve(
     ending
 }
 
+/// The clock of every socket's rate limiter. `RateLimiter::direct` makes a clock of its own,
+/// which reads the CPU's features (`cpuid`) and calibrates: 2 % of a connection's start in a
+/// profile of 19,000 connecting sockets. A copy of one made once costs nothing.
+fn socket_clock() -> DefaultClock {
+    static CLOCK: OnceLock<DefaultClock> = OnceLock::new();
+    CLOCK.get_or_init(DefaultClock::default).clone()
+}
+
 async fn relay<Si, St>(
     sink: &mut Si,
     stream: &mut St,
@@ -254,7 +265,8 @@ where
     Si: futures_util::Sink<Message, Error = axum::Error> + Unpin,
     St: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(state.socket_quota);
+    let limiter: DefaultDirectRateLimiter =
+        RateLimiter::direct_with_clock(state.socket_quota, socket_clock());
     let mut limited_in_a_row = 0u32;
     let idle_limit = state.ws_idle;
     let expires_in = u64::try_from(ctx.authed.expires_at_ms - now_ms()).unwrap_or(0);
