@@ -14,10 +14,11 @@ const SHELL = '/';
 // With the parts that must work offline: the outbox of files to leave on the server, and
 // searching this device's history.
 const ALWAYS = ['/manifest.webmanifest', '/icon.svg', '/parts.js', '/upload.js', '/upload.css', '/search.js'];
-// The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"): fetched from the
+// The parts loaded on first use (docs/ARCHITECTURE.md, "What loads when"), and the styles of
+// calls and file transfers, loaded once the app has drawn: fetched from the
 // network first (a deployment's new version with its new server), and kept once used, so they
 // open offline too.
-const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|slash|threads|push|parts|upload|search|previews)\.(?:js|css|json)$/;
+const PART = /^\/(?:room-panel|emoji|emoji-data|shortcuts|mention|slash|threads|push|parts|upload|search|previews|calls)\.(?:js|css|json)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(refreshShell().then(() => self.skipWaiting()));

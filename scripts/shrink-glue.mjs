@@ -4,10 +4,8 @@
 // same names appear once more as keys in the JS glue. Hex digits do not compress: the names cost
 // about 7 KB of the first load after brotli. This renames every import (and every export that
 // the glue only uses as `wasm.<name>`) to a one- or two-letter name in both files, minifies the
-// glue and index.html's inline scripts with terser, and updates the `integrity` hashes in
-// index.html. A name the glue uses in a
+// glue and index.html's inline scripts with terser. A name the glue uses in a
 // way this does not recognise is left as it is, so the result is always consistent.
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -79,10 +77,14 @@ const escape = (s) => s.replace(/[$]/g, '\\$');
 const word = (n) => new RegExp(`(?<![\\w$])${escape(n)}(?![\\w$])`, 'g');
 // An import is a key of the imports object: `name: function` or `name: (`, exactly once.
 const importRenamable = (n) => count(word(n)) === 1 && count(new RegExp(`(?<![\\w$])${escape(n)}:`, 'g')) === 1;
-// An export is read as `wasm.name`, and only so.
+// An export is read as `wasm.name`, and in no other way that names it as a property (`.name`,
+// a quoted "name", `name:`). A bare identifier of the same name is the glue's own function that
+// wraps the export (wasm-bindgen names a closure's invoke shim after it): renaming the export
+// leaves that local name alone, and terser shortens it.
 const exportRenamable = (n) => {
-  const all = count(word(n));
-  return all > 0 && all === count(new RegExp(`\\bwasm\\.${escape(n)}(?![\\w$])`, 'g'));
+  const viaWasm = count(new RegExp(`\\bwasm\\.${escape(n)}(?![\\w$])`, 'g'));
+  const asProperty = count(new RegExp(`[.'"\`]${escape(n)}(?![\\w$])|(?<![\\w$])${escape(n)}\\s*:`, 'g'));
+  return viaWasm > 0 && asProperty === viaWasm;
 };
 
 let next = 0;
@@ -158,14 +160,11 @@ if (!minified.code) throw new Error('terser produced nothing');
 writeFileSync(join(dir, wasmName), newWasm);
 writeFileSync(join(dir, jsName), minified.code);
 
-// Subresource integrity of the two rewritten files.
+// index.html names the files without integrity hashes (frontend/index.html says why), so
+// rewriting them leaves it valid.
 const htmlPath = join(dir, 'index.html');
 let html = readFileSync(htmlPath, 'utf8');
-for (const [file, bytes] of [[wasmName, newWasm], [jsName, Buffer.from(minified.code)]]) {
-  const sri = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
-  html = html.replace(/<link\b[^>]*>/g, (tag) =>
-    tag.includes(`/${file}`) ? tag.replace(/integrity=("?)sha384-[A-Za-z0-9+/=]+\1/, `integrity=$1${sri}$1`) : tag);
-}
+if (/<link\b[^>]*\sintegrity=/.test(html)) throw new Error('index.html has integrity hashes that rewriting the glue would break');
 // The page's inline scripts (the wasm's loader, the parts' loader) are minified too: they are
 // part of every first load. The server hashes them for its CSP when it starts, as served.
 const inline = [];

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { useServerAndBrowser } from '../lib/fixture.js';
-import { withBrowsers, signUp, say, addMember } from '../lib/browser.js';
+import { join } from 'node:path';
+import { withBrowsers, signUp, say, addMember, artifacts } from '../lib/browser.js';
 import { axeProblems } from '../lib/axe.js';
 
 const fixture = useServerAndBrowser();
@@ -71,6 +72,12 @@ test('a video call connects, each side decodes the other, and it is recorded', a
     await seesVideoOf(alice, 'val');
     await seesVideoOf(bob, 'vic');
     await callPanel(bob).getByRole('status').filter({ hasText: 'In call · 2 people' }).waitFor();
+    // The call's styles are not in the first load: calls.css comes once the app has drawn
+    // (index.html). The tiles are laid out by it on both sides.
+    for (const [page, other] of [[alice, 'val'], [bob, 'vic']]) {
+      assert.equal(await tileOf(page, other).evaluate((tile) => getComputedStyle(tile).aspectRatio), '4 / 3');
+    }
+    await bob.screenshot({ path: join(artifacts, 'video-call.png') });
     // Issue 17: the call layout passes axe too (serious and critical: none).
     assert.deepEqual(await axeProblems(bob), []);
 

@@ -34,17 +34,32 @@ pub async fn current_session() -> Result<Option<SessionInfo>, ApiProblem> {
     let response = send(Request::get("/api/session").build()).await?;
     if response.status() == 401 {
         // Read the (small) body anyway: an unread body keeps the request open in the browser,
-        // and the connection with it.
-        let _ = response.text().await;
+        // and the connection with it. It says what the sign-in form may offer
+        // (`shared::api::SignedOut`): kept for the form, which then asks nothing more.
+        if let Ok(text) = response.text().await
+            && let Ok(body) = js_sys::JSON::parse(&text)
+            && let Ok(options) = js_sys::Reflect::get(&body, &"auth_options".into())
+            && options.is_object()
+        {
+            OFFERED.set(Some(options));
+        }
         return Ok(None);
     }
     read(response).await.map(Some)
+}
+
+thread_local! {
+    /// The sign-in options of the last session check that found none, until the form takes them.
+    static OFFERED: std::cell::Cell<Option<JsValue>> = const { std::cell::Cell::new(None) };
 }
 
 /// What the sign-in screen may offer besides passwords (`shared::api::AuthOptions`), as the
 /// browser's JSON parser reads it: a serde decoder for it would cost the first load about a
 /// kilobyte. `None` when the server cannot be asked (the password form works without it).
 pub async fn auth_options() -> Option<JsValue> {
+    if let Some(offered) = OFFERED.take() {
+        return Some(offered);
+    }
     let response = send(Request::get("/api/auth-options").build()).await.ok()?;
     js_sys::JSON::parse(&response.text().await.ok()?).ok()
 }

@@ -203,6 +203,15 @@ pub struct AuthOptions {
     pub sso: Option<String>,
 }
 
+/// `GET /api/session`'s answer without a session (401): the error, and what the sign-in
+/// screen offers, so that the form a first visit shows needs no request of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOut {
+    #[serde(flatten)]
+    pub error: ApiError,
+    pub auth_options: AuthOptions,
+}
+
 /// Who may create an account (`--registration`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

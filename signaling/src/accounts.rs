@@ -12,7 +12,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::api::{
-    AccountInfo, AuthOptions, Credentials, NewAccount, Profile, RegistrationMode, SessionInfo,
+    AccountInfo, ApiError, ApiErrorCode, AuthOptions, Credentials, NewAccount, Profile,
+    RegistrationMode, SessionInfo, SignedOut,
 };
 use shared::limits::{check_display_name, check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
@@ -157,15 +158,19 @@ pub async fn set_profile(
 /// any account. Passkeys are offered only to a page on an origin they work on (not to one
 /// reached by IP address, say).
 pub async fn auth_options(State(state): State<AppState>, headers: HeaderMap) -> Json<AuthOptions> {
+    Json(auth_options_for(&state, &headers))
+}
+
+fn auth_options_for(state: &AppState, headers: &HeaderMap) -> AuthOptions {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    Json(AuthOptions {
+    AuthOptions {
         registration: state.registration,
         passkeys: state.passkeys.as_ref().is_some_and(|p| p.serves_host(host)),
         sso: state.sso.as_ref().map(|sso| sso.name().to_owned()),
-    })
+    }
 }
 
 pub async fn login(
@@ -236,11 +241,25 @@ pub async fn logout(
     Ok(response)
 }
 
+/// `GET /api/session`: the signed-in account; without a session, a 401 that also says what
+/// the sign-in screen offers ([`SignedOut`]), which the app's form would otherwise ask for.
 pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<AccountInfo>, ApiFailure> {
-    let authed = crate::request::authenticate(&state, &headers).await?;
+) -> Result<Response, ApiFailure> {
+    let authed = match crate::request::authenticate(&state, &headers).await {
+        Err(ApiFailure::Unauthenticated) => {
+            let body = SignedOut {
+                error: ApiError {
+                    code: ApiErrorCode::Unauthenticated,
+                    message: "You are not logged in.".to_owned(),
+                },
+                auth_options: auth_options_for(&state, &headers),
+            };
+            return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
+        }
+        authed => authed?,
+    };
     let admin = state.store.is_admin(authed.user).await?;
     let display_name = state.store.display_name(authed.user).await?;
     let password = !state.store.has_sso_identity(authed.user).await?;
@@ -249,7 +268,8 @@ pub async fn session(
         display_name,
         admin,
         password,
-    }))
+    })
+    .into_response())
 }
 
 /// The signed-in account of a request that changes it for good, once its password in the

@@ -121,6 +121,17 @@ async fn a_closed_server_takes_no_sign_ups_but_admins_create_accounts() {
     })
     .await;
     assert_eq!(options(&server).await["registration"], "closed");
+    // The app's session check, without a session, says the same: its form asks nothing more.
+    let signed_out = server
+        .http
+        .get(format!("{}/api/session", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 401);
+    let signed_out: Value = signed_out.json().await.unwrap();
+    assert_eq!(signed_out["code"], "unauthenticated");
+    assert_eq!(signed_out["auth_options"], options(&server).await);
     // The first account runs the server, so it may sign up; nobody after it.
     let first = sign_up(&server, "owner", None).await;
     assert_eq!(first.status(), 201);

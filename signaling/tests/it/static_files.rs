@@ -75,6 +75,49 @@ fn directive<'a>(csp: &'a str, name: &str) -> Vec<&'a str> {
 /// Scripts run only from this origin and the page's own inline scripts, by hash: an injected
 /// `<script>` or event handler does not run. Trunk injects one inline script per build, the
 /// service-worker registration is another.
+/// A returning browser (or the service worker's install) revalidates the page and the files
+/// with their ETag and gets 304 without the body; the headers that would only repeat it are
+/// not sent (the first load's budget counts headers).
+#[tokio::test]
+async fn files_revalidate_by_etag_without_being_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>Chat</title>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("style-0123456789abcdef.css"), "body{margin:0}").unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.static_dir = dist;
+    let server = signaling::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    for path in ["/", "/style-0123456789abcdef.css"] {
+        let url = format!("{}{path}", server.url());
+        let first = http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200, "{path}");
+        assert!(first.headers().get("last-modified").is_none(), "{path}");
+        assert!(first.headers().get("accept-ranges").is_none(), "{path}");
+        let etag = first.headers()["etag"].clone();
+        let again = http
+            .get(&url)
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty(), "{path}");
+        let changed = http
+            .get(&url)
+            .header("If-None-Match", "\"some-other-version\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 200, "{path}");
+    }
+}
+
 #[tokio::test]
 async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers() {
     let dir = tempfile::tempdir().unwrap();
