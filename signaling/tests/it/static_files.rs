@@ -7,21 +7,28 @@ use sha2::{Digest, Sha256};
 use signaling::config::Config;
 use std::sync::{Arc, Mutex};
 
-#[tokio::test]
-async fn serves_the_frontend_compressed_with_spa_fallback() {
+/// A server whose built frontend is `files` (name, contents), in a directory that lives as
+/// long as the returned guard.
+async fn serving(files: &[(&str, &[u8])]) -> (tempfile::TempDir, signaling::Server) {
     let dir = tempfile::tempdir().unwrap();
     let dist = dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(
-        dist.join("index.html"),
-        "<!doctype html><title>Chat</title>",
-    )
-    .unwrap();
-    let wasm = vec![0u8; 64 * 1024];
-    std::fs::write(dist.join("frontend-0123456789abcdef_bg.wasm"), &wasm).unwrap();
+    for (name, contents) in files {
+        std::fs::write(dist.join(name), contents).unwrap();
+    }
     let mut config = Config::for_data_dir(dir.path().join("data"));
     config.static_dir = dist;
-    let server = signaling::start(config).await.unwrap();
+    (dir, signaling::start(config).await.unwrap())
+}
+
+#[tokio::test]
+async fn serves_the_frontend_compressed_with_spa_fallback() {
+    let wasm = vec![0u8; 64 * 1024];
+    let (_dir, server) = serving(&[
+        ("index.html", b"<!doctype html><title>Chat</title>"),
+        ("frontend-0123456789abcdef_bg.wasm", &wasm),
+    ])
+    .await;
     let http = reqwest::Client::new();
 
     let asset = http
@@ -72,26 +79,16 @@ fn directive<'a>(csp: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Scripts run only from this origin and the page's own inline scripts, by hash: an injected
-/// `<script>` or event handler does not run. Trunk injects one inline script per build, the
-/// service-worker registration is another.
 /// A returning browser (or the service worker's install) revalidates the page and the files
 /// with their ETag and gets 304 without the body; the headers that would only repeat it are
 /// not sent (the first load's budget counts headers).
 #[tokio::test]
 async fn files_revalidate_by_etag_without_being_sent_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
-    std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(
-        dist.join("index.html"),
-        "<!doctype html><title>Chat</title>",
-    )
-    .unwrap();
-    std::fs::write(dist.join("style-0123456789abcdef.css"), "body{margin:0}").unwrap();
-    let mut config = Config::for_data_dir(dir.path().join("data"));
-    config.static_dir = dist;
-    let server = signaling::start(config).await.unwrap();
+    let (_dir, server) = serving(&[
+        ("index.html", b"<!doctype html><title>Chat</title>"),
+        ("style-0123456789abcdef.css", b"body{margin:0}"),
+    ])
+    .await;
     let http = reqwest::Client::new();
     for path in ["/", "/style-0123456789abcdef.css"] {
         let url = format!("{}{path}", server.url());
@@ -118,11 +115,11 @@ async fn files_revalidate_by_etag_without_being_sent_again() {
     }
 }
 
+/// Scripts run only from this origin and the page's own inline scripts, by hash: an injected
+/// `<script>` or event handler does not run. Trunk injects one inline script per build, the
+/// service-worker registration is another.
 #[tokio::test]
 async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
-    std::fs::create_dir_all(&dist).unwrap();
     let loader = "import init from '/frontend-0123456789abcdef.js';\nawait init();\n";
     let register = "\n  navigator.serviceWorker.register('/sw.js');\n";
     let html = format!(
@@ -130,17 +127,13 @@ async fn pages_allow_exactly_their_inline_scripts_and_carry_the_security_headers
          <script src=\"/external.js\"></script></head>\
          <body><script>{register}</script></body></html>"
     );
-    std::fs::write(dist.join("index.html"), html).unwrap();
-    std::fs::write(
-        dist.join("sw.js"),
-        "self.addEventListener('fetch', () => {});",
-    )
-    .unwrap();
-    std::fs::write(dist.join("frontend-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
-    std::fs::write(dist.join("style-0123456789abcdef.css"), "body {}").unwrap();
-    let mut config = Config::for_data_dir(dir.path().join("data"));
-    config.static_dir = dist;
-    let server = signaling::start(config).await.unwrap();
+    let (_dir, server) = serving(&[
+        ("index.html", html.as_bytes()),
+        ("sw.js", b"self.addEventListener('fetch', () => {});"),
+        ("frontend-0123456789abcdef_bg.wasm", b"\0asm"),
+        ("style-0123456789abcdef.css", b"body {}"),
+    ])
+    .await;
     let http = reqwest::Client::new();
 
     let page = http.get(server.url()).send().await.unwrap();
@@ -279,13 +272,7 @@ async fn over_long_paths_are_not_found_without_an_error() {
         .finish();
     let _logging = tracing::subscriber::set_default(subscriber);
 
-    let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
-    std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<title>Chat</title>").unwrap();
-    let mut config = Config::for_data_dir(dir.path().join("data"));
-    config.static_dir = dist;
-    let server = signaling::start(config).await.unwrap();
+    let (_dir, server) = serving(&[("index.html", b"<title>Chat</title>")]).await;
     let http = reqwest::Client::new();
 
     let long_segment = format!("/{}", "a".repeat(300));
