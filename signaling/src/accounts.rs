@@ -12,8 +12,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::api::{
-    AccountInfo, ApiError, ApiErrorCode, AuthOptions, Credentials, NewAccount, Profile,
-    RegistrationMode, SessionInfo, SignedOut,
+    AccountInfo, AuthOptions, Credentials, NewAccount, Profile, RegistrationMode, SessionInfo,
+    SignedOut,
 };
 use shared::limits::{check_display_name, check_password, check_username};
 use std::net::{IpAddr, SocketAddr};
@@ -249,14 +249,12 @@ pub async fn session(
 ) -> Result<Response, ApiFailure> {
     let authed = match crate::request::authenticate(&state, &headers).await {
         Err(ApiFailure::Unauthenticated) => {
+            let (status, error) = ApiFailure::Unauthenticated.status_and_body();
             let body = SignedOut {
-                error: ApiError {
-                    code: ApiErrorCode::Unauthenticated,
-                    message: "You are not logged in.".to_owned(),
-                },
+                error,
                 auth_options: auth_options_for(&state, &headers),
             };
-            return Ok((StatusCode::UNAUTHORIZED, Json(body)).into_response());
+            return Ok((status, Json(body)).into_response());
         }
         authed => authed?,
     };

@@ -82,6 +82,15 @@ impl From<AuthError> for ApiFailure {
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        (status, Json(body)).into_response()
+    }
+}
+
+impl ApiFailure {
+    /// The answer's status and its body, for a handler that adds to the body (see
+    /// `accounts::session`).
+    pub fn status_and_body(self) -> (StatusCode, ApiError) {
         let (status, code, message) = match self {
             Self::BadRequest(detail) => (
                 StatusCode::BAD_REQUEST,
@@ -242,7 +251,7 @@ impl IntoResponse for ApiFailure {
                 "Something went wrong on the server. Try again.".to_owned(),
             ),
         };
-        (status, Json(ApiError { code, message })).into_response()
+        (status, ApiError { code, message })
     }
 }
 
