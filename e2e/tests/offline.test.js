@@ -2,6 +2,7 @@
 // outbox (service worker + IndexedDB).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { useServerAndBrowser } from '../lib/fixture.js';
 import { withPages, signUp, say, waitConnected } from '../lib/browser.js';
 
@@ -21,6 +22,27 @@ async function controlledByServiceWorker(page) {
   }
   assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null));
 }
+
+test('every file the page names as immutable is named by a hash of what is served', async () => {
+  // Issue 21: Trunk named the glue and the wasm by a hash taken before the post-build hook
+  // rewrote them, so a change to the hook alone gave new contents the old names. Browsers and
+  // the service worker keep a hashed file forever, and one holding half of the pair would
+  // load it with the other half's new version.
+  const page = await fetch(`${fixture.server.url}/`);
+  const html = await page.text();
+  const named = [...html.matchAll(/\/([\w.-]+)-([0-9a-f]{16})(_bg\.wasm|\.js|\.css)\b/g)];
+  const kinds = new Set(named.map((m) => m[3]));
+  assert.deepEqual([...kinds].sort(), ['.css', '.js', '_bg.wasm'], 'the page names its glue, wasm and stylesheet');
+  // The wasm is named twice (preloaded and loaded): each file is checked once.
+  for (const [path, hash] of new Map(named.map(([path, , hash]) => [path, hash]))) {
+    const asset = await fetch(`${fixture.server.url}${path}`);
+    assert.equal(asset.status, 200, path);
+    assert.match(asset.headers.get('cache-control'), /immutable/, path);
+    const bytes = Buffer.from(await asset.arrayBuffer());
+    const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    assert.equal(hash, digest, `${path} holds other contents than its name says`);
+  }
+});
 
 test('messages sent while someone is offline reach them once and in order', async () => {
   await withPages(fixture.browser, 'offline-receive', 2, async ([mia, ned]) => {
